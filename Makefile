@@ -1,0 +1,113 @@
+# Medusa: build, test, run.  See README.md.
+#
+#   make            build bin/medusa and bin/medusa-worker
+#   make run        install what is missing, build, run on etc/medusa.json
+#   make test       install what is missing, build, run every test, then
+#                   the whole suite again under ASan + UBSan
+#   make SAN=1 ...  build (into build-san/) with ASan + UBSan
+#
+# Every target that needs packages depends on `deps`, which installs only
+# what is missing (tools/deps.sh).
+
+CC	?= cc
+SAN	?= 0
+PY	?= /usr/bin/python3
+
+ifeq ($(SAN),1)
+BUILD	:= build-san
+BIN	:= build-san/bin
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -fno-omit-frame-pointer
+OPT	:= -O1
+else
+BUILD	:= build
+BIN	:= bin
+SANFLAGS :=
+OPT	:= -O2
+endif
+
+WARN	:= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wno-missing-field-initializers \
+	   -Wno-format-zero-length
+CPPFLAGS += -Ishared -D_GNU_SOURCE
+CFLAGS	+= -std=gnu11 $(OPT) -g $(WARN) $(SANFLAGS) -MMD -MP
+LDFLAGS	+= $(SANFLAGS)
+
+PKGS	:= openssl msgpack jansson
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+CPPFLAGS += $(PKG_CFLAGS)
+LIBS	= $(PKG_LIBS) -lev
+
+SHARED_SRC := $(wildcard shared/*.c)
+SUP_SRC    := $(wildcard supervisor/*.c)
+WORKER_SRC := $(wildcard worker/*.c)
+UNIT_SRC   := $(wildcard tests/unit/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+LIB	:= $(BUILD)/libmedusa.a
+PROGS	:= $(BIN)/medusa $(BIN)/medusa-worker
+UNIT	:= $(BUILD)/unit-tests
+
+.PHONY: all deps run test test-suite test-unit test-integration sanitize \
+	clean help
+
+all: $(PROGS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(call obj,$(SHARED_SRC))
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/medusa: $(call obj,$(SUP_SRC)) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BIN)/medusa-worker: $(call obj,$(WORKER_SRC)) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(UNIT): $(call obj,$(UNIT_SRC)) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
+
+deps:
+	@tools/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BIN)/medusa -f etc/medusa.json
+
+# The whole suite against one build (plain, or SAN=1).
+test-suite: all $(UNIT)
+	@echo "== unit tests ($(BUILD))"
+	CK_FORK=yes $(UNIT)
+	@echo "== integration tests ($(BIN))"
+	MEDUSA_BIN=$(CURDIR)/$(BIN) $(PY) -m unittest discover -s tests/integration -p 'test_*.py' -v
+
+test-unit: all $(UNIT)
+	CK_FORK=yes $(UNIT)
+
+test-integration: all
+	MEDUSA_BIN=$(CURDIR)/$(BIN) $(PY) -m unittest discover -s tests/integration -p 'test_*.py' -v
+
+test: deps
+	@$(MAKE) --no-print-directory test-suite
+	@$(MAKE) --no-print-directory SAN=1 test-suite
+
+sanitize: deps
+	@$(MAKE) --no-print-directory SAN=1 test-suite
+
+clean:
+	rm -rf build build-san bin
+
+help:
+	@sed -n '1,12p' Makefile
+
+-include $(shell find build build-san -name '*.d' 2>/dev/null)

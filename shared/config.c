@@ -1,0 +1,275 @@
+/*
+ * config.c: JSON configuration; see config.h.  Uses jansson.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "mlog.h"
+#include "route.h"
+
+void
+config_defaults(struct medusa_config *c)
+{
+	memset(c, 0, sizeof (*c));
+	snprintf(c->mc_bind[0], CONFIG_ADDR_MAX, "127.0.0.1");
+	c->mc_nbind = 1;
+	c->mc_port = 8381;
+	c->mc_workers = 0;
+	c->mc_log_level = MLOG_INFO;
+	c->mc_head_max = 8192;
+	c->mc_head_timeout = 10;
+	c->mc_pairing_timeout = 600;
+	c->mc_idle_timeout = 3600;
+	c->mc_close_timeout = 5;
+	c->mc_ping_interval = 30;
+	c->mc_shutdown_timeout = 10;
+	c->mc_wait_interval = 2;
+	c->mc_max_message = 1024 * 1024;
+	c->mc_out_high = 1024 * 1024;
+	c->mc_out_low = 256 * 1024;
+	c->mc_max_id = 128;
+	c->mc_max_conns = 10000;
+	c->mc_max_sessions = 100000;
+}
+
+enum ckind { CK_SECONDS, CK_SIZE, CK_INT };
+
+static const struct cfield {
+	const char	*name;
+	enum ckind	kind;
+	size_t		off;
+	double		min, max;
+} config_fields[] = {
+	{ "port", CK_INT, offsetof(struct medusa_config, mc_port), 0, 65535 },
+	{ "workers", CK_INT, offsetof(struct medusa_config, mc_workers),
+	    0, 256 },
+	{ "head_max_bytes", CK_SIZE, offsetof(struct medusa_config,
+	    mc_head_max), 256, 1024 * 1024 },
+	{ "head_timeout_s", CK_SECONDS, offsetof(struct medusa_config,
+	    mc_head_timeout), 0.01, 3600 },
+	{ "pairing_timeout_s", CK_SECONDS, offsetof(struct medusa_config,
+	    mc_pairing_timeout), 0.01, 86400 * 7 },
+	{ "idle_timeout_s", CK_SECONDS, offsetof(struct medusa_config,
+	    mc_idle_timeout), 0.01, 86400 * 7 },
+	{ "close_timeout_s", CK_SECONDS, offsetof(struct medusa_config,
+	    mc_close_timeout), 0.01, 3600 },
+	{ "ping_interval_s", CK_SECONDS, offsetof(struct medusa_config,
+	    mc_ping_interval), 0.01, 86400 },
+	{ "shutdown_timeout_s", CK_SECONDS, offsetof(struct medusa_config,
+	    mc_shutdown_timeout), 0.01, 3600 },
+	{ "wait_interval_s", CK_SECONDS, offsetof(struct medusa_config,
+	    mc_wait_interval), 0.01, 3600 },
+	{ "max_message_bytes", CK_SIZE, offsetof(struct medusa_config,
+	    mc_max_message), 125, 256.0 * 1024 * 1024 },
+	{ "outbound_high_water_bytes", CK_SIZE, offsetof(struct medusa_config,
+	    mc_out_high), 1024, 1024.0 * 1024 * 1024 },
+	{ "outbound_low_water_bytes", CK_SIZE, offsetof(struct medusa_config,
+	    mc_out_low), 0, 1024.0 * 1024 * 1024 },
+	{ "max_id_length", CK_SIZE, offsetof(struct medusa_config, mc_max_id),
+	    1, ROUTE_ID_MAX },
+	{ "max_connections", CK_INT, offsetof(struct medusa_config,
+	    mc_max_conns), 1, 10000000 },
+	{ "max_sessions_per_worker", CK_INT, offsetof(struct medusa_config,
+	    mc_max_sessions), 1, 10000000 },
+};
+
+static int
+config_number(const struct cfield *f, json_t *v, struct medusa_config *c,
+    char *err, size_t errlen)
+{
+	double d;
+	char *p = (char *)c + f->off;
+
+	if (!json_is_number(v)) {
+		snprintf(err, errlen, "\"%s\" must be a number", f->name);
+		return (-1);
+	}
+	d = json_number_value(v);
+	if (f->kind != CK_SECONDS && (!json_is_integer(v))) {
+		snprintf(err, errlen, "\"%s\" must be a whole number", f->name);
+		return (-1);
+	}
+	if (!(d >= f->min && d <= f->max)) {
+		snprintf(err, errlen, "\"%s\" must be between %g and %g",
+		    f->name, f->min, f->max);
+		return (-1);
+	}
+	switch (f->kind) {
+	case CK_SECONDS:
+		*(double *)(void *)p = d;
+		break;
+	case CK_SIZE:
+		*(size_t *)(void *)p = (size_t)d;
+		break;
+	case CK_INT:
+		*(int *)(void *)p = (int)d;
+		break;
+	}
+	return (0);
+}
+
+static int
+config_bind(json_t *v, struct medusa_config *c, char *err, size_t errlen)
+{
+	size_t i;
+	json_t *e;
+
+	if (json_is_string(v)) {
+		if (json_string_length(v) == 0 ||
+		    json_string_length(v) >= CONFIG_ADDR_MAX) {
+			snprintf(err, errlen, "\"bind\" address is empty or "
+			    "too long");
+			return (-1);
+		}
+		snprintf(c->mc_bind[0], CONFIG_ADDR_MAX, "%s",
+		    json_string_value(v));
+		c->mc_nbind = 1;
+		return (0);
+	}
+	if (!json_is_array(v) || json_array_size(v) == 0 ||
+	    json_array_size(v) > CONFIG_MAX_BINDS) {
+		snprintf(err, errlen, "\"bind\" must be an address or a list "
+		    "of 1 to %d addresses", CONFIG_MAX_BINDS);
+		return (-1);
+	}
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e) || json_string_length(e) == 0 ||
+		    json_string_length(e) >= CONFIG_ADDR_MAX) {
+			snprintf(err, errlen, "\"bind\"[%zu] must be an address "
+			    "string", i);
+			return (-1);
+		}
+		snprintf(c->mc_bind[i], CONFIG_ADDR_MAX, "%s",
+		    json_string_value(e));
+	}
+	c->mc_nbind = (int)json_array_size(v);
+	return (0);
+}
+
+int
+config_parse(struct medusa_config *c, const char *text, size_t len,
+    char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *root, *v;
+	const char *key;
+	int rv = -1;
+
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL) {
+		snprintf(err, errlen, "line %d column %d: %s", je.line,
+		    je.column, je.text);
+		return (-1);
+	}
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "the configuration must be a JSON object");
+		goto out;
+	}
+	json_object_foreach(root, key, v) {
+		const struct cfield *f = NULL;
+
+		if (strcmp(key, "bind") == 0) {
+			if (config_bind(v, c, err, errlen) != 0)
+				goto out;
+			continue;
+		}
+		if (strcmp(key, "worker_path") == 0) {
+			if (!json_is_string(v) ||
+			    json_string_length(v) >= sizeof (c->mc_worker_path)) {
+				snprintf(err, errlen, "\"worker_path\" must be "
+				    "a path");
+				goto out;
+			}
+			snprintf(c->mc_worker_path, sizeof (c->mc_worker_path),
+			    "%s", json_string_value(v));
+			continue;
+		}
+		if (strcmp(key, "log_level") == 0) {
+			int l = -1;
+
+			if (json_is_string(v))
+				l = mlog_level_parse(json_string_value(v));
+			else if (json_is_integer(v) &&
+			    json_integer_value(v) >= 1 &&
+			    json_integer_value(v) <= 100)
+				l = (int)json_integer_value(v);
+			if (l < 0) {
+				snprintf(err, errlen, "\"log_level\" must be "
+				    "trace, debug, info, warn, error or fatal");
+				goto out;
+			}
+			c->mc_log_level = l;
+			continue;
+		}
+		for (size_t i = 0; i < sizeof (config_fields) /
+		    sizeof (config_fields[0]); i++) {
+			if (strcmp(key, config_fields[i].name) == 0)
+				f = &config_fields[i];
+		}
+		if (f == NULL) {
+			snprintf(err, errlen, "unknown key \"%s\"", key);
+			goto out;
+		}
+		if (config_number(f, v, c, err, errlen) != 0)
+			goto out;
+	}
+	rv = config_check(c, err, errlen);
+out:
+	json_decref(root);
+	return (rv);
+}
+
+int
+config_check(const struct medusa_config *c, char *err, size_t errlen)
+{
+	if (c->mc_out_low >= c->mc_out_high) {
+		snprintf(err, errlen, "outbound_low_water_bytes must be below "
+		    "outbound_high_water_bytes");
+		return (-1);
+	}
+	if (c->mc_nbind < 1) {
+		snprintf(err, errlen, "no address to bind");
+		return (-1);
+	}
+	return (0);
+}
+
+int
+config_load(struct medusa_config *c, const char *path, char *err,
+    size_t errlen)
+{
+	char buf[65536];
+	size_t n;
+	FILE *f;
+	int rv;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	n = fread(buf, 1, sizeof (buf), f);
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		(void) fclose(f);
+		return (-1);
+	}
+	if (n == sizeof (buf)) {
+		snprintf(err, errlen, "%s: larger than %zu bytes", path,
+		    sizeof (buf) - 1);
+		(void) fclose(f);
+		return (-1);
+	}
+	(void) fclose(f);
+	rv = config_parse(c, buf, n, err, errlen);
+	if (rv != 0) {
+		char tmp[512];
+		snprintf(tmp, sizeof (tmp), "%s: %s", path, err);
+		snprintf(err, errlen, "%s", tmp);
+	}
+	return (rv);
+}

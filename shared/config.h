@@ -1,0 +1,51 @@
+/*
+ * config.h: the reflector's configuration (a JSON object; etc/medusa.json).
+ *
+ * config_parse() is pure (text in, struct out, error text) so it can be
+ * fuzzed; config_load() reads a file and calls it.  Unknown keys and values
+ * of the wrong type or out of range are errors, named in the message, so a
+ * typo never passes silently.  Durations are in seconds (fractions allowed);
+ * sizes in bytes.
+ */
+#ifndef MEDUSA_CONFIG_H
+#define MEDUSA_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#define	CONFIG_MAX_BINDS	8
+#define	CONFIG_ADDR_MAX		64
+
+struct medusa_config {
+	char	mc_bind[CONFIG_MAX_BINDS][CONFIG_ADDR_MAX];
+	int	mc_nbind;
+	int	mc_port;		/* 0: any free port (logged) */
+	int	mc_workers;		/* 0: one per CPU */
+	char	mc_worker_path[PATH_MAX]; /* "": next to medusa */
+	int	mc_log_level;
+	size_t	mc_head_max;		/* request head bytes */
+	double	mc_head_timeout;	/* s, to read a request head */
+	double	mc_pairing_timeout;	/* s, a side waits for its peer */
+	double	mc_idle_timeout;	/* s, a session with no messages */
+	double	mc_close_timeout;	/* s, for the peer's close reply */
+	double	mc_ping_interval;	/* s, pings to peers that accept them */
+	double	mc_shutdown_timeout;	/* s, to close sessions on SIGTERM */
+	double	mc_wait_interval;	/* s, "wait" pulses to a master */
+	size_t	mc_max_message;		/* bytes, a reassembled message */
+	size_t	mc_out_high;		/* bytes queued: stop reading the peer */
+	size_t	mc_out_low;		/* bytes queued: read the peer again */
+	size_t	mc_max_id;		/* session id length */
+	int	mc_max_conns;		/* connections the supervisor holds */
+	int	mc_max_sessions;	/* sessions per worker */
+};
+
+void config_defaults(struct medusa_config *);
+/* 0, or -1 with err filled. */
+int config_parse(struct medusa_config *, const char *text, size_t len,
+    char *err, size_t errlen);
+int config_load(struct medusa_config *, const char *path, char *err,
+    size_t errlen);
+/* Checks across fields (watermarks, limits).  0 or -1 with err. */
+int config_check(const struct medusa_config *, char *err, size_t errlen);
+
+#endif

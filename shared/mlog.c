@@ -1,0 +1,317 @@
+/*
+ * mlog.c: bunyan JSON log lines; see mlog.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/time.h>
+
+#include "mlog.h"
+#include "netutil.h"
+
+#define	MLOG_LINE_MAX	8192
+
+static char mlog_name[64] = "medusa";
+static char mlog_component[32] = "";
+static char mlog_host[256] = "localhost";
+static int mlog_shard = -1;
+static int mlog_level = MLOG_INFO;
+static int mlog_fd = 2;
+
+void
+mlog_init(const char *name, const char *component, int shard)
+{
+	snprintf(mlog_name, sizeof (mlog_name), "%s", name);
+	snprintf(mlog_component, sizeof (mlog_component), "%s",
+	    component != NULL ? component : "");
+	if (gethostname(mlog_host, sizeof (mlog_host)) != 0)
+		snprintf(mlog_host, sizeof (mlog_host), "localhost");
+	mlog_host[sizeof (mlog_host) - 1] = '\0';
+	mlog_shard = shard;
+}
+
+void
+mlog_set_shard(int shard)
+{
+	mlog_shard = shard;
+}
+
+void
+mlog_set_level(int level)
+{
+	mlog_level = level;
+}
+
+int
+mlog_get_level(void)
+{
+	return (mlog_level);
+}
+
+void
+mlog_set_fd(int fd)
+{
+	mlog_fd = fd;
+}
+
+static const struct {
+	const char *n;
+	int l;
+} mlog_levels[] = {
+	{ "trace", MLOG_TRACE }, { "debug", MLOG_DEBUG },
+	{ "info", MLOG_INFO }, { "warn", MLOG_WARN },
+	{ "error", MLOG_ERROR }, { "fatal", MLOG_FATAL }
+};
+
+int
+mlog_level_parse(const char *s)
+{
+	char *end;
+	long v;
+
+	for (size_t i = 0; i < sizeof (mlog_levels) / sizeof (mlog_levels[0]);
+	    i++) {
+		if (strcasecmp(s, mlog_levels[i].n) == 0)
+			return (mlog_levels[i].l);
+	}
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 100)
+		return (-1);
+	return ((int)v);
+}
+
+const char *
+mlog_level_name(int level)
+{
+	for (size_t i = 0; i < sizeof (mlog_levels) / sizeof (mlog_levels[0]);
+	    i++) {
+		if (mlog_levels[i].l == level)
+			return (mlog_levels[i].n);
+	}
+	return ("custom");
+}
+
+/* Append helpers: all stop quietly at the end of the buffer. */
+struct mlog_out {
+	char	*o_p;
+	size_t	o_cap;
+	size_t	o_len;
+};
+
+static void
+mlog_put(struct mlog_out *o, const char *s, size_t n)
+{
+	if (o->o_len + n > o->o_cap)
+		n = o->o_cap - o->o_len;
+	memcpy(o->o_p + o->o_len, s, n);
+	o->o_len += n;
+}
+
+static void
+mlog_puts(struct mlog_out *o, const char *s)
+{
+	mlog_put(o, s, strlen(s));
+}
+
+size_t
+mlog_json_string(char *out, size_t cap, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct mlog_out o = { out, cap - 1, 0 };
+
+	if (cap == 0)
+		return (0);
+
+	mlog_put(&o, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[6];
+
+		if (o.o_cap - o.o_len < 8)
+			break;
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			mlog_put(&o, esc, 2);
+		} else if (c == '\n') {
+			mlog_put(&o, "\\n", 2);
+		} else if (c == '\r') {
+			mlog_put(&o, "\\r", 2);
+		} else if (c == '\t') {
+			mlog_put(&o, "\\t", 2);
+		} else if (c < 0x20 || c == 0x7f) {
+			esc[0] = '\\'; esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
+			esc[4] = hex[c >> 4]; esc[5] = hex[c & 0xf];
+			mlog_put(&o, esc, 6);
+		} else {
+			mlog_put(&o, (const char *)&c, 1);
+		}
+	}
+	mlog_put(&o, "\"", 1);
+	out[o.o_len] = '\0';
+	return (o.o_len);
+}
+
+static void
+mlog_str(struct mlog_out *o, const char *s)
+{
+	if (s == NULL) {
+		mlog_puts(o, "null");
+		return;
+	}
+	o->o_len += mlog_json_string(o->o_p + o->o_len, o->o_cap - o->o_len,
+	    s, strlen(s));
+}
+
+static void
+mlog_time(struct mlog_out *o)
+{
+	char t[64];
+
+	netutil_iso8601(netutil_now_ms(), t, sizeof (t));
+	mlog_puts(o, "\"");
+	mlog_puts(o, t);
+	mlog_puts(o, "\"");
+}
+
+/*
+ * Walk the fields spec: "key=%conv key=%conv ...".  Each value is taken
+ * from ap with the type its conversion names.
+ */
+static void
+mlog_fields(struct mlog_out *o, const char *f, va_list ap)
+{
+	char num[64];
+
+	while (f != NULL && *f != '\0') {
+		const char *k, *eq;
+		char conv[8];
+		size_t cl = 0;
+
+		while (*f == ' ')
+			f++;
+		if (*f == '\0')
+			break;
+		k = f;
+		if ((eq = strchr(f, '=')) == NULL || eq[1] != '%')
+			break;	/* malformed spec: stop rather than misread ap */
+		f = eq + 2;
+		while (*f != '\0' && *f != ' ' && cl < sizeof (conv) - 1)
+			conv[cl++] = *f++;
+		conv[cl] = '\0';
+
+		mlog_puts(o, ",");
+		o->o_len += mlog_json_string(o->o_p + o->o_len,
+		    o->o_cap - o->o_len, k, (size_t)(eq - k));
+		mlog_puts(o, ":");
+
+		if (strcmp(conv, "s") == 0) {
+			mlog_str(o, va_arg(ap, const char *));
+			continue;
+		}
+		if (strcmp(conv, ".*s") == 0) {
+			int prec = va_arg(ap, int);
+			const char *sv = va_arg(ap, const char *);
+
+			if (sv == NULL) {
+				mlog_puts(o, "null");
+			} else {
+				o->o_len += mlog_json_string(o->o_p + o->o_len,
+				    o->o_cap - o->o_len, sv,
+				    prec < 0 ? strlen(sv) : strnlen(sv,
+				    (size_t)prec));
+			}
+			continue;
+		}
+		if (strcmp(conv, "d") == 0 || strcmp(conv, "i") == 0)
+			snprintf(num, sizeof (num), "%d", va_arg(ap, int));
+		else if (strcmp(conv, "u") == 0)
+			snprintf(num, sizeof (num), "%u", va_arg(ap, unsigned));
+		else if (strcmp(conv, "x") == 0)
+			snprintf(num, sizeof (num), "%u", va_arg(ap, unsigned));
+		else if (strcmp(conv, "ld") == 0)
+			snprintf(num, sizeof (num), "%ld", va_arg(ap, long));
+		else if (strcmp(conv, "lu") == 0)
+			snprintf(num, sizeof (num), "%lu",
+			    va_arg(ap, unsigned long));
+		else if (strcmp(conv, "lld") == 0)
+			snprintf(num, sizeof (num), "%lld",
+			    va_arg(ap, long long));
+		else if (strcmp(conv, "llu") == 0)
+			snprintf(num, sizeof (num), "%llu",
+			    va_arg(ap, unsigned long long));
+		else if (strcmp(conv, "zu") == 0)
+			snprintf(num, sizeof (num), "%zu", va_arg(ap, size_t));
+		else if (strcmp(conv, "zd") == 0)
+			snprintf(num, sizeof (num), "%zd", va_arg(ap, ssize_t));
+		else if (cl > 0 && (conv[cl - 1] == 'f' || conv[cl - 1] == 'g') &&
+		    strchr(conv, '*') == NULL && strchr(conv, 'l') == NULL)
+			snprintf(num, sizeof (num), "%.6g", va_arg(ap, double));
+		else {
+			mlog_puts(o, "null");
+			break;	/* unknown conversion: cannot go on safely */
+		}
+		mlog_puts(o, num);
+	}
+}
+
+size_t
+mlog_format(char *out, size_t cap, int level, const char *msg,
+    const char *fields, va_list ap)
+{
+	struct mlog_out o = { out, cap - 1, 0 };
+	char num[64];
+
+	mlog_puts(&o, "{\"name\":");
+	mlog_str(&o, mlog_name);
+	mlog_puts(&o, ",\"hostname\":");
+	mlog_str(&o, mlog_host);
+	snprintf(num, sizeof (num), ",\"pid\":%d", (int)getpid());
+	mlog_puts(&o, num);
+	if (mlog_component[0] != '\0') {
+		mlog_puts(&o, ",\"component\":");
+		mlog_str(&o, mlog_component);
+	}
+	if (mlog_shard >= 0) {
+		snprintf(num, sizeof (num), ",\"shard\":%d", mlog_shard);
+		mlog_puts(&o, num);
+	}
+	snprintf(num, sizeof (num), ",\"level\":%d,\"msg\":", level);
+	mlog_puts(&o, num);
+	mlog_str(&o, msg);
+	mlog_puts(&o, ",\"time\":");
+	mlog_time(&o);
+	mlog_puts(&o, ",\"v\":0");
+	mlog_fields(&o, fields, ap);
+	/* Always close the object, even when the values were cut short. */
+	if (o.o_len > o.o_cap - 2)
+		o.o_len = o.o_cap - 2;
+	mlog_puts(&o, "}");
+	out[o.o_len++] = '\n';
+	return (o.o_len);
+}
+
+void
+mlog(int level, const char *msg, const char *fields, ...)
+{
+	char line[MLOG_LINE_MAX];
+	va_list ap;
+	size_t n;
+	ssize_t w;
+	int saved = errno;
+
+	if (level < mlog_level)
+		return;
+	va_start(ap, fields);
+	n = mlog_format(line, sizeof (line), level, msg, fields, ap);
+	va_end(ap);
+	do {
+		w = write(mlog_fd, line, n);
+	} while (w < 0 && errno == EINTR);
+	errno = saved;
+}

@@ -1,0 +1,60 @@
+/*
+ * mlog.h: bunyan-format JSON log lines.
+ *
+ * Each call writes one line to standard error with a single write(2):
+ *
+ *	{"name":"medusa","hostname":"h","pid":1,"component":"worker",
+ *	 "shard":2,"level":30,"msg":"...","time":"2026-...Z","v":0, ...}
+ *
+ * Extra fields come from a printf-style spec of space-separated key=%conv
+ * pairs, for example
+ *
+ *	mlog(MLOG_INFO, "session paired", "session=%s req_id=%s bytes=%llu",
+ *	    id, rid, (unsigned long long)n);
+ *
+ * The spec is an ordinary printf format, so the compiler checks the types.
+ * %s values become JSON strings (NULL becomes null); numeric conversions
+ * (%d %i %u %ld %lu %lld %llu %zu %zd %x %g %f) become JSON numbers.
+ */
+#ifndef MEDUSA_MLOG_H
+#define MEDUSA_MLOG_H
+
+enum mlog_level {
+	MLOG_TRACE = 10,
+	MLOG_DEBUG = 20,
+	MLOG_INFO = 30,
+	MLOG_WARN = 40,
+	MLOG_ERROR = 50,
+	MLOG_FATAL = 60
+};
+
+/* name: bunyan "name"; component: supervisor, worker...; shard or -1. */
+void mlog_init(const char *name, const char *component, int shard);
+void mlog_set_shard(int shard);
+void mlog_set_level(int level);
+int mlog_get_level(void);
+/* Send lines to fd instead of 2 (tests). */
+void mlog_set_fd(int fd);
+/* "trace".."fatal" or a number: the level, or -1. */
+int mlog_level_parse(const char *s);
+const char *mlog_level_name(int level);
+
+void mlog(int level, const char *msg, const char *fields, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Format a line into out[cap] without writing it; returns its length
+ * (with the newline).  For tests; mlog() uses it.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+size_t mlog_format(char *out, size_t cap, int level, const char *msg,
+    const char *fields, va_list ap);
+
+/*
+ * JSON-escape s[0..n) into out[cap] as a quoted, NUL-terminated string;
+ * returns its length (without the NUL).
+ */
+size_t mlog_json_string(char *out, size_t cap, const char *s, size_t n);
+
+#endif

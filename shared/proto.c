@@ -1,0 +1,544 @@
+/*
+ * proto.c: encoders and decoders of the control protocol; see proto.h.
+ *
+ * Every decoder checks, in order: the frame is one msgpack value and
+ * nothing else, the value is an array of exactly the right size, the first
+ * element is the expected type, then each field's type and range.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+/* --- encoding --------------------------------------------------------- */
+
+struct penc {
+	msgpack_sbuffer	*sb;
+	msgpack_packer	pk;
+	size_t		start;
+};
+
+static void
+pe_begin(struct penc *e, msgpack_sbuffer *sb, int type, uint32_t nfields)
+{
+	static const char zero[4] = { 0, 0, 0, 0 };
+
+	e->sb = sb;
+	e->start = sb->size;
+	(void) msgpack_sbuffer_write(sb, zero, 4);
+	msgpack_packer_init(&e->pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&e->pk, 1 + nfields);
+	msgpack_pack_uint32(&e->pk, (uint32_t)type);
+}
+
+static int
+pe_end(struct penc *e)
+{
+	size_t n = e->sb->size - e->start - 4;
+	unsigned char *p = (unsigned char *)e->sb->data + e->start;
+
+	if (n > PROTO_FRAME_MAX) {
+		e->sb->size = e->start;
+		return (-1);
+	}
+	p[0] = (unsigned char)(n >> 24);
+	p[1] = (unsigned char)(n >> 16);
+	p[2] = (unsigned char)(n >> 8);
+	p[3] = (unsigned char)n;
+	return (0);
+}
+
+static void
+pe_str(struct penc *e, const struct proto_str *s)
+{
+	msgpack_pack_str(&e->pk, s->ps_n);
+	msgpack_pack_str_body(&e->pk, s->ps_p, s->ps_n);
+}
+
+static void
+pe_bin(struct penc *e, const struct proto_str *s)
+{
+	msgpack_pack_bin(&e->pk, s->ps_n);
+	msgpack_pack_bin_body(&e->pk, s->ps_p, s->ps_n);
+}
+
+int
+proto_enc_config(msgpack_sbuffer *sb, const struct proto_config *m)
+{
+	struct penc e;
+
+	pe_begin(&e, sb, PROTO_CONFIG, 15);
+	msgpack_pack_uint32(&e.pk, m->pc_version);
+	msgpack_pack_uint32(&e.pk, m->pc_shard);
+	msgpack_pack_uint32(&e.pk, m->pc_nshards);
+	msgpack_pack_uint32(&e.pk, m->pc_log_level);
+	msgpack_pack_uint64(&e.pk, m->pc_pairing_ms);
+	msgpack_pack_uint64(&e.pk, m->pc_idle_ms);
+	msgpack_pack_uint64(&e.pk, m->pc_close_ms);
+	msgpack_pack_uint64(&e.pk, m->pc_ping_ms);
+	msgpack_pack_uint64(&e.pk, m->pc_wait_ms);
+	msgpack_pack_uint64(&e.pk, m->pc_shutdown_ms);
+	msgpack_pack_uint64(&e.pk, m->pc_max_message);
+	msgpack_pack_uint64(&e.pk, m->pc_out_high);
+	msgpack_pack_uint64(&e.pk, m->pc_out_low);
+	msgpack_pack_uint64(&e.pk, m->pc_max_id);
+	msgpack_pack_uint64(&e.pk, m->pc_max_sessions);
+	return (pe_end(&e));
+}
+
+int
+proto_enc_ready(msgpack_sbuffer *sb, const struct proto_ready *m)
+{
+	struct penc e;
+
+	pe_begin(&e, sb, PROTO_READY, 4);
+	msgpack_pack_uint32(&e.pk, m->pr_version);
+	msgpack_pack_uint32(&e.pk, m->pr_pid);
+	msgpack_pack_uint32(&e.pk, m->pr_shard);
+	pe_str(&e, &m->pr_software);
+	return (pe_end(&e));
+}
+
+int
+proto_enc_attach(msgpack_sbuffer *sb, const struct proto_attach *m)
+{
+	struct penc e;
+
+	pe_begin(&e, sb, PROTO_ATTACH, 6);
+	pe_str(&e, &m->pa_req_id);
+	pe_str(&e, &m->pa_session);
+	msgpack_pack_uint32(&e.pk, m->pa_role);
+	pe_bin(&e, &m->pa_head);
+	pe_str(&e, &m->pa_peer);
+	msgpack_pack_uint64(&e.pk, m->pa_accept_ms);
+	return (pe_end(&e));
+}
+
+int
+proto_enc_report(msgpack_sbuffer *sb, const struct proto_report *m)
+{
+	struct penc e;
+
+	pe_begin(&e, sb, PROTO_REPORT, 4);
+	msgpack_pack_array(&e.pk, 4);
+	for (int i = 0; i < 4; i++)
+		msgpack_pack_uint64(&e.pk, m->prp_sessions[i]);
+	msgpack_pack_uint64(&e.pk, m->prp_conns);
+	msgpack_pack_uint64(&e.pk, m->prp_bytes);
+	msgpack_pack_uint64(&e.pk, m->prp_messages);
+	return (pe_end(&e));
+}
+
+int
+proto_enc_status_req(msgpack_sbuffer *sb, const struct proto_status_req *m)
+{
+	struct penc e;
+
+	pe_begin(&e, sb, PROTO_STATUS_REQ, 1);
+	msgpack_pack_uint64(&e.pk, m->psq_qid);
+	return (pe_end(&e));
+}
+
+int
+proto_enc_status_reply(msgpack_sbuffer *sb, const struct proto_status_reply *m)
+{
+	struct penc e;
+
+	pe_begin(&e, sb, PROTO_STATUS_REPLY, 3);
+	msgpack_pack_uint64(&e.pk, m->psr_qid);
+	if (m->psr_more)
+		msgpack_pack_true(&e.pk);
+	else
+		msgpack_pack_false(&e.pk);
+	msgpack_pack_array(&e.pk, (uint32_t)m->psr_nsessions);
+	for (size_t i = 0; i < m->psr_nsessions; i++) {
+		const struct proto_session_info *s = &m->psr_sessions[i];
+
+		msgpack_pack_array(&e.pk, 5);
+		pe_str(&e, &s->psi_id);
+		msgpack_pack_uint32(&e.pk, s->psi_state);
+		if (s->psi_has_master)
+			msgpack_pack_true(&e.pk);
+		else
+			msgpack_pack_false(&e.pk);
+		if (s->psi_has_slave)
+			msgpack_pack_true(&e.pk);
+		else
+			msgpack_pack_false(&e.pk);
+		msgpack_pack_uint64(&e.pk, s->psi_create_ms);
+	}
+	return (pe_end(&e));
+}
+
+int
+proto_enc_shutdown(msgpack_sbuffer *sb, const struct proto_shutdown *m)
+{
+	struct penc e;
+
+	pe_begin(&e, sb, PROTO_SHUTDOWN, 1);
+	msgpack_pack_uint32(&e.pk, m->psd_mode);
+	return (pe_end(&e));
+}
+
+/* --- decoding --------------------------------------------------------- */
+
+struct pdec {
+	msgpack_unpacked	res;
+	const msgpack_object	*a;	/* the current array */
+	uint32_t		i;
+	char			*err;
+	size_t			errlen;
+	int			bad;
+};
+
+static int
+pd_fail(struct pdec *d, const char *what)
+{
+	if (!d->bad)
+		snprintf(d->err, d->errlen, "%s", what);
+	d->bad = 1;
+	return (-1);
+}
+
+/* Unpack the body: one array of 1 + nfields elements led by type. */
+static int
+pd_begin(struct pdec *d, const uint8_t *body, size_t len, int type,
+    uint32_t nfields, char *err, size_t errlen)
+{
+	size_t off = 0;
+	msgpack_unpack_return r;
+
+	d->err = err;
+	d->errlen = errlen;
+	d->bad = 0;
+	d->i = 1;
+	d->a = NULL;
+	msgpack_unpacked_init(&d->res);
+	r = msgpack_unpack_next(&d->res, (const char *)body, len, &off);
+	if (r != MSGPACK_UNPACK_SUCCESS)
+		return (pd_fail(d, "not a msgpack value"));
+	if (off != len)
+		return (pd_fail(d, "trailing bytes after the message"));
+	if (d->res.data.type != MSGPACK_OBJECT_ARRAY ||
+	    d->res.data.via.array.size == 0)
+		return (pd_fail(d, "message is not a non-empty array"));
+	d->a = &d->res.data;
+	if (d->a->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    d->a->via.array.ptr[0].via.u64 != (uint64_t)type)
+		return (pd_fail(d, "unexpected message type"));
+	if (d->a->via.array.size != 1 + nfields)
+		return (pd_fail(d, "wrong number of fields"));
+	return (0);
+}
+
+static const msgpack_object *
+pd_next(struct pdec *d)
+{
+	if (d->bad || d->a == NULL || d->i >= d->a->via.array.size) {
+		pd_fail(d, "missing field");
+		return (NULL);
+	}
+	return (&d->a->via.array.ptr[d->i++]);
+}
+
+static uint64_t
+pd_uint(struct pdec *d, uint64_t max)
+{
+	const msgpack_object *o = pd_next(d);
+
+	if (o == NULL)
+		return (0);
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		pd_fail(d, "field is not an unsigned integer");
+		return (0);
+	}
+	if (o->via.u64 > max) {
+		pd_fail(d, "field out of range");
+		return (0);
+	}
+	return (o->via.u64);
+}
+
+static bool
+pd_bool(struct pdec *d)
+{
+	const msgpack_object *o = pd_next(d);
+
+	if (o == NULL)
+		return (false);
+	if (o->type != MSGPACK_OBJECT_BOOLEAN) {
+		pd_fail(d, "field is not a boolean");
+		return (false);
+	}
+	return (o->via.boolean);
+}
+
+static struct proto_str
+pd_str(struct pdec *d, int type)
+{
+	const msgpack_object *o = pd_next(d);
+	struct proto_str s = { "", 0 };
+
+	if (o == NULL)
+		return (s);
+	if (o->type != (msgpack_object_type)type) {
+		pd_fail(d, type == MSGPACK_OBJECT_STR ?
+		    "field is not a string" : "field is not binary");
+		return (s);
+	}
+	if (type == MSGPACK_OBJECT_STR) {
+		s.ps_p = o->via.str.ptr;
+		s.ps_n = o->via.str.size;
+	} else {
+		s.ps_p = o->via.bin.ptr;
+		s.ps_n = o->via.bin.size;
+	}
+	return (s);
+}
+
+static int
+pd_end(struct pdec *d)
+{
+	msgpack_unpacked_destroy(&d->res);
+	return (d->bad ? -1 : 0);
+}
+
+int
+proto_type(const uint8_t *body, size_t len)
+{
+	/*
+	 * Peek without a full unpack: a fixarray or array16/32 header, then
+	 * a positive fixint.
+	 */
+	size_t i;
+
+	if (len < 2)
+		return (PROTO_INVALID);
+	if ((body[0] & 0xf0) == 0x90)
+		i = 1;
+	else if (body[0] == 0xdc)
+		i = 3;
+	else if (body[0] == 0xdd)
+		i = 5;
+	else
+		return (PROTO_INVALID);
+	if (i >= len || body[i] >= 0x80 || body[i] == PROTO_INVALID ||
+	    body[i] >= PROTO_MAX)
+		return (PROTO_INVALID);
+	return (body[i]);
+}
+
+int
+proto_dec_config(const uint8_t *b, size_t n, struct proto_config *m,
+    char *err, size_t errlen)
+{
+	struct pdec d;
+
+	memset(m, 0, sizeof (*m));
+	if (pd_begin(&d, b, n, PROTO_CONFIG, 15, err, errlen) == 0) {
+		m->pc_version = (uint32_t)pd_uint(&d, UINT32_MAX);
+		m->pc_shard = (uint32_t)pd_uint(&d, UINT32_MAX);
+		m->pc_nshards = (uint32_t)pd_uint(&d, UINT32_MAX);
+		m->pc_log_level = (uint32_t)pd_uint(&d, 100);
+		m->pc_pairing_ms = pd_uint(&d, UINT64_MAX);
+		m->pc_idle_ms = pd_uint(&d, UINT64_MAX);
+		m->pc_close_ms = pd_uint(&d, UINT64_MAX);
+		m->pc_ping_ms = pd_uint(&d, UINT64_MAX);
+		m->pc_wait_ms = pd_uint(&d, UINT64_MAX);
+		m->pc_shutdown_ms = pd_uint(&d, UINT64_MAX);
+		m->pc_max_message = pd_uint(&d, UINT64_MAX);
+		m->pc_out_high = pd_uint(&d, UINT64_MAX);
+		m->pc_out_low = pd_uint(&d, UINT64_MAX);
+		m->pc_max_id = pd_uint(&d, UINT64_MAX);
+		m->pc_max_sessions = pd_uint(&d, UINT64_MAX);
+		if (!d.bad && (m->pc_nshards == 0 ||
+		    m->pc_shard >= m->pc_nshards))
+			pd_fail(&d, "shard out of range");
+	}
+	return (pd_end(&d));
+}
+
+int
+proto_dec_ready(const uint8_t *b, size_t n, struct proto_ready *m,
+    char *err, size_t errlen)
+{
+	struct pdec d;
+
+	memset(m, 0, sizeof (*m));
+	if (pd_begin(&d, b, n, PROTO_READY, 4, err, errlen) == 0) {
+		m->pr_version = (uint32_t)pd_uint(&d, UINT32_MAX);
+		m->pr_pid = (uint32_t)pd_uint(&d, UINT32_MAX);
+		m->pr_shard = (uint32_t)pd_uint(&d, UINT32_MAX);
+		m->pr_software = pd_str(&d, MSGPACK_OBJECT_STR);
+	}
+	return (pd_end(&d));
+}
+
+int
+proto_dec_attach(const uint8_t *b, size_t n, struct proto_attach *m,
+    char *err, size_t errlen)
+{
+	struct pdec d;
+
+	memset(m, 0, sizeof (*m));
+	if (pd_begin(&d, b, n, PROTO_ATTACH, 6, err, errlen) == 0) {
+		m->pa_req_id = pd_str(&d, MSGPACK_OBJECT_STR);
+		m->pa_session = pd_str(&d, MSGPACK_OBJECT_STR);
+		m->pa_role = (uint32_t)pd_uint(&d, 2);
+		m->pa_head = pd_str(&d, MSGPACK_OBJECT_BIN);
+		m->pa_peer = pd_str(&d, MSGPACK_OBJECT_STR);
+		m->pa_accept_ms = pd_uint(&d, UINT64_MAX);
+		if (!d.bad && m->pa_role == 0)
+			pd_fail(&d, "role out of range");
+		if (!d.bad && m->pa_session.ps_n == 0)
+			pd_fail(&d, "empty session id");
+	}
+	return (pd_end(&d));
+}
+
+int
+proto_dec_report(const uint8_t *b, size_t n, struct proto_report *m,
+    char *err, size_t errlen)
+{
+	struct pdec d;
+	const msgpack_object *o;
+
+	memset(m, 0, sizeof (*m));
+	if (pd_begin(&d, b, n, PROTO_REPORT, 4, err, errlen) == 0) {
+		o = pd_next(&d);
+		if (o != NULL && (o->type != MSGPACK_OBJECT_ARRAY ||
+		    o->via.array.size != 4)) {
+			pd_fail(&d, "session counts are not an array of 4");
+		} else if (o != NULL) {
+			for (int i = 0; i < 4; i++) {
+				const msgpack_object *c = &o->via.array.ptr[i];
+				if (c->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+					pd_fail(&d, "session count is not an "
+					    "unsigned integer");
+					break;
+				}
+				m->prp_sessions[i] = c->via.u64;
+			}
+		}
+		m->prp_conns = pd_uint(&d, UINT64_MAX);
+		m->prp_bytes = pd_uint(&d, UINT64_MAX);
+		m->prp_messages = pd_uint(&d, UINT64_MAX);
+	}
+	return (pd_end(&d));
+}
+
+int
+proto_dec_status_req(const uint8_t *b, size_t n, struct proto_status_req *m,
+    char *err, size_t errlen)
+{
+	struct pdec d;
+
+	memset(m, 0, sizeof (*m));
+	if (pd_begin(&d, b, n, PROTO_STATUS_REQ, 1, err, errlen) == 0)
+		m->psq_qid = pd_uint(&d, UINT64_MAX);
+	return (pd_end(&d));
+}
+
+int
+proto_dec_status_reply(const uint8_t *b, size_t n,
+    struct proto_status_reply *m, char *err, size_t errlen)
+{
+	struct pdec d;
+	const msgpack_object *o;
+
+	memset(m, 0, sizeof (*m));
+	if (pd_begin(&d, b, n, PROTO_STATUS_REPLY, 3, err, errlen) != 0)
+		return (pd_end(&d));
+	m->psr_qid = pd_uint(&d, UINT64_MAX);
+	m->psr_more = pd_bool(&d);
+	o = pd_next(&d);
+	if (o != NULL && o->type != MSGPACK_OBJECT_ARRAY)
+		pd_fail(&d, "sessions is not an array");
+	if (d.bad)
+		return (pd_end(&d));
+	if (o->via.array.size > 0) {
+		m->psr_sessions = calloc(o->via.array.size,
+		    sizeof (struct proto_session_info));
+		if (m->psr_sessions == NULL) {
+			pd_fail(&d, "out of memory");
+			return (pd_end(&d));
+		}
+	}
+	m->psr_nsessions = o->via.array.size;
+	for (uint32_t k = 0; k < o->via.array.size && !d.bad; k++) {
+		const msgpack_object *e = &o->via.array.ptr[k];
+		struct proto_session_info *s = &m->psr_sessions[k];
+		const msgpack_object *save = d.a;
+		uint32_t savei = d.i;
+
+		if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 5) {
+			pd_fail(&d, "session entry is not an array of 5");
+			break;
+		}
+		d.a = e;
+		d.i = 0;
+		s->psi_id = pd_str(&d, MSGPACK_OBJECT_STR);
+		s->psi_state = (uint32_t)pd_uint(&d, SSTATE_MAX - 1);
+		s->psi_has_master = pd_bool(&d);
+		s->psi_has_slave = pd_bool(&d);
+		s->psi_create_ms = pd_uint(&d, UINT64_MAX);
+		d.a = save;
+		d.i = savei;
+	}
+	if (d.bad) {
+		free(m->psr_sessions);
+		m->psr_sessions = NULL;
+		m->psr_nsessions = 0;
+	}
+	return (pd_end(&d));
+}
+
+int
+proto_dec_shutdown(const uint8_t *b, size_t n, struct proto_shutdown *m,
+    char *err, size_t errlen)
+{
+	struct pdec d;
+
+	memset(m, 0, sizeof (*m));
+	if (pd_begin(&d, b, n, PROTO_SHUTDOWN, 1, err, errlen) == 0) {
+		m->psd_mode = (uint32_t)pd_uint(&d, PROTO_SHUTDOWN_DRAIN);
+		if (!d.bad && m->psd_mode == 0)
+			pd_fail(&d, "shutdown mode out of range");
+	}
+	return (pd_end(&d));
+}
+
+void
+proto_status_reply_free(struct proto_status_reply *m)
+{
+	free(m->psr_sessions);
+	m->psr_sessions = NULL;
+	m->psr_nsessions = 0;
+}
+
+const char *
+proto_type_name(int type)
+{
+	static const char *names[PROTO_MAX] = {
+		"INVALID", "CONFIG", "READY", "ATTACH", "REPORT",
+		"STATUS_REQ", "STATUS_REPLY", "SHUTDOWN"
+	};
+
+	if (type < 0 || type >= PROTO_MAX)
+		return ("unknown");
+	return (names[type]);
+}
+
+const char *
+proto_sstate_name(int state)
+{
+	static const char *names[SSTATE_MAX] = {
+		"master_wait", "slave_wait", "forwarding", "closing",
+		"post_destroy"
+	};
+
+	if (state < 0 || state >= SSTATE_MAX)
+		return ("unknown");
+	return (names[state]);
+}

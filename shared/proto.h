@@ -1,0 +1,201 @@
+/*
+ * proto.h: the supervisor <-> worker control protocol.  This header is the
+ * whole of it.
+ *
+ * Transport.  Each worker has one SOCK_STREAM UNIX socketpair with the
+ * supervisor (the worker's end is its descriptor 3).  A message is a frame:
+ * a 4-byte big-endian length, then that many bytes of msgpack: an array
+ * whose first element is the message type and whose other elements are the
+ * fields below, in order.  A frame longer than PROTO_FRAME_MAX, an unknown
+ * type, a field of the wrong type, a missing field or a byte left over after
+ * the array is the sender's fault: the receiver logs it and drops the peer
+ * (the supervisor kills and restarts the worker; a worker exits).
+ *
+ * Descriptors.  A message that carries descriptors (only ATTACH, one
+ * socket) sends them with SCM_RIGHTS in the same sendmsg() as the frame's
+ * first byte.  The receiver queues descriptors as they arrive and each such
+ * message takes its own, in order, when it is decoded.  The sender closes
+ * its copy only once sendmsg() has succeeded; if the message was never sent
+ * the sender still owns the descriptor (ctlchan.h).
+ *
+ * Versions.  The supervisor's first message is CONFIG, and the worker's
+ * first is READY; each carries PROTO_VERSION, and a peer with another
+ * version is refused (the worker exits with status 3; the supervisor kills
+ * a worker that reports another).  Changing any message below means bumping
+ * PROTO_VERSION.
+ *
+ *	type		way	fields
+ *	CONFIG		s->w	version, shard, nshards, log_level,
+ *				pairing_ms, idle_ms, close_ms, ping_ms,
+ *				wait_ms, shutdown_ms, max_message, out_high,
+ *				out_low, max_id, max_sessions
+ *	READY		w->s	version, pid, shard, software version (str)
+ *	ATTACH		s->w	request id (str), session id (str), role,
+ *				head (bin: the bytes read so far), peer
+ *				address (str), accept time (ms since epoch);
+ *				carries 1 descriptor: the client's socket
+ *	REPORT		w->s	[master_wait, slave_wait, forwarding,
+ *				closing] session counts, connections,
+ *				bytes relayed, messages relayed
+ *	STATUS_REQ	s->w	query id
+ *	STATUS_REPLY	w->s	query id, more (bool), sessions: array of
+ *				[id, state, has_master, has_slave,
+ *				create time (ms since epoch)]; a worker with
+ *				many sessions sends several replies, all but
+ *				the last with more = true
+ *	SHUTDOWN	s->w	mode: 1 close every session with 1001 and
+ *				exit; 2 take no new sessions, exit when the
+ *				last one ends
+ */
+#ifndef MEDUSA_PROTO_H
+#define MEDUSA_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#define	PROTO_VERSION		1
+#define	PROTO_FRAME_MAX		(16u * 1024 * 1024)
+#define	PROTO_STATUS_CHUNK	500	/* sessions per STATUS_REPLY */
+
+enum proto_type {
+	PROTO_INVALID = 0,
+	PROTO_CONFIG,
+	PROTO_READY,
+	PROTO_ATTACH,
+	PROTO_REPORT,
+	PROTO_STATUS_REQ,
+	PROTO_STATUS_REPLY,
+	PROTO_SHUTDOWN,
+	PROTO_MAX
+};
+
+/* Session states, as the original names them (PROTOCOL.md section 3). */
+enum proto_sstate {
+	SSTATE_MASTER_WAIT = 0,
+	SSTATE_SLAVE_WAIT = 1,
+	SSTATE_FORWARDING = 2,
+	SSTATE_CLOSING = 3,
+	SSTATE_POST_DESTROY = 4,
+	SSTATE_MAX
+};
+
+enum proto_shutdown_mode {
+	PROTO_SHUTDOWN_CLOSE = 1,
+	PROTO_SHUTDOWN_DRAIN = 2
+};
+
+/* A string or byte span; in decoded messages it points into the frame. */
+struct proto_str {
+	const char	*ps_p;
+	size_t		ps_n;
+};
+
+struct proto_config {
+	uint32_t	pc_version;
+	uint32_t	pc_shard;
+	uint32_t	pc_nshards;
+	uint32_t	pc_log_level;
+	uint64_t	pc_pairing_ms;
+	uint64_t	pc_idle_ms;
+	uint64_t	pc_close_ms;
+	uint64_t	pc_ping_ms;
+	uint64_t	pc_wait_ms;
+	uint64_t	pc_shutdown_ms;
+	uint64_t	pc_max_message;
+	uint64_t	pc_out_high;
+	uint64_t	pc_out_low;
+	uint64_t	pc_max_id;
+	uint64_t	pc_max_sessions;
+};
+
+struct proto_ready {
+	uint32_t	pr_version;
+	uint32_t	pr_pid;
+	uint32_t	pr_shard;
+	struct proto_str pr_software;
+};
+
+struct proto_attach {
+	struct proto_str pa_req_id;
+	struct proto_str pa_session;
+	uint32_t	pa_role;	/* route.h ROLE_MASTER / ROLE_SLAVE */
+	struct proto_str pa_head;
+	struct proto_str pa_peer;
+	uint64_t	pa_accept_ms;
+};
+
+struct proto_report {
+	uint64_t	prp_sessions[4];	/* by state, SSTATE_* < 4 */
+	uint64_t	prp_conns;
+	uint64_t	prp_bytes;
+	uint64_t	prp_messages;
+};
+
+struct proto_status_req {
+	uint64_t	psq_qid;
+};
+
+struct proto_session_info {
+	struct proto_str psi_id;
+	uint32_t	psi_state;
+	bool		psi_has_master;
+	bool		psi_has_slave;
+	uint64_t	psi_create_ms;
+};
+
+struct proto_status_reply {
+	uint64_t	psr_qid;
+	bool		psr_more;
+	size_t		psr_nsessions;
+	struct proto_session_info *psr_sessions; /* malloc'd by the decoder */
+};
+
+struct proto_shutdown {
+	uint32_t	psd_mode;
+};
+
+/*
+ * Encoders append one whole frame (length prefix included) to sb.  They
+ * return 0, or -1 if the frame would exceed PROTO_FRAME_MAX.
+ */
+int proto_enc_config(msgpack_sbuffer *, const struct proto_config *);
+int proto_enc_ready(msgpack_sbuffer *, const struct proto_ready *);
+int proto_enc_attach(msgpack_sbuffer *, const struct proto_attach *);
+int proto_enc_report(msgpack_sbuffer *, const struct proto_report *);
+int proto_enc_status_req(msgpack_sbuffer *, const struct proto_status_req *);
+int proto_enc_status_reply(msgpack_sbuffer *,
+    const struct proto_status_reply *);
+int proto_enc_shutdown(msgpack_sbuffer *, const struct proto_shutdown *);
+
+/*
+ * The type of a frame body (without its length prefix), or PROTO_INVALID.
+ */
+int proto_type(const uint8_t *body, size_t len);
+
+/*
+ * Decoders take a frame body (without its length prefix).  They return 0,
+ * or -1 with a reason in err.  Spans in the result point into body.
+ */
+int proto_dec_config(const uint8_t *, size_t, struct proto_config *,
+    char *err, size_t errlen);
+int proto_dec_ready(const uint8_t *, size_t, struct proto_ready *,
+    char *err, size_t errlen);
+int proto_dec_attach(const uint8_t *, size_t, struct proto_attach *,
+    char *err, size_t errlen);
+int proto_dec_report(const uint8_t *, size_t, struct proto_report *,
+    char *err, size_t errlen);
+int proto_dec_status_req(const uint8_t *, size_t, struct proto_status_req *,
+    char *err, size_t errlen);
+int proto_dec_status_reply(const uint8_t *, size_t,
+    struct proto_status_reply *, char *err, size_t errlen);
+int proto_dec_shutdown(const uint8_t *, size_t, struct proto_shutdown *,
+    char *err, size_t errlen);
+void proto_status_reply_free(struct proto_status_reply *);
+
+const char *proto_type_name(int type);
+const char *proto_sstate_name(int state);
+
+#endif

@@ -1,0 +1,415 @@
+/*
+ * front.c: the supervisor's front end: accepting, reading request heads
+ * without ever blocking on a slow client, routing, and answering what is
+ * not an attach (status, errors).  See supervisor/main.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+#include "httphead.h"
+#include "httpresp.h"
+#include "mlog.h"
+#include "netutil.h"
+#include "route.h"
+#include "shard.h"
+#include "supervisor.h"
+
+#define	FRONT_ACCEPTS_PER_EVENT	64
+
+static void front_read_cb(EV_P_ ev_io *, int);
+static void front_write_cb(EV_P_ ev_io *, int);
+static void front_timer_cb(EV_P_ ev_timer *, int);
+
+static void
+front_timer(struct sconn *sc, double after)
+{
+	ev_timer_stop(sup.s_loop, &sc->sc_timer);
+	ev_timer_set(&sc->sc_timer, after, 0);
+	ev_timer_start(sup.s_loop, &sc->sc_timer);
+}
+
+static void
+front_unlink(struct sconn *sc)
+{
+	ev_io_stop(sup.s_loop, &sc->sc_rio);
+	ev_io_stop(sup.s_loop, &sc->sc_wio);
+	ev_timer_stop(sup.s_loop, &sc->sc_timer);
+	if (sc->sc_query != NULL)
+		status_conn_gone(sc);
+	if (sc->sc_prev != NULL)
+		sc->sc_prev->sc_next = sc->sc_next;
+	else
+		sup.s_conns = sc->sc_next;
+	if (sc->sc_next != NULL)
+		sc->sc_next->sc_prev = sc->sc_prev;
+	sup.s_nconns--;
+	free(sc->sc_buf);
+	buf_free(&sc->sc_out);
+	free(sc);
+	/* Below the connection limit again: accept again. */
+	if (!sup.s_accepting && !sup.s_stopping &&
+	    sup.s_nconns < (size_t)sup.s_conf.mc_max_conns &&
+	    !ev_is_active(&sup.s_accept_timer))
+		front_accepting(true);
+}
+
+/* Close and free; fd ownership ends here. */
+static void
+front_destroy(struct sconn *sc)
+{
+	(void) close(sc->sc_fd);
+	front_unlink(sc);
+}
+
+void
+front_conn(int fd, const char *peer, uint64_t accept_ms, const char *reqid)
+{
+	struct sconn *sc;
+
+	if ((sc = calloc(1, sizeof (*sc))) == NULL) {
+		mlog(MLOG_ERROR, "out of memory for a connection", "peer=%s",
+		    peer);
+		(void) close(fd);
+		return;
+	}
+	sc->sc_fd = fd;
+	sc->sc_state = SC_HEAD;
+	sc->sc_accept_ms = accept_ms;
+	snprintf(sc->sc_peer, sizeof (sc->sc_peer), "%s", peer);
+	snprintf(sc->sc_reqid, sizeof (sc->sc_reqid), "%s", reqid);
+	ev_io_init(&sc->sc_rio, front_read_cb, fd, EV_READ);
+	ev_io_init(&sc->sc_wio, front_write_cb, fd, EV_WRITE);
+	ev_init(&sc->sc_timer, front_timer_cb);
+	sc->sc_rio.data = sc->sc_wio.data = sc->sc_timer.data = sc;
+	sc->sc_next = sup.s_conns;
+	if (sup.s_conns != NULL)
+		sup.s_conns->sc_prev = sc;
+	sup.s_conns = sc;
+	sup.s_nconns++;
+	ev_io_start(sup.s_loop, &sc->sc_rio);
+	front_timer(sc, sup.s_conf.mc_head_timeout);
+}
+
+/* --- answering -------------------------------------------------------- */
+
+static void
+front_linger(struct sconn *sc)
+{
+	(void) shutdown(sc->sc_fd, SHUT_WR);
+	sc->sc_state = SC_LINGER;
+	ev_io_start(sup.s_loop, &sc->sc_rio);
+	front_timer(sc, sup.s_conf.mc_close_timeout);
+}
+
+/* Write a whole response, then close gracefully. */
+void
+front_respond(struct sconn *sc, const char *data, size_t len)
+{
+	ssize_t n;
+
+	sc->sc_state = SC_RESPOND;
+	ev_io_stop(sup.s_loop, &sc->sc_rio);
+	front_timer(sc, sup.s_conf.mc_close_timeout);
+	do {
+		n = send(sc->sc_fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			front_destroy(sc);
+			return;
+		}
+		n = 0;
+	}
+	if ((size_t)n == len) {
+		front_linger(sc);
+		return;
+	}
+	if (buf_append(&sc->sc_out, data + n, len - (size_t)n) != 0) {
+		front_destroy(sc);
+		return;
+	}
+	ev_io_start(sup.s_loop, &sc->sc_wio);
+}
+
+void
+front_error(struct sconn *sc, int status, const char *code,
+    const char *message, const char *extra)
+{
+	char resp[1024];
+	size_t n;
+
+	mlog(status >= 500 ? MLOG_WARN : MLOG_INFO, "request refused",
+	    "req_id=%s peer=%s status=%d code=%s error=%s", sc->sc_reqid,
+	    sc->sc_peer, status, code, message);
+	n = httpresp_error(resp, sizeof (resp), status, code, message, extra);
+	front_respond(sc, resp, n);
+}
+
+static void
+front_write_cb(EV_P_ ev_io *w, int revents)
+{
+	struct sconn *sc = w->data;
+	ssize_t n;
+
+	(void) EV_A;
+	(void) revents;
+	do {
+		n = send(sc->sc_fd, buf_head(&sc->sc_out), sc->sc_out.b_len,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			front_destroy(sc);
+		return;
+	}
+	buf_consume(&sc->sc_out, (size_t)n);
+	if (sc->sc_out.b_len == 0) {
+		ev_io_stop(sup.s_loop, &sc->sc_wio);
+		front_linger(sc);
+	}
+}
+
+static void
+front_timer_cb(EV_P_ ev_timer *w, int revents)
+{
+	struct sconn *sc = w->data;
+
+	(void) EV_A;
+	(void) revents;
+	if (sc->sc_state == SC_HEAD) {
+		if (sc->sc_len == 0) {
+			/* Nothing at all: not worth an answer or a warning. */
+			mlog(MLOG_DEBUG, "connection idle before a request",
+			    "req_id=%s peer=%s", sc->sc_reqid, sc->sc_peer);
+			front_destroy(sc);
+			return;
+		}
+		front_error(sc, 408, "RequestTimeout",
+		    "the request head did not arrive in time", NULL);
+		return;
+	}
+	/* Writing or lingering took too long. */
+	front_destroy(sc);
+}
+
+/* --- routing ---------------------------------------------------------- */
+
+static void
+front_route(struct sconn *sc, size_t headlen)
+{
+	struct httphead h;
+	struct route r;
+	struct proto_attach a;
+	unsigned shard;
+	int rv;
+
+	(void) headlen;
+	rv = httphead_parse_request(sc->sc_buf, sc->sc_len, &h);
+	switch (rv) {
+	case HTTPHEAD_OK:
+		break;
+	case HTTPHEAD_E_TOO_MANY:
+		front_error(sc, 431, "RequestHeaderFieldsTooLarge",
+		    "too many header fields", NULL);
+		return;
+	case HTTPHEAD_E_VERSION:
+		front_error(sc, 505, "HTTPVersionNotSupported",
+		    "only HTTP/1.x is served", NULL);
+		return;
+	default:
+		front_error(sc, 400, "BadRequest", "malformed request", NULL);
+		return;
+	}
+
+	route_parse(h.hh_target.s_p, h.hh_target.s_n, sup.s_conf.mc_max_id,
+	    &r);
+	if (r.r_kind == ROUTE_E_NOT_FOUND) {
+		front_error(sc, 404, "ResourceNotFound", "no such resource",
+		    NULL);
+		return;
+	}
+	if (!httphead_span_ieq(&h.hh_method, "GET")) {
+		front_error(sc, 405, "MethodNotAllowed", "only GET is allowed",
+		    "Allow: GET\r\n");
+		return;
+	}
+	if (r.r_kind == ROUTE_E_BAD_ID) {
+		front_error(sc, 400, "InvalidSessionId", "the session id must "
+		    "be 1 or more letters, digits, '-', '_', '.' or '~'",
+		    NULL);
+		return;
+	}
+	if (r.r_kind == ROUTE_STATUS) {
+		status_start(sc);
+		return;
+	}
+
+	shard = shard_of(r.r_id, r.r_idlen, sup.s_nworkers);
+	memset(&a, 0, sizeof (a));
+	a.pa_req_id.ps_p = sc->sc_reqid;
+	a.pa_req_id.ps_n = strlen(sc->sc_reqid);
+	a.pa_session.ps_p = r.r_id;
+	a.pa_session.ps_n = r.r_idlen;
+	a.pa_role = (uint32_t)r.r_role;
+	a.pa_head.ps_p = sc->sc_buf;
+	a.pa_head.ps_n = sc->sc_len;
+	a.pa_peer.ps_p = sc->sc_peer;
+	a.pa_peer.ps_n = strlen(sc->sc_peer);
+	a.pa_accept_ms = sc->sc_accept_ms;
+	mlog(MLOG_DEBUG, "routing attach", "req_id=%s peer=%s session=%s "
+	    "role=%s shard=%u", sc->sc_reqid, sc->sc_peer, r.r_id,
+	    route_role_name(r.r_role), shard);
+	if (workers_attach(shard, sc->sc_fd, &a) != 0) {
+		front_error(sc, 503, "ServiceUnavailable", "the shard for "
+		    "this session is not available", "Retry-After: 1\r\n");
+		return;
+	}
+	/* The socket is the worker's now: forget it without closing it. */
+	front_unlink(sc);
+}
+
+static void
+front_read_cb(EV_P_ ev_io *w, int revents)
+{
+	struct sconn *sc = w->data;
+	size_t cap = sup.s_conf.mc_head_max, end;
+	ssize_t n;
+
+	(void) EV_A;
+	(void) revents;
+	if (sc->sc_state == SC_LINGER) {
+		char junk[4096];
+
+		do {
+			n = recv(sc->sc_fd, junk, sizeof (junk), 0);
+		} while (n < 0 && errno == EINTR);
+		if (n == 0 || (n < 0 && errno != EAGAIN &&
+		    errno != EWOULDBLOCK))
+			front_destroy(sc);
+		return;
+	}
+	if (sc->sc_buf == NULL && (sc->sc_buf = malloc(cap)) == NULL) {
+		front_destroy(sc);
+		return;
+	}
+	do {
+		n = recv(sc->sc_fd, sc->sc_buf + sc->sc_len, cap - sc->sc_len,
+		    0);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			front_destroy(sc);
+		return;
+	}
+	if (n == 0) {
+		if (sc->sc_len > 0)
+			mlog(MLOG_INFO, "client closed before its head ended",
+			    "req_id=%s peer=%s bytes=%zu", sc->sc_reqid,
+			    sc->sc_peer, sc->sc_len);
+		front_destroy(sc);
+		return;
+	}
+	sc->sc_len += (size_t)n;
+	if (!httphead_plausible(sc->sc_buf, sc->sc_len)) {
+		front_error(sc, 400, "BadRequest", "not an HTTP request", NULL);
+		return;
+	}
+	end = httphead_end(sc->sc_buf, sc->sc_len, sc->sc_scan);
+	if (end == 0) {
+		sc->sc_scan = sc->sc_len;
+		if (sc->sc_len == cap)
+			front_error(sc, 431, "RequestHeaderFieldsTooLarge",
+			    "the request head is too large", NULL);
+		return;
+	}
+	ev_io_stop(sup.s_loop, &sc->sc_rio);
+	front_route(sc, end);
+}
+
+/* --- accepting -------------------------------------------------------- */
+
+void
+front_accepting(bool on)
+{
+	sup.s_accepting = on;
+	for (int i = 0; i < sup.s_nlisten; i++) {
+		if (on)
+			ev_io_start(sup.s_loop, &sup.s_lio[i]);
+		else
+			ev_io_stop(sup.s_loop, &sup.s_lio[i]);
+	}
+}
+
+/*
+ * Out of descriptors: use the spare to accept and close the newest
+ * connection (so it is not left hanging), then stop accepting for a moment
+ * instead of spinning on a listener that stays readable.
+ */
+static void
+front_shed(int lfd)
+{
+	int fd;
+
+	mlog(MLOG_WARN, "out of file descriptors; shedding a connection and "
+	    "pausing accept", "connections=%zu", sup.s_nconns);
+	if (sup.s_spare_fd >= 0) {
+		(void) close(sup.s_spare_fd);
+		sup.s_spare_fd = -1;
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0)
+			(void) close(fd);
+		sup.s_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	front_accepting(false);
+	ev_timer_set(&sup.s_accept_timer, 0.1, 0);
+	ev_timer_start(sup.s_loop, &sup.s_accept_timer);
+}
+
+void
+front_accept_cb(EV_P_ ev_io *w, int revents)
+{
+	(void) EV_A;
+	(void) revents;
+	for (int i = 0; i < FRONT_ACCEPTS_PER_EVENT; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof (ss);
+		char peer[64], reqid[32];
+		int fd;
+
+		if (sup.s_nconns >= (size_t)sup.s_conf.mc_max_conns) {
+			mlog(MLOG_WARN, "connection limit reached; pausing "
+			    "accept", "max_connections=%d",
+			    sup.s_conf.mc_max_conns);
+			front_accepting(false);
+			return;
+		}
+		fd = accept4(w->fd, (struct sockaddr *)&ss, &sl,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				front_shed(w->fd);
+			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				mlog(MLOG_ERROR, "accept4 failed", "error=%s",
+				    strerror(errno));
+			return;
+		}
+		netutil_tune_tcp(fd);
+		netutil_addr_str((struct sockaddr *)&ss, peer, sizeof (peer));
+		snprintf(reqid, sizeof (reqid), "%s-%llu", sup.s_reqprefix,
+		    (unsigned long long)++sup.s_reqseq);
+		front_conn(fd, peer, netutil_now_ms(), reqid);
+	}
+}
+
+void
+front_close_all(void)
+{
+	while (sup.s_conns != NULL)
+		front_destroy(sup.s_conns);
+}

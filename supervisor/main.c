@@ -1,0 +1,441 @@
+/*
+ * medusa: the Medusa reflector's supervisor.
+ *
+ * BIG THEORY STATEMENT
+ *
+ * Medusa gives a user at a terminal (mlogin, the "master") a shell inside a
+ * remote job (medusa-agent, the "slave") though neither can accept a
+ * connection: both dial in to this reflector with a WebSocket naming the
+ * same session id, and the reflector pairs them and relays between them
+ * (../PROTOCOL.md has the wire protocol).
+ *
+ * Processes.  This process, the supervisor, owns the listening sockets and
+ * one worker process (medusa-worker) per shard.  It never relays a byte of
+ * a session.  It accepts connections, reads each request head (bounded in
+ * size and time; a slow client costs only its own timer, never a blocking
+ * read), and then:
+ *
+ *	GET /status		answers itself, from the workers' replies
+ *	GET .../attach/<id>/master|slave
+ *				passes the socket to the worker that owns
+ *				shard(id) (shard.h: FNV-1a of the lowercased
+ *				id, modulo the number of workers)
+ *	anything else		404, 405, 400, 408, 431 or 505, with a JSON
+ *				body and "Connection: close"
+ *
+ * Handoff.  An attach is passed as one ATTACH message (proto.h) on the
+ * worker's control channel: the socket itself by SCM_RIGHTS, and in msgpack
+ * the session id, role, request id, peer address, accept time and the head
+ * bytes already read.  The supervisor closes its copy of the socket only
+ * after sendmsg() has succeeded, and never touches that connection again:
+ * from then on it is the worker's alone.  So a worker that dies takes its
+ * own sessions' sockets with it (both peers see the close at once), and
+ * nothing of any other shard.  If the message cannot be sent (the worker
+ * died first) the socket comes back (ctlchan.h) and the client gets 503.
+ *
+ * Workers.  Each worker is started by fork and exec of the medusa-worker
+ * binary (by default the one beside this one), with its end of a socketpair
+ * as descriptor 3, in its own process group so that terminal signals reach
+ * only the supervisor.  The supervisor sends CONFIG; the worker answers
+ * READY; only then is the shard routed to it.  A shard with no ready worker
+ * answers 503 with Retry-After.  A worker that exits is logged with its
+ * status or signal and started again after a back-off (100 ms, doubling to
+ * 10 s, reset once a worker has been up for a minute).  A worker that
+ * breaks the protocol is killed and restarted.  Every second each worker
+ * reports its counters (REPORT); /status asks for the session lists afresh.
+ *
+ * Ownership of descriptors.  Listening sockets, front-end connections and
+ * control channels are all close-on-exec; a worker inherits only its own
+ * channel.  A front-end connection (front.c) is owned by its struct sconn
+ * until it is closed or passed; a passed socket is owned by the channel's
+ * queue until sent.
+ *
+ * Stopping.  SIGTERM or SIGINT: stop accepting, close connections still
+ * being read, tell every worker to close its sessions with 1001 and exit,
+ * and exit when they have (after the shutdown time-out, a worker that is
+ * still there is killed).  Signal handlers only set libev's flags; the
+ * loop does the work.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <openssl/rand.h>
+
+#include "config.h"
+#include "mlog.h"
+#include "netutil.h"
+#include "supervisor.h"
+#include "version.h"
+
+struct supervisor sup;
+
+static void
+sup_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: medusa [-t] [-f FILE] [-p PORT] [-b ADDRESS]... "
+	    "[-w WORKERS] [-l LEVEL]\n"
+	    "\n"
+	    "The Medusa reflector: pairs the WebSocket of an mlogin client\n"
+	    "(/attach/ID/master) with that of a medusa-agent (/attach/ID/slave)\n"
+	    "and relays between them.  Runs in the foreground and logs bunyan\n"
+	    "JSON lines to standard error.\n"
+	    "\n"
+	    "  -f, --config FILE     configuration file (default: "
+	    "../etc/medusa.json\n"
+	    "                        beside this program)\n"
+	    "  -p, --port PORT       port to listen on (0: any free port)\n"
+	    "  -b, --bind ADDRESS    address to listen on; repeat for several\n"
+	    "  -w, --workers N       worker processes (0: one per CPU)\n"
+	    "  -l, --log-level LEVEL trace, debug, info, warn, error or fatal\n"
+	    "  -t, --test            check the configuration and exit\n"
+	    "  -h, --help            this text\n"
+	    "  -V, --version         print the version and exit\n"
+	    "\n"
+	    "Flags override the file.  Signals: TERM or INT close every session\n"
+	    "(code 1001) and exit.\n");
+}
+
+/* Where this program lives: for the default config and worker paths. */
+static void
+sup_self_dir(char *out, size_t cap)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof (self) - 1);
+
+	if (n <= 0) {
+		snprintf(out, cap, ".");
+		return;
+	}
+	self[n] = '\0';
+	snprintf(out, cap, "%s", dirname(self));
+}
+
+static int
+sup_listen_one(const struct addrinfo *ai, const char *name)
+{
+	int fd, one = 1;
+	char addr[96];
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof (ss);
+
+	if (sup.s_nlisten >= (int)(sizeof (sup.s_lfd) / sizeof (int))) {
+		fprintf(stderr, "medusa: too many listening addresses\n");
+		return (-1);
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd < 0) {
+		fprintf(stderr, "medusa: socket(%s): %s\n", name,
+		    strerror(errno));
+		return (-1);
+	}
+	(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof (one));
+	if (ai->ai_family == AF_INET6)
+		(void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+		    sizeof (one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+	    listen(fd, 1024) != 0) {
+		netutil_addr_str(ai->ai_addr, addr, sizeof (addr));
+		fprintf(stderr, "medusa: cannot listen on %s: %s\n", addr,
+		    strerror(errno));
+		(void) close(fd);
+		return (-1);
+	}
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		netutil_addr_str((struct sockaddr *)&ss, addr, sizeof (addr));
+		sup.s_port = ntohs(ss.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)&ss)->sin_port);
+	}
+	ev_io_init(&sup.s_lio[sup.s_nlisten], front_accept_cb, fd, EV_READ);
+	sup.s_lfd[sup.s_nlisten++] = fd;
+	mlog(MLOG_INFO, "listening", "address=%s port=%d", addr, sup.s_port);
+	return (0);
+}
+
+static int
+sup_listen(void)
+{
+	for (int i = 0; i < sup.s_conf.mc_nbind; i++) {
+		struct addrinfo hints, *res, *ai;
+		char port[16];
+		int rv;
+
+		memset(&hints, 0, sizeof (hints));
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_PASSIVE;
+		/* With port 0, every address gets the port the first got. */
+		snprintf(port, sizeof (port), "%d", sup.s_port);
+		rv = getaddrinfo(sup.s_conf.mc_bind[i], port, &hints, &res);
+		if (rv != 0) {
+			fprintf(stderr, "medusa: bad bind address \"%s\": %s\n",
+			    sup.s_conf.mc_bind[i], gai_strerror(rv));
+			return (-1);
+		}
+		for (ai = res; ai != NULL; ai = ai->ai_next) {
+			if (sup_listen_one(ai, sup.s_conf.mc_bind[i]) != 0) {
+				freeaddrinfo(res);
+				return (-1);
+			}
+			snprintf(port, sizeof (port), "%d", sup.s_port);
+		}
+		freeaddrinfo(res);
+	}
+	return (0);
+}
+
+static void
+sup_stop_timer_cb(EV_P_ ev_timer *w, int revents)
+{
+	(void) w;
+	(void) revents;
+	mlog(MLOG_WARN, "shutdown time-out: killing workers still running",
+	    "");
+	for (unsigned i = 0; i < sup.s_nworkers; i++) {
+		if (sup.s_workers[i].wp_pid > 0)
+			(void) kill(sup.s_workers[i].wp_pid, SIGKILL);
+	}
+	/* Their exits arrive through the child watchers; wait a moment. */
+	ev_timer_set(w, 1.0, 0);
+	ev_timer_start(EV_A_ w);
+	if (workers_all_down())
+		ev_break(EV_A_ EVBREAK_ALL);
+}
+
+static void
+sup_stop(const char *why)
+{
+	if (sup.s_stopping)
+		return;
+	sup.s_stopping = true;
+	mlog(MLOG_INFO, "shutting down", "reason=%s", why);
+	front_accepting(false);
+	ev_timer_stop(sup.s_loop, &sup.s_accept_timer);
+	for (int i = 0; i < sup.s_nlisten; i++)
+		(void) close(sup.s_lfd[i]);
+	sup.s_nlisten = 0;
+	front_close_all();
+	workers_stop_all(PROTO_SHUTDOWN_CLOSE);
+	ev_timer_init(&sup.s_stop_timer, sup_stop_timer_cb,
+	    sup.s_conf.mc_shutdown_timeout + 1.0, 0);
+	ev_timer_start(sup.s_loop, &sup.s_stop_timer);
+	if (workers_all_down())
+		ev_break(sup.s_loop, EVBREAK_ALL);
+}
+
+static void
+sup_signal_cb(EV_P_ ev_signal *w, int revents)
+{
+	(void) EV_A;
+	(void) revents;
+	sup_stop(strsignal(w->signum));
+}
+
+static void
+sup_accept_timer_cb(EV_P_ ev_timer *w, int revents)
+{
+	(void) EV_A;
+	(void) w;
+	(void) revents;
+	if (!sup.s_stopping)
+		front_accepting(true);
+}
+
+/* Allow as many descriptors as the hard limit does. */
+static void
+sup_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			mlog(MLOG_WARN, "setrlimit(RLIMIT_NOFILE) failed",
+			    "error=%s", strerror(errno));
+	}
+}
+
+static int
+sup_parse_int(const char *flag, const char *s, int lo, int hi, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
+		fprintf(stderr, "medusa: %s must be a number from %d to %d, "
+		    "not \"%s\"\n", flag, lo, hi, s);
+		return (-1);
+	}
+	*out = (int)v;
+	return (0);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'f' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "bind", required_argument, NULL, 'b' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "test", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char cfgpath[PATH_MAX], selfdir[PATH_MAX], err[512];
+	char binds[CONFIG_MAX_BINDS][CONFIG_ADDR_MAX];
+	int nbinds = 0, port = -1, workers = -1, level = -1, test = 0, ch;
+	unsigned char rnd[4];
+	long ncpu;
+
+	sup_self_dir(selfdir, sizeof (selfdir));
+	if (snprintf(cfgpath, sizeof (cfgpath), "%s/../etc/medusa.json",
+	    selfdir) >= (int)sizeof (cfgpath))
+		snprintf(cfgpath, sizeof (cfgpath), "etc/medusa.json");
+	while ((ch = getopt_long(argc, argv, "f:p:b:w:l:thV", opts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			snprintf(cfgpath, sizeof (cfgpath), "%s", optarg);
+			break;
+		case 'p':
+			if (sup_parse_int("-p", optarg, 0, 65535, &port) != 0)
+				return (2);
+			break;
+		case 'b':
+			if (nbinds == CONFIG_MAX_BINDS ||
+			    strlen(optarg) >= CONFIG_ADDR_MAX ||
+			    optarg[0] == '\0') {
+				fprintf(stderr, "medusa: -b: at most %d "
+				    "addresses, each shorter than %d\n",
+				    CONFIG_MAX_BINDS, CONFIG_ADDR_MAX);
+				return (2);
+			}
+			snprintf(binds[nbinds++], CONFIG_ADDR_MAX, "%s", optarg);
+			break;
+		case 'w':
+			if (sup_parse_int("-w", optarg, 0, SUP_MAX_WORKERS,
+			    &workers) != 0)
+				return (2);
+			break;
+		case 'l':
+			if ((level = mlog_level_parse(optarg)) < 0) {
+				fprintf(stderr, "medusa: -l must be trace, "
+				    "debug, info, warn, error or fatal\n");
+				return (2);
+			}
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'h':
+			sup_usage(stdout);
+			return (0);
+		case 'V':
+			printf("medusa %s (control protocol %d)\n",
+			    MEDUSA_VERSION, PROTO_VERSION);
+			return (0);
+		default:
+			sup_usage(stderr);
+			return (2);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "medusa: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		sup_usage(stderr);
+		return (2);
+	}
+
+	memset(&sup, 0, sizeof (sup));
+	config_defaults(&sup.s_conf);
+	if (config_load(&sup.s_conf, cfgpath, err, sizeof (err)) != 0) {
+		fprintf(stderr, "medusa: configuration: %s\n", err);
+		return (2);
+	}
+	if (nbinds > 0) {
+		memcpy(sup.s_conf.mc_bind, binds, sizeof (binds));
+		sup.s_conf.mc_nbind = nbinds;
+	}
+	if (port >= 0)
+		sup.s_conf.mc_port = port;
+	if (workers >= 0)
+		sup.s_conf.mc_workers = workers;
+	if (level >= 0)
+		sup.s_conf.mc_log_level = level;
+	if (sup.s_conf.mc_worker_path[0] != '\0')
+		snprintf(sup.s_worker_path, sizeof (sup.s_worker_path), "%s",
+		    sup.s_conf.mc_worker_path);
+	else if (snprintf(sup.s_worker_path, sizeof (sup.s_worker_path),
+	    "%s/medusa-worker", selfdir) >= (int)sizeof (sup.s_worker_path)) {
+		fprintf(stderr, "medusa: path of medusa-worker too long\n");
+		return (2);
+	}
+	if (access(sup.s_worker_path, X_OK) != 0) {
+		fprintf(stderr, "medusa: worker program %s: %s\n",
+		    sup.s_worker_path, strerror(errno));
+		return (2);
+	}
+	if (sup.s_conf.mc_workers == 0) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		sup.s_conf.mc_workers = ncpu > 0 ? (int)(ncpu >
+		    SUP_MAX_WORKERS ? SUP_MAX_WORKERS : ncpu) : 1;
+	}
+	if (test) {
+		printf("medusa: configuration %s is valid (%d workers, port "
+		    "%d)\n", cfgpath, sup.s_conf.mc_workers,
+		    sup.s_conf.mc_port);
+		return (0);
+	}
+
+	mlog_init("medusa", "supervisor", -1);
+	mlog_set_level(sup.s_conf.mc_log_level);
+	(void) signal(SIGPIPE, SIG_IGN);
+	(void) signal(SIGHUP, SIG_IGN);
+	sup_raise_nofile();
+	sup.s_loop = EV_DEFAULT;
+	sup.s_nworkers = (unsigned)sup.s_conf.mc_workers;
+	sup.s_port = sup.s_conf.mc_port;
+	sup.s_started_ms = netutil_now_ms();
+	if (RAND_bytes(rnd, sizeof (rnd)) != 1)
+		memset(rnd, 0, sizeof (rnd));
+	snprintf(sup.s_reqprefix, sizeof (sup.s_reqprefix), "%02x%02x%02x%02x",
+	    rnd[0], rnd[1], rnd[2], rnd[3]);
+	sup.s_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (sup_listen() != 0)
+		return (1);
+	ev_init(&sup.s_accept_timer, sup_accept_timer_cb);
+	ev_signal_init(&sup.s_sigterm, sup_signal_cb, SIGTERM);
+	ev_signal_init(&sup.s_sigint, sup_signal_cb, SIGINT);
+	ev_signal_start(sup.s_loop, &sup.s_sigterm);
+	ev_signal_start(sup.s_loop, &sup.s_sigint);
+	mlog(MLOG_INFO, "starting", "version=%s config=%s workers=%u port=%d",
+	    MEDUSA_VERSION, cfgpath, sup.s_nworkers, sup.s_port);
+	workers_start_all();
+	front_accepting(true);
+
+	ev_run(sup.s_loop, 0);
+
+	mlog(MLOG_INFO, "exiting", "");
+	return (0);
+}

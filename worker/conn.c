@@ -1,0 +1,698 @@
+/*
+ * conn.c: one WebSocket endpoint in the worker: reading and parsing frames,
+ * the close handshake, queued output and flow control.  What a message
+ * means for its session is session.c's business.
+ *
+ * Reading.  A connection with no partial frame reads into the worker's
+ * shared scratch buffer and parses in place (unmasking in place too); only
+ * a partial frame left at the end is copied into the connection's own c_in.
+ * So an idle connection holds no buffer.
+ *
+ * Writing.  A frame for a connection whose queue is empty goes straight to
+ * the socket (header and payload in one sendmsg); what the socket does not
+ * take is queued in c_out and written when the socket is writable.  The
+ * session pauses the sender while the receiver's c_out is above the high
+ * watermark and resumes it below the low one, so c_out stays within the
+ * high watermark plus one message.
+ *
+ * Freeing.  A connection that ends is closed at once but freed only by the
+ * reaper (an ev_prepare watcher), so a pointer held further up the call
+ * stack stays valid until the callback returns.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "httpresp.h"
+#include "mlog.h"
+#include "route.h"
+#include "utf8.h"
+#include "worker.h"
+#include "wsframe.h"
+
+#define	CONN_READ_CHUNK		65536
+#define	CONN_READS_PER_EVENT	4
+
+static void conn_read_cb(EV_P_ ev_io *, int);
+static void conn_write_cb(EV_P_ ev_io *, int);
+static void conn_timer_cb(EV_P_ ev_timer *, int);
+static void conn_destroy(struct conn *, const char *why);
+static void conn_fail(struct conn *, uint16_t code, const char *why);
+static void conn_finish(struct conn *);
+static void conn_linger(struct conn *);
+
+static const char *
+conn_role(const struct conn *c)
+{
+	return (route_role_name(c->c_role));
+}
+
+static const char *
+conn_sid(const struct conn *c)
+{
+	return (c->c_sess != NULL ? c->c_sess->s_id : NULL);
+}
+
+struct conn *
+conn_new(int fd, const char *reqid, size_t reqidlen, const char *peer,
+    size_t peerlen)
+{
+	struct conn *c;
+
+	if ((c = calloc(1, sizeof (*c))) == NULL)
+		return (NULL);
+	c->c_fd = fd;
+	c->c_state = CONN_OPEN;
+	snprintf(c->c_reqid, sizeof (c->c_reqid), "%.*s", (int)reqidlen,
+	    reqid);
+	snprintf(c->c_peer, sizeof (c->c_peer), "%.*s", (int)peerlen, peer);
+	ev_io_init(&c->c_rio, conn_read_cb, fd, EV_READ);
+	ev_io_init(&c->c_wio, conn_write_cb, fd, EV_WRITE);
+	ev_init(&c->c_timer, conn_timer_cb);
+	c->c_rio.data = c->c_wio.data = c->c_timer.data = c;
+	c->c_last_rx = ev_now(wk.w_loop);
+	c->c_next = wk.w_conns;
+	if (wk.w_conns != NULL)
+		wk.w_conns->c_prev = c;
+	wk.w_conns = c;
+	wk.w_nconns++;
+	return (c);
+}
+
+bool
+conn_is_open(const struct conn *c)
+{
+	return (c->c_state == CONN_OPEN);
+}
+
+/* (Re)arm the connection's one timer to fire after `after` seconds. */
+static void
+conn_timer(struct conn *c, ev_tstamp after)
+{
+	ev_timer_stop(wk.w_loop, &c->c_timer);
+	ev_timer_set(&c->c_timer, after > 0 ? after : 0, 0);
+	ev_timer_start(wk.w_loop, &c->c_timer);
+}
+
+static size_t conn_parse(struct conn *, uint8_t *, size_t);
+
+void
+conn_start(struct conn *c, const uint8_t *early, size_t n)
+{
+	if (c->c_ping_ok)
+		conn_timer(c, wk.w_conf.wc_ping);
+	if (n > 0 && c->c_state == CONN_OPEN) {
+		size_t used;
+
+		/* Bytes the client sent after its head, before our 101. */
+		if (buf_append(&c->c_in, early, n) != 0) {
+			conn_destroy(c, "out of memory");
+			return;
+		}
+		used = conn_parse(c, buf_head(&c->c_in), c->c_in.b_len);
+		if (c->c_state != CONN_DEAD)
+			buf_consume(&c->c_in, used);
+	}
+	if (c->c_state != CONN_DEAD && !c->c_paused)
+		ev_io_start(wk.w_loop, &c->c_rio);
+}
+
+/* --- output ----------------------------------------------------------- */
+
+/*
+ * Write iov to the socket if nothing is queued, and queue what it did not
+ * take.  0, or -1 if the connection failed (and is now dead).
+ */
+static int
+conn_writev(struct conn *c, struct iovec *iov, int iovcnt)
+{
+	size_t total = 0, sent = 0;
+	ssize_t n = 0;
+
+	for (int i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	if (c->c_out.b_len == 0) {
+		struct msghdr msg;
+
+		memset(&msg, 0, sizeof (msg));
+		msg.msg_iov = iov;
+		msg.msg_iovlen = (size_t)iovcnt;
+		do {
+			n = sendmsg(c->c_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		} while (n < 0 && errno == EINTR);
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			char why[96];
+
+			snprintf(why, sizeof (why), "write failed: %s",
+			    strerror(errno));
+			conn_destroy(c, why);
+			return (-1);
+		}
+		sent = n > 0 ? (size_t)n : 0;
+		if (sent == total)
+			return (0);
+	}
+	for (int i = 0; i < iovcnt; i++) {
+		size_t skip = sent < iov[i].iov_len ? sent : iov[i].iov_len;
+
+		sent -= skip;
+		if (buf_append(&c->c_out, (uint8_t *)iov[i].iov_base + skip,
+		    iov[i].iov_len - skip) != 0) {
+			conn_destroy(c, "out of memory queueing output");
+			return (-1);
+		}
+	}
+	ev_io_start(wk.w_loop, &c->c_wio);
+	return (0);
+}
+
+int
+conn_write_raw(struct conn *c, const void *p, size_t n)
+{
+	struct iovec iov = { (void *)(uintptr_t)p, n };
+
+	if (c->c_state == CONN_DEAD)
+		return (-1);
+	return (conn_writev(c, &iov, 1));
+}
+
+int
+conn_send_frame(struct conn *c, uint8_t opcode, const void *p, size_t n)
+{
+	uint8_t hdr[WSFRAME_MAX_HEADER];
+	struct iovec iov[2];
+
+	/* After our CLOSE nothing more may be sent. */
+	if (c->c_state != CONN_OPEN || c->c_close_sent)
+		return (-1);
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = wsframe_header(hdr, true, opcode, n, NULL);
+	iov[1].iov_base = (void *)(uintptr_t)p;
+	iov[1].iov_len = n;
+	if (conn_writev(c, iov, n > 0 ? 2 : 1) != 0)
+		return (-1);
+	if (!wsframe_is_control(opcode))
+		c->c_tx_msgs++;
+	return (0);
+}
+
+int
+conn_send_text(struct conn *c, const char *s)
+{
+	return (conn_send_frame(c, WS_OP_TEXT, s, strlen(s)));
+}
+
+/*
+ * Send our CLOSE: code 0 or 1005 sends an empty payload.  If theirs has
+ * not come yet, wait for it (bounded by the close time-out).
+ */
+void
+conn_send_close(struct conn *c, uint16_t code, const char *reason,
+    size_t reasonlen)
+{
+	uint8_t pl[WSFRAME_MAX_CONTROL];
+	size_t n = 0;
+
+	if (c->c_state != CONN_OPEN || c->c_close_sent)
+		return;
+	if (code != 0 && code != WS_CLOSE_NO_STATUS)
+		n = wsframe_close_payload(pl, code, reason, reasonlen);
+	if (conn_send_frame(c, WS_OP_CLOSE, pl, n) != 0)
+		return;
+	c->c_close_sent = true;
+	if (c->c_close_rcvd) {
+		conn_finish(c);
+		return;
+	}
+	c->c_state = CONN_CLOSING;
+	conn_timer(c, wk.w_conf.wc_close);
+	/* Their reply must be read even if we had paused them. */
+	conn_resume(c);
+}
+
+void
+conn_http_error(struct conn *c, int status, const char *code,
+    const char *message, const char *extra)
+{
+	char resp[1024];
+	size_t n;
+
+	mlog(MLOG_INFO, "request refused", "req_id=%s peer=%s status=%d "
+	    "code=%s error=%s", c->c_reqid, c->c_peer, status, code, message);
+	n = httpresp_error(resp, sizeof (resp), status, code, message, extra);
+	c->c_state = CONN_HTTP_ERROR;
+	conn_timer(c, wk.w_conf.wc_close);
+	if (conn_write_raw(c, resp, n) != 0)
+		return;
+	if (c->c_out.b_len == 0)
+		conn_linger(c);
+}
+
+/* The close handshake is done: write what is queued, then linger. */
+static void
+conn_finish(struct conn *c)
+{
+	if (c->c_state == CONN_DEAD || c->c_state == CONN_LINGER)
+		return;
+	if (c->c_state == CONN_OPEN)
+		conn_timer(c, wk.w_conf.wc_close);
+	c->c_state = CONN_FLUSHING;
+	ev_io_stop(wk.w_loop, &c->c_rio);
+	c->c_paused = false;
+	if (c->c_out.b_len == 0)
+		conn_linger(c);
+}
+
+/*
+ * Everything is written: half-close and discard what still arrives until
+ * the peer closes too, so that our last bytes are not lost to a reset.
+ */
+static void
+conn_linger(struct conn *c)
+{
+	(void) shutdown(c->c_fd, SHUT_WR);
+	c->c_state = CONN_LINGER;
+	buf_free(&c->c_in);
+	buf_free(&c->c_frag);
+	ev_io_start(wk.w_loop, &c->c_rio);
+}
+
+static void
+conn_write_cb(EV_P_ ev_io *w, int revents)
+{
+	struct conn *c = w->data;
+	ssize_t n;
+
+	(void) revents;
+	if (c->c_out.b_len == 0) {
+		ev_io_stop(EV_A_ w);
+		return;
+	}
+	do {
+		n = send(c->c_fd, buf_head(&c->c_out), c->c_out.b_len,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		char why[96];
+
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		snprintf(why, sizeof (why), "write failed: %s",
+		    strerror(errno));
+		conn_destroy(c, why);
+		return;
+	}
+	buf_consume(&c->c_out, (size_t)n);
+	if (c->c_out.b_len == 0)
+		ev_io_stop(EV_A_ w);
+	if (c->c_out.b_len <= wk.w_conf.wc_out_low && c->c_sess != NULL)
+		session_drained(c);
+	if (c->c_out.b_len == 0 && (c->c_state == CONN_FLUSHING ||
+	    c->c_state == CONN_HTTP_ERROR))
+		conn_linger(c);
+}
+
+/* --- input ------------------------------------------------------------ */
+
+void
+conn_pause(struct conn *c)
+{
+	if (c->c_paused || c->c_state == CONN_DEAD)
+		return;
+	c->c_paused = true;
+	ev_io_stop(wk.w_loop, &c->c_rio);
+}
+
+void
+conn_resume(struct conn *c)
+{
+	if (!c->c_paused || c->c_state == CONN_DEAD)
+		return;
+	c->c_paused = false;
+	/* Frames that arrived before the pause come first. */
+	if (c->c_in.b_len > 0) {
+		size_t used = conn_parse(c, buf_head(&c->c_in), c->c_in.b_len);
+
+		if (c->c_state == CONN_DEAD)
+			return;
+		buf_consume(&c->c_in, used);
+	}
+	if (!c->c_paused && (c->c_state == CONN_OPEN ||
+	    c->c_state == CONN_CLOSING))
+		ev_io_start(wk.w_loop, &c->c_rio);
+}
+
+/* Fail the connection: our CLOSE with code, then close (RFC 6455 7.1.7). */
+static void
+conn_fail(struct conn *c, uint16_t code, const char *why)
+{
+	char reason[96];
+
+	mlog(MLOG_WARN, "closing connection: bad input", "req_id=%s "
+	    "session=%s role=%s peer=%s close_code=%u error=%s", c->c_reqid,
+	    conn_sid(c), conn_role(c), c->c_peer, (unsigned)code, why);
+	if (c->c_sess != NULL) {
+		snprintf(reason, sizeof (reason), "%s: %s", conn_role(c), why);
+		session_peer_closed(c, WS_CLOSE_GOING_AWAY, (const uint8_t *)
+		    reason, strlen(reason));
+	}
+	if (c->c_state == CONN_OPEN && !c->c_close_sent) {
+		c->c_close_rcvd = true;	/* do not wait for their reply */
+		conn_send_close(c, code, why, strlen(why));
+	}
+	conn_finish(c);
+}
+
+static void
+conn_on_close(struct conn *c, const uint8_t *p, size_t n)
+{
+	const uint8_t *reason;
+	size_t rlen;
+	uint16_t code;
+
+	if (wsframe_close_parse(p, n, &code, &reason, &rlen) != 0) {
+		conn_fail(c, WS_CLOSE_PROTOCOL, "invalid close frame");
+		return;
+	}
+	c->c_close_rcvd = true;
+	if (c->c_close_sent) {
+		/* Their reply to ours. */
+		conn_finish(c);
+		return;
+	}
+	mlog(MLOG_DEBUG, "close received", "req_id=%s session=%s role=%s "
+	    "close_code=%u", c->c_reqid, conn_sid(c), conn_role(c),
+	    (unsigned)code);
+	if (c->c_sess != NULL)
+		session_peer_closed(c, code, reason, rlen);
+	/* Echo their code (RFC 6455 5.5.1), then finish. */
+	conn_send_close(c, code, NULL, 0);
+	conn_finish(c);
+}
+
+/* A whole frame has arrived, payload unmasked. */
+static void
+conn_frame(struct conn *c, const struct wsframe_hdr *h, uint8_t *p)
+{
+	size_t n = (size_t)h->fh_len;
+	uint8_t op = h->fh_opcode;
+
+	c->c_last_rx = ev_now(wk.w_loop);
+	c->c_ping_sent = 0;
+	if (c->c_sess != NULL)
+		session_activity(c);
+
+	switch (op) {
+	case WS_OP_PING:
+		(void) conn_send_frame(c, WS_OP_PONG, p, n);
+		return;
+	case WS_OP_PONG:
+		return;
+	case WS_OP_CLOSE:
+		conn_on_close(c, p, n);
+		return;
+	default:
+		break;
+	}
+	if (c->c_state != CONN_OPEN)
+		return;		/* after our CLOSE, data is discarded */
+
+	if (op == WS_OP_CONT) {
+		if (c->c_frag_op == 0) {
+			conn_fail(c, WS_CLOSE_PROTOCOL,
+			    "continuation frame outside a message");
+			return;
+		}
+		if (n > wk.w_conf.wc_max_message - c->c_frag.b_len) {
+			conn_fail(c, WS_CLOSE_TOO_BIG, "message too big");
+			return;
+		}
+		if (c->c_frag_op == WS_OP_TEXT) {
+			c->c_frag_utf8 = utf8_feed(c->c_frag_utf8, p, n);
+			if (c->c_frag_utf8 == UTF8_REJECT ||
+			    (h->fh_fin && c->c_frag_utf8 != UTF8_ACCEPT)) {
+				conn_fail(c, WS_CLOSE_BAD_DATA,
+				    "text message is not UTF-8");
+				return;
+			}
+		}
+		if (buf_append(&c->c_frag, p, n) != 0) {
+			conn_fail(c, WS_CLOSE_INTERNAL, "out of memory");
+			return;
+		}
+		if (!h->fh_fin)
+			return;
+		op = c->c_frag_op;
+		c->c_frag_op = 0;
+		c->c_rx_msgs++;
+		if (c->c_sess != NULL)
+			session_message(c, op, buf_head(&c->c_frag),
+			    c->c_frag.b_len);
+		buf_free(&c->c_frag);
+		return;
+	}
+
+	if (c->c_frag_op != 0) {
+		conn_fail(c, WS_CLOSE_PROTOCOL,
+		    "new message inside a fragmented one");
+		return;
+	}
+	if (!h->fh_fin) {
+		c->c_frag_op = op;
+		c->c_frag_utf8 = UTF8_ACCEPT;
+		if (op == WS_OP_TEXT) {
+			c->c_frag_utf8 = utf8_feed(UTF8_ACCEPT, p, n);
+			if (c->c_frag_utf8 == UTF8_REJECT) {
+				conn_fail(c, WS_CLOSE_BAD_DATA,
+				    "text message is not UTF-8");
+				return;
+			}
+		}
+		if (buf_append(&c->c_frag, p, n) != 0)
+			conn_fail(c, WS_CLOSE_INTERNAL, "out of memory");
+		return;
+	}
+	if (op == WS_OP_TEXT && !utf8_valid(p, n)) {
+		conn_fail(c, WS_CLOSE_BAD_DATA, "text message is not UTF-8");
+		return;
+	}
+	c->c_rx_msgs++;
+	if (c->c_sess != NULL)
+		session_message(c, op, p, n);
+}
+
+/*
+ * Parse and act on the whole frames in data[0..len); returns the bytes
+ * used.  Stops early when the connection is paused or ends.
+ */
+static size_t
+conn_parse(struct conn *c, uint8_t *data, size_t len)
+{
+	struct wsframe_hdr h;
+	size_t off = 0;
+
+	while (off < len) {
+		uint8_t *p;
+		int r;
+
+		if (c->c_paused || (c->c_state != CONN_OPEN &&
+		    c->c_state != CONN_CLOSING))
+			break;
+		r = wsframe_parse(data + off, len - off, WSFRAME_F_MASKED, &h);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			conn_fail(c, wsframe_err_code(r), wsframe_strerror(r));
+			return (len);
+		}
+		if (!wsframe_is_control(h.fh_opcode) &&
+		    h.fh_len > wk.w_conf.wc_max_message) {
+			conn_fail(c, WS_CLOSE_TOO_BIG, "message too big");
+			return (len);
+		}
+		if (h.fh_len > len - off - h.fh_hdrlen)
+			break;
+		p = data + off + h.fh_hdrlen;
+		wsframe_mask(p, (size_t)h.fh_len, h.fh_mask, 0);
+		off += h.fh_hdrlen + (size_t)h.fh_len;
+		conn_frame(c, &h, p);
+	}
+	if (c->c_state != CONN_OPEN && c->c_state != CONN_CLOSING)
+		return (len);	/* finished: the rest is discarded */
+	return (off);
+}
+
+static void
+conn_eof(struct conn *c)
+{
+	if (c->c_state == CONN_LINGER || c->c_state == CONN_HTTP_ERROR ||
+	    c->c_close_rcvd || c->c_close_sent) {
+		conn_destroy(c, NULL);
+		return;
+	}
+	mlog(MLOG_INFO, "connection closed without a close frame",
+	    "req_id=%s session=%s role=%s peer=%s", c->c_reqid, conn_sid(c),
+	    conn_role(c), c->c_peer);
+	conn_destroy(c, "disconnected");
+}
+
+static void
+conn_read_cb(EV_P_ ev_io *w, int revents)
+{
+	struct conn *c = w->data;
+
+	(void) revents;
+	for (int i = 0; i < CONN_READS_PER_EVENT; i++) {
+		uint8_t *dst;
+		size_t cap, used;
+		bool scratch;
+		ssize_t n;
+
+		if (c->c_state == CONN_DEAD || c->c_paused)
+			return;
+		if (c->c_in.b_len > 0) {
+			if (buf_reserve(&c->c_in, CONN_READ_CHUNK) != 0) {
+				conn_destroy(c, "out of memory");
+				return;
+			}
+			dst = buf_tail(&c->c_in);
+			cap = buf_avail(&c->c_in);
+			scratch = false;
+		} else {
+			dst = wk.w_scratch;
+			cap = wk.w_scratch_len;
+			scratch = true;
+		}
+		do {
+			n = recv(c->c_fd, dst, cap, 0);
+		} while (n < 0 && errno == EINTR);
+		if (n == 0) {
+			conn_eof(c);
+			return;
+		}
+		if (n < 0) {
+			char why[96];
+
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			snprintf(why, sizeof (why), "read failed: %s",
+			    strerror(errno));
+			conn_destroy(c, why);
+			return;
+		}
+		if (c->c_state == CONN_LINGER || c->c_state == CONN_HTTP_ERROR)
+			continue;	/* discarded */
+		if (scratch) {
+			used = conn_parse(c, dst, (size_t)n);
+			if (c->c_state != CONN_DEAD && used < (size_t)n &&
+			    buf_append(&c->c_in, dst + used,
+			    (size_t)n - used) != 0) {
+				conn_destroy(c, "out of memory");
+				return;
+			}
+		} else {
+			buf_commit(&c->c_in, (size_t)n);
+			used = conn_parse(c, buf_head(&c->c_in),
+			    c->c_in.b_len);
+			if (c->c_state != CONN_DEAD)
+				buf_consume(&c->c_in, used);
+		}
+		if ((size_t)n < cap)
+			return;		/* the socket is very likely empty */
+	}
+}
+
+/* --- timers and ends -------------------------------------------------- */
+
+static void
+conn_timer_cb(EV_P_ ev_timer *w, int revents)
+{
+	struct conn *c = w->data;
+	ev_tstamp now = ev_now(EV_A);
+
+	(void) revents;
+	if (c->c_state != CONN_OPEN) {
+		mlog(MLOG_INFO, "close handshake timed out", "req_id=%s "
+		    "session=%s role=%s peer=%s", c->c_reqid, conn_sid(c),
+		    conn_role(c), c->c_peer);
+		conn_destroy(c, "close timed out");
+		return;
+	}
+	if (!c->c_ping_ok)
+		return;
+	if (c->c_ping_sent > 0) {
+		/* Nothing at all came back for a whole interval. */
+		mlog(MLOG_INFO, "peer stopped answering pings", "req_id=%s "
+		    "session=%s role=%s peer=%s", c->c_reqid, conn_sid(c),
+		    conn_role(c), c->c_peer);
+		conn_destroy(c, "ping timed out");
+		return;
+	}
+	if (now - c->c_last_rx >= wk.w_conf.wc_ping) {
+		if (conn_send_frame(c, WS_OP_PING, "medusa", 6) != 0)
+			return;
+		c->c_ping_sent = now;
+		conn_timer(c, wk.w_conf.wc_ping);
+		return;
+	}
+	conn_timer(c, c->c_last_rx + wk.w_conf.wc_ping - now);
+}
+
+/*
+ * The end of a connection, orderly or not: close the socket now, leave the
+ * session (which tells the peer, if the session was still live), and queue
+ * the struct for the reaper.  why is NULL after a completed close.
+ */
+static void
+conn_destroy(struct conn *c, const char *why)
+{
+	if (c->c_state == CONN_DEAD)
+		return;
+	ev_io_stop(wk.w_loop, &c->c_rio);
+	ev_io_stop(wk.w_loop, &c->c_wio);
+	ev_timer_stop(wk.w_loop, &c->c_timer);
+	(void) close(c->c_fd);
+	c->c_fd = -1;
+	c->c_state = CONN_DEAD;
+	if (c->c_prev != NULL)
+		c->c_prev->c_next = c->c_next;
+	else
+		wk.w_conns = c->c_next;
+	if (c->c_next != NULL)
+		c->c_next->c_prev = c->c_prev;
+	c->c_prev = NULL;
+	c->c_next = wk.w_dead;
+	wk.w_dead = c;
+	wk.w_nconns--;
+	if (c->c_sess != NULL) {
+		char reason[96];
+
+		snprintf(reason, sizeof (reason), "%s %s", conn_role(c),
+		    why != NULL ? why : "closed");
+		session_conn_gone(c, reason);
+	}
+}
+
+void
+conn_abort(struct conn *c, const char *why)
+{
+	conn_destroy(c, why);
+}
+
+void
+conn_reap(void)
+{
+	struct conn *c;
+
+	while ((c = wk.w_dead) != NULL) {
+		wk.w_dead = c->c_next;
+		buf_free(&c->c_in);
+		buf_free(&c->c_out);
+		buf_free(&c->c_frag);
+		free(c);
+	}
+}

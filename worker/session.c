@@ -1,0 +1,464 @@
+/*
+ * session.c: the worker's session table, pairing, relaying and session
+ * timers.  See the big theory statement in worker/main.c.
+ *
+ * A session is in the hash table (keyed by its lowercased id) while it is
+ * waiting or forwarding; when it ends it leaves the table at once, so the
+ * id is free for a new session, and lingers in the "closing" state until
+ * both of its connections have finished their close handshakes.
+ *
+ * Each session has one timer, set to its next deadline: the pairing
+ * time-out and the next "wait" pulse while waiting, the idle time-out while
+ * forwarding.  A relayed message only records the time; the timer finds
+ * out at expiry whether the session really was idle.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mlog.h"
+#include "netutil.h"
+#include "route.h"
+#include "shard.h"
+#include "worker.h"
+#include "wsframe.h"
+
+#define	MSG_WAIT	"medusa:{\"type\":\"wait\"}"
+#define	MSG_LINKUP	"medusa:{\"type\":\"linkup\"}"
+
+static void session_timer_cb(EV_P_ ev_timer *, int);
+static void session_end(struct session *, struct conn *from, uint16_t code,
+    const uint8_t *reason, size_t reasonlen);
+
+/* --- table ------------------------------------------------------------ */
+
+/*
+ * The sessions of one worker all share a shard (hash mod nshards), so the
+ * low bits of shard_hash() are alike here: mix them before taking buckets.
+ */
+static size_t
+session_bucket(const char *id, size_t n)
+{
+	uint32_t h = shard_hash(id, n);
+
+	h ^= h >> 16;
+	h *= 0x7feb352dU;
+	h ^= h >> 15;
+	h *= 0x846ca68bU;
+	h ^= h >> 16;
+	return (h & (wk.w_tsize - 1));
+}
+
+void
+session_table_init(void)
+{
+	wk.w_tsize = 1024;
+	wk.w_table = calloc(wk.w_tsize, sizeof (struct session *));
+	if (wk.w_table == NULL) {
+		mlog(MLOG_FATAL, "cannot allocate the session table", "");
+		exit(1);
+	}
+}
+
+static void
+session_table_grow(void)
+{
+	size_t nsize = wk.w_tsize * 2;
+	struct session **nt, **ot = wk.w_table;
+	size_t osize = wk.w_tsize;
+
+	if ((nt = calloc(nsize, sizeof (struct session *))) == NULL)
+		return;		/* longer chains, still correct */
+	wk.w_table = nt;
+	wk.w_tsize = nsize;
+	for (size_t i = 0; i < osize; i++) {
+		struct session *s, *next;
+
+		for (s = ot[i]; s != NULL; s = next) {
+			size_t b = session_bucket(s->s_id, s->s_idlen);
+
+			next = s->s_hnext;
+			s->s_hnext = nt[b];
+			nt[b] = s;
+		}
+	}
+	free(ot);
+}
+
+struct session *
+session_find(const char *id, size_t idlen)
+{
+	struct session *s;
+
+	for (s = wk.w_table[session_bucket(id, idlen)]; s != NULL;
+	    s = s->s_hnext) {
+		if (s->s_idlen == idlen && memcmp(s->s_id, id, idlen) == 0)
+			return (s);
+	}
+	return (NULL);
+}
+
+static void
+session_table_remove(struct session *s)
+{
+	struct session **pp = &wk.w_table[session_bucket(s->s_id, s->s_idlen)];
+
+	for (; *pp != NULL; pp = &(*pp)->s_hnext) {
+		if (*pp == s) {
+			*pp = s->s_hnext;
+			s->s_hnext = NULL;
+			wk.w_tcount--;
+			return;
+		}
+	}
+}
+
+size_t
+session_count(void)
+{
+	return (wk.w_tcount);
+}
+
+void
+session_set_state(struct session *s, int state)
+{
+	wk.w_nstate[s->s_state]--;
+	s->s_state = state;
+	wk.w_nstate[s->s_state]++;
+}
+
+static struct session *
+session_new(const char *id, size_t idlen, int state)
+{
+	struct session *s;
+	size_t b;
+
+	if ((s = calloc(1, sizeof (*s))) == NULL)
+		return (NULL);
+	if ((s->s_id = malloc(idlen + 1)) == NULL) {
+		free(s);
+		return (NULL);
+	}
+	memcpy(s->s_id, id, idlen);
+	s->s_id[idlen] = '\0';
+	s->s_idlen = idlen;
+	s->s_state = state;
+	wk.w_nstate[state]++;
+	s->s_create_ms = netutil_now_ms();
+	s->s_created = s->s_last_activity = ev_now(wk.w_loop);
+	ev_init(&s->s_timer, session_timer_cb);
+	s->s_timer.data = s;
+
+	if (wk.w_tcount >= wk.w_tsize)
+		session_table_grow();
+	b = session_bucket(id, idlen);
+	s->s_hnext = wk.w_table[b];
+	wk.w_table[b] = s;
+	wk.w_tcount++;
+	s->s_next = wk.w_sessions;
+	if (wk.w_sessions != NULL)
+		wk.w_sessions->s_prev = s;
+	wk.w_sessions = s;
+	return (s);
+}
+
+static void
+session_free(struct session *s)
+{
+	ev_timer_stop(wk.w_loop, &s->s_timer);
+	if (s->s_state != SSTATE_CLOSING)
+		session_table_remove(s);
+	wk.w_nstate[s->s_state]--;
+	if (s->s_prev != NULL)
+		s->s_prev->s_next = s->s_next;
+	else
+		wk.w_sessions = s->s_next;
+	if (s->s_next != NULL)
+		s->s_next->s_prev = s->s_prev;
+	free(s->s_id);
+	free(s);
+}
+
+/* --- timers ----------------------------------------------------------- */
+
+static void
+session_arm(struct session *s)
+{
+	ev_tstamp now = ev_now(wk.w_loop), at;
+
+	switch (s->s_state) {
+	case SSTATE_MASTER_WAIT:
+		at = s->s_created + wk.w_conf.wc_pairing;
+		break;
+	case SSTATE_SLAVE_WAIT:
+		at = s->s_created + wk.w_conf.wc_pairing;
+		if (s->s_next_wait < at)
+			at = s->s_next_wait;
+		break;
+	case SSTATE_FORWARDING:
+		at = s->s_last_activity + wk.w_conf.wc_idle;
+		break;
+	default:
+		ev_timer_stop(wk.w_loop, &s->s_timer);
+		return;
+	}
+	ev_timer_stop(wk.w_loop, &s->s_timer);
+	ev_timer_set(&s->s_timer, at > now ? at - now : 0, 0);
+	ev_timer_start(wk.w_loop, &s->s_timer);
+}
+
+static void
+session_send_wait(struct session *s)
+{
+	if (s->s_master != NULL)
+		(void) conn_send_text(s->s_master, MSG_WAIT);
+}
+
+static void
+session_timer_cb(EV_P_ ev_timer *w, int revents)
+{
+	struct session *s = w->data;
+	ev_tstamp now = ev_now(EV_A);
+	static const char pair_to[] = "timed out waiting for the peer";
+	static const char idle_to[] = "idle timeout";
+
+	(void) revents;
+	switch (s->s_state) {
+	case SSTATE_MASTER_WAIT:
+	case SSTATE_SLAVE_WAIT:
+		if (now >= s->s_created + wk.w_conf.wc_pairing) {
+			mlog(MLOG_INFO, "pairing timed out", "session=%s "
+			    "state=%s", s->s_id, proto_sstate_name(s->s_state));
+			session_end(s, NULL, WS_CLOSE_GOING_AWAY,
+			    (const uint8_t *)pair_to, sizeof (pair_to) - 1);
+			return;
+		}
+		if (s->s_state == SSTATE_SLAVE_WAIT && now >= s->s_next_wait) {
+			s->s_next_wait += wk.w_conf.wc_wait;
+			if (s->s_next_wait <= now)
+				s->s_next_wait = now + wk.w_conf.wc_wait;
+			/* Arm first: a failed send may free the session. */
+			session_arm(s);
+			session_send_wait(s);
+			return;
+		}
+		break;
+	case SSTATE_FORWARDING:
+		if (now >= s->s_last_activity + wk.w_conf.wc_idle) {
+			mlog(MLOG_INFO, "session idle too long", "session=%s",
+			    s->s_id);
+			session_end(s, NULL, WS_CLOSE_GOING_AWAY,
+			    (const uint8_t *)idle_to, sizeof (idle_to) - 1);
+			return;
+		}
+		break;
+	default:
+		return;
+	}
+	session_arm(s);
+}
+
+/* --- pairing ---------------------------------------------------------- */
+
+/*
+ * Check that a connection may join session id as role, before its 101 is
+ * sent.  0, or an HTTP status with code and message.
+ */
+int
+session_admit(const char *id, size_t idlen, int role, const char **code,
+    const char **message)
+{
+	struct session *s = session_find(id, idlen);
+
+	if (s == NULL) {
+		if (wk.w_tcount >= wk.w_conf.wc_max_sessions) {
+			*code = "TooManySessions";
+			*message = "this worker has too many sessions";
+			return (503);
+		}
+		return (0);
+	}
+	if (role == ROLE_MASTER && s->s_master != NULL) {
+		*code = "SessionExists";
+		*message = "session exists already";
+		return (409);
+	}
+	if (role == ROLE_SLAVE && s->s_slave != NULL) {
+		*code = "SessionHasSlave";
+		*message = "session already has a slave";
+		return (409);
+	}
+	return (0);
+}
+
+static void
+session_link(struct session *s)
+{
+	session_set_state(s, SSTATE_FORWARDING);
+	s->s_last_activity = ev_now(wk.w_loop);
+	session_arm(s);
+	mlog(MLOG_INFO, "session linked", "session=%s master_req_id=%s "
+	    "slave_req_id=%s wait_ms=%.0f", s->s_id, s->s_master->c_reqid,
+	    s->s_slave->c_reqid,
+	    (ev_now(wk.w_loop) - s->s_created) * 1000.0);
+	/*
+	 * The slave's linkup goes first: the client sends "start" the moment
+	 * it sees its own, and that must reach the agent after the linkup.
+	 */
+	(void) conn_send_text(s->s_slave, MSG_LINKUP);
+	if (s->s_state == SSTATE_FORWARDING && s->s_master != NULL)
+		(void) conn_send_text(s->s_master, MSG_LINKUP);
+}
+
+/* Join an admitted connection (its 101 already queued) to its session. */
+int
+session_attach(struct conn *c, const char *id, size_t idlen, int role)
+{
+	struct session *s = session_find(id, idlen);
+
+	if (s == NULL) {
+		s = session_new(id, idlen, role == ROLE_MASTER ?
+		    SSTATE_SLAVE_WAIT : SSTATE_MASTER_WAIT);
+		if (s == NULL)
+			return (-1);
+	}
+	c->c_sess = s;
+	c->c_role = role;
+	if (role == ROLE_MASTER)
+		s->s_master = c;
+	else
+		s->s_slave = c;
+	mlog(MLOG_INFO, "attached", "session=%s role=%s req_id=%s peer=%s",
+	    s->s_id, route_role_name(role), c->c_reqid, c->c_peer);
+	if (s->s_master != NULL && s->s_slave != NULL) {
+		session_link(s);
+		return (0);
+	}
+	if (role == ROLE_MASTER)
+		s->s_next_wait = ev_now(wk.w_loop) + wk.w_conf.wc_wait;
+	session_arm(s);
+	/*
+	 * The client shows its spinner from the first pulse.  (Sent last: if
+	 * the send fails the connection, and with it the session, is gone.)
+	 */
+	if (role == ROLE_MASTER)
+		session_send_wait(s);
+	return (0);
+}
+
+/* --- relaying --------------------------------------------------------- */
+
+static struct conn *
+session_other(const struct session *s, const struct conn *c)
+{
+	return (c == s->s_master ? s->s_slave : s->s_master);
+}
+
+void
+session_activity(struct conn *c)
+{
+	c->c_sess->s_last_activity = ev_now(wk.w_loop);
+}
+
+void
+session_message(struct conn *from, uint8_t opcode, uint8_t *p, size_t n)
+{
+	struct session *s = from->c_sess;
+	struct conn *to;
+
+	if (s->s_state != SSTATE_FORWARDING) {
+		mlog(MLOG_DEBUG, "message before linkup dropped", "session=%s "
+		    "role=%s bytes=%zu", s->s_id, route_role_name(from->c_role),
+		    n);
+		return;
+	}
+	to = session_other(s, from);
+	if (conn_send_frame(to, opcode, p, n) != 0)
+		return;
+	s->s_msgs++;
+	s->s_bytes += n;
+	wk.w_msgs++;
+	wk.w_bytes += n;
+	if (to->c_out.b_len >= wk.w_conf.wc_out_high)
+		conn_pause(from);
+}
+
+void
+session_drained(struct conn *c)
+{
+	struct session *s = c->c_sess;
+	struct conn *other;
+
+	if (s == NULL || (other = session_other(s, c)) == NULL)
+		return;
+	if (other->c_paused)
+		conn_resume(other);
+}
+
+/* --- ends ------------------------------------------------------------- */
+
+/*
+ * End a session: it leaves the table, and every connection of it other
+ * than `from` gets a CLOSE with code and reason.
+ */
+static void
+session_end(struct session *s, struct conn *from, uint16_t code,
+    const uint8_t *reason, size_t reasonlen)
+{
+	struct conn *c[2];
+
+	if (s->s_state == SSTATE_CLOSING)
+		return;
+	session_table_remove(s);
+	session_set_state(s, SSTATE_CLOSING);
+	ev_timer_stop(wk.w_loop, &s->s_timer);
+	mlog(MLOG_INFO, "session ended", "session=%s close_code=%u "
+	    "reason=%.*s duration_ms=%.0f messages=%llu bytes=%llu", s->s_id,
+	    (unsigned)code, (int)reasonlen, (const char *)reason,
+	    (ev_now(wk.w_loop) - s->s_created) * 1000.0,
+	    (unsigned long long)s->s_msgs, (unsigned long long)s->s_bytes);
+	c[0] = s->s_master;
+	c[1] = s->s_slave;
+	for (int i = 0; i < 2; i++) {
+		if (c[i] != NULL && c[i] != from && conn_is_open(c[i]))
+			conn_send_close(c[i], code, (const char *)reason,
+			    reasonlen);
+	}
+}
+
+void
+session_peer_closed(struct conn *c, uint16_t code, const uint8_t *reason,
+    size_t reasonlen)
+{
+	session_end(c->c_sess, c, code, reason, reasonlen);
+}
+
+/* Connection c is gone (its socket is closed). */
+void
+session_conn_gone(struct conn *c, const char *why)
+{
+	struct session *s = c->c_sess;
+
+	c->c_sess = NULL;
+	if (s->s_master == c)
+		s->s_master = NULL;
+	if (s->s_slave == c)
+		s->s_slave = NULL;
+	if (s->s_state != SSTATE_CLOSING)
+		session_end(s, c, WS_CLOSE_GOING_AWAY, (const uint8_t *)why,
+		    strlen(why));
+	if (s->s_master == NULL && s->s_slave == NULL)
+		session_free(s);
+}
+
+void
+session_close_all(uint16_t code, const char *reason)
+{
+	struct session *s, *next;
+
+	for (s = wk.w_sessions; s != NULL; s = next) {
+		next = s->s_next;
+		session_end(s, NULL, code, (const uint8_t *)reason,
+		    strlen(reason));
+	}
+}
