@@ -89,7 +89,8 @@ test-suite: all $(UNIT)
 	@echo "== unit tests ($(BUILD))"
 	CK_FORK=yes $(UNIT)
 	@echo "== integration tests ($(BIN))"
-	MEDUSA_BIN=$(CURDIR)/$(BIN) $(PY) -m unittest discover -s tests/integration -p 'test_*.py' -v
+	MEDUSA_BIN=$(CURDIR)/$(BIN) MEDUSA_REQUIRE_COMPAT=1 \
+	    $(PY) -m unittest discover -s tests/integration -p 'test_*.py' -v
 
 test-unit: all $(UNIT)
 	CK_FORK=yes $(UNIT)

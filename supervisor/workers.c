@@ -331,7 +331,7 @@ workers_read_cb(EV_P_ ev_io *io, int revents)
 	const uint8_t *body;
 	size_t len;
 	ssize_t n;
-	int r;
+	int r = 0;
 
 	(void) EV_A;
 	(void) revents;

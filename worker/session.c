@@ -379,8 +379,12 @@ session_message(struct conn *from, uint8_t opcode, uint8_t *p, size_t n)
 	s->s_bytes += n;
 	wk.w_msgs++;
 	wk.w_bytes += n;
-	if (to->c_out.b_len >= wk.w_conf.wc_out_high)
+	if (to->c_out.b_len >= wk.w_conf.wc_out_high && !from->c_paused) {
+		mlog(MLOG_DEBUG, "peer not reading; pausing", "session=%s "
+		    "paused=%s queued=%zu", s->s_id,
+		    route_role_name(from->c_role), to->c_out.b_len);
 		conn_pause(from);
+	}
 }
 
 void
@@ -391,8 +395,12 @@ session_drained(struct conn *c)
 
 	if (s == NULL || (other = session_other(s, c)) == NULL)
 		return;
-	if (other->c_paused)
+	if (other->c_paused) {
+		mlog(MLOG_DEBUG, "peer reading again; resuming", "session=%s "
+		    "resumed=%s queued=%zu", s->s_id,
+		    route_role_name(other->c_role), c->c_out.b_len);
 		conn_resume(other);
+	}
 }
 
 /* --- ends ------------------------------------------------------------- */

@@ -1,0 +1,299 @@
+"""
+Integration-test harness: starts the real `medusa` (and its workers) on a
+port of its own, follows its bunyan log lines, and offers raw-socket helpers
+for what an ordinary WebSocket client will not send.
+
+Tests wait on events (a log line, a message, a close), never on sleeps.
+The independent WebSocket implementation is Debian's python3-websockets.
+"""
+import asyncio
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+BIN = os.environ.get("MEDUSA_BIN", os.path.join(TOP, "bin"))
+TIMEOUT = float(os.environ.get("MEDUSA_TEST_TIMEOUT", "20"))
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
+
+
+def fnv1a(s):
+    """The shard hash (shared/shard.h): FNV-1a 32 over the lowercased id."""
+    h = 2166136261
+    for c in s.lower().encode():
+        h ^= c
+        h = (h * 16777619) & 0xffffffff
+    return h
+
+
+def ids_for_shards(nshards, prefix="sess"):
+    """One session id per shard, deterministically."""
+    found = {}
+    i = 0
+    while len(found) < nshards:
+        sid = "%s-%d" % (prefix, i)
+        found.setdefault(fnv1a(sid) % nshards, sid)
+        i += 1
+    return [found[k] for k in range(nshards)]
+
+
+class Medusa:
+    """A running reflector: `medusa -p 0` with a config of our own."""
+
+    def __init__(self, workers=3, config=None, args=(), wait_ready=True,
+                 level="debug"):
+        cfg = {"bind": "127.0.0.1", "port": 0}
+        cfg.update(config or {})
+        fd, self.config_path = tempfile.mkstemp(prefix="medusa-", suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            json.dump(cfg, f)
+        self.workers = workers
+        self.logs = []
+        self.raw = []
+        self.cond = threading.Condition()
+        cmd = [os.path.join(BIN, "medusa"), "-f", self.config_path,
+               "-w", str(workers), "-l", level] + list(args)
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        line = self.wait_log(lambda l: l.get("msg") == "listening")
+        self.port = line["port"]
+        if wait_ready:
+            self.wait_ready()
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            text = raw.decode("utf-8", "replace").rstrip("\n")
+            with self.cond:
+                self.raw.append(text)
+                try:
+                    self.logs.append(json.loads(text))
+                except ValueError:
+                    pass
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def wait_log(self, pred, timeout=TIMEOUT, start=0, count=1):
+        """Wait for `count` log lines (from index `start`) matching pred."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                hits = [l for l in self.logs[start:] if pred(l)]
+                if len(hits) >= count:
+                    return hits[count - 1]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        "timed out waiting for a log line; last lines:\n" +
+                        "\n".join(self.raw[-20:]))
+                if self.proc.poll() is not None and not self.reader.is_alive():
+                    raise AssertionError("medusa exited (%s); last lines:\n%s"
+                                         % (self.proc.returncode,
+                                            "\n".join(self.raw[-20:])))
+                self.cond.wait(min(left, 0.5))
+
+    def mark(self):
+        """Index of the next log line, for wait_log(start=...)."""
+        with self.cond:
+            return len(self.logs)
+
+    def wait_ready(self, start=0, count=None):
+        self.wait_log(lambda l: l.get("msg") == "worker ready" and
+                      l.get("component") == "supervisor",
+                      start=start, count=count or self.workers)
+
+    def url(self, path):
+        return "ws://127.0.0.1:%d%s" % (self.port, path)
+
+    def worker_pids(self):
+        st = http_get_json(self.port, "/status")
+        return {w["shard"]: w["pid"] for w in st["workers"]}
+
+    def stop(self, sig=signal.SIGTERM, timeout=TIMEOUT):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.reader.join(TIMEOUT)
+        if not self.reader.is_alive():
+            self.proc.stderr.close()
+        os.unlink(self.config_path)
+        return rc
+
+    def sanitizer_reports(self):
+        with self.cond:
+            return [l for l in self.raw if any(m in l for m in SANITIZER_MARKS)]
+
+    def check_clean(self, testcase):
+        bad = self.sanitizer_reports()
+        testcase.assertEqual(bad, [], "sanitizer reports:\n" + "\n".join(
+            self.raw[-60:]))
+
+
+# --- raw HTTP ------------------------------------------------------------
+
+def parse_response(data):
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    headers = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return status, headers, body
+
+
+def raw_exchange(port, data, timeout=TIMEOUT, host="127.0.0.1", family=socket.AF_INET):
+    """Send bytes, read until the server closes; returns what it sent."""
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect((host, port))
+    if data:
+        s.sendall(data)
+    out = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    s.close()
+    return out
+
+
+def http_get(port, path, headers=None):
+    req = "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n" % path
+    for k, v in (headers or {}).items():
+        req += "%s: %s\r\n" % (k, v)
+    req += "\r\n"
+    return parse_response(raw_exchange(port, req.encode()))
+
+
+def http_get_json(port, path):
+    status, headers, body = http_get(port, path)
+    assert status == 200, (status, body)
+    return json.loads(body)
+
+
+# --- raw WebSocket frames ---------------------------------------------------
+
+def frame(opcode, payload=b"", fin=True, mask=b"\x11\x22\x33\x44", rsv=0,
+          length=None):
+    """A client frame, masked unless mask is None; length overrides."""
+    b0 = (0x80 if fin else 0) | (rsv << 4) | opcode
+    n = len(payload) if length is None else length
+    m = 0x80 if mask is not None else 0
+    if n <= 125:
+        hdr = struct.pack("!BB", b0, m | n)
+    elif n <= 0xffff:
+        hdr = struct.pack("!BBH", b0, m | 126, n)
+    else:
+        hdr = struct.pack("!BBQ", b0, m | 127, n)
+    if mask is None:
+        return hdr + payload
+    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return hdr + mask + body
+
+
+UPGRADE = ("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+           "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")
+
+
+class RawWS:
+    """A hand-driven WebSocket client on asyncio streams."""
+
+    @classmethod
+    async def connect(cls, port, path, version=True, extra=""):
+        self = cls()
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
+        req = UPGRADE.format(path=path)
+        if version:
+            req += "Sec-WebSocket-Version: 13\r\n"
+        req += extra + "\r\n"
+        self.writer.write(req.encode())
+        head = await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), TIMEOUT)
+        self.status, self.headers, _ = parse_response(head)
+        return self
+
+    def send_raw(self, data):
+        self.writer.write(data)
+
+    async def send(self, opcode, payload=b"", **kw):
+        self.writer.write(frame(opcode, payload, **kw))
+        await self.writer.drain()
+
+    async def recv_frame(self, timeout=TIMEOUT):
+        """(fin, opcode, payload), or None at end of stream."""
+        try:
+            h = await asyncio.wait_for(self.reader.readexactly(2), timeout)
+        except asyncio.IncompleteReadError:
+            return None
+        fin, op = bool(h[0] & 0x80), h[0] & 0x0f
+        assert not (h[1] & 0x80), "server frames must not be masked"
+        n = h[1] & 0x7f
+        if n == 126:
+            n = struct.unpack("!H", await self.reader.readexactly(2))[0]
+        elif n == 127:
+            n = struct.unpack("!Q", await self.reader.readexactly(8))[0]
+        payload = await asyncio.wait_for(self.reader.readexactly(n), timeout)
+        return fin, op, payload
+
+    async def recv_close(self, timeout=TIMEOUT):
+        """Skip data frames up to a CLOSE; returns (code, reason) or None."""
+        while True:
+            f = await self.recv_frame(timeout)
+            if f is None:
+                return None
+            if f[1] == 8:
+                p = f[2]
+                if len(p) >= 2:
+                    return struct.unpack("!H", p[:2])[0], p[2:].decode()
+                return (1005, "")
+
+    async def expect_eof(self, timeout=TIMEOUT):
+        data = await asyncio.wait_for(self.reader.read(), timeout)
+        return data
+
+    def close(self):
+        self.writer.close()
+
+
+def close_payload(code, reason=b""):
+    return struct.pack("!H", code) + reason
+
+
+def worker_rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def open_fds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+class AsyncTestCase(unittest.IsolatedAsyncioTestCase):
+    """Asyncio tests without debug-mode noise about slow callbacks."""
+
+    async def asyncSetUp(self):
+        asyncio.get_running_loop().slow_callback_duration = 60
