@@ -21,9 +21,12 @@ httphead_end(const char *buf, size_t len, size_t from)
 {
 	size_t i;
 
-	/* A head ends at an empty line: LF (CR) LF. */
-	if (from > 0)
-		from--;
+	/*
+	 * A head ends at an empty line: LF (CR) LF.  The search may resume
+	 * where an earlier one stopped, so back up over an LF CR that may
+	 * have ended the bytes scanned before.
+	 */
+	from = from > 2 ? from - 2 : 0;
 	for (i = from; i < len; i++) {
 		if (buf[i] != '\n')
 			continue;

@@ -1,0 +1,27 @@
+/*
+ * suites.h: one check suite per module of shared/, and small helpers the
+ * test files share.
+ */
+#ifndef MEDUSA_TEST_SUITES_H
+#define MEDUSA_TEST_SUITES_H
+
+#include <check.h>
+
+#define	NELEM(a)	(sizeof (a) / sizeof ((a)[0]))
+/* A byte-string literal with its length (it may hold NUL bytes). */
+#define	BYTES(s)	(const uint8_t *)(s), (sizeof (s) - 1)
+
+Suite *buf_suite(void);
+Suite *config_suite(void);
+Suite *ctlchan_suite(void);
+Suite *httphead_suite(void);
+Suite *httpresp_suite(void);
+Suite *mlog_suite(void);
+Suite *proto_suite(void);
+Suite *route_suite(void);
+Suite *shard_suite(void);
+Suite *utf8_suite(void);
+Suite *wsframe_suite(void);
+Suite *wshandshake_suite(void);
+
+#endif

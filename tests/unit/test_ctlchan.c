@@ -1,0 +1,702 @@
+/*
+ * test_ctlchan.c: ctlchan.h and fdpass.h, over a real socketpair: framing,
+ * the bounded queue, and who owns each descriptor when.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "ctlchan.h"
+#include "fdpass.h"
+#include "proto.h"
+#include "suites.h"
+
+struct pair {
+	int		s[2];
+	struct ctlchan	tx, rx;
+};
+
+static void
+pair_open(struct pair *p, size_t qmax)
+{
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, p->s), 0);
+	ctlchan_init(&p->tx, p->s[0], qmax);
+	ctlchan_init(&p->rx, p->s[1], qmax);
+}
+
+static void
+pair_close(struct pair *p)
+{
+	ctlchan_close(&p->tx, NULL, NULL);
+	ctlchan_close(&p->rx, NULL, NULL);
+}
+
+/* A frame of body[0..n) into out; returns its length. */
+static size_t
+mkframe(uint8_t *out, const void *body, size_t n)
+{
+	out[0] = (uint8_t)(n >> 24);
+	out[1] = (uint8_t)(n >> 16);
+	out[2] = (uint8_t)(n >> 8);
+	out[3] = (uint8_t)n;
+	memcpy(out + 4, body, n);
+	return (4 + n);
+}
+
+static int
+fd_is_open(int fd)
+{
+	return (fcntl(fd, F_GETFD) != -1);
+}
+
+static int
+fd_is_closed(int fd)
+{
+	errno = 0;
+	return (fcntl(fd, F_GETFD) == -1 && errno == EBADF);
+}
+
+static int
+count_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 4096; fd++)
+		n += fcntl(fd, F_GETFD) != -1;
+	return (n);
+}
+
+/* Pipe pairs; the write ends are the ones sent. */
+struct pipes {
+	int		rd[FDPASS_MAX], wr[FDPASS_MAX];
+	struct stat	st[FDPASS_MAX];
+	int		n;
+};
+
+static void
+pipes_open(struct pipes *pp, int n)
+{
+	pp->n = n;
+	for (int i = 0; i < n; i++) {
+		int p[2];
+
+		ck_assert_int_eq(pipe(p), 0);
+		pp->rd[i] = p[0];
+		pp->wr[i] = p[1];
+		ck_assert_int_eq(fstat(p[1], &pp->st[i]), 0);
+	}
+}
+
+/*
+ * fd arrived for pipe i: the same file, close-on-exec, and what is written
+ * into it comes out of the pipe's read end.  Closes fd.
+ */
+static void
+check_received(const struct pipes *pp, int i, int fd)
+{
+	struct stat st;
+	char c = (char)('A' + i), got = 0;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_uint_eq(st.st_ino, pp->st[i].st_ino);
+	ck_assert_uint_eq(st.st_dev, pp->st[i].st_dev);
+	ck_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	ck_assert_int_eq(write(fd, &c, 1), 1);
+	ck_assert_int_eq(read(pp->rd[i], &got, 1), 1);
+	ck_assert_int_eq(got, c);
+	close(fd);
+}
+
+static void
+pipes_close(struct pipes *pp)
+{
+	for (int i = 0; i < pp->n; i++)
+		close(pp->rd[i]);
+}
+
+/* Flush and fill until the receiver has a whole frame; returns rounds. */
+static int
+pump(struct pair *p, const uint8_t **body, size_t *len)
+{
+	for (int round = 1; round < 100000; round++) {
+		int r = ctlchan_next(&p->rx, body, len);
+		ssize_t n;
+
+		ck_assert_int_ne(r, -1);
+		if (r == 1)
+			return (round);
+		ck_assert_int_ge(ctlchan_flush(&p->tx), 0);
+		n = ctlchan_fill(&p->rx);
+		if (n < 0)
+			ck_assert_int_eq(errno, EAGAIN);
+		else
+			ck_assert_int_gt(n, 0);
+	}
+	ck_abort_msg("no frame came through");
+	return (0);
+}
+
+/* --- one message with 0, 1, 3 or FDPASS_MAX descriptors --------------- */
+
+START_TEST(test_send_fds)
+{
+	static const int counts[] = { 0, 1, 3, FDPASS_MAX };
+	int nfds = counts[_i];
+	struct pair p;
+	struct pipes pp;
+	uint8_t frame[64];
+	const uint8_t *body;
+	size_t n, len;
+
+	pair_open(&p, 1 << 20);
+	pipes_open(&pp, nfds);
+	n = mkframe(frame, "hello", 5);
+	ck_assert_int_eq(ctlchan_send(&p.tx, frame, n, pp.wr, nfds, "t"), 0);
+	ck_assert(ctlchan_pending(&p.tx));
+	ck_assert_uint_eq(p.tx.cc_qbytes, n);
+	ck_assert_int_eq(ctlchan_flush(&p.tx), 1);
+	ck_assert(!ctlchan_pending(&p.tx));
+	ck_assert_uint_eq(p.tx.cc_qbytes, 0);
+	/* Sent: the sender's copies are closed. */
+	for (int i = 0; i < nfds; i++)
+		ck_assert_msg(fd_is_closed(pp.wr[i]), "fd %d still open", i);
+
+	ck_assert_int_eq(ctlchan_next(&p.rx, &body, &len), 0);
+	ck_assert_int_eq(ctlchan_fill(&p.rx), (ssize_t)n);
+	ck_assert_int_eq(ctlchan_next(&p.rx, &body, &len), 1);
+	ck_assert_uint_eq(len, 5);
+	ck_assert_mem_eq(body, "hello", 5);
+	for (int i = 0; i < nfds; i++)
+		check_received(&pp, i, ctlchan_take_fd(&p.rx));
+	ck_assert_int_eq(ctlchan_take_fd(&p.rx), -1);
+	ctlchan_done(&p.rx);
+	ck_assert_int_eq(ctlchan_next(&p.rx, &body, &len), 0);
+	/* Nothing more to read. */
+	ck_assert_int_eq(ctlchan_fill(&p.rx), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	pipes_close(&pp);
+	pair_close(&p);
+}
+END_TEST
+
+/* Several messages: each one's descriptors come in order, with it. */
+START_TEST(test_ordering)
+{
+	static const int per[] = { 1, 0, 2, 0, 3 };
+	struct pair p;
+	struct pipes pp;
+	const uint8_t *body;
+	size_t len;
+	int k = 0;
+
+	pair_open(&p, 1 << 20);
+	pipes_open(&pp, 6);
+	for (size_t m = 0; m < NELEM(per); m++) {
+		uint8_t frame[16];
+		char b[2] = { 'm', (char)('0' + m) };
+		size_t n = mkframe(frame, b, 2);
+
+		ck_assert_int_eq(ctlchan_send(&p.tx, frame, n, pp.wr + k,
+		    per[m], NULL), 0);
+		k += per[m];
+	}
+	k = 0;
+	for (size_t m = 0; m < NELEM(per); m++) {
+		pump(&p, &body, &len);
+		ck_assert_uint_eq(len, 2);
+		ck_assert_int_eq(body[1], '0' + (int)m);
+		for (int i = 0; i < per[m]; i++, k++)
+			check_received(&pp, k, ctlchan_take_fd(&p.rx));
+		ctlchan_done(&p.rx);
+	}
+	ck_assert_int_eq(ctlchan_take_fd(&p.rx), -1);
+	ck_assert(!ctlchan_pending(&p.tx));
+	pipes_close(&pp);
+	pair_close(&p);
+}
+END_TEST
+
+/* --- a 3 MiB frame needs many rounds; its descriptor still comes ------- */
+
+START_TEST(test_large_frame)
+{
+	size_t blen = 3u << 20, n;
+	uint8_t *body = malloc(blen), *frame = malloc(4 + blen);
+	uint8_t small[16];
+	const uint8_t *got;
+	size_t len;
+	struct pair p;
+	struct pipes pp;
+	int rounds;
+
+	ck_assert_ptr_nonnull(body);
+	ck_assert_ptr_nonnull(frame);
+	for (size_t i = 0; i < blen; i++)
+		body[i] = (uint8_t)(i * 131 + (i >> 16));
+	pair_open(&p, 8u << 20);
+	pipes_open(&pp, 2);
+	n = mkframe(frame, body, blen);
+	ck_assert_int_eq(ctlchan_send(&p.tx, frame, n, &pp.wr[0], 1, "big"), 0);
+	ck_assert_int_eq(ctlchan_send(&p.tx, small, mkframe(small, "after", 5),
+	    &pp.wr[1], 1, "small"), 0);
+	free(frame);
+
+	/* The socket takes part of it: the big one's descriptor went. */
+	ck_assert_int_eq(ctlchan_flush(&p.tx), 0);
+	ck_assert(ctlchan_pending(&p.tx));
+	ck_assert_uint_gt(p.tx.cc_qbytes, 9);
+	ck_assert_uint_lt(p.tx.cc_qbytes, n + 9);
+	ck_assert(fd_is_closed(pp.wr[0]));
+	ck_assert(fd_is_open(pp.wr[1]));
+
+	rounds = pump(&p, &got, &len);
+	ck_assert_int_gt(rounds, 3);
+	ck_assert_uint_eq(len, blen);
+	ck_assert(memcmp(got, body, blen) == 0);
+	check_received(&pp, 0, ctlchan_take_fd(&p.rx));
+	ctlchan_done(&p.rx);
+
+	pump(&p, &got, &len);
+	ck_assert_uint_eq(len, 5);
+	ck_assert_mem_eq(got, "after", 5);
+	check_received(&pp, 1, ctlchan_take_fd(&p.rx));
+	ctlchan_done(&p.rx);
+	ck_assert(!ctlchan_pending(&p.tx));
+	ck_assert_uint_eq(p.tx.cc_qbytes, 0);
+	free(body);
+	pipes_close(&pp);
+	pair_close(&p);
+}
+END_TEST
+
+/* --- refusals leave the descriptors with the caller -------------------- */
+
+START_TEST(test_queue_full)
+{
+	uint8_t frame[128], body[96];
+	struct pair p;
+	struct pipes pp;
+	size_t n;
+	int many[FDPASS_MAX + 1];
+
+	memset(body, 'b', sizeof (body));
+	pair_open(&p, 100);
+	pipes_open(&pp, 1);
+	n = mkframe(frame, body, 56);		/* 60 bytes */
+	ck_assert_int_eq(ctlchan_send(&p.tx, frame, n, NULL, 0, NULL), 0);
+	n = mkframe(frame, body, 37);		/* 41: one too many */
+	errno = 0;
+	ck_assert_int_eq(ctlchan_send(&p.tx, frame, n, pp.wr, 1, "x"), -1);
+	ck_assert_int_eq(errno, ENOBUFS);
+	ck_assert(fd_is_open(pp.wr[0]));
+	ck_assert_uint_eq(p.tx.cc_qbytes, 60);
+	n = mkframe(frame, body, 36);		/* 40: fits exactly */
+	ck_assert_int_eq(ctlchan_send(&p.tx, frame, n, NULL, 0, NULL), 0);
+	ck_assert_uint_eq(p.tx.cc_qbytes, 100);
+	/* Once sent, there is room again. */
+	ck_assert_int_eq(ctlchan_flush(&p.tx), 1);
+	n = mkframe(frame, body, 90);
+	ck_assert_int_eq(ctlchan_send(&p.tx, frame, n, pp.wr, 1, "x"), 0);
+	ck_assert_int_eq(ctlchan_flush(&p.tx), 1);
+	ck_assert(fd_is_closed(pp.wr[0]));
+
+	/* Bad arguments: EINVAL, nothing taken. */
+	for (int i = 0; i <= FDPASS_MAX; i++)
+		many[i] = 0;
+	errno = 0;
+	ck_assert_int_eq(ctlchan_send(&p.tx, frame, 8, many, FDPASS_MAX + 1,
+	    NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(ctlchan_send(&p.tx, frame, 8, many, -1, NULL), -1);
+	ck_assert_int_eq(ctlchan_send(&p.tx, frame, 0, NULL, 0, NULL), -1);
+	ck_assert(fd_is_open(0));
+	ck_assert(!ctlchan_pending(&p.tx));
+	pipes_close(&pp);
+	pair_close(&p);
+}
+END_TEST
+
+/* --- ctlchan_close() hands unsent descriptors back --------------------- */
+
+struct unsent_log {
+	int	calls;
+	char	tags[8][CTLCHAN_TAG_MAX];
+	int	fds[8][FDPASS_MAX];
+	int	nfds[8];
+	int	all_open;
+};
+
+static void
+on_unsent(const char *tag, int *fds, int nfds, void *arg)
+{
+	struct unsent_log *l = arg;
+
+	ck_assert_int_lt(l->calls, 8);
+	strcpy(l->tags[l->calls], tag);
+	memcpy(l->fds[l->calls], fds, sizeof (int) * (size_t)nfds);
+	l->nfds[l->calls] = nfds;
+	for (int i = 0; i < nfds; i++)
+		l->all_open &= fd_is_open(fds[i]);
+	l->calls++;
+}
+
+START_TEST(test_close_unsent)
+{
+	static const char longtag[] = "a-very-long-request-id-that-does-not-fit-"
+	    "in-the-tag-field-of-a-message";
+	struct unsent_log log = { .all_open = 1 };
+	uint8_t frame[16];
+	struct pair p;
+	struct pipes pp;
+	size_t n;
+	int before;
+
+	before = count_fds();
+	pair_open(&p, 1 << 20);
+	pipes_open(&pp, 4);
+	n = mkframe(frame, "m", 1);
+	ck_assert_int_eq(ctlchan_send(&p.tx, frame, n, &pp.wr[0], 1, "req-1"),
+	    0);
+	ck_assert_int_eq(ctlchan_send(&p.tx, frame, n, NULL, 0, NULL), 0);
+	ck_assert_int_eq(ctlchan_send(&p.tx, frame, n, &pp.wr[1], 2, NULL), 0);
+	ck_assert_int_eq(ctlchan_send(&p.tx, frame, n, &pp.wr[3], 1, longtag),
+	    0);
+	ctlchan_close(&p.tx, on_unsent, &log);
+
+	ck_assert_int_eq(log.calls, 3);
+	ck_assert(log.all_open);
+	ck_assert_str_eq(log.tags[0], "req-1");
+	ck_assert_int_eq(log.nfds[0], 1);
+	ck_assert_int_eq(log.fds[0][0], pp.wr[0]);
+	ck_assert_str_eq(log.tags[1], "");
+	ck_assert_int_eq(log.nfds[1], 2);
+	ck_assert_int_eq(log.fds[1][0], pp.wr[1]);
+	ck_assert_int_eq(log.fds[1][1], pp.wr[2]);
+	ck_assert_uint_eq(strlen(log.tags[2]), CTLCHAN_TAG_MAX - 1);
+	ck_assert(strncmp(log.tags[2], longtag, CTLCHAN_TAG_MAX - 1) == 0);
+	ck_assert_int_eq(log.fds[2][0], pp.wr[3]);
+	/* The socket is closed; the handed-back descriptors are not. */
+	ck_assert(fd_is_closed(p.s[0]));
+	ck_assert_int_eq(p.tx.cc_fd, -1);
+	ck_assert(!ctlchan_pending(&p.tx));
+	for (int i = 0; i < 4; i++) {
+		ck_assert(fd_is_open(pp.wr[i]));
+		close(pp.wr[i]);
+	}
+	pipes_close(&pp);
+	ctlchan_close(&p.rx, NULL, NULL);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* Without a callback, ctlchan_close() closes them itself. */
+START_TEST(test_close_no_callback)
+{
+	uint8_t frame[16];
+	struct pair p;
+	struct pipes pp;
+	int before = count_fds();
+
+	pair_open(&p, 1 << 20);
+	pipes_open(&pp, 2);
+	ck_assert_int_eq(ctlchan_send(&p.tx, frame, mkframe(frame, "m", 1),
+	    pp.wr, 2, "t"), 0);
+	ctlchan_close(&p.tx, NULL, NULL);
+	ck_assert(fd_is_closed(pp.wr[0]));
+	ck_assert(fd_is_closed(pp.wr[1]));
+	pipes_close(&pp);
+	ctlchan_close(&p.rx, NULL, NULL);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/*
+ * A partly sent message's descriptors went with its first bytes: closing
+ * hands back only those of the messages behind it.
+ */
+START_TEST(test_close_partly_sent)
+{
+	size_t blen = 2u << 20;
+	uint8_t *frame = calloc(1, 4 + blen), small[16];
+	struct unsent_log log = { .all_open = 1 };
+	struct pair p;
+	struct pipes pp;
+	int before = count_fds();
+
+	ck_assert_ptr_nonnull(frame);
+	pair_open(&p, 8u << 20);
+	pipes_open(&pp, 2);
+	ck_assert_int_eq(ctlchan_send(&p.tx, frame, mkframe(frame, frame + 4,
+	    blen), &pp.wr[0], 1, "first"), 0);
+	ck_assert_int_eq(ctlchan_send(&p.tx, small, mkframe(small, "s", 1),
+	    &pp.wr[1], 1, "second"), 0);
+	ck_assert_int_eq(ctlchan_flush(&p.tx), 0);
+	ck_assert(fd_is_closed(pp.wr[0]));
+	ctlchan_close(&p.tx, on_unsent, &log);
+	ck_assert_int_eq(log.calls, 1);
+	ck_assert_str_eq(log.tags[0], "second");
+	ck_assert_int_eq(log.fds[0][0], pp.wr[1]);
+	ck_assert(log.all_open);
+	close(pp.wr[1]);
+	pipes_close(&pp);
+	ctlchan_close(&p.rx, NULL, NULL);	/* closes the fd it received */
+	ck_assert_int_eq(count_fds(), before);
+	free(frame);
+}
+END_TEST
+
+/* A peer that went away: flush fails and the descriptor comes back. */
+START_TEST(test_peer_gone)
+{
+	struct unsent_log log = { .all_open = 1 };
+	uint8_t frame[16];
+	struct pair p;
+	struct pipes pp;
+
+	pair_open(&p, 1 << 20);
+	pipes_open(&pp, 1);
+	ctlchan_close(&p.rx, NULL, NULL);
+	ck_assert_int_eq(ctlchan_send(&p.tx, frame, mkframe(frame, "m", 1),
+	    pp.wr, 1, "gone"), 0);
+	errno = 0;
+	ck_assert_int_eq(ctlchan_flush(&p.tx), -1);
+	ck_assert_int_eq(errno, EPIPE);
+	ck_assert(fd_is_open(pp.wr[0]));
+	ctlchan_close(&p.tx, on_unsent, &log);
+	ck_assert_int_eq(log.calls, 1);
+	ck_assert_str_eq(log.tags[0], "gone");
+	close(pp.wr[0]);
+	pipes_close(&pp);
+}
+END_TEST
+
+/* Received descriptors no message took are closed with the channel. */
+START_TEST(test_close_untaken)
+{
+	uint8_t frame[16];
+	struct pair p;
+	struct pipes pp;
+	int got[2];
+
+	pair_open(&p, 1 << 20);
+	pipes_open(&pp, 2);
+	ck_assert_int_eq(ctlchan_send(&p.tx, frame, mkframe(frame, "m", 1),
+	    pp.wr, 2, NULL), 0);
+	ck_assert_int_eq(ctlchan_flush(&p.tx), 1);
+	ck_assert_int_gt(ctlchan_fill(&p.rx), 0);
+	ck_assert_int_eq(p.rx.cc_nrfds, 2);
+	got[0] = p.rx.cc_rfds[0];
+	got[1] = p.rx.cc_rfds[1];
+	ck_assert(fd_is_open(got[0]) && fd_is_open(got[1]));
+	ctlchan_close(&p.rx, NULL, NULL);
+	ck_assert(fd_is_closed(got[0]));
+	ck_assert(fd_is_closed(got[1]));
+	ck_assert_int_eq(ctlchan_take_fd(&p.rx), -1);
+	pipes_close(&pp);
+	ctlchan_close(&p.tx, NULL, NULL);
+}
+END_TEST
+
+/* --- framing on the receiving side ------------------------------------- */
+
+START_TEST(test_frame_limits)
+{
+	static const struct {
+		const char	*hdr;
+		int		want;
+	} rows[] = {
+		{ "\x01\x00\x00\x01", -1 },	/* PROTO_FRAME_MAX + 1 */
+		{ "\xff\xff\xff\xff", -1 },
+		{ "\x00\x00\x00\x00", -1 },	/* an empty frame */
+		{ "\x01\x00\x00\x00", 0 },	/* PROTO_FRAME_MAX: wait */
+		{ "\x00\x00\x00\x05", 0 },
+	};
+	const uint8_t *body;
+	size_t len;
+
+	for (size_t i = 0; i < NELEM(rows); i++) {
+		struct pair p;
+
+		pair_open(&p, 1 << 20);
+		ck_assert_int_eq(write(p.s[0], rows[i].hdr, 4), 4);
+		ck_assert_int_eq(ctlchan_fill(&p.rx), 4);
+		ck_assert_msg(ctlchan_next(&p.rx, &body, &len) == rows[i].want,
+		    "row %zu", i);
+		pair_close(&p);
+	}
+	ck_assert_uint_eq(PROTO_FRAME_MAX, 0x01000000u);
+}
+END_TEST
+
+/* Bytes arriving one at a time, then EOF. */
+START_TEST(test_bytewise_then_eof)
+{
+	static const uint8_t bytes[] = "\x00\x00\x00\x03" "abc" "\x00\x00\x00\x01" "z";
+	const uint8_t *body;
+	size_t len;
+	struct pair p;
+	int frames = 0;
+
+	pair_open(&p, 1 << 20);
+	for (size_t i = 0; i < sizeof (bytes) - 1; i++) {
+		int r;
+
+		ck_assert_int_eq(write(p.s[0], bytes + i, 1), 1);
+		ck_assert_int_eq(ctlchan_fill(&p.rx), 1);
+		r = ctlchan_next(&p.rx, &body, &len);
+		if (i == 6 || i == 11) {
+			ck_assert_int_eq(r, 1);
+			ck_assert_mem_eq(body, i == 6 ? "abc" : "z", len);
+			ctlchan_done(&p.rx);
+			frames++;
+		} else {
+			ck_assert_msg(r == 0, "byte %zu", i);
+		}
+	}
+	ck_assert_int_eq(frames, 2);
+	ctlchan_close(&p.tx, NULL, NULL);
+	ck_assert_int_eq(ctlchan_fill(&p.rx), 0);
+	ctlchan_close(&p.rx, NULL, NULL);
+}
+END_TEST
+
+/* --- too many descriptors --------------------------------------------- */
+
+/* sendmsg() n descriptors of /dev/null with one byte, from the raw socket. */
+static void
+raw_send_fds(int sock, int n)
+{
+	union {
+		struct cmsghdr	align;
+		char		buf[CMSG_SPACE(sizeof (int) * 64)];
+	} cm;
+	struct msghdr msg;
+	struct iovec iov = { (void *)"x", 1 };
+	struct cmsghdr *c;
+	int fds[64];
+
+	ck_assert_int_le(n, 64);
+	for (int i = 0; i < n; i++) {
+		fds[i] = open("/dev/null", O_RDONLY);
+		ck_assert_int_ge(fds[i], 0);
+	}
+	memset(&cm, 0, sizeof (cm));
+	memset(&msg, 0, sizeof (msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cm.buf;
+	msg.msg_controllen = CMSG_SPACE(sizeof (int) * (size_t)n);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof (int) * (size_t)n);
+	memcpy(CMSG_DATA(c), fds, sizeof (int) * (size_t)n);
+	ck_assert_int_eq(sendmsg(sock, &msg, 0), 1);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+/* FDPASS_MAX descriptors fit; one more is MSG_CTRUNC: EPROTO, no leak. */
+START_TEST(test_ctrunc)
+{
+	int s[2], fds[FDPASS_MAX], nfds = -1, before;
+	char c;
+	struct pair p;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, s), 0);
+	raw_send_fds(s[0], FDPASS_MAX);
+	ck_assert_int_eq(fdpass_recv(s[1], &c, 1, fds, &nfds), 1);
+	ck_assert_int_eq(nfds, FDPASS_MAX);
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+
+	before = count_fds();
+	raw_send_fds(s[0], FDPASS_MAX + 1);
+	errno = 0;
+	ck_assert_int_eq(fdpass_recv(s[1], &c, 1, fds, &nfds), -1);
+	ck_assert_int_eq(errno, EPROTO);
+	ck_assert_int_eq(nfds, 0);
+	ck_assert_int_eq(count_fds(), before);
+	close(s[0]);
+	close(s[1]);
+
+	/* The same through ctlchan_fill(). */
+	pair_open(&p, 1 << 20);
+	before = count_fds();
+	raw_send_fds(p.s[0], 40);
+	errno = 0;
+	ck_assert_int_eq(ctlchan_fill(&p.rx), -1);
+	ck_assert_int_eq(errno, EPROTO);
+	ck_assert_int_eq(p.rx.cc_nrfds, 0);
+	ck_assert_int_eq(count_fds(), before);
+	pair_close(&p);
+
+	/* And the sender refuses more than FDPASS_MAX. */
+	{
+		int many[FDPASS_MAX + 1] = { 0 };
+		struct iovec iov = { (void *)"x", 1 };
+
+		errno = 0;
+		ck_assert_int_eq(fdpass_send(0, &iov, 1, many, FDPASS_MAX + 1),
+		    -1);
+		ck_assert_int_eq(errno, EINVAL);
+	}
+}
+END_TEST
+
+/* More received descriptors than CTLCHAN_RFDS_MAX waiting: EPROTO. */
+START_TEST(test_rfds_overflow)
+{
+	struct pair p;
+	int before = count_fds(), total = 0;
+	ssize_t r;
+
+	pair_open(&p, 1 << 20);
+	for (int i = 0; i < CTLCHAN_RFDS_MAX / FDPASS_MAX + 1; i++)
+		raw_send_fds(p.s[0], FDPASS_MAX);
+	while ((r = ctlchan_fill(&p.rx)) > 0) {
+		ck_assert_int_le(p.rx.cc_nrfds, CTLCHAN_RFDS_MAX);
+		total = p.rx.cc_nrfds;
+	}
+	ck_assert_int_eq(r, -1);
+	ck_assert_int_eq(errno, EPROTO);
+	ck_assert_int_eq(total, CTLCHAN_RFDS_MAX);
+	pair_close(&p);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+Suite *
+ctlchan_suite(void)
+{
+	Suite *s = suite_create("ctlchan");
+	TCase *tc = tcase_create("transfer");
+	TCase *to = tcase_create("ownership");
+	TCase *tf = tcase_create("framing");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, test_send_fds, 0, 4);
+	tcase_add_test(tc, test_ordering);
+	tcase_add_test(tc, test_large_frame);
+	suite_add_tcase(s, tc);
+
+	tcase_add_test(to, test_queue_full);
+	tcase_add_test(to, test_close_unsent);
+	tcase_add_test(to, test_close_no_callback);
+	tcase_add_test(to, test_close_partly_sent);
+	tcase_add_test(to, test_peer_gone);
+	tcase_add_test(to, test_close_untaken);
+	suite_add_tcase(s, to);
+
+	tcase_add_test(tf, test_frame_limits);
+	tcase_add_test(tf, test_bytewise_then_eof);
+	tcase_add_test(tf, test_ctrunc);
+	tcase_add_test(tf, test_rfds_overflow);
+	suite_add_tcase(s, tf);
+	return (s);
+}

@@ -1,0 +1,718 @@
+/*
+ * test_proto.c: proto.h, the supervisor <-> worker control protocol.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+#include "route.h"
+#include "suites.h"
+
+#define	STR(lit)	{ (lit), sizeof (lit) - 1 }
+
+/* The frame at sb->data + off: its prefix must give the rest's length. */
+static const uint8_t *
+frame_body(const msgpack_sbuffer *sb, size_t off, size_t *len)
+{
+	const uint8_t *p = (const uint8_t *)sb->data + off;
+	size_t n;
+
+	ck_assert_uint_ge(sb->size, off + 4);
+	n = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+	ck_assert_uint_eq(n, sb->size - off - 4);
+	*len = n;
+	return (p + 4);
+}
+
+static int
+span_is(const struct proto_str *s, const char *p, size_t n)
+{
+	return (s->ps_n == n && (n == 0 || memcmp(s->ps_p, p, n) == 0));
+}
+
+/* --- samples of every message ------------------------------------------ */
+
+static const struct proto_config sample_config = {
+	PROTO_VERSION, 2, 3, 30, 600000, 3600000, 5000, 30000, 2000, 10000,
+	1048576, 1048576, 262144, 128, 100000
+};
+static const struct proto_config extreme_config = {
+	UINT32_MAX, UINT32_MAX - 1, UINT32_MAX, 100, UINT64_MAX, 0,
+	UINT64_MAX, 1, 127, 128, 255, 256, 65535, 65536, UINT64_MAX
+};
+static const char head_bytes[] = "GET /attach/abc/master HTTP/1.1\r\n\0\xff";
+static const struct proto_ready sample_ready = {
+	PROTO_VERSION, 12345, 2, STR("0.1.0")
+};
+static const struct proto_attach sample_attach = {
+	STR("req-1"), STR("abc"), ROLE_MASTER, STR(head_bytes),
+	STR("[::1]:5555"), 1700000000123ull
+};
+static const struct proto_attach empty_attach = {
+	STR(""), STR("z"), ROLE_SLAVE, STR(""), STR(""), 0
+};
+static const struct proto_report sample_report = {
+	{ 1, 2, 3, UINT64_MAX }, 10, 1ull << 40, 99
+};
+static const struct proto_status_req sample_status_req = {
+	0xfedcba9876543210ull
+};
+static const struct proto_shutdown sample_shutdown = { PROTO_SHUTDOWN_DRAIN };
+
+static struct proto_session_info sample_sessions[PROTO_STATUS_CHUNK];
+static char sample_ids[PROTO_STATUS_CHUNK][24];
+
+static void
+fill_sessions(size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct proto_session_info *s = &sample_sessions[i];
+		int l = snprintf(sample_ids[i], sizeof (sample_ids[i]),
+		    "session-%zu", i * 7919);
+
+		s->psi_id.ps_p = sample_ids[i];
+		s->psi_id.ps_n = (size_t)l;
+		s->psi_state = (uint32_t)(i % SSTATE_MAX);
+		s->psi_has_master = (i & 1) != 0;
+		s->psi_has_slave = (i & 2) != 0;
+		s->psi_create_ms = 1700000000000ull + i;
+	}
+}
+
+/* Encode a sample of a type. */
+static void
+enc_sample(int type, msgpack_sbuffer *sb)
+{
+	struct proto_status_reply sr = { 77, true, 3, sample_sessions };
+	int r = -1;
+
+	fill_sessions(3);
+	switch (type) {
+	case PROTO_CONFIG: r = proto_enc_config(sb, &sample_config); break;
+	case PROTO_READY: r = proto_enc_ready(sb, &sample_ready); break;
+	case PROTO_ATTACH: r = proto_enc_attach(sb, &sample_attach); break;
+	case PROTO_REPORT: r = proto_enc_report(sb, &sample_report); break;
+	case PROTO_STATUS_REQ:
+		r = proto_enc_status_req(sb, &sample_status_req);
+		break;
+	case PROTO_STATUS_REPLY: r = proto_enc_status_reply(sb, &sr); break;
+	case PROTO_SHUTDOWN: r = proto_enc_shutdown(sb, &sample_shutdown); break;
+	}
+	ck_assert_int_eq(r, 0);
+}
+
+/* Decode a body as a type, whatever the type; frees what it allocates. */
+static int
+dec_any(int type, const uint8_t *b, size_t n, char *err, size_t errlen)
+{
+	union {
+		struct proto_config c;
+		struct proto_ready r;
+		struct proto_attach a;
+		struct proto_report p;
+		struct proto_status_req q;
+		struct proto_status_reply s;
+		struct proto_shutdown d;
+	} m;
+	int r = -2;
+
+	switch (type) {
+	case PROTO_CONFIG: r = proto_dec_config(b, n, &m.c, err, errlen); break;
+	case PROTO_READY: r = proto_dec_ready(b, n, &m.r, err, errlen); break;
+	case PROTO_ATTACH: r = proto_dec_attach(b, n, &m.a, err, errlen); break;
+	case PROTO_REPORT: r = proto_dec_report(b, n, &m.p, err, errlen); break;
+	case PROTO_STATUS_REQ:
+		r = proto_dec_status_req(b, n, &m.q, err, errlen);
+		break;
+	case PROTO_STATUS_REPLY:
+		r = proto_dec_status_reply(b, n, &m.s, err, errlen);
+		if (r != 0) {
+			ck_assert_ptr_null(m.s.psr_sessions);
+			ck_assert_uint_eq(m.s.psr_nsessions, 0);
+		}
+		proto_status_reply_free(&m.s);
+		break;
+	case PROTO_SHUTDOWN:
+		r = proto_dec_shutdown(b, n, &m.d, err, errlen);
+		break;
+	}
+	ck_assert_int_ne(r, -2);
+	return (r);
+}
+
+/* --- round trips ------------------------------------------------------- */
+
+START_TEST(test_config)
+{
+	const struct proto_config *in[] = { &sample_config, &extreme_config };
+
+	for (size_t i = 0; i < NELEM(in); i++) {
+		msgpack_sbuffer sb;
+		struct proto_config out;
+		const uint8_t *b;
+		size_t n;
+		char err[128];
+
+		msgpack_sbuffer_init(&sb);
+		ck_assert_int_eq(proto_enc_config(&sb, in[i]), 0);
+		b = frame_body(&sb, 0, &n);
+		ck_assert_int_eq(proto_type(b, n), PROTO_CONFIG);
+		ck_assert_int_eq(proto_dec_config(b, n, &out, err,
+		    sizeof (err)), 0);
+		ck_assert_uint_eq(out.pc_version, in[i]->pc_version);
+		ck_assert_uint_eq(out.pc_shard, in[i]->pc_shard);
+		ck_assert_uint_eq(out.pc_nshards, in[i]->pc_nshards);
+		ck_assert_uint_eq(out.pc_log_level, in[i]->pc_log_level);
+		ck_assert_uint_eq(out.pc_pairing_ms, in[i]->pc_pairing_ms);
+		ck_assert_uint_eq(out.pc_idle_ms, in[i]->pc_idle_ms);
+		ck_assert_uint_eq(out.pc_close_ms, in[i]->pc_close_ms);
+		ck_assert_uint_eq(out.pc_ping_ms, in[i]->pc_ping_ms);
+		ck_assert_uint_eq(out.pc_wait_ms, in[i]->pc_wait_ms);
+		ck_assert_uint_eq(out.pc_shutdown_ms, in[i]->pc_shutdown_ms);
+		ck_assert_uint_eq(out.pc_max_message, in[i]->pc_max_message);
+		ck_assert_uint_eq(out.pc_out_high, in[i]->pc_out_high);
+		ck_assert_uint_eq(out.pc_out_low, in[i]->pc_out_low);
+		ck_assert_uint_eq(out.pc_max_id, in[i]->pc_max_id);
+		ck_assert_uint_eq(out.pc_max_sessions, in[i]->pc_max_sessions);
+		msgpack_sbuffer_destroy(&sb);
+	}
+}
+END_TEST
+
+START_TEST(test_ready)
+{
+	msgpack_sbuffer sb;
+	struct proto_ready out;
+	const uint8_t *b;
+	size_t n;
+	char err[128];
+
+	msgpack_sbuffer_init(&sb);
+	ck_assert_int_eq(proto_enc_ready(&sb, &sample_ready), 0);
+	b = frame_body(&sb, 0, &n);
+	ck_assert_int_eq(proto_type(b, n), PROTO_READY);
+	ck_assert_int_eq(proto_dec_ready(b, n, &out, err, sizeof (err)), 0);
+	ck_assert_uint_eq(out.pr_version, PROTO_VERSION);
+	ck_assert_uint_eq(out.pr_pid, 12345);
+	ck_assert_uint_eq(out.pr_shard, 2);
+	ck_assert(span_is(&out.pr_software, "0.1.0", 5));
+	/* Decoded spans point into the body. */
+	ck_assert(out.pr_software.ps_p > (const char *)b &&
+	    out.pr_software.ps_p < (const char *)b + n);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+START_TEST(test_attach)
+{
+	const struct proto_attach *in[] = { &sample_attach, &empty_attach };
+
+	for (size_t i = 0; i < NELEM(in); i++) {
+		msgpack_sbuffer sb;
+		struct proto_attach out;
+		const uint8_t *b;
+		size_t n;
+		char err[128];
+
+		msgpack_sbuffer_init(&sb);
+		ck_assert_int_eq(proto_enc_attach(&sb, in[i]), 0);
+		b = frame_body(&sb, 0, &n);
+		ck_assert_int_eq(proto_type(b, n), PROTO_ATTACH);
+		ck_assert_int_eq(proto_dec_attach(b, n, &out, err,
+		    sizeof (err)), 0);
+		ck_assert(span_is(&out.pa_req_id, in[i]->pa_req_id.ps_p,
+		    in[i]->pa_req_id.ps_n));
+		ck_assert(span_is(&out.pa_session, in[i]->pa_session.ps_p,
+		    in[i]->pa_session.ps_n));
+		ck_assert_uint_eq(out.pa_role, in[i]->pa_role);
+		ck_assert(span_is(&out.pa_head, in[i]->pa_head.ps_p,
+		    in[i]->pa_head.ps_n));
+		ck_assert(span_is(&out.pa_peer, in[i]->pa_peer.ps_p,
+		    in[i]->pa_peer.ps_n));
+		ck_assert_uint_eq(out.pa_accept_ms, in[i]->pa_accept_ms);
+		msgpack_sbuffer_destroy(&sb);
+	}
+}
+END_TEST
+
+START_TEST(test_report)
+{
+	msgpack_sbuffer sb;
+	struct proto_report out;
+	const uint8_t *b;
+	size_t n;
+	char err[128];
+
+	msgpack_sbuffer_init(&sb);
+	ck_assert_int_eq(proto_enc_report(&sb, &sample_report), 0);
+	b = frame_body(&sb, 0, &n);
+	ck_assert_int_eq(proto_type(b, n), PROTO_REPORT);
+	ck_assert_int_eq(proto_dec_report(b, n, &out, err, sizeof (err)), 0);
+	for (int i = 0; i < 4; i++)
+		ck_assert_uint_eq(out.prp_sessions[i],
+		    sample_report.prp_sessions[i]);
+	ck_assert_uint_eq(out.prp_conns, 10);
+	ck_assert_uint_eq(out.prp_bytes, 1ull << 40);
+	ck_assert_uint_eq(out.prp_messages, 99);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+START_TEST(test_status_req_and_shutdown)
+{
+	static const uint32_t modes[] = { PROTO_SHUTDOWN_CLOSE,
+	    PROTO_SHUTDOWN_DRAIN };
+	msgpack_sbuffer sb;
+	struct proto_status_req q;
+	struct proto_shutdown d;
+	const uint8_t *b;
+	size_t n;
+	char err[128];
+
+	msgpack_sbuffer_init(&sb);
+	ck_assert_int_eq(proto_enc_status_req(&sb, &sample_status_req), 0);
+	b = frame_body(&sb, 0, &n);
+	ck_assert_int_eq(proto_type(b, n), PROTO_STATUS_REQ);
+	ck_assert_int_eq(proto_dec_status_req(b, n, &q, err, sizeof (err)), 0);
+	ck_assert_uint_eq(q.psq_qid, sample_status_req.psq_qid);
+	msgpack_sbuffer_destroy(&sb);
+
+	for (size_t i = 0; i < NELEM(modes); i++) {
+		struct proto_shutdown in = { modes[i] };
+
+		msgpack_sbuffer_init(&sb);
+		ck_assert_int_eq(proto_enc_shutdown(&sb, &in), 0);
+		b = frame_body(&sb, 0, &n);
+		ck_assert_int_eq(proto_type(b, n), PROTO_SHUTDOWN);
+		ck_assert_int_eq(proto_dec_shutdown(b, n, &d, err,
+		    sizeof (err)), 0);
+		ck_assert_uint_eq(d.psd_mode, modes[i]);
+		msgpack_sbuffer_destroy(&sb);
+	}
+}
+END_TEST
+
+/* Replies of 0, 1 and PROTO_STATUS_CHUNK sessions. */
+START_TEST(test_status_reply)
+{
+	static const size_t counts[] = { 0, 1, 2, PROTO_STATUS_CHUNK };
+	size_t ns = counts[_i];
+	struct proto_status_reply in = { 1234, ns == 1, ns, sample_sessions };
+	struct proto_status_reply out;
+	msgpack_sbuffer sb;
+	const uint8_t *b;
+	size_t n;
+	char err[128];
+
+	fill_sessions(ns);
+	msgpack_sbuffer_init(&sb);
+	ck_assert_int_eq(proto_enc_status_reply(&sb, &in), 0);
+	b = frame_body(&sb, 0, &n);
+	ck_assert_int_eq(proto_type(b, n), PROTO_STATUS_REPLY);
+	ck_assert_int_eq(proto_dec_status_reply(b, n, &out, err, sizeof (err)),
+	    0);
+	ck_assert_uint_eq(out.psr_qid, 1234);
+	ck_assert_int_eq(out.psr_more, ns == 1);
+	ck_assert_uint_eq(out.psr_nsessions, ns);
+	for (size_t i = 0; i < ns; i++) {
+		const struct proto_session_info *a = &sample_sessions[i];
+		const struct proto_session_info *o = &out.psr_sessions[i];
+
+		ck_assert(span_is(&o->psi_id, a->psi_id.ps_p, a->psi_id.ps_n));
+		ck_assert_uint_eq(o->psi_state, a->psi_state);
+		ck_assert_int_eq(o->psi_has_master, a->psi_has_master);
+		ck_assert_int_eq(o->psi_has_slave, a->psi_has_slave);
+		ck_assert_uint_eq(o->psi_create_ms, a->psi_create_ms);
+	}
+	proto_status_reply_free(&out);
+	ck_assert_ptr_null(out.psr_sessions);
+	ck_assert_uint_eq(out.psr_nsessions, 0);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+/* Encoders append: two frames in one buffer, each with its own prefix. */
+START_TEST(test_two_frames)
+{
+	msgpack_sbuffer sb;
+	const uint8_t *b;
+	size_t n, first;
+	char err[128];
+	struct proto_shutdown d;
+
+	msgpack_sbuffer_init(&sb);
+	enc_sample(PROTO_ATTACH, &sb);
+	first = sb.size;
+	enc_sample(PROTO_SHUTDOWN, &sb);
+	b = frame_body(&sb, first, &n);
+	ck_assert_int_eq(proto_type(b, n), PROTO_SHUTDOWN);
+	ck_assert_int_eq(proto_dec_shutdown(b, n, &d, err, sizeof (err)), 0);
+	b = (const uint8_t *)sb.data + 4;
+	ck_assert_int_eq(proto_type(b, first - 4), PROTO_ATTACH);
+	ck_assert_int_eq(dec_any(PROTO_ATTACH, b, first - 4, err,
+	    sizeof (err)), 0);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+/* A frame over PROTO_FRAME_MAX is refused and leaves the buffer as it was. */
+START_TEST(test_too_big)
+{
+	struct proto_attach a = sample_attach;
+	msgpack_sbuffer sb;
+	char *big = calloc(1, PROTO_FRAME_MAX);
+	size_t before;
+
+	ck_assert_ptr_nonnull(big);
+	a.pa_head.ps_p = big;
+	a.pa_head.ps_n = PROTO_FRAME_MAX;
+	msgpack_sbuffer_init(&sb);
+	enc_sample(PROTO_SHUTDOWN, &sb);
+	before = sb.size;
+	ck_assert_int_eq(proto_enc_attach(&sb, &a), -1);
+	ck_assert_uint_eq(sb.size, before);
+	/* Just under the limit is fine. */
+	a.pa_head.ps_n = PROTO_FRAME_MAX - 64;
+	ck_assert_int_eq(proto_enc_attach(&sb, &a), 0);
+	msgpack_sbuffer_destroy(&sb);
+	free(big);
+}
+END_TEST
+
+/* --- every message, mangled -------------------------------------------- */
+
+START_TEST(test_truncated)
+{
+	int type = _i;
+	msgpack_sbuffer sb;
+	const uint8_t *b;
+	size_t n;
+	char err[128];
+
+	msgpack_sbuffer_init(&sb);
+	enc_sample(type, &sb);
+	b = frame_body(&sb, 0, &n);
+	ck_assert_int_eq(dec_any(type, b, n, err, sizeof (err)), 0);
+	for (size_t k = 0; k < n; k++) {
+		/* Exactly k bytes, so ASan sees any read past the end. */
+		uint8_t *copy = malloc(k > 0 ? k : 1);
+
+		ck_assert_ptr_nonnull(copy);
+		memcpy(copy, b, k);
+		err[0] = '\0';
+		ck_assert_msg(dec_any(type, copy, k, err, sizeof (err)) == -1,
+		    "%s cut to %zu of %zu", proto_type_name(type), k, n);
+		ck_assert_uint_gt(strlen(err), 0);
+		free(copy);
+	}
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+START_TEST(test_trailing)
+{
+	static const uint8_t extra[] = { 0xc0, 0x00, 0x91 };
+	int type = _i;
+	msgpack_sbuffer sb;
+	const uint8_t *b;
+	size_t n;
+	char err[128];
+
+	for (size_t i = 0; i < NELEM(extra); i++) {
+		msgpack_sbuffer_init(&sb);
+		enc_sample(type, &sb);
+		msgpack_sbuffer_write(&sb, (const char *)&extra[i], 1);
+		/* The frame is not re-prefixed: look at the body by hand. */
+		b = (const uint8_t *)sb.data + 4;
+		n = sb.size - 4;
+		ck_assert_int_eq(dec_any(type, b, n, err, sizeof (err)), -1);
+		ck_assert_uint_gt(strlen(err), 0);
+		msgpack_sbuffer_destroy(&sb);
+	}
+}
+END_TEST
+
+/* A body of one type handed to every other type's decoder. */
+START_TEST(test_wrong_decoder)
+{
+	int type = _i;
+	msgpack_sbuffer sb;
+	const uint8_t *b;
+	size_t n;
+	char err[128];
+
+	msgpack_sbuffer_init(&sb);
+	enc_sample(type, &sb);
+	b = frame_body(&sb, 0, &n);
+	for (int other = PROTO_CONFIG; other < PROTO_MAX; other++) {
+		if (other == type)
+			continue;
+		ck_assert_msg(dec_any(other, b, n, err, sizeof (err)) == -1,
+		    "%s decoded as %s", proto_type_name(type),
+		    proto_type_name(other));
+	}
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+/* --- hand-built bodies ------------------------------------------------- */
+
+/*
+ * Pack a spec of space-separated items: A<n> array header, M<n> map
+ * header, U<n> unsigned, I<n> signed, S<text> string, B<text> binary, D<x>
+ * double, T true, F false, N nil.
+ */
+static void
+build(msgpack_sbuffer *sb, const char *spec)
+{
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	while (*spec != '\0') {
+		size_t n = strcspn(spec, " ");
+		char item[64];
+
+		ck_assert_uint_lt(n, sizeof (item));
+		memcpy(item, spec, n);
+		item[n] = '\0';
+		spec += n;
+		spec += strspn(spec, " ");
+		switch (item[0]) {
+		case 'A':
+			msgpack_pack_array(&pk, (size_t)strtoul(item + 1, NULL, 10));
+			break;
+		case 'M':
+			msgpack_pack_map(&pk, (size_t)strtoul(item + 1, NULL, 10));
+			break;
+		case 'U':
+			msgpack_pack_uint64(&pk, strtoull(item + 1, NULL, 10));
+			break;
+		case 'I':
+			msgpack_pack_int64(&pk, strtoll(item + 1, NULL, 10));
+			break;
+		case 'S':
+			msgpack_pack_str(&pk, n - 1);
+			msgpack_pack_str_body(&pk, item + 1, n - 1);
+			break;
+		case 'B':
+			msgpack_pack_bin(&pk, n - 1);
+			msgpack_pack_bin_body(&pk, item + 1, n - 1);
+			break;
+		case 'D':
+			msgpack_pack_double(&pk, strtod(item + 1, NULL));
+			break;
+		case 'T':
+			msgpack_pack_true(&pk);
+			break;
+		case 'F':
+			msgpack_pack_false(&pk);
+			break;
+		case 'N':
+			msgpack_pack_nil(&pk);
+			break;
+		default:
+			ck_abort_msg("bad spec item \"%s\"", item);
+		}
+	}
+}
+
+#define	CFG_TAIL	"U600000 U3600000 U5000 U30000 U2000 U10000 U1048576 " \
+			"U1048576 U262144 U128 U100000"
+
+static const struct {
+	int		type;
+	const char	*spec;
+	int		ok;
+} built[] = {
+	/* CONFIG: version, shard, nshards, log_level, then 11 numbers */
+	{ PROTO_CONFIG, "A16 U1 U1 U0 U1 U30 " CFG_TAIL, 1 },
+	{ PROTO_CONFIG, "A16 U1 U1 U2 U3 U100 " CFG_TAIL, 1 },
+	{ PROTO_CONFIG, "A16 U1 U1 U0 U0 U30 " CFG_TAIL, 0 },	/* 0 shards */
+	{ PROTO_CONFIG, "A16 U1 U1 U3 U3 U30 " CFG_TAIL, 0 },	/* shard 3/3 */
+	{ PROTO_CONFIG, "A16 U1 U1 U0 U1 U101 " CFG_TAIL, 0 },	/* level */
+	{ PROTO_CONFIG, "A16 U1 U4294967296 U0 U1 U30 " CFG_TAIL, 0 },
+	{ PROTO_CONFIG, "A15 U1 U1 U0 U1 " CFG_TAIL, 0 },
+	{ PROTO_CONFIG, "A17 U1 U1 U0 U1 U30 " CFG_TAIL " U1", 0 },
+	{ PROTO_CONFIG, "A16 U1 U1 U0 U1 D30 " CFG_TAIL, 0 },
+	/* READY: version, pid, shard, software */
+	{ PROTO_READY, "A5 U2 U1 U2 U3 S0.1.0", 1 },
+	{ PROTO_READY, "A5 U2 U1 U2 U3 S", 1 },
+	{ PROTO_READY, "A5 U2 U1 U2 U3 U4", 0 },
+	{ PROTO_READY, "A5 U2 U1 U2 U3 B0.1.0", 0 },
+	{ PROTO_READY, "A5 U2 U1 U4294967296 U3 Sx", 0 },
+	{ PROTO_READY, "A5 U2 U1 I-2 U3 Sx", 0 },
+	{ PROTO_READY, "A4 U2 U1 U2 U3", 0 },
+	{ PROTO_READY, "A5 U2 N U2 U3 Sx", 0 },
+	/* ATTACH: req id, session, role, head, peer, accept time */
+	{ PROTO_ATTACH, "A7 U3 Sr Ss U1 Bhead Speer U5", 1 },
+	{ PROTO_ATTACH, "A7 U3 S Ss U2 B S U0", 1 },
+	{ PROTO_ATTACH, "A7 U3 Sr Ss U0 Bh Sp U5", 0 },		/* role 0 */
+	{ PROTO_ATTACH, "A7 U3 Sr Ss U3 Bh Sp U5", 0 },		/* role 3 */
+	{ PROTO_ATTACH, "A7 U3 Sr S U1 Bh Sp U5", 0 },		/* no id */
+	{ PROTO_ATTACH, "A7 U3 Sr Ss U1 Sh Sp U5", 0 },		/* head str */
+	{ PROTO_ATTACH, "A7 U3 Br Ss U1 Bh Sp U5", 0 },
+	{ PROTO_ATTACH, "A7 U3 Sr Ss U1 Bh Bp U5", 0 },
+	{ PROTO_ATTACH, "A7 U3 Sr Ss U1 Bh Sp I-5", 0 },
+	{ PROTO_ATTACH, "A7 U3 Sr Ss T Bh Sp U5", 0 },
+	/* REPORT: [4 counts], conns, bytes, messages */
+	{ PROTO_REPORT, "A5 U4 A4 U1 U2 U3 U4 U5 U6 U7", 1 },
+	{ PROTO_REPORT, "A5 U4 A3 U1 U2 U3 U5 U6 U7", 0 },
+	{ PROTO_REPORT, "A5 U4 A5 U1 U2 U3 U4 U5 U5 U6 U7", 0 },
+	{ PROTO_REPORT, "A5 U4 U1 U5 U6 U7", 0 },
+	{ PROTO_REPORT, "A5 U4 A4 U1 U2 S3 U4 U5 U6 U7", 0 },
+	{ PROTO_REPORT, "A5 U4 A4 U1 U2 U3 I-4 U5 U6 U7", 0 },
+	{ PROTO_REPORT, "A5 U4 A4 U1 U2 U3 U4 U5 U6 Sx", 0 },
+	{ PROTO_REPORT, "A5 U4 M0 U5 U6 U7", 0 },
+	/* STATUS_REQ: query id */
+	{ PROTO_STATUS_REQ, "A2 U5 U18446744073709551615", 1 },
+	{ PROTO_STATUS_REQ, "A2 U5 I-1", 0 },
+	{ PROTO_STATUS_REQ, "A2 U5 Sx", 0 },
+	{ PROTO_STATUS_REQ, "A2 U5 A0", 0 },
+	{ PROTO_STATUS_REQ, "A2 U5 D1.5", 0 },
+	/* STATUS_REPLY: query id, more, [[id, state, master, slave, ms]] */
+	{ PROTO_STATUS_REPLY, "A4 U6 U1 T A0", 1 },
+	{ PROTO_STATUS_REPLY, "A4 U6 U1 F A1 A5 Sid U0 T F U9", 1 },
+	{ PROTO_STATUS_REPLY, "A4 U6 U1 F A1 A5 Sid U4 T F U9", 1 },
+	{ PROTO_STATUS_REPLY, "A4 U6 U1 U1 A0", 0 },	/* more not bool */
+	{ PROTO_STATUS_REPLY, "A4 U6 U1 T U0", 0 },
+	{ PROTO_STATUS_REPLY, "A4 U6 U1 T M0", 0 },
+	{ PROTO_STATUS_REPLY, "A4 U6 I-1 F A0", 0 },
+	{ PROTO_STATUS_REPLY, "A4 U6 U1 F A1 A4 Sid U0 T F", 0 },
+	{ PROTO_STATUS_REPLY, "A4 U6 U1 F A1 A6 Sid U0 T F U9 U9", 0 },
+	{ PROTO_STATUS_REPLY, "A4 U6 U1 F A1 A5 Bid U0 T F U9", 0 },
+	{ PROTO_STATUS_REPLY, "A4 U6 U1 F A1 A5 Sid U5 T F U9", 0 },
+	{ PROTO_STATUS_REPLY, "A4 U6 U1 F A1 A5 Sid U0 U1 F U9", 0 },
+	{ PROTO_STATUS_REPLY, "A4 U6 U1 F A1 U3", 0 },
+	{ PROTO_STATUS_REPLY,
+	    "A4 U6 U1 F A2 A5 Sa U0 T F U9 A5 Sb U0 T F N", 0 },
+	{ PROTO_STATUS_REPLY,
+	    "A4 U6 U1 F A3 A5 Sa U0 T F U9 A5 Sb U1 F T U8 U7", 0 },
+	/* SHUTDOWN: mode */
+	{ PROTO_SHUTDOWN, "A2 U7 U1", 1 },
+	{ PROTO_SHUTDOWN, "A2 U7 U2", 1 },
+	{ PROTO_SHUTDOWN, "A2 U7 U0", 0 },
+	{ PROTO_SHUTDOWN, "A2 U7 U3", 0 },
+	{ PROTO_SHUTDOWN, "A2 U7 U4294967297", 0 },
+	{ PROTO_SHUTDOWN, "A1 U7", 0 },			/* field missing */
+	{ PROTO_SHUTDOWN, "A3 U7 U1 U1", 0 },		/* one too many */
+	{ PROTO_SHUTDOWN, "A2 U6 U1", 0 },		/* wrong type number */
+	{ PROTO_SHUTDOWN, "A2 U0 U1", 0 },
+	{ PROTO_SHUTDOWN, "A2 U99 U1", 0 },
+	{ PROTO_SHUTDOWN, "A2 I-7 U1", 0 },
+	{ PROTO_SHUTDOWN, "A2 S7 U1", 0 },
+	{ PROTO_SHUTDOWN, "A2 U7 S1", 0 },
+	{ PROTO_SHUTDOWN, "A2 U7 I-1", 0 },
+	{ PROTO_SHUTDOWN, "A2 U7 D1.0", 0 },
+	{ PROTO_SHUTDOWN, "A2 U7 T", 0 },
+	{ PROTO_SHUTDOWN, "A2 U7 N", 0 },
+	{ PROTO_SHUTDOWN, "A2 U7 U1 U1", 0 },		/* trailing value */
+	{ PROTO_SHUTDOWN, "A0", 0 },			/* empty array */
+	{ PROTO_SHUTDOWN, "U7", 0 },			/* not an array */
+	{ PROTO_SHUTDOWN, "M1 U7 U1", 0 },
+	{ PROTO_SHUTDOWN, "N", 0 },
+	{ PROTO_SHUTDOWN, "Sabc", 0 },
+	{ PROTO_SHUTDOWN, "", 0 },			/* nothing at all */
+};
+
+START_TEST(test_built)
+{
+	msgpack_sbuffer sb;
+	const uint8_t *b;
+	char err[128] = "";
+	int r;
+
+	msgpack_sbuffer_init(&sb);
+	build(&sb, built[_i].spec);
+	b = sb.size > 0 ? (const uint8_t *)sb.data : (const uint8_t *)"";
+	r = dec_any(built[_i].type, b, sb.size, err, sizeof (err));
+	if (built[_i].ok) {
+		ck_assert_msg(r == 0, "\"%s\" refused: %s", built[_i].spec, err);
+		ck_assert_int_eq(proto_type(b, sb.size), built[_i].type);
+	} else {
+		ck_assert_msg(r == -1, "\"%s\" accepted", built[_i].spec);
+		ck_assert_msg(strlen(err) > 0, "\"%s\": no reason",
+		    built[_i].spec);
+	}
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+/* --- peeking at the type ----------------------------------------------- */
+
+static const struct {
+	const char	*bytes;
+	size_t		n;
+	int		want;
+} types[] = {
+	{ "", 0, PROTO_INVALID },
+	{ "\x91", 1, PROTO_INVALID },
+	{ "\x91\x07", 2, PROTO_SHUTDOWN },
+	{ "\x92\x01\x00", 3, PROTO_CONFIG },
+	{ "\x91\x00", 2, PROTO_INVALID },		/* type 0 */
+	{ "\x91\x08", 2, PROTO_INVALID },		/* past the last */
+	{ "\x91\x7f", 2, PROTO_INVALID },
+	{ "\x91\xff", 2, PROTO_INVALID },		/* negative fixint */
+	{ "\x91\xcc", 2, PROTO_INVALID },
+	{ "\x91\xa1", 2, PROTO_INVALID },		/* a string */
+	{ "\x07\x01", 2, PROTO_INVALID },		/* not an array */
+	{ "\x81\x07\x01", 3, PROTO_INVALID },		/* a map */
+	{ "\xc0\x07", 2, PROTO_INVALID },
+	{ "\xdc\x00\x10\x01", 4, PROTO_CONFIG },	/* array 16 */
+	{ "\xdc\x00", 2, PROTO_INVALID },
+	{ "\xdc\x00\x10", 3, PROTO_INVALID },
+	{ "\xdd\x00\x00\x00\x02\x02", 6, PROTO_READY },	/* array 32 */
+	{ "\xdd\x00\x00\x00\x02", 5, PROTO_INVALID },
+	{ "\x16\x03\x01\x00", 4, PROTO_INVALID },
+};
+
+START_TEST(test_type_peek)
+{
+	ck_assert_msg(proto_type((const uint8_t *)types[_i].bytes,
+	    types[_i].n) == types[_i].want, "row %d", _i);
+}
+END_TEST
+
+START_TEST(test_names)
+{
+	ck_assert_str_eq(proto_type_name(PROTO_CONFIG), "CONFIG");
+	ck_assert_str_eq(proto_type_name(PROTO_SHUTDOWN), "SHUTDOWN");
+	ck_assert_str_eq(proto_type_name(PROTO_MAX), "unknown");
+	ck_assert_str_eq(proto_type_name(-1), "unknown");
+	for (int t = 0; t < PROTO_MAX; t++)
+		ck_assert_str_ne(proto_type_name(t), "unknown");
+	ck_assert_str_eq(proto_sstate_name(SSTATE_MASTER_WAIT), "master_wait");
+	ck_assert_str_eq(proto_sstate_name(SSTATE_FORWARDING), "forwarding");
+	ck_assert_str_eq(proto_sstate_name(SSTATE_POST_DESTROY),
+	    "post_destroy");
+	ck_assert_str_eq(proto_sstate_name(SSTATE_MAX), "unknown");
+	ck_assert_str_eq(proto_sstate_name(-1), "unknown");
+}
+END_TEST
+
+Suite *
+proto_suite(void)
+{
+	Suite *s = suite_create("proto");
+	TCase *tc = tcase_create("round trip");
+	TCase *tm = tcase_create("malformed");
+
+	tcase_add_test(tc, test_config);
+	tcase_add_test(tc, test_ready);
+	tcase_add_test(tc, test_attach);
+	tcase_add_test(tc, test_report);
+	tcase_add_test(tc, test_status_req_and_shutdown);
+	tcase_add_loop_test(tc, test_status_reply, 0, 4);
+	tcase_add_test(tc, test_two_frames);
+	tcase_add_test(tc, test_too_big);
+	tcase_add_test(tc, test_names);
+	suite_add_tcase(s, tc);
+
+	tcase_add_loop_test(tm, test_truncated, PROTO_CONFIG, PROTO_MAX);
+	tcase_add_loop_test(tm, test_trailing, PROTO_CONFIG, PROTO_MAX);
+	tcase_add_loop_test(tm, test_wrong_decoder, PROTO_CONFIG, PROTO_MAX);
+	tcase_add_loop_test(tm, test_built, 0, NELEM(built));
+	tcase_add_loop_test(tm, test_type_peek, 0, NELEM(types));
+	suite_add_tcase(s, tm);
+	return (s);
+}
