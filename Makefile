@@ -1,6 +1,9 @@
 # Medusa: build, test, run.  See README.md.
 #
-#   make            build bin/medusa and bin/medusa-worker
+#   make            build bin/medusa, bin/medusa-worker, bin/medusa-agent and
+#                   bin/mlogin
+#   make agent-static   bin/medusa-agent-static: the agent with no run-time
+#                   dependencies
 #   make run        install what is missing, build, run on etc/medusa.json
 #   make test       install what is missing, build, run every test, then
 #                   the whole suite again under ASan + UBSan
@@ -43,15 +46,17 @@ LIBS	= $(PKG_LIBS) -lev
 SHARED_SRC := $(wildcard shared/*.c)
 SUP_SRC    := $(wildcard supervisor/*.c)
 WORKER_SRC := $(wildcard worker/*.c)
+AGENT_SRC  := $(wildcard agent/*.c)
+CLIENT_SRC := $(wildcard client/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 LIB	:= $(BUILD)/libmedusa.a
-PROGS	:= $(BIN)/medusa $(BIN)/medusa-worker
+PROGS	:= $(BIN)/medusa $(BIN)/medusa-worker $(BIN)/medusa-agent $(BIN)/mlogin
 UNIT	:= $(BUILD)/unit-tests
 
-.PHONY: all deps run test test-suite test-unit test-integration sanitize \
+.PHONY: all agent-static deps run test test-suite test-unit test-integration sanitize \
 	clean help
 
 all: $(PROGS)
@@ -73,6 +78,23 @@ $(BIN)/medusa-worker: $(call obj,$(WORKER_SRC)) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+$(BIN)/medusa-agent: $(call obj,$(AGENT_SRC)) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lutil
+
+$(BIN)/mlogin: $(call obj,$(CLIENT_SRC)) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The agent as one static executable with no run-time dependencies, to ship
+# into any job as a single file.
+agent-static: $(BIN)/medusa-agent-static
+
+$(BIN)/medusa-agent-static: $(call obj,$(AGENT_SRC)) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) -static $(LDFLAGS) -o $@ $^ -ljansson -lssl -lcrypto -lev -lutil \
+	    -lpthread -ldl -lm
+
 $(UNIT): $(call obj,$(UNIT_SRC)) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
@@ -89,7 +111,7 @@ test-suite: all $(UNIT)
 	@echo "== unit tests ($(BUILD))"
 	CK_FORK=yes $(UNIT)
 	@echo "== integration tests ($(BIN))"
-	MEDUSA_BIN=$(CURDIR)/$(BIN) MEDUSA_REQUIRE_COMPAT=1 \
+	MEDUSA_BIN=$(CURDIR)/$(BIN) MEDUSA_REQUIRE_ALL=1 \
 	    $(PY) -m unittest discover -s tests/integration -p 'test_*.py' -v
 
 test-unit: all $(UNIT)

@@ -9,9 +9,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 
 # Build: compiler, pkg-config, OpenSSL, libev, msgpack-c, jansson, check.
 # Tests: python3-websockets (an independent WebSocket implementation),
-# node and npm (the original peers), haproxy and openssl (TLS front door).
+# node and npm (the original peers), haproxy and openssl (TLS in front).
 PKGS="build-essential pkg-config libssl-dev libev-dev libmsgpack-dev
-libjansson-dev check python3 python3-websockets openssl"
+libjansson-dev check python3 python3-websockets openssl haproxy"
 
 missing=""
 for p in $PKGS; do

@@ -47,31 +47,17 @@ def ids_for_shards(nshards, prefix="sess"):
     return [found[k] for k in range(nshards)]
 
 
-class Medusa:
-    """A running reflector: `medusa -p 0` with a config of our own."""
+class LogProc:
+    """A child process whose stderr carries bunyan JSON lines we follow."""
 
-    def __init__(self, workers=3, config=None, args=(), wait_ready=True,
-                 level="debug"):
-        cfg = {"bind": "127.0.0.1", "port": 0}
-        cfg.update(config or {})
-        fd, self.config_path = tempfile.mkstemp(prefix="medusa-", suffix=".json")
-        with os.fdopen(fd, "w") as f:
-            json.dump(cfg, f)
-        self.workers = workers
+    def __init__(self, cmd, env=None, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL):
         self.logs = []
         self.raw = []
         self.cond = threading.Condition()
-        cmd = [os.path.join(BIN, "medusa"), "-f", self.config_path,
-               "-w", str(workers), "-l", level] + list(args)
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(cmd, stdin=stdin, stdout=stdout,
+                                     stderr=subprocess.PIPE, env=env)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
-        line = self.wait_log(lambda l: l.get("msg") == "listening")
-        self.port = line["port"]
-        if wait_ready:
-            self.wait_ready()
 
     def _read(self):
         for raw in self.proc.stderr:
@@ -100,15 +86,57 @@ class Medusa:
                         "timed out waiting for a log line; last lines:\n" +
                         "\n".join(self.raw[-20:]))
                 if self.proc.poll() is not None and not self.reader.is_alive():
-                    raise AssertionError("medusa exited (%s); last lines:\n%s"
+                    raise AssertionError("process exited (%s); last lines:\n%s"
                                          % (self.proc.returncode,
                                             "\n".join(self.raw[-20:])))
                 self.cond.wait(min(left, 0.5))
+
+    def wait_msg(self, msg, **kw):
+        return self.wait_log(lambda l: l.get("msg") == msg, **kw)
 
     def mark(self):
         """Index of the next log line, for wait_log(start=...)."""
         with self.cond:
             return len(self.logs)
+
+    def wait_exit(self, timeout=TIMEOUT):
+        rc = self.proc.wait(timeout)
+        self._reap()
+        return rc
+
+    def _reap(self):
+        self.reader.join(TIMEOUT)
+        if not self.reader.is_alive() and not self.proc.stderr.closed:
+            self.proc.stderr.close()
+
+    def sanitizer_reports(self):
+        with self.cond:
+            return [l for l in self.raw if any(m in l for m in SANITIZER_MARKS)]
+
+    def check_clean(self, testcase):
+        bad = self.sanitizer_reports()
+        testcase.assertEqual(bad, [], "sanitizer reports:\n" + "\n".join(
+            self.raw[-60:]))
+
+
+class Medusa(LogProc):
+    """A running reflector: `medusa -p 0` with a config of our own."""
+
+    def __init__(self, workers=3, config=None, args=(), wait_ready=True,
+                 level="debug"):
+        cfg = {"bind": "127.0.0.1", "port": 0}
+        cfg.update(config or {})
+        fd, self.config_path = tempfile.mkstemp(prefix="medusa-", suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            json.dump(cfg, f)
+        self.workers = workers
+        cmd = [os.path.join(BIN, "medusa"), "-f", self.config_path,
+               "-w", str(workers), "-l", level] + list(args)
+        LogProc.__init__(self, cmd)
+        line = self.wait_log(lambda l: l.get("msg") == "listening")
+        self.port = line["port"]
+        if wait_ready:
+            self.wait_ready()
 
     def wait_ready(self, start=0, count=None):
         self.wait_log(lambda l: l.get("msg") == "worker ready" and
@@ -130,20 +158,117 @@ class Medusa:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             rc = self.proc.wait()
-        self.reader.join(TIMEOUT)
-        if not self.reader.is_alive():
-            self.proc.stderr.close()
+        self._reap()
         os.unlink(self.config_path)
         return rc
 
-    def sanitizer_reports(self):
-        with self.cond:
-            return [l for l in self.raw if any(m in l for m in SANITIZER_MARKS)]
 
-    def check_clean(self, testcase):
-        bad = self.sanitizer_reports()
-        testcase.assertEqual(bad, [], "sanitizer reports:\n" + "\n".join(
-            self.raw[-60:]))
+class Agent(LogProc):
+    """A medusa-agent dialling in as the slave of a session."""
+
+    def __init__(self, url, args=(), env=None, binary="medusa-agent"):
+        e = dict(os.environ)
+        e.update(env or {})
+        argv = [os.path.join(BIN, binary), "-l", "debug"] + list(args)
+        if url is not None:
+            argv.append(url)
+        LogProc.__init__(self, argv, env=e)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        rc = self.proc.wait()
+        self._reap()
+        return rc
+
+
+class Pty:
+    """A program on a real pseudo-terminal of a given size."""
+
+    def __init__(self, argv, rows=24, cols=80, env=None):
+        import pty
+        import termios
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            try:
+                import fcntl
+                fcntl.ioctl(0, termios.TIOCSWINSZ,
+                            struct.pack("HHHH", rows, cols, 0, 0))
+                os.execve(argv[0], argv, env if env is not None else os.environ)
+            finally:
+                os._exit(127)
+        self.buf = b""
+        self.pos = 0
+        self.status = None
+
+    def _fill(self, deadline):
+        import select
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        r, _, _ = select.select([self.fd], [], [], left)
+        if not r:
+            return False
+        try:
+            data = os.read(self.fd, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            raise EOFError
+        self.buf += data
+        return True
+
+    def expect(self, pattern, timeout=TIMEOUT):
+        """Wait until the output after the last match matches pattern."""
+        import re
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.buf, self.pos)
+            if m:
+                self.pos = m.end()
+                return m
+            try:
+                if not self._fill(deadline):
+                    raise AssertionError("timed out waiting for %r; output:\n%r"
+                                         % (pattern, self.buf[-2000:]))
+            except EOFError:
+                raise AssertionError("EOF waiting for %r; output:\n%r"
+                                     % (pattern, self.buf[-2000:]))
+
+    def send(self, data):
+        os.write(self.fd, data)
+
+    def resize(self, rows, cols):
+        import fcntl
+        import termios
+        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    def wait(self, timeout=TIMEOUT):
+        """Read to the end of output, then the exit status."""
+        deadline = time.monotonic() + timeout
+        try:
+            while self._fill(deadline):
+                pass
+        except EOFError:
+            pass
+        while time.monotonic() < deadline:
+            pid, st = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                os.close(self.fd)
+                self.status = os.waitstatus_to_exitcode(st)
+                return self.status
+            time.sleep(0.02)
+        raise AssertionError("the program did not exit; output:\n%r" % self.buf[-2000:])
+
+    def kill(self):
+        if self.status is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+                os.close(self.fd)
+            except OSError:
+                pass
 
 
 # --- raw HTTP ------------------------------------------------------------

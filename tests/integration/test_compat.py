@@ -8,11 +8,12 @@ import asyncio
 import json
 import os
 import shutil
+import subprocess
 import unittest
 
 import websockets
 
-from harness import AsyncTestCase, Medusa, TIMEOUT, TOP
+from harness import Agent, AsyncTestCase, BIN, Medusa, TIMEOUT, TOP
 
 COMPAT = os.path.join(TOP, "tests", "compat")
 
@@ -22,7 +23,7 @@ def have_node_modules():
             os.path.isdir(os.path.join(COMPAT, "node_modules", "watershed")))
 
 
-@unittest.skipUnless(have_node_modules() or os.environ.get("MEDUSA_REQUIRE_COMPAT"),
+@unittest.skipUnless(have_node_modules() or os.environ.get("MEDUSA_REQUIRE_ALL"),
                      "run `make deps` for the npm packages")
 class CompatTest(AsyncTestCase):
 
@@ -84,6 +85,43 @@ class CompatTest(AsyncTestCase):
         self.assertEqual(res["binary"], "hi\r\n")
         self.assertNotIn("reset", res)
         self.assertNotIn("error", res)
+
+    async def test_our_agent_with_the_original_client(self):
+        agent = Agent(self.m.url("/attach/orig-client/slave"))
+        await asyncio.to_thread(agent.wait_msg, "attached; waiting for the client")
+        res = await self.node("manta_mlogin.js", "ws://127.0.0.1:%d" % self.m.port,
+                              "orig-client")
+        self.assertEqual(res["messages"][0]["type"], "started")
+        self.assertEqual(res["messages"][-1], {"type": "exit", "code": 5})
+        self.assertIn("cwd=/ 42", res["output"])
+        self.assertNotIn("reset", res)
+        self.assertEqual(await asyncio.to_thread(agent.wait_exit), 0)
+        line = agent.wait_msg("starting command")
+        self.assertEqual((line["columns"], line["lines"]), (80, 25))
+
+    async def test_our_mlogin_with_an_agent_on_the_original_library(self):
+        sid = "orig-agent"
+        node = await asyncio.create_subprocess_exec(
+            "node", os.path.join(COMPAT, "watershed_agent.js"),
+            "ws://127.0.0.1:%d" % self.m.port, sid,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        self.assertEqual(await asyncio.wait_for(node.stderr.readline(), TIMEOUT),
+                         b"attached\n")
+        ml = await asyncio.create_subprocess_exec(
+            os.path.join(BIN, "mlogin"), self.m.url("/attach/%s/master" % sid),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(ml.communicate(b"hello\nbye\n"), TIMEOUT)
+        self.assertEqual(ml.returncode, 0, err)
+        self.assertIn(b"agent ready\r\n", out)
+        self.assertIn(b"echo:hello", out)
+        self.assertIn(b"remote process exited", err)
+        nout, _ = await asyncio.wait_for(node.communicate(), TIMEOUT)
+        res = json.loads(nout.decode().strip().splitlines()[-1])
+        self.assertEqual(res["pings"], 0)
+        self.assertEqual(res["messages"][0]["type"], "start")
+        self.assertEqual(res["messages"][0]["command"], "/bin/bash")
+        self.assertEqual(res["end"], ["NORMAL", "done"])
 
 
 if __name__ == "__main__":
