@@ -23,5 +23,6 @@ Suite *shard_suite(void);
 Suite *utf8_suite(void);
 Suite *wsframe_suite(void);
 Suite *wshandshake_suite(void);
+Suite *wsurl_suite(void);
 
 #endif
