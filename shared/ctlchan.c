@@ -99,7 +99,7 @@ ctlchan_flush(struct ctlchan *c)
 ssize_t
 ctlchan_fill(struct ctlchan *c)
 {
-	int fds[FDPASS_MAX], nfds = 0;
+	int fds[FDPASS_MAX], nfds = 0, trunc = 0;
 	ssize_t n;
 
 	if (buf_reserve(&c->cc_in, CTLCHAN_READ) != 0) {
@@ -107,12 +107,14 @@ ctlchan_fill(struct ctlchan *c)
 		return (-1);
 	}
 	n = fdpass_recv(c->cc_fd, buf_tail(&c->cc_in), buf_avail(&c->cc_in),
-	    fds, &nfds);
+	    fds, &nfds, &trunc);
 	if (n < 0) {
 		if (c->cc_in.b_len == 0)
 			buf_free(&c->cc_in);
 		return (-1);
 	}
+	if (trunc)
+		c->cc_lost++;
 	if (c->cc_nrfds + nfds > CTLCHAN_RFDS_MAX) {
 		for (int i = 0; i < nfds; i++)
 			(void) close(fds[i]);
@@ -156,16 +158,27 @@ ctlchan_done(struct ctlchan *c)
 }
 
 int
-ctlchan_take_fd(struct ctlchan *c)
+ctlchan_take_fds(struct ctlchan *c, int *fds, int n)
 {
-	int fd;
-
-	if (c->cc_nrfds == 0)
-		return (-1);
-	fd = c->cc_rfds[0];
-	c->cc_nrfds--;
-	memmove(c->cc_rfds, c->cc_rfds + 1, sizeof (int) * (size_t)c->cc_nrfds);
-	return (fd);
+	if (n <= 0)
+		return (0);
+	if (c->cc_nrfds < n) {
+		/*
+		 * Not here: either the kernel dropped them (one truncated
+		 * receive loses one message's descriptors, all of them) or
+		 * the sender never sent them.
+		 */
+		if (c->cc_lost == 0)
+			return (-1);
+		c->cc_lost--;
+		for (int i = 0; i < n; i++)
+			fds[i] = -1;
+		return (1);
+	}
+	memcpy(fds, c->cc_rfds, sizeof (int) * (size_t)n);
+	c->cc_nrfds -= n;
+	memmove(c->cc_rfds, c->cc_rfds + n, sizeof (int) * (size_t)c->cc_nrfds);
+	return (0);
 }
 
 void
@@ -180,7 +193,8 @@ ctlchan_close(struct ctlchan *c, ctlchan_unsent_f *unsent, void *arg)
 		next = m->m_next;
 		if (m->m_nfds > 0) {
 			if (unsent != NULL) {
-				unsent(m->m_tag, m->m_fds, m->m_nfds, arg);
+				unsent(m->m_tag, m->m_data, m->m_len, m->m_fds,
+				    m->m_nfds, arg);
 			} else {
 				for (int i = 0; i < m->m_nfds; i++)
 					(void) close(m->m_fds[i]);

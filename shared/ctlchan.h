@@ -9,9 +9,12 @@
  * channel is torn down first, ctlchan_close() hands each unsent message's
  * descriptors back through the callback, with the tag given to
  * ctlchan_send() (the supervisor answers those clients 503), so no
- * descriptor is lost or closed twice.  Received
- * descriptors wait in a FIFO until a decoded message takes them with
- * ctlchan_take_fd(); ctlchan_close() closes any left.
+ * descriptor is lost or closed twice.  Received descriptors wait in a FIFO
+ * until a decoded message takes them with ctlchan_take_fds();
+ * ctlchan_close() closes any left.  A message whose descriptors the kernel
+ * could not deliver (the receiver was out of descriptors) is known as
+ * such: ctlchan_take_fds() says "lost" for it, so the receiver drops that
+ * one message and the channel goes on.
  */
 #ifndef MEDUSA_CTLCHAN_H
 #define MEDUSA_CTLCHAN_H
@@ -32,6 +35,7 @@ struct ctlchan {
 	size_t			cc_cur;		/* length of the frame handed out */
 	int			cc_rfds[CTLCHAN_RFDS_MAX];
 	int			cc_nrfds;
+	int			cc_lost;	/* messages whose fds were dropped */
 	struct ctlchan_msg	*cc_head;
 	struct ctlchan_msg	**cc_tailp;
 	size_t			cc_qbytes;	/* bytes queued, not yet sent */
@@ -40,7 +44,13 @@ struct ctlchan {
 
 #define	CTLCHAN_TAG_MAX		48
 
-typedef void ctlchan_unsent_f(const char *tag, int *fds, int nfds, void *arg);
+/*
+ * frame[0..len) is the whole unsent frame (length prefix included), so the
+ * caller can still act on it (a worker resumes a session whose handoff
+ * never left).
+ */
+typedef void ctlchan_unsent_f(const char *tag, const uint8_t *frame,
+    size_t len, int *fds, int nfds, void *arg);
 
 void ctlchan_init(struct ctlchan *, int fd, size_t qmax);
 
@@ -65,8 +75,16 @@ ssize_t ctlchan_fill(struct ctlchan *);
  */
 int ctlchan_next(struct ctlchan *, const uint8_t **body, size_t *len);
 void ctlchan_done(struct ctlchan *);
-/* The next received descriptor, or -1 if none arrived. */
-int ctlchan_take_fd(struct ctlchan *);
+/*
+ * Take the n descriptors of the message just decoded: 0 (fds[] filled),
+ * 1 (they were lost on the way; fds[] is all -1), or -1 (they never came:
+ * the sender broke the protocol).
+ */
+int ctlchan_take_fds(struct ctlchan *, int *fds, int n);
+
+/* Bytes queued and not yet sent. */
+static inline size_t ctlchan_queued(const struct ctlchan *c)
+{ return (c->cc_qbytes); }
 
 /* Close the socket and everything held; see above.  unsent may be NULL. */
 void ctlchan_close(struct ctlchan *, ctlchan_unsent_f *unsent, void *arg);

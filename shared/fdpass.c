@@ -46,7 +46,8 @@ fdpass_send(int sock, const struct iovec *iov, int iovcnt, const int *fds,
 }
 
 ssize_t
-fdpass_recv(int sock, void *buf, size_t len, int *fds, int *nfds)
+fdpass_recv(int sock, void *buf, size_t len, int *fds, int *nfds,
+    int *truncated)
 {
 	union {
 		struct cmsghdr	align;
@@ -58,6 +59,7 @@ fdpass_recv(int sock, void *buf, size_t len, int *fds, int *nfds)
 	ssize_t n;
 
 	*nfds = 0;
+	*truncated = 0;
 	iov.iov_base = buf;
 	iov.iov_len = len;
 	memset(&msg, 0, sizeof (msg));
@@ -91,8 +93,7 @@ fdpass_recv(int sock, void *buf, size_t len, int *fds, int *nfds)
 		for (int i = 0; i < *nfds; i++)
 			(void) close(fds[i]);
 		*nfds = 0;
-		errno = EPROTO;
-		return (-1);
+		*truncated = 1;
 	}
 	return (n);
 }

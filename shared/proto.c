@@ -176,8 +176,112 @@ proto_enc_shutdown(msgpack_sbuffer *sb, const struct proto_shutdown *m)
 {
 	struct penc e;
 
-	pe_begin(&e, sb, PROTO_SHUTDOWN, 1);
+	pe_begin(&e, sb, PROTO_SHUTDOWN, 2);
 	msgpack_pack_uint32(&e.pk, m->psd_mode);
+	msgpack_pack_uint64(&e.pk, m->psd_timeout_ms);
+	return (pe_end(&e));
+}
+
+static void
+pe_bool(struct penc *e, bool v)
+{
+	if (v)
+		msgpack_pack_true(&e->pk);
+	else
+		msgpack_pack_false(&e->pk);
+}
+
+int
+proto_enc_handoff(msgpack_sbuffer *sb, int type, const struct proto_handoff *m)
+{
+	struct penc e;
+
+	pe_begin(&e, sb, type, 1);
+	msgpack_pack_uint32(&e.pk, m->pho_pid);
+	return (pe_end(&e));
+}
+
+int
+proto_enc_session(msgpack_sbuffer *sb, const struct proto_session *m)
+{
+	struct penc e;
+
+	pe_begin(&e, sb, PROTO_SESSION, 9);
+	pe_str(&e, &m->ps_id);
+	msgpack_pack_uint32(&e.pk, m->ps_state);
+	msgpack_pack_uint64(&e.pk, m->ps_create_ms);
+	msgpack_pack_uint64(&e.pk, m->ps_age_ms);
+	msgpack_pack_uint64(&e.pk, m->ps_idle_ms);
+	msgpack_pack_uint64(&e.pk, m->ps_wait_in_ms);
+	msgpack_pack_uint64(&e.pk, m->ps_bytes);
+	msgpack_pack_uint64(&e.pk, m->ps_msgs);
+	msgpack_pack_array(&e.pk, m->ps_nconns);
+	for (uint32_t i = 0; i < m->ps_nconns && i < PROTO_SESSION_CONNS; i++) {
+		const struct proto_conn_state *c = &m->ps_conns[i];
+
+		msgpack_pack_array(&e.pk, 13);
+		msgpack_pack_uint32(&e.pk, c->pcs_role);
+		pe_str(&e, &c->pcs_reqid);
+		pe_str(&e, &c->pcs_peer);
+		pe_bool(&e, c->pcs_ping_ok);
+		pe_bin(&e, &c->pcs_out);
+		pe_bin(&e, &c->pcs_in);
+		pe_bin(&e, &c->pcs_frag);
+		msgpack_pack_uint32(&e.pk, c->pcs_frag_op);
+		msgpack_pack_uint32(&e.pk, c->pcs_frag_utf8);
+		msgpack_pack_uint64(&e.pk, c->pcs_rx_age_ms);
+		msgpack_pack_uint64(&e.pk, c->pcs_ping_age_ms);
+		msgpack_pack_uint64(&e.pk, c->pcs_rx_msgs);
+		msgpack_pack_uint64(&e.pk, c->pcs_tx_msgs);
+	}
+	return (pe_end(&e));
+}
+
+int
+proto_enc_handoff_end(msgpack_sbuffer *sb, const struct proto_handoff_end *m)
+{
+	struct penc e;
+
+	pe_begin(&e, sb, PROTO_HANDOFF_END, 1);
+	msgpack_pack_uint64(&e.pk, m->phe_moved);
+	return (pe_end(&e));
+}
+
+int
+proto_enc_handoff_done(msgpack_sbuffer *sb, const struct proto_handoff_done *m)
+{
+	struct penc e;
+
+	pe_begin(&e, sb, PROTO_HANDOFF_DONE, 4);
+	msgpack_pack_uint64(&e.pk, m->phd_moved);
+	msgpack_pack_uint64(&e.pk, m->phd_stayed);
+	msgpack_pack_uint64(&e.pk, m->phd_lost);
+	pe_bool(&e, m->phd_aborted);
+	return (pe_end(&e));
+}
+
+int
+proto_enc_admin_req(msgpack_sbuffer *sb, const struct proto_admin_req *m)
+{
+	struct penc e;
+
+	pe_begin(&e, sb, PROTO_ADMIN_REQ, 3);
+	msgpack_pack_uint32(&e.pk, m->par_version);
+	msgpack_pack_uint32(&e.pk, m->par_command);
+	msgpack_pack_int32(&e.pk, m->par_shard);
+	return (pe_end(&e));
+}
+
+int
+proto_enc_admin_reply(msgpack_sbuffer *sb, const struct proto_admin_reply *m)
+{
+	struct penc e;
+
+	pe_begin(&e, sb, PROTO_ADMIN_REPLY, 4);
+	pe_bool(&e, m->pap_done);
+	pe_bool(&e, m->pap_ok);
+	pe_str(&e, &m->pap_text);
+	pe_str(&e, &m->pap_json);
 	return (pe_end(&e));
 }
 
@@ -258,6 +362,33 @@ pd_uint(struct pdec *d, uint64_t max)
 		return (0);
 	}
 	return (o->via.u64);
+}
+
+static int64_t
+pd_int(struct pdec *d, int64_t min, int64_t max)
+{
+	const msgpack_object *o = pd_next(d);
+	int64_t v;
+
+	if (o == NULL)
+		return (0);
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		if (o->via.u64 > (uint64_t)INT64_MAX) {
+			pd_fail(d, "field out of range");
+			return (0);
+		}
+		v = (int64_t)o->via.u64;
+	} else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		v = o->via.i64;
+	} else {
+		pd_fail(d, "field is not an integer");
+		return (0);
+	}
+	if (v < min || v > max) {
+		pd_fail(d, "field out of range");
+		return (0);
+	}
+	return (v);
 }
 
 static bool
@@ -501,10 +632,151 @@ proto_dec_shutdown(const uint8_t *b, size_t n, struct proto_shutdown *m,
 	struct pdec d;
 
 	memset(m, 0, sizeof (*m));
-	if (pd_begin(&d, b, n, PROTO_SHUTDOWN, 1, err, errlen) == 0) {
+	if (pd_begin(&d, b, n, PROTO_SHUTDOWN, 2, err, errlen) == 0) {
 		m->psd_mode = (uint32_t)pd_uint(&d, PROTO_SHUTDOWN_DRAIN);
+		m->psd_timeout_ms = pd_uint(&d, UINT64_MAX);
 		if (!d.bad && m->psd_mode == 0)
 			pd_fail(&d, "shutdown mode out of range");
+	}
+	return (pd_end(&d));
+}
+
+int
+proto_dec_handoff(const uint8_t *b, size_t n, int type,
+    struct proto_handoff *m, char *err, size_t errlen)
+{
+	struct pdec d;
+
+	memset(m, 0, sizeof (*m));
+	if (type != PROTO_HANDOFF && type != PROTO_HANDIN) {
+		snprintf(err, errlen, "not a handoff type");
+		return (-1);
+	}
+	if (pd_begin(&d, b, n, type, 1, err, errlen) == 0)
+		m->pho_pid = (uint32_t)pd_uint(&d, UINT32_MAX);
+	return (pd_end(&d));
+}
+
+int
+proto_dec_session(const uint8_t *b, size_t n, struct proto_session *m,
+    char *err, size_t errlen)
+{
+	struct pdec d;
+	const msgpack_object *o;
+
+	memset(m, 0, sizeof (*m));
+	if (pd_begin(&d, b, n, PROTO_SESSION, 9, err, errlen) != 0)
+		return (pd_end(&d));
+	m->ps_id = pd_str(&d, MSGPACK_OBJECT_STR);
+	m->ps_state = (uint32_t)pd_uint(&d, SSTATE_FORWARDING);
+	m->ps_create_ms = pd_uint(&d, UINT64_MAX);
+	m->ps_age_ms = pd_uint(&d, UINT64_MAX);
+	m->ps_idle_ms = pd_uint(&d, UINT64_MAX);
+	m->ps_wait_in_ms = pd_uint(&d, UINT64_MAX);
+	m->ps_bytes = pd_uint(&d, UINT64_MAX);
+	m->ps_msgs = pd_uint(&d, UINT64_MAX);
+	o = pd_next(&d);
+	if (o != NULL && (o->type != MSGPACK_OBJECT_ARRAY ||
+	    o->via.array.size < 1 || o->via.array.size > PROTO_SESSION_CONNS))
+		pd_fail(&d, "conns is not an array of 1 or 2");
+	if (d.bad)
+		return (pd_end(&d));
+	if (m->ps_id.ps_n == 0)
+		pd_fail(&d, "empty session id");
+	m->ps_nconns = o->via.array.size;
+	for (uint32_t k = 0; k < m->ps_nconns && !d.bad; k++) {
+		const msgpack_object *e = &o->via.array.ptr[k];
+		struct proto_conn_state *c = &m->ps_conns[k];
+		const msgpack_object *save = d.a;
+		uint32_t savei = d.i;
+
+		if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 13) {
+			pd_fail(&d, "conn entry is not an array of 13");
+			break;
+		}
+		d.a = e;
+		d.i = 0;
+		c->pcs_role = (uint32_t)pd_uint(&d, 2);
+		c->pcs_reqid = pd_str(&d, MSGPACK_OBJECT_STR);
+		c->pcs_peer = pd_str(&d, MSGPACK_OBJECT_STR);
+		c->pcs_ping_ok = pd_bool(&d);
+		c->pcs_out = pd_str(&d, MSGPACK_OBJECT_BIN);
+		c->pcs_in = pd_str(&d, MSGPACK_OBJECT_BIN);
+		c->pcs_frag = pd_str(&d, MSGPACK_OBJECT_BIN);
+		c->pcs_frag_op = (uint32_t)pd_uint(&d, 2);
+		c->pcs_frag_utf8 = (uint32_t)pd_uint(&d, 0xff);
+		c->pcs_rx_age_ms = pd_uint(&d, UINT64_MAX);
+		c->pcs_ping_age_ms = pd_uint(&d, UINT64_MAX);
+		c->pcs_rx_msgs = pd_uint(&d, UINT64_MAX);
+		c->pcs_tx_msgs = pd_uint(&d, UINT64_MAX);
+		if (!d.bad && c->pcs_role == 0)
+			pd_fail(&d, "conn role out of range");
+		d.a = save;
+		d.i = savei;
+	}
+	if (!d.bad && m->ps_nconns == 2 &&
+	    m->ps_conns[0].pcs_role == m->ps_conns[1].pcs_role)
+		pd_fail(&d, "two conns with the same role");
+	return (pd_end(&d));
+}
+
+int
+proto_dec_handoff_end(const uint8_t *b, size_t n, struct proto_handoff_end *m,
+    char *err, size_t errlen)
+{
+	struct pdec d;
+
+	memset(m, 0, sizeof (*m));
+	if (pd_begin(&d, b, n, PROTO_HANDOFF_END, 1, err, errlen) == 0)
+		m->phe_moved = pd_uint(&d, UINT64_MAX);
+	return (pd_end(&d));
+}
+
+int
+proto_dec_handoff_done(const uint8_t *b, size_t n,
+    struct proto_handoff_done *m, char *err, size_t errlen)
+{
+	struct pdec d;
+
+	memset(m, 0, sizeof (*m));
+	if (pd_begin(&d, b, n, PROTO_HANDOFF_DONE, 4, err, errlen) == 0) {
+		m->phd_moved = pd_uint(&d, UINT64_MAX);
+		m->phd_stayed = pd_uint(&d, UINT64_MAX);
+		m->phd_lost = pd_uint(&d, UINT64_MAX);
+		m->phd_aborted = pd_bool(&d);
+	}
+	return (pd_end(&d));
+}
+
+int
+proto_dec_admin_req(const uint8_t *b, size_t n, struct proto_admin_req *m,
+    char *err, size_t errlen)
+{
+	struct pdec d;
+
+	memset(m, 0, sizeof (*m));
+	if (pd_begin(&d, b, n, PROTO_ADMIN_REQ, 3, err, errlen) == 0) {
+		m->par_version = (uint32_t)pd_uint(&d, UINT32_MAX);
+		m->par_command = (uint32_t)pd_uint(&d, ADMIN_CMD_MAX);
+		m->par_shard = (int32_t)pd_int(&d, -1, INT32_MAX);
+		if (!d.bad && m->par_command == 0)
+			pd_fail(&d, "admin command out of range");
+	}
+	return (pd_end(&d));
+}
+
+int
+proto_dec_admin_reply(const uint8_t *b, size_t n, struct proto_admin_reply *m,
+    char *err, size_t errlen)
+{
+	struct pdec d;
+
+	memset(m, 0, sizeof (*m));
+	if (pd_begin(&d, b, n, PROTO_ADMIN_REPLY, 4, err, errlen) == 0) {
+		m->pap_done = pd_bool(&d);
+		m->pap_ok = pd_bool(&d);
+		m->pap_text = pd_str(&d, MSGPACK_OBJECT_STR);
+		m->pap_json = pd_str(&d, MSGPACK_OBJECT_STR);
 	}
 	return (pd_end(&d));
 }
@@ -522,7 +794,9 @@ proto_type_name(int type)
 {
 	static const char *names[PROTO_MAX] = {
 		"INVALID", "CONFIG", "READY", "ATTACH", "REPORT",
-		"STATUS_REQ", "STATUS_REPLY", "SHUTDOWN"
+		"STATUS_REQ", "STATUS_REPLY", "SHUTDOWN", "HANDOFF", "HANDIN",
+		"SESSION", "HANDOFF_END", "HANDOFF_DONE", "ADMIN_REQ",
+		"ADMIN_REPLY"
 	};
 
 	if (type < 0 || type >= PROTO_MAX)

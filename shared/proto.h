@@ -28,7 +28,8 @@
  *	CONFIG		s->w	version, shard, nshards, log_level,
  *				pairing_ms, idle_ms, close_ms, ping_ms,
  *				wait_ms, shutdown_ms, max_message, out_high,
- *				out_low, max_id, max_sessions
+ *				out_low, max_id, max_sessions; sent again
+ *				later to change settings live
  *	READY		w->s	version, pid, shard, software version (str)
  *	ATTACH		s->w	request id (str), session id (str), role,
  *				head (bin: the bytes read so far), peer
@@ -45,7 +46,32 @@
  *				the last with more = true
  *	SHUTDOWN	s->w	mode: 1 close every session with 1001 and
  *				exit; 2 take no new sessions, exit when the
- *				last one ends
+ *				last one ends; timeout_ms: then close what is
+ *				left with 1001 (0: no limit)
+ *
+ * Live handoff (a rolling restart).  The supervisor makes a socketpair and
+ * gives one end to the worker that is leaving (HANDOFF) and the other to
+ * its successor (HANDIN); the two then speak directly, with the same
+ * framing, and no session's socket passes through the supervisor:
+ *
+ *	HANDOFF		s->w	the successor's pid; carries 1 descriptor:
+ *				send your live sessions through it
+ *	HANDIN		s->w	the predecessor's pid; carries 1 descriptor:
+ *				take sessions from it
+ *	SESSION		w->w	a whole session (struct proto_session below);
+ *				carries 1 descriptor per connection, in the
+ *				order of its conns array
+ *	HANDOFF_END	w->w	sessions moved: there are no more
+ *	HANDOFF_DONE	w->s	moved, stayed (could not be moved: they end
+ *				where they are), lost (sent but not resumed),
+ *				aborted (bool: the successor went away)
+ *
+ * Administration (medusactl <-> supervisor, on the admin socket):
+ *
+ *	ADMIN_REQ	c->s	version, command (ADMIN_*), shard (-1: all)
+ *	ADMIN_REPLY	s->c	done (bool), ok (bool), text (str), json (str,
+ *				may be empty); a restart sends one reply per
+ *				step, done = false, then a last with done
  */
 #ifndef MEDUSA_PROTO_H
 #define MEDUSA_PROTO_H
@@ -56,7 +82,7 @@
 
 #include <msgpack.h>
 
-#define	PROTO_VERSION		1
+#define	PROTO_VERSION		2
 #define	PROTO_FRAME_MAX		(16u * 1024 * 1024)
 #define	PROTO_STATUS_CHUNK	500	/* sessions per STATUS_REPLY */
 
@@ -69,7 +95,22 @@ enum proto_type {
 	PROTO_STATUS_REQ,
 	PROTO_STATUS_REPLY,
 	PROTO_SHUTDOWN,
+	PROTO_HANDOFF,
+	PROTO_HANDIN,
+	PROTO_SESSION,
+	PROTO_HANDOFF_END,
+	PROTO_HANDOFF_DONE,
+	PROTO_ADMIN_REQ,
+	PROTO_ADMIN_REPLY,
 	PROTO_MAX
+};
+
+enum proto_admin_cmd {
+	ADMIN_STATUS = 1,
+	ADMIN_SESSIONS = 2,
+	ADMIN_RESTART = 3,
+	ADMIN_DRAIN = 4,
+	ADMIN_CMD_MAX = 4
 };
 
 /* Session states, as the original names them (PROTOCOL.md section 3). */
@@ -155,6 +196,67 @@ struct proto_status_reply {
 
 struct proto_shutdown {
 	uint32_t	psd_mode;
+	uint64_t	psd_timeout_ms;
+};
+
+struct proto_handoff {		/* HANDOFF and HANDIN */
+	uint32_t	pho_pid;	/* the other worker */
+};
+
+/* One connection of a session in transit; byte spans may be empty. */
+struct proto_conn_state {
+	uint32_t	pcs_role;
+	struct proto_str pcs_reqid;
+	struct proto_str pcs_peer;
+	bool		pcs_ping_ok;
+	struct proto_str pcs_out;	/* queued, not yet written */
+	struct proto_str pcs_in;	/* received, not yet parsed */
+	struct proto_str pcs_frag;	/* a message reassembled so far */
+	uint32_t	pcs_frag_op;
+	uint32_t	pcs_frag_utf8;
+	uint64_t	pcs_rx_age_ms;	/* since the last frame received */
+	uint64_t	pcs_ping_age_ms; /* since our unanswered PING, 0: none */
+	uint64_t	pcs_rx_msgs;
+	uint64_t	pcs_tx_msgs;
+};
+
+#define	PROTO_SESSION_CONNS	2
+
+struct proto_session {
+	struct proto_str ps_id;
+	uint32_t	ps_state;	/* SSTATE_MASTER_WAIT..FORWARDING */
+	uint64_t	ps_create_ms;	/* wall clock */
+	uint64_t	ps_age_ms;	/* since created */
+	uint64_t	ps_idle_ms;	/* since the last message */
+	uint64_t	ps_wait_in_ms;	/* to the next "wait" pulse */
+	uint64_t	ps_bytes;
+	uint64_t	ps_msgs;
+	uint32_t	ps_nconns;	/* 1 or 2 */
+	struct proto_conn_state ps_conns[PROTO_SESSION_CONNS];
+};
+
+struct proto_handoff_end {
+	uint64_t	phe_moved;
+};
+
+struct proto_handoff_done {
+	uint64_t	phd_moved;
+	uint64_t	phd_stayed;
+	uint64_t	phd_lost;
+	bool		phd_aborted;
+};
+
+struct proto_admin_req {
+	uint32_t	par_version;
+	uint32_t	par_command;	/* ADMIN_* */
+	int32_t		par_shard;	/* -1: all */
+};
+
+struct proto_admin_reply {
+	bool		pap_done;
+	bool		pap_ok;
+	struct proto_str pap_text;
+	struct proto_str pap_json;
 };
 
 /*
@@ -169,6 +271,14 @@ int proto_enc_status_req(msgpack_sbuffer *, const struct proto_status_req *);
 int proto_enc_status_reply(msgpack_sbuffer *,
     const struct proto_status_reply *);
 int proto_enc_shutdown(msgpack_sbuffer *, const struct proto_shutdown *);
+int proto_enc_handoff(msgpack_sbuffer *, int type,
+    const struct proto_handoff *);
+int proto_enc_session(msgpack_sbuffer *, const struct proto_session *);
+int proto_enc_handoff_end(msgpack_sbuffer *, const struct proto_handoff_end *);
+int proto_enc_handoff_done(msgpack_sbuffer *,
+    const struct proto_handoff_done *);
+int proto_enc_admin_req(msgpack_sbuffer *, const struct proto_admin_req *);
+int proto_enc_admin_reply(msgpack_sbuffer *, const struct proto_admin_reply *);
 
 /*
  * The type of a frame body (without its length prefix), or PROTO_INVALID.
@@ -192,6 +302,18 @@ int proto_dec_status_req(const uint8_t *, size_t, struct proto_status_req *,
 int proto_dec_status_reply(const uint8_t *, size_t,
     struct proto_status_reply *, char *err, size_t errlen);
 int proto_dec_shutdown(const uint8_t *, size_t, struct proto_shutdown *,
+    char *err, size_t errlen);
+int proto_dec_handoff(const uint8_t *, size_t, int type,
+    struct proto_handoff *, char *err, size_t errlen);
+int proto_dec_session(const uint8_t *, size_t, struct proto_session *,
+    char *err, size_t errlen);
+int proto_dec_handoff_end(const uint8_t *, size_t, struct proto_handoff_end *,
+    char *err, size_t errlen);
+int proto_dec_handoff_done(const uint8_t *, size_t,
+    struct proto_handoff_done *, char *err, size_t errlen);
+int proto_dec_admin_req(const uint8_t *, size_t, struct proto_admin_req *,
+    char *err, size_t errlen);
+int proto_dec_admin_reply(const uint8_t *, size_t, struct proto_admin_reply *,
     char *err, size_t errlen);
 void proto_status_reply_free(struct proto_status_reply *);
 

@@ -191,9 +191,12 @@ workers_start_all(void)
 
 /* A queued ATTACH that never reached the worker: the client gets a 503. */
 static void
-workers_unsent(const char *tag, int *fds, int nfds, void *arg)
+workers_unsent(const char *tag, const uint8_t *frame, size_t len, int *fds,
+    int nfds, void *arg)
 {
 	(void) arg;
+	(void) frame;
+	(void) len;
 	for (int i = 0; i < nfds; i++) {
 		char peer[64];
 
@@ -357,7 +360,8 @@ workers_read_cb(EV_P_ ev_io *io, int revents)
 	if (w->wp_ctl.cc_fd >= 0 && r < 0)
 		workers_kill(w, "oversized frame");
 	/* A worker never sends descriptors: any that came are closed. */
-	while ((r = ctlchan_take_fd(&w->wp_ctl)) >= 0)
+	while (w->wp_ctl.cc_fd >= 0 &&
+	    ctlchan_take_fds(&w->wp_ctl, &r, 1) == 0)
 		(void) close(r);
 }
 
@@ -454,6 +458,7 @@ workers_stop_all(int mode)
 	struct proto_shutdown m;
 	msgpack_sbuffer sb;
 
+	memset(&m, 0, sizeof (m));
 	m.psd_mode = (uint32_t)mode;
 	msgpack_sbuffer_init(&sb);
 	(void) proto_enc_shutdown(&sb, &m);

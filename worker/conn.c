@@ -17,8 +17,12 @@
  *
  * Freeing.  A connection that ends is closed at once but freed only by the
  * reaper (an ev_prepare watcher), so a pointer held further up the call
- * stack stays valid until the callback returns.
+ * stack stays valid until the callback returns.  A write that fails deep
+ * inside a call chain (relaying, sending a CLOSE) does not even close the
+ * connection there: it is marked doomed and the reaper destroys it, so no
+ * caller sees its session change under it.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,7 +90,7 @@ conn_new(int fd, const char *reqid, size_t reqidlen, const char *peer,
 bool
 conn_is_open(const struct conn *c)
 {
-	return (c->c_state == CONN_OPEN);
+	return (c->c_state == CONN_OPEN && !c->c_doomed);
 }
 
 /* (Re)arm the connection's one timer to fire after `after` seconds. */
@@ -100,25 +104,69 @@ conn_timer(struct conn *c, ev_tstamp after)
 
 static size_t conn_parse(struct conn *, uint8_t *, size_t);
 
+static bool
+conn_reading(const struct conn *c)
+{
+	return (c->c_state == CONN_OPEN || c->c_state == CONN_CLOSING);
+}
+
+/*
+ * Parse what waits in c_in.  A frame in it may finish the connection (a
+ * CLOSE, a bad frame): then the rest is dropped, not consumed.
+ */
+static void
+conn_parse_in(struct conn *c)
+{
+	size_t used;
+
+	if (c->c_in.b_len == 0)
+		return;
+	used = conn_parse(c, buf_head(&c->c_in), c->c_in.b_len);
+	if (c->c_state == CONN_DEAD)
+		return;
+	if (conn_reading(c))
+		buf_consume(&c->c_in, used);
+	else
+		buf_free(&c->c_in);
+}
+
 void
 conn_start(struct conn *c, const uint8_t *early, size_t n)
 {
+	if (c->c_state != CONN_OPEN)
+		return;		/* it failed during pairing */
 	if (c->c_ping_ok)
 		conn_timer(c, wk.w_conf.wc_ping);
-	if (n > 0 && c->c_state == CONN_OPEN) {
-		size_t used;
-
+	if (n > 0) {
 		/* Bytes the client sent after its head, before our 101. */
 		if (buf_append(&c->c_in, early, n) != 0) {
 			conn_destroy(c, "out of memory");
 			return;
 		}
-		used = conn_parse(c, buf_head(&c->c_in), c->c_in.b_len);
-		if (c->c_state != CONN_DEAD)
-			buf_consume(&c->c_in, used);
+		conn_parse_in(c);
 	}
-	if (c->c_state != CONN_DEAD && !c->c_paused)
+	if (c->c_state != CONN_DEAD && !c->c_doomed && c->c_pause == 0 &&
+	    conn_reading(c))
 		ev_io_start(wk.w_loop, &c->c_rio);
+}
+
+/*
+ * A write failed somewhere inside a call chain: stop the connection now
+ * and let the reaper destroy it, so that nothing up the stack sees its
+ * session end under it.
+ */
+static void
+conn_doom(struct conn *c, const char *why)
+{
+	if (c->c_state == CONN_DEAD || c->c_doomed)
+		return;
+	c->c_doomed = true;
+	snprintf(c->c_doom_why, sizeof (c->c_doom_why), "%s", why);
+	ev_io_stop(wk.w_loop, &c->c_rio);
+	ev_io_stop(wk.w_loop, &c->c_wio);
+	ev_timer_stop(wk.w_loop, &c->c_timer);
+	c->c_dnext = wk.w_doomed;
+	wk.w_doomed = c;
 }
 
 /* --- output ----------------------------------------------------------- */
@@ -145,11 +193,11 @@ conn_writev(struct conn *c, struct iovec *iov, int iovcnt)
 			n = sendmsg(c->c_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 		} while (n < 0 && errno == EINTR);
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-			char why[96];
+			char why[64];
 
 			snprintf(why, sizeof (why), "write failed: %s",
 			    strerror(errno));
-			conn_destroy(c, why);
+			conn_doom(c, why);
 			return (-1);
 		}
 		sent = n > 0 ? (size_t)n : 0;
@@ -162,7 +210,7 @@ conn_writev(struct conn *c, struct iovec *iov, int iovcnt)
 		sent -= skip;
 		if (buf_append(&c->c_out, (uint8_t *)iov[i].iov_base + skip,
 		    iov[i].iov_len - skip) != 0) {
-			conn_destroy(c, "out of memory queueing output");
+			conn_doom(c, "out of memory queueing output");
 			return (-1);
 		}
 	}
@@ -175,7 +223,7 @@ conn_write_raw(struct conn *c, const void *p, size_t n)
 {
 	struct iovec iov = { (void *)(uintptr_t)p, n };
 
-	if (c->c_state == CONN_DEAD)
+	if (c->c_state == CONN_DEAD || c->c_doomed)
 		return (-1);
 	return (conn_writev(c, &iov, 1));
 }
@@ -187,7 +235,7 @@ conn_send_frame(struct conn *c, uint8_t opcode, const void *p, size_t n)
 	struct iovec iov[2];
 
 	/* After our CLOSE nothing more may be sent. */
-	if (c->c_state != CONN_OPEN || c->c_close_sent)
+	if (c->c_state != CONN_OPEN || c->c_close_sent || c->c_doomed)
 		return (-1);
 	iov[0].iov_base = hdr;
 	iov[0].iov_len = wsframe_header(hdr, true, opcode, n, NULL);
@@ -217,7 +265,7 @@ conn_send_close(struct conn *c, uint16_t code, const char *reason,
 	uint8_t pl[WSFRAME_MAX_CONTROL];
 	size_t n = 0;
 
-	if (c->c_state != CONN_OPEN || c->c_close_sent)
+	if (c->c_state != CONN_OPEN || c->c_close_sent || c->c_doomed)
 		return;
 	if (code != 0 && code != WS_CLOSE_NO_STATUS)
 		n = wsframe_close_payload(pl, code, reason, reasonlen);
@@ -231,7 +279,7 @@ conn_send_close(struct conn *c, uint16_t code, const char *reason,
 	c->c_state = CONN_CLOSING;
 	conn_timer(c, wk.w_conf.wc_close);
 	/* Their reply must be read even if we had paused them. */
-	conn_resume(c);
+	conn_resume(c, CONN_PAUSE_ALL);
 }
 
 void
@@ -262,7 +310,7 @@ conn_finish(struct conn *c)
 		conn_timer(c, wk.w_conf.wc_close);
 	c->c_state = CONN_FLUSHING;
 	ev_io_stop(wk.w_loop, &c->c_rio);
-	c->c_paused = false;
+	c->c_pause = 0;
 	if (c->c_out.b_len == 0)
 		conn_linger(c);
 }
@@ -274,10 +322,14 @@ conn_finish(struct conn *c)
 static void
 conn_linger(struct conn *c)
 {
+	if (c->c_doomed)
+		return;
 	(void) shutdown(c->c_fd, SHUT_WR);
 	c->c_state = CONN_LINGER;
-	buf_free(&c->c_in);
-	buf_free(&c->c_frag);
+	/*
+	 * c_in and c_frag may still be in a caller's hands (conn_parse_in):
+	 * they are freed there, or by the reaper.
+	 */
 	ev_io_start(wk.w_loop, &c->c_rio);
 }
 
@@ -309,8 +361,18 @@ conn_write_cb(EV_P_ ev_io *w, int revents)
 	buf_consume(&c->c_out, (size_t)n);
 	if (c->c_out.b_len == 0)
 		ev_io_stop(EV_A_ w);
-	if (c->c_out.b_len <= wk.w_conf.wc_out_low && c->c_sess != NULL)
-		session_drained(c);
+	/*
+	 * While closing, the time-out counts from the last progress: a slow
+	 * reader still gets all of its output, and then the CLOSE.
+	 */
+	if (c->c_state != CONN_OPEN && n > 0)
+		conn_timer(c, wk.w_conf.wc_close);
+	if (c->c_out.b_len <= wk.w_conf.wc_out_low) {
+		if (c->c_pause & CONN_PAUSE_SELF)
+			conn_resume(c, CONN_PAUSE_SELF);
+		if (c->c_sess != NULL && c->c_state != CONN_DEAD)
+			session_drained(c);
+	}
 	if (c->c_out.b_len == 0 && (c->c_state == CONN_FLUSHING ||
 	    c->c_state == CONN_HTTP_ERROR))
 		conn_linger(c);
@@ -319,30 +381,29 @@ conn_write_cb(EV_P_ ev_io *w, int revents)
 /* --- input ------------------------------------------------------------ */
 
 void
-conn_pause(struct conn *c)
+conn_pause(struct conn *c, uint8_t why)
 {
-	if (c->c_paused || c->c_state == CONN_DEAD)
+	if (c->c_state == CONN_DEAD)
 		return;
-	c->c_paused = true;
+	c->c_pause |= why;
 	ev_io_stop(wk.w_loop, &c->c_rio);
 }
 
 void
-conn_resume(struct conn *c)
+conn_resume(struct conn *c, uint8_t why)
 {
-	if (!c->c_paused || c->c_state == CONN_DEAD)
+	if ((c->c_pause & why) == 0 || c->c_state == CONN_DEAD ||
+	    c->c_doomed)
 		return;
-	c->c_paused = false;
+	c->c_pause &= (uint8_t)~why;
+	if (c->c_pause != 0)
+		return;		/* still held for the other reason */
+	/* We were not listening: silence meanwhile proves nothing. */
+	c->c_last_rx = ev_now(wk.w_loop);
+	c->c_ping_sent = 0;
 	/* Frames that arrived before the pause come first. */
-	if (c->c_in.b_len > 0) {
-		size_t used = conn_parse(c, buf_head(&c->c_in), c->c_in.b_len);
-
-		if (c->c_state == CONN_DEAD)
-			return;
-		buf_consume(&c->c_in, used);
-	}
-	if (!c->c_paused && (c->c_state == CONN_OPEN ||
-	    c->c_state == CONN_CLOSING))
+	conn_parse_in(c);
+	if (c->c_state != CONN_DEAD && c->c_pause == 0 && conn_reading(c))
 		ev_io_start(wk.w_loop, &c->c_rio);
 }
 
@@ -409,6 +470,9 @@ conn_frame(struct conn *c, const struct wsframe_hdr *h, uint8_t *p)
 	switch (op) {
 	case WS_OP_PING:
 		(void) conn_send_frame(c, WS_OP_PONG, p, n);
+		/* A peer that pings and never reads gets no more pongs queued. */
+		if (c->c_out.b_len >= wk.w_conf.wc_out_high)
+			conn_pause(c, CONN_PAUSE_SELF);
 		return;
 	case WS_OP_PONG:
 		return;
@@ -499,8 +563,7 @@ conn_parse(struct conn *c, uint8_t *data, size_t len)
 		uint8_t *p;
 		int r;
 
-		if (c->c_paused || (c->c_state != CONN_OPEN &&
-		    c->c_state != CONN_CLOSING))
+		if (c->c_pause != 0 || c->c_doomed || !conn_reading(c))
 			break;
 		r = wsframe_parse(data + off, len - off, WSFRAME_F_MASKED, &h);
 		if (r == 0)
@@ -552,7 +615,7 @@ conn_read_cb(EV_P_ ev_io *w, int revents)
 		bool scratch;
 		ssize_t n;
 
-		if (c->c_state == CONN_DEAD || c->c_paused)
+		if (c->c_state == CONN_DEAD || c->c_pause != 0 || c->c_doomed)
 			return;
 		if (c->c_in.b_len > 0) {
 			if (buf_reserve(&c->c_in, CONN_READ_CHUNK) != 0) {
@@ -596,10 +659,7 @@ conn_read_cb(EV_P_ ev_io *w, int revents)
 			}
 		} else {
 			buf_commit(&c->c_in, (size_t)n);
-			used = conn_parse(c, buf_head(&c->c_in),
-			    c->c_in.b_len);
-			if (c->c_state != CONN_DEAD)
-				buf_consume(&c->c_in, used);
+			conn_parse_in(c);
 		}
 		if ((size_t)n < cap)
 			return;		/* the socket is very likely empty */
@@ -624,6 +684,11 @@ conn_timer_cb(EV_P_ ev_timer *w, int revents)
 	}
 	if (!c->c_ping_ok)
 		return;
+	if (c->c_pause != 0) {
+		/* Not reading it: its answers could not be seen. */
+		conn_timer(c, wk.w_conf.wc_ping);
+		return;
+	}
 	if (c->c_ping_sent > 0) {
 		/* Nothing at all came back for a whole interval. */
 		mlog(MLOG_INFO, "peer stopped answering pings", "req_id=%s "
@@ -683,11 +748,71 @@ conn_abort(struct conn *c, const char *why)
 	conn_destroy(c, why);
 }
 
+/*
+ * The connection has moved to another process (its descriptor went with
+ * a SESSION message): forget it without closing the socket or telling
+ * anyone.  The caller has taken it out of its session.
+ */
+void
+conn_forget(struct conn *c)
+{
+	assert(c->c_state == CONN_OPEN && c->c_sess == NULL);
+	ev_io_stop(wk.w_loop, &c->c_rio);
+	ev_io_stop(wk.w_loop, &c->c_wio);
+	ev_timer_stop(wk.w_loop, &c->c_timer);
+	c->c_fd = -1;
+	c->c_state = CONN_DEAD;
+	if (c->c_prev != NULL)
+		c->c_prev->c_next = c->c_next;
+	else
+		wk.w_conns = c->c_next;
+	if (c->c_next != NULL)
+		c->c_next->c_prev = c->c_prev;
+	c->c_prev = NULL;
+	c->c_next = wk.w_dead;
+	wk.w_dead = c;
+	wk.w_nconns--;
+}
+
+/* Can this connection move to another process as it is? */
+bool
+conn_movable(const struct conn *c)
+{
+	return (c->c_state == CONN_OPEN && !c->c_close_sent &&
+	    !c->c_close_rcvd && !c->c_doomed);
+}
+
+/*
+ * Start a connection that arrived from another process, with its queued
+ * output, unparsed input and a partial message already in place.  Output
+ * first (it was due before anything new), then what was received, then
+ * reading; the session has paired it already.  A connection whose peer's
+ * queue is full starts paused, as it was.
+ */
+void
+conn_thawed(struct conn *c, bool paused)
+{
+	if (c->c_out.b_len > 0)
+		ev_io_start(wk.w_loop, &c->c_wio);
+	if (c->c_ping_ok)
+		conn_timer(c, c->c_ping_sent > 0 ? wk.w_conf.wc_ping :
+		    c->c_last_rx + wk.w_conf.wc_ping - ev_now(wk.w_loop));
+	c->c_pause = CONN_PAUSE_PEER;
+	if (!paused)
+		conn_resume(c, CONN_PAUSE_PEER);	/* its input, then reads */
+}
+
 void
 conn_reap(void)
 {
 	struct conn *c;
 
+	/* Destroying one may doom another (its peer's CLOSE fails too). */
+	while ((c = wk.w_doomed) != NULL) {
+		wk.w_doomed = c->c_dnext;
+		c->c_doomed = false;
+		conn_destroy(c, c->c_doom_why);
+	}
 	while ((c = wk.w_dead) != NULL) {
 		wk.w_dead = c->c_next;
 		buf_free(&c->c_in);

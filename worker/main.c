@@ -64,6 +64,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "httphead.h"
@@ -78,6 +79,7 @@
 #define	WORKER_CTL_QMAX		(64u * 1024 * 1024)
 #define	WORKER_SCRATCH		(256u * 1024)
 #define	WORKER_EXIT_VERSION	3
+#define	WORKER_FD_RESERVE	32
 
 struct worker wk;
 
@@ -132,6 +134,18 @@ worker_msg_config(const uint8_t *b, size_t n)
 	wk.w_conf.wc_out_low = (size_t)m.pc_out_low;
 	wk.w_conf.wc_max_id = (size_t)m.pc_max_id;
 	wk.w_conf.wc_max_sessions = (size_t)m.pc_max_sessions;
+	/*
+	 * A session holds two sockets.  Never take more sessions than the
+	 * descriptor limit allows: past it the kernel would drop passed
+	 * sockets; below it the client gets a clean 503.
+	 */
+	if (wk.w_conf.wc_max_sessions > wk.w_fd_sessions) {
+		if (!wk.w_configured)
+			mlog(MLOG_WARN, "sessions limited by the descriptor "
+			    "limit", "max_sessions=%zu configured=%zu",
+			    wk.w_fd_sessions, wk.w_conf.wc_max_sessions);
+		wk.w_conf.wc_max_sessions = wk.w_fd_sessions;
+	}
 	mlog_set_level((int)m.pc_log_level);
 	mlog_set_shard((int)m.pc_shard);
 	if (!wk.w_configured) {
@@ -167,8 +181,19 @@ worker_msg_attach(const uint8_t *b, size_t n)
 
 	if (proto_dec_attach(b, n, &m, err, sizeof (err)) != 0)
 		worker_protocol_error("bad ATTACH", err);
-	if ((fd = ctlchan_take_fd(&wk.w_ctl)) < 0)
+	switch (ctlchan_take_fds(&wk.w_ctl, &fd, 1)) {
+	case 0:
+		break;
+	case 1:
+		/* The kernel could not give us the socket: EMFILE. */
+		mlog(MLOG_ERROR, "a connection was lost: out of file "
+		    "descriptors", "req_id=%.*s session=%.*s",
+		    (int)m.pa_req_id.ps_n, m.pa_req_id.ps_p,
+		    (int)m.pa_session.ps_n, m.pa_session.ps_p);
+		return;
+	default:
 		worker_protocol_error("ATTACH without a descriptor", "");
+	}
 	if (netutil_nonblock(fd) != 0) {
 		mlog(MLOG_ERROR, "fcntl(O_NONBLOCK) failed", "error=%s",
 		    strerror(errno));
@@ -348,6 +373,9 @@ worker_ctl_write_cb(EV_P_ ev_io *w, int revents)
 		mlog(MLOG_ERROR, "control channel write failed", "error=%s",
 		    strerror(errno));
 		ev_io_stop(EV_A_ w);
+		ev_io_stop(EV_A_ &wk.w_ctl_rio);
+		ctlchan_close(&wk.w_ctl, NULL, NULL);
+		worker_shutdown(PROTO_SHUTDOWN_CLOSE, "supervisor went away");
 	}
 }
 
@@ -362,6 +390,7 @@ worker_report_cb(EV_P_ ev_timer *w, int revents)
 	(void) revents;
 	if (!wk.w_configured || wk.w_ctl.cc_fd < 0)
 		return;
+	(void) EV_A;
 	memset(&r, 0, sizeof (r));
 	for (int i = 0; i < 4; i++)
 		r.prp_sessions[i] = wk.w_nstate[i];
@@ -382,6 +411,7 @@ worker_reaper_cb(EV_P_ ev_prepare *w, int revents)
 	(void) w;
 	(void) revents;
 	conn_reap();
+	session_reap();
 	if (wk.w_shutdown == PROTO_SHUTDOWN_CLOSE && wk.w_nconns == 0)
 		ev_break(EV_A_ EVBREAK_ALL);
 	if (wk.w_shutdown == PROTO_SHUTDOWN_DRAIN && wk.w_nconns == 0 &&
@@ -492,6 +522,22 @@ main(int argc, char **argv)
 	mlog_init("medusa", "worker", -1);
 	(void) signal(SIGPIPE, SIG_IGN);
 	memset(&wk, 0, sizeof (wk));
+	{
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			(void) setrlimit(RLIMIT_NOFILE, &rl);
+		}
+		if (getrlimit(RLIMIT_NOFILE, &rl) != 0 ||
+		    rl.rlim_cur == RLIM_INFINITY)
+			rl.rlim_cur = 1u << 20;
+		/* Keep some for the channel, the loop and lingering closes. */
+		wk.w_fd_sessions = rl.rlim_cur > 2 * WORKER_FD_RESERVE ?
+		    (size_t)(rl.rlim_cur - WORKER_FD_RESERVE) / 2 :
+		    (size_t)rl.rlim_cur / 4;
+	}
 	wk.w_loop = EV_DEFAULT;
 	if ((wk.w_scratch = malloc(WORKER_SCRATCH)) == NULL) {
 		mlog(MLOG_FATAL, "out of memory", "");

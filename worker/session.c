@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mlog.h"
 #include "netutil.h"
@@ -162,9 +163,17 @@ session_new(const char *id, size_t idlen, int state)
 	return (s);
 }
 
+/*
+ * A session is over: out of the table and the list now, its memory freed
+ * by the reaper, so a caller further up still holding it reads valid
+ * memory (and s_freed tells it the session is gone).
+ */
 static void
 session_free(struct session *s)
 {
+	if (s->s_freed)
+		return;
+	s->s_freed = true;
 	ev_timer_stop(wk.w_loop, &s->s_timer);
 	if (s->s_state != SSTATE_CLOSING)
 		session_table_remove(s);
@@ -175,8 +184,21 @@ session_free(struct session *s)
 		wk.w_sessions = s->s_next;
 	if (s->s_next != NULL)
 		s->s_next->s_prev = s->s_prev;
-	free(s->s_id);
-	free(s);
+	s->s_prev = NULL;
+	s->s_next = wk.w_sdead;
+	wk.w_sdead = s;
+}
+
+void
+session_reap(void)
+{
+	struct session *s;
+
+	while ((s = wk.w_sdead) != NULL) {
+		wk.w_sdead = s->s_next;
+		free(s->s_id);
+		free(s);
+	}
 }
 
 /* --- timers ----------------------------------------------------------- */
@@ -379,11 +401,12 @@ session_message(struct conn *from, uint8_t opcode, uint8_t *p, size_t n)
 	s->s_bytes += n;
 	wk.w_msgs++;
 	wk.w_bytes += n;
-	if (to->c_out.b_len >= wk.w_conf.wc_out_high && !from->c_paused) {
+	if (to->c_out.b_len >= wk.w_conf.wc_out_high &&
+	    !(from->c_pause & CONN_PAUSE_PEER)) {
 		mlog(MLOG_DEBUG, "peer not reading; pausing", "session=%s "
 		    "paused=%s queued=%zu", s->s_id,
 		    route_role_name(from->c_role), to->c_out.b_len);
-		conn_pause(from);
+		conn_pause(from, CONN_PAUSE_PEER);
 	}
 }
 
@@ -395,11 +418,11 @@ session_drained(struct conn *c)
 
 	if (s == NULL || (other = session_other(s, c)) == NULL)
 		return;
-	if (other->c_paused) {
+	if (other->c_pause & CONN_PAUSE_PEER) {
 		mlog(MLOG_DEBUG, "peer reading again; resuming", "session=%s "
 		    "resumed=%s queued=%zu", s->s_id,
 		    route_role_name(other->c_role), c->c_out.b_len);
-		conn_resume(other);
+		conn_resume(other, CONN_PAUSE_PEER);
 	}
 }
 
@@ -469,4 +492,219 @@ session_close_all(uint16_t code, const char *reason)
 		session_end(s, NULL, code, (const uint8_t *)reason,
 		    strlen(reason));
 	}
+}
+
+/* --- moving between processes ------------------------------------------ */
+
+static uint64_t
+session_ms(ev_tstamp t)
+{
+	return (t > 0 ? (uint64_t)(t * 1000.0 + 0.5) : 0);
+}
+
+/* Waiting or forwarding, with every connection open and not closing. */
+bool
+session_movable(const struct session *s)
+{
+	if (s->s_state != SSTATE_MASTER_WAIT &&
+	    s->s_state != SSTATE_SLAVE_WAIT &&
+	    s->s_state != SSTATE_FORWARDING)
+		return (false);
+	if (s->s_master != NULL && !conn_movable(s->s_master))
+		return (false);
+	if (s->s_slave != NULL && !conn_movable(s->s_slave))
+		return (false);
+	return (s->s_master != NULL || s->s_slave != NULL);
+}
+
+/*
+ * Describe a movable session as plain data.  The spans point into the
+ * session's own buffers: encode before session_forget().  fds[] gets the
+ * sockets, in the order of m->ps_conns.
+ */
+void
+session_freeze(struct session *s, struct proto_session *m, int *fds)
+{
+	ev_tstamp now = ev_now(wk.w_loop);
+	struct conn *cs[2] = { s->s_master, s->s_slave };
+
+	memset(m, 0, sizeof (*m));
+	m->ps_id.ps_p = s->s_id;
+	m->ps_id.ps_n = s->s_idlen;
+	m->ps_state = (uint32_t)s->s_state;
+	m->ps_create_ms = s->s_create_ms;
+	m->ps_age_ms = session_ms(now - s->s_created);
+	m->ps_idle_ms = session_ms(now - s->s_last_activity);
+	m->ps_wait_in_ms = s->s_next_wait > now ?
+	    session_ms(s->s_next_wait - now) : 0;
+	m->ps_bytes = s->s_bytes;
+	m->ps_msgs = s->s_msgs;
+	for (int i = 0; i < 2; i++) {
+		struct proto_conn_state *pc;
+		struct conn *c = cs[i];
+
+		if (c == NULL)
+			continue;
+		pc = &m->ps_conns[m->ps_nconns];
+		fds[m->ps_nconns++] = c->c_fd;
+		pc->pcs_role = (uint32_t)c->c_role;
+		pc->pcs_reqid.ps_p = c->c_reqid;
+		pc->pcs_reqid.ps_n = strlen(c->c_reqid);
+		pc->pcs_peer.ps_p = c->c_peer;
+		pc->pcs_peer.ps_n = strlen(c->c_peer);
+		pc->pcs_ping_ok = c->c_ping_ok;
+		pc->pcs_out.ps_p = (const char *)buf_head(&c->c_out);
+		pc->pcs_out.ps_n = c->c_out.b_len;
+		pc->pcs_in.ps_p = (const char *)buf_head(&c->c_in);
+		pc->pcs_in.ps_n = c->c_in.b_len;
+		pc->pcs_frag.ps_p = (const char *)buf_head(&c->c_frag);
+		pc->pcs_frag.ps_n = c->c_frag.b_len;
+		pc->pcs_frag_op = c->c_frag_op;
+		pc->pcs_frag_utf8 = c->c_frag_utf8;
+		pc->pcs_rx_age_ms = session_ms(now - c->c_last_rx);
+		pc->pcs_ping_age_ms = c->c_ping_sent > 0 ?
+		    session_ms(now - c->c_ping_sent) + 1 : 0;
+		pc->pcs_rx_msgs = c->c_rx_msgs;
+		pc->pcs_tx_msgs = c->c_tx_msgs;
+	}
+}
+
+/* The session has moved away: drop it without closing or telling anyone. */
+void
+session_forget(struct session *s)
+{
+	struct conn *cs[2] = { s->s_master, s->s_slave };
+
+	s->s_master = s->s_slave = NULL;
+	for (int i = 0; i < 2; i++) {
+		if (cs[i] == NULL)
+			continue;
+		cs[i]->c_sess = NULL;
+		conn_forget(cs[i]);
+	}
+	session_free(s);
+}
+
+/* Close a connection that cannot join: its session id is taken here. */
+static void
+session_refuse(struct conn *c)
+{
+	static const char why[] = "session exists already";
+
+	mlog(MLOG_WARN, "handed-in connection conflicts with a session "
+	    "here; closing it", "req_id=%s role=%s", c->c_reqid,
+	    route_role_name(c->c_role));
+	conn_send_close(c, WS_CLOSE_POLICY, why, sizeof (why) - 1);
+}
+
+/*
+ * Resume a session that arrived from another process, with its sockets.
+ * A session with this id may have started here meanwhile (its other side
+ * attached to this worker while the first waited in the old one): two
+ * waiting halves are joined; otherwise the session that was forwarding
+ * wins and the newer connections are closed with 1008.  0, or -1 (out of
+ * memory: the sockets are closed).
+ */
+int
+session_thaw(const struct proto_session *m, const int *fds)
+{
+	ev_tstamp now = ev_now(wk.w_loop);
+	struct conn *cs[2] = { NULL, NULL };
+	struct session *s, *local;
+	uint32_t i;
+
+	for (i = 0; i < m->ps_nconns; i++) {
+		const struct proto_conn_state *pc = &m->ps_conns[i];
+		struct conn *c;
+
+		c = conn_new(fds[i], pc->pcs_reqid.ps_p, pc->pcs_reqid.ps_n,
+		    pc->pcs_peer.ps_p, pc->pcs_peer.ps_n);
+		if (c == NULL || buf_append(&c->c_out, pc->pcs_out.ps_p,
+		    pc->pcs_out.ps_n) != 0 || buf_append(&c->c_in,
+		    pc->pcs_in.ps_p, pc->pcs_in.ps_n) != 0 ||
+		    buf_append(&c->c_frag, pc->pcs_frag.ps_p,
+		    pc->pcs_frag.ps_n) != 0) {
+			mlog(MLOG_ERROR, "out of memory resuming a session",
+			    "session=%.*s", (int)m->ps_id.ps_n, m->ps_id.ps_p);
+			for (uint32_t k = 0; k < m->ps_nconns; k++) {
+				if (k < i && cs[k] != NULL)
+					conn_abort(cs[k], "out of memory");
+				else if (k == i && c != NULL)
+					conn_abort(c, "out of memory");
+				else if (k > i || c == NULL)
+					(void) close(fds[k]);
+			}
+			return (-1);
+		}
+		c->c_role = (int)pc->pcs_role;
+		c->c_ping_ok = pc->pcs_ping_ok;
+		c->c_frag_op = (uint8_t)pc->pcs_frag_op;
+		c->c_frag_utf8 = pc->pcs_frag_utf8;
+		c->c_last_rx = now - (ev_tstamp)pc->pcs_rx_age_ms / 1000.0;
+		c->c_ping_sent = pc->pcs_ping_age_ms > 0 ? now -
+		    (ev_tstamp)(pc->pcs_ping_age_ms - 1) / 1000.0 : 0;
+		c->c_rx_msgs = pc->pcs_rx_msgs;
+		c->c_tx_msgs = pc->pcs_tx_msgs;
+		cs[i] = c;
+	}
+
+	local = session_find(m->ps_id.ps_p, m->ps_id.ps_n);
+	if (local != NULL && m->ps_nconns == 1 &&
+	    local->s_state != SSTATE_FORWARDING &&
+	    (cs[0]->c_role == ROLE_MASTER ? local->s_master :
+	    local->s_slave) == NULL) {
+		/* Two halves of one session: join them. */
+		s = local;
+		mlog(MLOG_INFO, "joining a handed-in side to its session",
+		    "session=%s role=%s", s->s_id, route_role_name(cs[0]->c_role));
+	} else if (local != NULL && m->ps_nconns == 1) {
+		session_refuse(cs[0]);
+		return (0);
+	} else {
+		if (local != NULL) {
+			static const char why[] = "session exists already";
+
+			mlog(MLOG_WARN, "a session handed in is already here; "
+			    "the one here yields", "session=%s", local->s_id);
+			session_end(local, NULL, WS_CLOSE_POLICY,
+			    (const uint8_t *)why, sizeof (why) - 1);
+		}
+		s = session_new(m->ps_id.ps_p, m->ps_id.ps_n,
+		    (int)m->ps_state);
+		if (s == NULL) {
+			for (i = 0; i < m->ps_nconns; i++)
+				conn_abort(cs[i], "out of memory");
+			return (-1);
+		}
+		s->s_create_ms = m->ps_create_ms;
+		s->s_created = now - (ev_tstamp)m->ps_age_ms / 1000.0;
+		s->s_last_activity = now - (ev_tstamp)m->ps_idle_ms / 1000.0;
+		s->s_next_wait = now + (ev_tstamp)m->ps_wait_in_ms / 1000.0;
+		s->s_bytes = m->ps_bytes;
+		s->s_msgs = m->ps_msgs;
+	}
+	for (i = 0; i < m->ps_nconns; i++) {
+		cs[i]->c_sess = s;
+		if (cs[i]->c_role == ROLE_MASTER)
+			s->s_master = cs[i];
+		else
+			s->s_slave = cs[i];
+	}
+	if (s == local) {
+		session_link(s);
+	} else {
+		session_arm(s);
+		mlog(MLOG_DEBUG, "session resumed", "session=%s state=%s",
+		    s->s_id, proto_sstate_name(s->s_state));
+	}
+	/* Each side starts paused if the other's queue is full. */
+	for (i = 0; i < m->ps_nconns; i++) {
+		struct conn *other = session_other(s, cs[i]);
+
+		if (cs[i]->c_state == CONN_DEAD)
+			continue;
+		conn_thawed(cs[i], other != NULL &&
+		    other->c_out.b_len >= wk.w_conf.wc_out_high);
+	}
+	return (0);
 }

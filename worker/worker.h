@@ -56,7 +56,10 @@ struct conn {
 	struct session	*c_sess;	/* NULL once out of its session */
 	int		c_role;		/* ROLE_MASTER or ROLE_SLAVE */
 	bool		c_ping_ok;	/* peer said it answers PINGs */
-	bool		c_paused;	/* not reading: the peer's queue is full */
+	uint8_t		c_pause;	/* not reading: CONN_PAUSE_* bits */
+	bool		c_doomed;	/* failed; destroyed by the reaper */
+	char		c_doom_why[64];
+	struct conn	*c_dnext;	/* the doomed list */
 	bool		c_close_sent;
 	bool		c_close_rcvd;
 	struct buf	c_in;		/* received, not yet parsed */
@@ -74,6 +77,11 @@ struct conn {
 	struct conn	*c_prev;
 };
 
+/* Why a connection is not being read. */
+#define	CONN_PAUSE_PEER	0x1	/* the other side's queue is full */
+#define	CONN_PAUSE_SELF	0x2	/* our own queue is full (answers to pings) */
+#define	CONN_PAUSE_ALL	0x3
+
 struct session {
 	char		*s_id;
 	size_t		s_idlen;
@@ -87,6 +95,7 @@ struct session {
 	ev_timer	s_timer;	/* pairing, wait pulse or idle deadline */
 	uint64_t	s_bytes;
 	uint64_t	s_msgs;
+	bool		s_freed;	/* on the reaper's list */
 	struct session	*s_hnext;	/* hash chain (waiting, forwarding) */
 	struct session	*s_next;	/* all sessions */
 	struct session	*s_prev;
@@ -124,6 +133,8 @@ struct worker {
 	ev_signal	w_sigint;
 	struct conn	*w_conns;	/* live connections */
 	struct conn	*w_dead;	/* closed, to free */
+	struct conn	*w_doomed;	/* failed, to destroy */
+	struct session	*w_sdead;	/* ended, to free */
 	size_t		w_nconns;
 	struct session	**w_table;	/* hash of waiting/forwarding */
 	size_t		w_tsize;	/* buckets, a power of two */
@@ -132,6 +143,7 @@ struct worker {
 	uint64_t	w_nstate[SSTATE_MAX];
 	uint64_t	w_bytes;	/* payload bytes relayed */
 	uint64_t	w_msgs;		/* messages relayed */
+	size_t		w_fd_sessions;	/* sessions the fd limit allows */
 	uint8_t		*w_scratch;	/* read buffer shared by all conns */
 	size_t		w_scratch_len;
 };
@@ -150,10 +162,14 @@ int conn_send_text(struct conn *, const char *);
 void conn_send_close(struct conn *, uint16_t code, const char *reason,
     size_t reasonlen);
 void conn_abort(struct conn *, const char *why);
-void conn_pause(struct conn *);
-void conn_resume(struct conn *);
+void conn_forget(struct conn *);
+bool conn_movable(const struct conn *);
+void conn_thawed(struct conn *, bool paused);
+void conn_pause(struct conn *, uint8_t why);
+void conn_resume(struct conn *, uint8_t why);
 bool conn_is_open(const struct conn *);
 void conn_reap(void);
+void session_reap(void);
 
 /* session.c: table, pairing, relay, timers. */
 void session_table_init(void);
@@ -171,5 +187,9 @@ void session_drained(struct conn *);
 void session_close_all(uint16_t code, const char *reason);
 size_t session_count(void);
 void session_set_state(struct session *, int state);
+bool session_movable(const struct session *);
+void session_freeze(struct session *, struct proto_session *, int *fds);
+void session_forget(struct session *);
+int session_thaw(const struct proto_session *, const int *fds);
 
 #endif

@@ -123,15 +123,15 @@ class Medusa(LogProc):
     """A running reflector: `medusa -p 0` with a config of our own."""
 
     def __init__(self, workers=3, config=None, args=(), wait_ready=True,
-                 level="debug"):
+                 level="debug", wrapper=()):
         cfg = {"bind": "127.0.0.1", "port": 0}
         cfg.update(config or {})
         fd, self.config_path = tempfile.mkstemp(prefix="medusa-", suffix=".json")
         with os.fdopen(fd, "w") as f:
             json.dump(cfg, f)
         self.workers = workers
-        cmd = [os.path.join(BIN, "medusa"), "-f", self.config_path,
-               "-w", str(workers), "-l", level] + list(args)
+        cmd = list(wrapper) + [os.path.join(BIN, "medusa"), "-f", self.config_path,
+                               "-w", str(workers), "-l", level] + list(args)
         LogProc.__init__(self, cmd)
         line = self.wait_log(lambda l: l.get("msg") == "listening")
         self.port = line["port"]

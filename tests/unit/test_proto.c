@@ -58,7 +58,34 @@ static const struct proto_report sample_report = {
 static const struct proto_status_req sample_status_req = {
 	0xfedcba9876543210ull
 };
-static const struct proto_shutdown sample_shutdown = { PROTO_SHUTDOWN_DRAIN };
+static const struct proto_shutdown sample_shutdown = {
+	PROTO_SHUTDOWN_DRAIN, 300000
+};
+static const struct proto_handoff sample_handoff = { 4242 };
+static const struct proto_handoff_end sample_handoff_end = { 17 };
+static const struct proto_handoff_done sample_handoff_done = {
+	190, 3, 1, true
+};
+static const struct proto_admin_req sample_admin_req = {
+	PROTO_VERSION, ADMIN_RESTART, -1
+};
+static const struct proto_admin_reply sample_admin_reply = {
+	false, true, STR("shard 1: 12 sessions moved"), STR("{\"a\":1}")
+};
+static const char out_bytes[] = "\x82\x05hello\0\xff";
+static const struct proto_session sample_session = {
+	STR("sess-1"), SSTATE_FORWARDING, 1700000000000ull, 12345, 67, 0,
+	1ull << 33, 99, 2, {
+	{ ROLE_MASTER, STR("req-1"), STR("127.0.0.1:5"), true,
+	    STR(out_bytes), STR("\x81\x85"), STR(""), 0, 0, 10, 0, 5, 6 },
+	{ ROLE_SLAVE, STR("req-2"), STR("[::1]:6"), false, STR(""),
+	    STR(""), STR("part"), 2, 0, 0, 1500, 7, 8 } }
+};
+static const struct proto_session waiting_session = {
+	STR("w"), SSTATE_SLAVE_WAIT, 1, 2, 3, 1999, 0, 0, 1, {
+	{ ROLE_MASTER, STR("r"), STR("p"), false, STR(""), STR(""),
+	    STR("\xe2\x82"), 1, 0x22, 0, 0, 0, 0 } }
+};
 
 static struct proto_session_info sample_sessions[PROTO_STATUS_CHUNK];
 static char sample_ids[PROTO_STATUS_CHUNK][24];
@@ -98,6 +125,23 @@ enc_sample(int type, msgpack_sbuffer *sb)
 		break;
 	case PROTO_STATUS_REPLY: r = proto_enc_status_reply(sb, &sr); break;
 	case PROTO_SHUTDOWN: r = proto_enc_shutdown(sb, &sample_shutdown); break;
+	case PROTO_HANDOFF:
+	case PROTO_HANDIN:
+		r = proto_enc_handoff(sb, type, &sample_handoff);
+		break;
+	case PROTO_SESSION: r = proto_enc_session(sb, &sample_session); break;
+	case PROTO_HANDOFF_END:
+		r = proto_enc_handoff_end(sb, &sample_handoff_end);
+		break;
+	case PROTO_HANDOFF_DONE:
+		r = proto_enc_handoff_done(sb, &sample_handoff_done);
+		break;
+	case PROTO_ADMIN_REQ:
+		r = proto_enc_admin_req(sb, &sample_admin_req);
+		break;
+	case PROTO_ADMIN_REPLY:
+		r = proto_enc_admin_reply(sb, &sample_admin_reply);
+		break;
 	}
 	ck_assert_int_eq(r, 0);
 }
@@ -114,6 +158,12 @@ dec_any(int type, const uint8_t *b, size_t n, char *err, size_t errlen)
 		struct proto_status_req q;
 		struct proto_status_reply s;
 		struct proto_shutdown d;
+		struct proto_handoff h;
+		struct proto_session x;
+		struct proto_handoff_end e;
+		struct proto_handoff_done f;
+		struct proto_admin_req ar;
+		struct proto_admin_reply ap;
 	} m;
 	int r = -2;
 
@@ -135,6 +185,25 @@ dec_any(int type, const uint8_t *b, size_t n, char *err, size_t errlen)
 		break;
 	case PROTO_SHUTDOWN:
 		r = proto_dec_shutdown(b, n, &m.d, err, errlen);
+		break;
+	case PROTO_HANDOFF:
+	case PROTO_HANDIN:
+		r = proto_dec_handoff(b, n, type, &m.h, err, errlen);
+		break;
+	case PROTO_SESSION:
+		r = proto_dec_session(b, n, &m.x, err, errlen);
+		break;
+	case PROTO_HANDOFF_END:
+		r = proto_dec_handoff_end(b, n, &m.e, err, errlen);
+		break;
+	case PROTO_HANDOFF_DONE:
+		r = proto_dec_handoff_done(b, n, &m.f, err, errlen);
+		break;
+	case PROTO_ADMIN_REQ:
+		r = proto_dec_admin_req(b, n, &m.ar, err, errlen);
+		break;
+	case PROTO_ADMIN_REPLY:
+		r = proto_dec_admin_reply(b, n, &m.ap, err, errlen);
 		break;
 	}
 	ck_assert_int_ne(r, -2);
@@ -279,7 +348,7 @@ START_TEST(test_status_req_and_shutdown)
 	msgpack_sbuffer_destroy(&sb);
 
 	for (size_t i = 0; i < NELEM(modes); i++) {
-		struct proto_shutdown in = { modes[i] };
+		struct proto_shutdown in = { modes[i], i * 60000 };
 
 		msgpack_sbuffer_init(&sb);
 		ck_assert_int_eq(proto_enc_shutdown(&sb, &in), 0);
@@ -288,8 +357,154 @@ START_TEST(test_status_req_and_shutdown)
 		ck_assert_int_eq(proto_dec_shutdown(b, n, &d, err,
 		    sizeof (err)), 0);
 		ck_assert_uint_eq(d.psd_mode, modes[i]);
+		ck_assert_uint_eq(d.psd_timeout_ms, i * 60000);
 		msgpack_sbuffer_destroy(&sb);
 	}
+}
+END_TEST
+
+static void
+check_conn(const struct proto_conn_state *o, const struct proto_conn_state *a)
+{
+	ck_assert_uint_eq(o->pcs_role, a->pcs_role);
+	ck_assert(span_is(&o->pcs_reqid, a->pcs_reqid.ps_p, a->pcs_reqid.ps_n));
+	ck_assert(span_is(&o->pcs_peer, a->pcs_peer.ps_p, a->pcs_peer.ps_n));
+	ck_assert_int_eq(o->pcs_ping_ok, a->pcs_ping_ok);
+	ck_assert(span_is(&o->pcs_out, a->pcs_out.ps_p, a->pcs_out.ps_n));
+	ck_assert(span_is(&o->pcs_in, a->pcs_in.ps_p, a->pcs_in.ps_n));
+	ck_assert(span_is(&o->pcs_frag, a->pcs_frag.ps_p, a->pcs_frag.ps_n));
+	ck_assert_uint_eq(o->pcs_frag_op, a->pcs_frag_op);
+	ck_assert_uint_eq(o->pcs_frag_utf8, a->pcs_frag_utf8);
+	ck_assert_uint_eq(o->pcs_rx_age_ms, a->pcs_rx_age_ms);
+	ck_assert_uint_eq(o->pcs_ping_age_ms, a->pcs_ping_age_ms);
+	ck_assert_uint_eq(o->pcs_rx_msgs, a->pcs_rx_msgs);
+	ck_assert_uint_eq(o->pcs_tx_msgs, a->pcs_tx_msgs);
+}
+
+START_TEST(test_session)
+{
+	static const struct proto_session *in[] = { &sample_session,
+	    &waiting_session };
+	const struct proto_session *a = in[_i];
+	struct proto_session out;
+	msgpack_sbuffer sb;
+	const uint8_t *b;
+	size_t n;
+	char err[128];
+
+	msgpack_sbuffer_init(&sb);
+	ck_assert_int_eq(proto_enc_session(&sb, a), 0);
+	b = frame_body(&sb, 0, &n);
+	ck_assert_int_eq(proto_type(b, n), PROTO_SESSION);
+	ck_assert_int_eq(proto_dec_session(b, n, &out, err, sizeof (err)), 0);
+	ck_assert(span_is(&out.ps_id, a->ps_id.ps_p, a->ps_id.ps_n));
+	ck_assert_uint_eq(out.ps_state, a->ps_state);
+	ck_assert_uint_eq(out.ps_create_ms, a->ps_create_ms);
+	ck_assert_uint_eq(out.ps_age_ms, a->ps_age_ms);
+	ck_assert_uint_eq(out.ps_idle_ms, a->ps_idle_ms);
+	ck_assert_uint_eq(out.ps_wait_in_ms, a->ps_wait_in_ms);
+	ck_assert_uint_eq(out.ps_bytes, a->ps_bytes);
+	ck_assert_uint_eq(out.ps_msgs, a->ps_msgs);
+	ck_assert_uint_eq(out.ps_nconns, a->ps_nconns);
+	for (uint32_t i = 0; i < a->ps_nconns; i++)
+		check_conn(&out.ps_conns[i], &a->ps_conns[i]);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+/* A session with megabytes queued still fits in a frame. */
+START_TEST(test_session_big)
+{
+	struct proto_session big = sample_session, out;
+	size_t sz = 3u * 1024 * 1024;
+	char *q = malloc(sz);
+	msgpack_sbuffer sb;
+	const uint8_t *b;
+	size_t n;
+	char err[128];
+
+	ck_assert_ptr_nonnull(q);
+	for (size_t i = 0; i < sz; i++)
+		q[i] = (char)(i * 31);
+	big.ps_conns[0].pcs_out.ps_p = q;
+	big.ps_conns[0].pcs_out.ps_n = sz;
+	big.ps_conns[1].pcs_in.ps_p = q + 1;
+	big.ps_conns[1].pcs_in.ps_n = sz - 1;
+	msgpack_sbuffer_init(&sb);
+	ck_assert_int_eq(proto_enc_session(&sb, &big), 0);
+	b = frame_body(&sb, 0, &n);
+	ck_assert_int_eq(proto_dec_session(b, n, &out, err, sizeof (err)), 0);
+	check_conn(&out.ps_conns[0], &big.ps_conns[0]);
+	check_conn(&out.ps_conns[1], &big.ps_conns[1]);
+	msgpack_sbuffer_destroy(&sb);
+	free(q);
+}
+END_TEST
+
+START_TEST(test_handoff_and_admin)
+{
+	msgpack_sbuffer sb;
+	const uint8_t *b;
+	size_t n;
+	char err[128];
+	struct proto_handoff h;
+	struct proto_handoff_end e;
+	struct proto_handoff_done d;
+	struct proto_admin_req q;
+	struct proto_admin_reply r;
+
+	for (int t = PROTO_HANDOFF; t <= PROTO_HANDIN; t++) {
+		msgpack_sbuffer_init(&sb);
+		ck_assert_int_eq(proto_enc_handoff(&sb, t, &sample_handoff), 0);
+		b = frame_body(&sb, 0, &n);
+		ck_assert_int_eq(proto_type(b, n), t);
+		ck_assert_int_eq(proto_dec_handoff(b, n, t, &h, err,
+		    sizeof (err)), 0);
+		ck_assert_uint_eq(h.pho_pid, 4242);
+		/* HANDOFF is not HANDIN, and no other type is either. */
+		ck_assert_int_eq(proto_dec_handoff(b, n, t == PROTO_HANDOFF ?
+		    PROTO_HANDIN : PROTO_HANDOFF, &h, err, sizeof (err)), -1);
+		ck_assert_int_eq(proto_dec_handoff(b, n, PROTO_SESSION, &h, err,
+		    sizeof (err)), -1);
+		msgpack_sbuffer_destroy(&sb);
+	}
+
+	msgpack_sbuffer_init(&sb);
+	ck_assert_int_eq(proto_enc_handoff_end(&sb, &sample_handoff_end), 0);
+	b = frame_body(&sb, 0, &n);
+	ck_assert_int_eq(proto_dec_handoff_end(b, n, &e, err, sizeof (err)), 0);
+	ck_assert_uint_eq(e.phe_moved, 17);
+	msgpack_sbuffer_destroy(&sb);
+
+	msgpack_sbuffer_init(&sb);
+	ck_assert_int_eq(proto_enc_handoff_done(&sb, &sample_handoff_done), 0);
+	b = frame_body(&sb, 0, &n);
+	ck_assert_int_eq(proto_dec_handoff_done(b, n, &d, err, sizeof (err)),
+	    0);
+	ck_assert_uint_eq(d.phd_moved, 190);
+	ck_assert_uint_eq(d.phd_stayed, 3);
+	ck_assert_uint_eq(d.phd_lost, 1);
+	ck_assert(d.phd_aborted);
+	msgpack_sbuffer_destroy(&sb);
+
+	msgpack_sbuffer_init(&sb);
+	ck_assert_int_eq(proto_enc_admin_req(&sb, &sample_admin_req), 0);
+	b = frame_body(&sb, 0, &n);
+	ck_assert_int_eq(proto_dec_admin_req(b, n, &q, err, sizeof (err)), 0);
+	ck_assert_uint_eq(q.par_version, PROTO_VERSION);
+	ck_assert_uint_eq(q.par_command, ADMIN_RESTART);
+	ck_assert_int_eq(q.par_shard, -1);
+	msgpack_sbuffer_destroy(&sb);
+
+	msgpack_sbuffer_init(&sb);
+	ck_assert_int_eq(proto_enc_admin_reply(&sb, &sample_admin_reply), 0);
+	b = frame_body(&sb, 0, &n);
+	ck_assert_int_eq(proto_dec_admin_reply(b, n, &r, err, sizeof (err)), 0);
+	ck_assert(!r.pap_done);
+	ck_assert(r.pap_ok);
+	ck_assert(span_is(&r.pap_text, "shard 1: 12 sessions moved", 26));
+	ck_assert(span_is(&r.pap_json, "{\"a\":1}", 7));
+	msgpack_sbuffer_destroy(&sb);
 }
 END_TEST
 
@@ -588,31 +803,76 @@ static const struct {
 	    "A4 U6 U1 F A2 A5 Sa U0 T F U9 A5 Sb U0 T F N", 0 },
 	{ PROTO_STATUS_REPLY,
 	    "A4 U6 U1 F A3 A5 Sa U0 T F U9 A5 Sb U1 F T U8 U7", 0 },
-	/* SHUTDOWN: mode */
-	{ PROTO_SHUTDOWN, "A2 U7 U1", 1 },
-	{ PROTO_SHUTDOWN, "A2 U7 U2", 1 },
-	{ PROTO_SHUTDOWN, "A2 U7 U0", 0 },
-	{ PROTO_SHUTDOWN, "A2 U7 U3", 0 },
-	{ PROTO_SHUTDOWN, "A2 U7 U4294967297", 0 },
-	{ PROTO_SHUTDOWN, "A1 U7", 0 },			/* field missing */
-	{ PROTO_SHUTDOWN, "A3 U7 U1 U1", 0 },		/* one too many */
-	{ PROTO_SHUTDOWN, "A2 U6 U1", 0 },		/* wrong type number */
-	{ PROTO_SHUTDOWN, "A2 U0 U1", 0 },
-	{ PROTO_SHUTDOWN, "A2 U99 U1", 0 },
-	{ PROTO_SHUTDOWN, "A2 I-7 U1", 0 },
-	{ PROTO_SHUTDOWN, "A2 S7 U1", 0 },
-	{ PROTO_SHUTDOWN, "A2 U7 S1", 0 },
-	{ PROTO_SHUTDOWN, "A2 U7 I-1", 0 },
-	{ PROTO_SHUTDOWN, "A2 U7 D1.0", 0 },
-	{ PROTO_SHUTDOWN, "A2 U7 T", 0 },
-	{ PROTO_SHUTDOWN, "A2 U7 N", 0 },
-	{ PROTO_SHUTDOWN, "A2 U7 U1 U1", 0 },		/* trailing value */
+	/* SHUTDOWN: mode, timeout_ms */
+	{ PROTO_SHUTDOWN, "A3 U7 U1 U0", 1 },
+	{ PROTO_SHUTDOWN, "A3 U7 U2 U300000", 1 },
+	{ PROTO_SHUTDOWN, "A3 U7 U0 U0", 0 },
+	{ PROTO_SHUTDOWN, "A3 U7 U3 U0", 0 },
+	{ PROTO_SHUTDOWN, "A3 U7 U4294967297 U0", 0 },
+	{ PROTO_SHUTDOWN, "A3 U7 U1 I-1", 0 },
+	{ PROTO_SHUTDOWN, "A2 U7 U1", 0 },		/* field missing */
+	{ PROTO_SHUTDOWN, "A4 U7 U1 U1 U1", 0 },	/* one too many */
+	{ PROTO_SHUTDOWN, "A3 U6 U1 U0", 0 },		/* wrong type number */
+	{ PROTO_SHUTDOWN, "A3 U0 U1 U0", 0 },
+	{ PROTO_SHUTDOWN, "A3 U99 U1 U0", 0 },
+	{ PROTO_SHUTDOWN, "A3 I-7 U1 U0", 0 },
+	{ PROTO_SHUTDOWN, "A3 S7 U1 U0", 0 },
+	{ PROTO_SHUTDOWN, "A3 U7 S1 U0", 0 },
+	{ PROTO_SHUTDOWN, "A3 U7 I-1 U0", 0 },
+	{ PROTO_SHUTDOWN, "A3 U7 D1.0 U0", 0 },
+	{ PROTO_SHUTDOWN, "A3 U7 T U0", 0 },
+	{ PROTO_SHUTDOWN, "A3 U7 N U0", 0 },
+	{ PROTO_SHUTDOWN, "A3 U7 U1 U0 U1", 0 },	/* trailing value */
 	{ PROTO_SHUTDOWN, "A0", 0 },			/* empty array */
 	{ PROTO_SHUTDOWN, "U7", 0 },			/* not an array */
 	{ PROTO_SHUTDOWN, "M1 U7 U1", 0 },
 	{ PROTO_SHUTDOWN, "N", 0 },
 	{ PROTO_SHUTDOWN, "Sabc", 0 },
 	{ PROTO_SHUTDOWN, "", 0 },			/* nothing at all */
+	/* HANDOFF, HANDIN: pid */
+	{ PROTO_HANDOFF, "A2 U8 U123", 1 },
+	{ PROTO_HANDOFF, "A2 U8 I-1", 0 },
+	{ PROTO_HANDOFF, "A2 U9 U123", 0 },		/* a HANDIN */
+	{ PROTO_HANDIN, "A2 U9 U123", 1 },
+	{ PROTO_HANDIN, "A3 U9 U123 U1", 0 },
+	/* SESSION: id, state, 6 numbers, [[13 fields]...] */
+#define	CONN_M	"A13 U1 Sr Sp T Bo Bi B U0 U0 U1 U0 U2 U3"
+#define	CONN_S	"A13 U2 Sr Sp F B B Bfr U1 U34 U1 U0 U2 U3"
+	{ PROTO_SESSION, "A10 U10 Sid U2 U1 U2 U3 U4 U5 U6 A1 " CONN_M, 1 },
+	{ PROTO_SESSION, "A10 U10 Sid U2 U1 U2 U3 U4 U5 U6 A2 " CONN_M " "
+	    CONN_S, 1 },
+	{ PROTO_SESSION, "A10 U10 Sid U2 U1 U2 U3 U4 U5 U6 A0", 0 },
+	{ PROTO_SESSION, "A10 U10 Sid U2 U1 U2 U3 U4 U5 U6 A3 " CONN_M " "
+	    CONN_S " " CONN_S, 0 },
+	{ PROTO_SESSION, "A10 U10 Sid U2 U1 U2 U3 U4 U5 U6 A2 " CONN_M " "
+	    CONN_M, 0 },				/* two masters */
+	{ PROTO_SESSION, "A10 U10 S U2 U1 U2 U3 U4 U5 U6 A1 " CONN_M, 0 },
+	{ PROTO_SESSION, "A10 U10 Sid U3 U1 U2 U3 U4 U5 U6 A1 " CONN_M, 0 },
+	{ PROTO_SESSION, "A10 U10 Sid U2 U1 U2 U3 U4 U5 U6 A1 "
+	    "A13 U0 Sr Sp T Bo Bi B U0 U0 U1 U0 U2 U3", 0 },	/* role 0 */
+	{ PROTO_SESSION, "A10 U10 Sid U2 U1 U2 U3 U4 U5 U6 A1 "
+	    "A13 U1 Sr Sp T Bo Bi B U3 U0 U1 U0 U2 U3", 0 },	/* frag op */
+	{ PROTO_SESSION, "A10 U10 Sid U2 U1 U2 U3 U4 U5 U6 A1 "
+	    "A12 U1 Sr Sp T Bo Bi B U0 U0 U1 U0 U2", 0 },
+	{ PROTO_SESSION, "A10 U10 Sid U2 U1 U2 U3 U4 U5 U6 A1 "
+	    "A13 U1 Sr Sp T So Bi B U0 U0 U1 U0 U2 U3", 0 },	/* out str */
+	{ PROTO_SESSION, "A10 U10 Sid U2 U1 U2 U3 U4 U5 U6 U1", 0 },
+	/* HANDOFF_END: moved; HANDOFF_DONE: moved, stayed, lost, aborted */
+	{ PROTO_HANDOFF_END, "A2 U11 U5", 1 },
+	{ PROTO_HANDOFF_END, "A2 U11 T", 0 },
+	{ PROTO_HANDOFF_DONE, "A5 U12 U5 U0 U0 F", 1 },
+	{ PROTO_HANDOFF_DONE, "A5 U12 U5 U0 U0 U0", 0 },
+	{ PROTO_HANDOFF_DONE, "A4 U12 U5 U0 U0", 0 },
+	/* ADMIN_REQ: version, command, shard; ADMIN_REPLY */
+	{ PROTO_ADMIN_REQ, "A4 U13 U2 U1 I-1", 1 },
+	{ PROTO_ADMIN_REQ, "A4 U13 U2 U3 U7", 1 },
+	{ PROTO_ADMIN_REQ, "A4 U13 U2 U0 I-1", 0 },	/* command 0 */
+	{ PROTO_ADMIN_REQ, "A4 U13 U2 U5 I-1", 0 },	/* command 5 */
+	{ PROTO_ADMIN_REQ, "A4 U13 U2 U1 I-2", 0 },	/* shard -2 */
+	{ PROTO_ADMIN_REQ, "A4 U13 U2 U1 U4294967296", 0 },
+	{ PROTO_ADMIN_REPLY, "A5 U14 T T Sok S", 1 },
+	{ PROTO_ADMIN_REPLY, "A5 U14 T T Sok B", 0 },
+	{ PROTO_ADMIN_REPLY, "A4 U14 T T Sok", 0 },
 };
 
 START_TEST(test_built)
@@ -650,7 +910,8 @@ static const struct {
 	{ "\x91\x07", 2, PROTO_SHUTDOWN },
 	{ "\x92\x01\x00", 3, PROTO_CONFIG },
 	{ "\x91\x00", 2, PROTO_INVALID },		/* type 0 */
-	{ "\x91\x08", 2, PROTO_INVALID },		/* past the last */
+	{ "\x91\x0e", 2, PROTO_ADMIN_REPLY },		/* the last */
+	{ "\x91\x0f", 2, PROTO_INVALID },		/* past the last */
 	{ "\x91\x7f", 2, PROTO_INVALID },
 	{ "\x91\xff", 2, PROTO_INVALID },		/* negative fixint */
 	{ "\x91\xcc", 2, PROTO_INVALID },
@@ -706,6 +967,9 @@ proto_suite(void)
 	tcase_add_test(tc, test_two_frames);
 	tcase_add_test(tc, test_too_big);
 	tcase_add_test(tc, test_names);
+	tcase_add_loop_test(tc, test_session, 0, 2);
+	tcase_add_test(tc, test_session_big);
+	tcase_add_test(tc, test_handoff_and_admin);
 	suite_add_tcase(s, tc);
 
 	tcase_add_loop_test(tm, test_truncated, PROTO_CONFIG, PROTO_MAX);
