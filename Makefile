@@ -48,12 +48,14 @@ SUP_SRC    := $(wildcard supervisor/*.c)
 WORKER_SRC := $(wildcard worker/*.c)
 AGENT_SRC  := $(wildcard agent/*.c)
 CLIENT_SRC := $(wildcard client/*.c)
+CTL_SRC    := $(wildcard ctl/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 LIB	:= $(BUILD)/libmedusa.a
-PROGS	:= $(BIN)/medusa $(BIN)/medusa-worker $(BIN)/medusa-agent $(BIN)/mlogin
+PROGS	:= $(BIN)/medusa $(BIN)/medusa-worker $(BIN)/medusa-agent $(BIN)/mlogin \
+	   $(BIN)/medusactl
 UNIT	:= $(BUILD)/unit-tests
 
 .PHONY: all agent-static deps run test test-suite test-unit test-integration sanitize \
@@ -86,6 +88,10 @@ $(BIN)/mlogin: $(call obj,$(CLIENT_SRC)) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+$(BIN)/medusactl: $(call obj,$(CTL_SRC)) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # The agent as one static executable with no run-time dependencies, to ship
 # into any job as a single file.
 agent-static: $(BIN)/medusa-agent-static
@@ -94,6 +100,15 @@ $(BIN)/medusa-agent-static: $(call obj,$(AGENT_SRC)) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) -static $(LDFLAGS) -o $@ $^ -ljansson -lssl -lcrypto -lev -lutil \
 	    -lpthread -ldl -lm
+
+# For the tests: a worker that reports another version, to stand in for a
+# new build during a rolling restart.
+ALT_WORKER := $(BUILD)/alt/medusa-worker
+
+$(ALT_WORKER): $(WORKER_SRC) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(filter-out -MMD -MP,$(CFLAGS)) \
+	    -DMEDUSA_VERSION='"0.1.0-next"' $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(UNIT): $(call obj,$(UNIT_SRC)) $(LIB)
 	@mkdir -p $(@D)
@@ -107,18 +122,20 @@ run: deps
 	$(BIN)/medusa -f etc/medusa.json
 
 # The whole suite against one build (plain, or SAN=1).
-test-suite: all $(UNIT)
+test-suite: all $(UNIT) $(ALT_WORKER)
 	@echo "== unit tests ($(BUILD))"
 	CK_FORK=yes $(UNIT)
 	@echo "== integration tests ($(BIN))"
 	MEDUSA_BIN=$(CURDIR)/$(BIN) MEDUSA_REQUIRE_ALL=1 \
+	    MEDUSA_ALT_WORKER=$(CURDIR)/$(ALT_WORKER) \
 	    $(PY) -m unittest discover -s tests/integration -p 'test_*.py' -v
 
 test-unit: all $(UNIT)
 	CK_FORK=yes $(UNIT)
 
-test-integration: all
-	MEDUSA_BIN=$(CURDIR)/$(BIN) $(PY) -m unittest discover -s tests/integration -p 'test_*.py' -v
+test-integration: all $(ALT_WORKER)
+	MEDUSA_BIN=$(CURDIR)/$(BIN) MEDUSA_ALT_WORKER=$(CURDIR)/$(ALT_WORKER) \
+	    $(PY) -m unittest discover -s tests/integration -p 'test_*.py' -v
 
 test: deps
 	@$(MAKE) --no-print-directory test-suite

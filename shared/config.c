@@ -35,6 +35,10 @@ config_defaults(struct medusa_config *c)
 	c->mc_max_id = 128;
 	c->mc_max_conns = 10000;
 	c->mc_max_sessions = 100000;
+	c->mc_hold_timeout = 1;
+	c->mc_drain_timeout = 300;
+	snprintf(c->mc_admin_socket, sizeof (c->mc_admin_socket),
+	    "/tmp/medusa.sock");
 }
 
 enum ckind { CK_SECONDS, CK_SIZE, CK_INT };
@@ -76,6 +80,10 @@ static const struct cfield {
 	    mc_max_conns), 1, 10000000 },
 	{ "max_sessions_per_worker", CK_INT, offsetof(struct medusa_config,
 	    mc_max_sessions), 1, 10000000 },
+	{ "hold_timeout_s", CK_SECONDS, offsetof(struct medusa_config,
+	    mc_hold_timeout), 0.01, 60 },
+	{ "drain_timeout_s", CK_SECONDS, offsetof(struct medusa_config,
+	    mc_drain_timeout), 0.01, 86400 * 7 },
 };
 
 static int
@@ -187,6 +195,20 @@ config_parse(struct medusa_config *c, const char *text, size_t len,
 			}
 			snprintf(c->mc_worker_path, sizeof (c->mc_worker_path),
 			    "%s", json_string_value(v));
+			continue;
+		}
+		if (strcmp(key, "admin_socket") == 0) {
+			if (!json_is_string(v) || json_string_length(v) == 0 ||
+			    json_string_length(v) >=
+			    sizeof (c->mc_admin_socket)) {
+				snprintf(err, errlen, "\"admin_socket\" must "
+				    "be a path shorter than %zu bytes",
+				    sizeof (c->mc_admin_socket));
+				goto out;
+			}
+			snprintf(c->mc_admin_socket,
+			    sizeof (c->mc_admin_socket), "%s",
+			    json_string_value(v));
 			continue;
 		}
 		if (strcmp(key, "log_level") == 0) {

@@ -37,6 +37,9 @@ struct medusa_config {
 	size_t	mc_max_id;		/* session id length */
 	int	mc_max_conns;		/* connections the supervisor holds */
 	int	mc_max_sessions;	/* sessions per worker */
+	double	mc_hold_timeout;	/* s, an attach waits for its worker */
+	double	mc_drain_timeout;	/* s, a retiring worker's last sessions */
+	char	mc_admin_socket[108];	/* medusactl's UNIX socket */
 };
 
 void config_defaults(struct medusa_config *);

@@ -238,6 +238,16 @@ proto_enc_session(msgpack_sbuffer *sb, const struct proto_session *m)
 }
 
 int
+proto_enc_handoff_ack(msgpack_sbuffer *sb, const struct proto_handoff_ack *m)
+{
+	struct penc e;
+
+	pe_begin(&e, sb, PROTO_HANDOFF_ACK, 1);
+	pe_str(&e, &m->pha_id);
+	return (pe_end(&e));
+}
+
+int
 proto_enc_handoff_end(msgpack_sbuffer *sb, const struct proto_handoff_end *m)
 {
 	struct penc e;
@@ -721,6 +731,21 @@ proto_dec_session(const uint8_t *b, size_t n, struct proto_session *m,
 }
 
 int
+proto_dec_handoff_ack(const uint8_t *b, size_t n, struct proto_handoff_ack *m,
+    char *err, size_t errlen)
+{
+	struct pdec d;
+
+	memset(m, 0, sizeof (*m));
+	if (pd_begin(&d, b, n, PROTO_HANDOFF_ACK, 1, err, errlen) == 0) {
+		m->pha_id = pd_str(&d, MSGPACK_OBJECT_STR);
+		if (!d.bad && m->pha_id.ps_n == 0)
+			pd_fail(&d, "empty session id");
+	}
+	return (pd_end(&d));
+}
+
+int
 proto_dec_handoff_end(const uint8_t *b, size_t n, struct proto_handoff_end *m,
     char *err, size_t errlen)
 {
@@ -796,7 +821,7 @@ proto_type_name(int type)
 		"INVALID", "CONFIG", "READY", "ATTACH", "REPORT",
 		"STATUS_REQ", "STATUS_REPLY", "SHUTDOWN", "HANDOFF", "HANDIN",
 		"SESSION", "HANDOFF_END", "HANDOFF_DONE", "ADMIN_REQ",
-		"ADMIN_REPLY"
+		"ADMIN_REPLY", "HANDOFF_ACK"
 	};
 
 	if (type < 0 || type >= PROTO_MAX)

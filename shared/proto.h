@@ -61,6 +61,9 @@
  *	SESSION		w->w	a whole session (struct proto_session below);
  *				carries 1 descriptor per connection, in the
  *				order of its conns array
+ *	HANDOFF_ACK	w->w	session id: the successor has it and has not
+ *				yet touched its sockets; only now may the
+ *				sender let the session go
  *	HANDOFF_END	w->w	sessions moved: there are no more
  *	HANDOFF_DONE	w->s	moved, stayed (could not be moved: they end
  *				where they are), lost (sent but not resumed),
@@ -82,7 +85,7 @@
 
 #include <msgpack.h>
 
-#define	PROTO_VERSION		2
+#define	PROTO_VERSION		3
 #define	PROTO_FRAME_MAX		(16u * 1024 * 1024)
 #define	PROTO_STATUS_CHUNK	500	/* sessions per STATUS_REPLY */
 
@@ -102,6 +105,7 @@ enum proto_type {
 	PROTO_HANDOFF_DONE,
 	PROTO_ADMIN_REQ,
 	PROTO_ADMIN_REPLY,
+	PROTO_HANDOFF_ACK,
 	PROTO_MAX
 };
 
@@ -235,6 +239,10 @@ struct proto_session {
 	struct proto_conn_state ps_conns[PROTO_SESSION_CONNS];
 };
 
+struct proto_handoff_ack {
+	struct proto_str pha_id;
+};
+
 struct proto_handoff_end {
 	uint64_t	phe_moved;
 };
@@ -274,6 +282,7 @@ int proto_enc_shutdown(msgpack_sbuffer *, const struct proto_shutdown *);
 int proto_enc_handoff(msgpack_sbuffer *, int type,
     const struct proto_handoff *);
 int proto_enc_session(msgpack_sbuffer *, const struct proto_session *);
+int proto_enc_handoff_ack(msgpack_sbuffer *, const struct proto_handoff_ack *);
 int proto_enc_handoff_end(msgpack_sbuffer *, const struct proto_handoff_end *);
 int proto_enc_handoff_done(msgpack_sbuffer *,
     const struct proto_handoff_done *);
@@ -306,6 +315,8 @@ int proto_dec_shutdown(const uint8_t *, size_t, struct proto_shutdown *,
 int proto_dec_handoff(const uint8_t *, size_t, int type,
     struct proto_handoff *, char *err, size_t errlen);
 int proto_dec_session(const uint8_t *, size_t, struct proto_session *,
+    char *err, size_t errlen);
+int proto_dec_handoff_ack(const uint8_t *, size_t, struct proto_handoff_ack *,
     char *err, size_t errlen);
 int proto_dec_handoff_end(const uint8_t *, size_t, struct proto_handoff_end *,
     char *err, size_t errlen);

@@ -33,9 +33,32 @@ front_timer(struct sconn *sc, double after)
 	ev_timer_start(sup.s_loop, &sc->sc_timer);
 }
 
+/* Take a held connection off its shard's list. */
+static void
+front_unhold(struct sconn *sc)
+{
+	struct shard *sh = sc->sc_shard;
+	struct sconn **pp;
+
+	if (sc->sc_state != SC_HOLD || sh == NULL)
+		return;
+	for (pp = &sh->sh_held; *pp != NULL; pp = &(*pp)->sc_hnext) {
+		if (*pp == sc) {
+			*pp = sc->sc_hnext;
+			break;
+		}
+	}
+	sh->sh_held_tail = &sh->sh_held;
+	while (*sh->sh_held_tail != NULL)
+		sh->sh_held_tail = &(*sh->sh_held_tail)->sc_hnext;
+	sc->sc_hnext = NULL;
+	sc->sc_state = SC_HEAD;
+}
+
 static void
 front_unlink(struct sconn *sc)
 {
+	front_unhold(sc);
 	ev_io_stop(sup.s_loop, &sc->sc_rio);
 	ev_io_stop(sup.s_loop, &sc->sc_wio);
 	ev_timer_stop(sup.s_loop, &sc->sc_timer);
@@ -49,6 +72,7 @@ front_unlink(struct sconn *sc)
 		sc->sc_next->sc_prev = sc->sc_prev;
 	sup.s_nconns--;
 	free(sc->sc_buf);
+	free(sc->sc_sid);
 	buf_free(&sc->sc_out);
 	free(sc);
 	/* Below the connection limit again: accept again. */
@@ -66,7 +90,14 @@ front_destroy(struct sconn *sc)
 	front_unlink(sc);
 }
 
+/* The socket went to a worker: forget the connection without closing. */
 void
+front_forget(struct sconn *sc)
+{
+	front_unlink(sc);
+}
+
+struct sconn *
 front_conn(int fd, const char *peer, uint64_t accept_ms, const char *reqid)
 {
 	struct sconn *sc;
@@ -75,7 +106,7 @@ front_conn(int fd, const char *peer, uint64_t accept_ms, const char *reqid)
 		mlog(MLOG_ERROR, "out of memory for a connection", "peer=%s",
 		    peer);
 		(void) close(fd);
-		return;
+		return (NULL);
 	}
 	sc->sc_fd = fd;
 	sc->sc_state = SC_HEAD;
@@ -93,6 +124,26 @@ front_conn(int fd, const char *peer, uint64_t accept_ms, const char *reqid)
 	sup.s_nconns++;
 	ev_io_start(sup.s_loop, &sc->sc_rio);
 	front_timer(sc, sup.s_conf.mc_head_timeout);
+	return (sc);
+}
+
+/*
+ * Hold an attach while its shard has no ready worker: it is passed on
+ * when one is ready (workers_flush_held), or answered 503 after
+ * hold_timeout_s.
+ */
+void
+front_hold(struct sconn *sc, struct shard *sh)
+{
+	sc->sc_state = SC_HOLD;
+	sc->sc_shard = sh;
+	sc->sc_hnext = NULL;
+	*sh->sh_held_tail = sc;
+	sh->sh_held_tail = &sc->sc_hnext;
+	ev_io_stop(sup.s_loop, &sc->sc_rio);
+	front_timer(sc, sup.s_conf.mc_hold_timeout);
+	mlog(MLOG_DEBUG, "holding an attach for its shard's worker",
+	    "req_id=%s shard=%u", sc->sc_reqid, sh->sh_index);
 }
 
 /* --- answering -------------------------------------------------------- */
@@ -112,6 +163,7 @@ front_respond(struct sconn *sc, const char *data, size_t len)
 {
 	ssize_t n;
 
+	front_unhold(sc);
 	sc->sc_state = SC_RESPOND;
 	ev_io_stop(sup.s_loop, &sc->sc_rio);
 	front_timer(sc, sup.s_conf.mc_close_timeout);
@@ -193,6 +245,11 @@ front_timer_cb(EV_P_ ev_timer *w, int revents)
 		    "the request head did not arrive in time", NULL);
 		return;
 	}
+	if (sc->sc_state == SC_HOLD) {
+		front_error(sc, 503, "ServiceUnavailable", "the shard for this "
+		    "session has no worker ready", "Retry-After: 1\r\n");
+		return;
+	}
 	/* Writing or lingering took too long. */
 	front_destroy(sc);
 }
@@ -204,7 +261,6 @@ front_route(struct sconn *sc, size_t headlen)
 {
 	struct httphead h;
 	struct route r;
-	struct proto_attach a;
 	unsigned shard;
 	int rv;
 
@@ -250,27 +306,17 @@ front_route(struct sconn *sc, size_t headlen)
 	}
 
 	shard = shard_of(r.r_id, r.r_idlen, sup.s_nworkers);
-	memset(&a, 0, sizeof (a));
-	a.pa_req_id.ps_p = sc->sc_reqid;
-	a.pa_req_id.ps_n = strlen(sc->sc_reqid);
-	a.pa_session.ps_p = r.r_id;
-	a.pa_session.ps_n = r.r_idlen;
-	a.pa_role = (uint32_t)r.r_role;
-	a.pa_head.ps_p = sc->sc_buf;
-	a.pa_head.ps_n = sc->sc_len;
-	a.pa_peer.ps_p = sc->sc_peer;
-	a.pa_peer.ps_n = strlen(sc->sc_peer);
-	a.pa_accept_ms = sc->sc_accept_ms;
 	mlog(MLOG_DEBUG, "routing attach", "req_id=%s peer=%s session=%s "
 	    "role=%s shard=%u", sc->sc_reqid, sc->sc_peer, r.r_id,
 	    route_role_name(r.r_role), shard);
-	if (workers_attach(shard, sc->sc_fd, &a) != 0) {
-		front_error(sc, 503, "ServiceUnavailable", "the shard for "
-		    "this session is not available", "Retry-After: 1\r\n");
+	if ((sc->sc_sid = strdup(r.r_id)) == NULL) {
+		front_error(sc, 503, "ServiceUnavailable", "out of memory",
+		    "Retry-After: 1\r\n");
 		return;
 	}
-	/* The socket is the worker's now: forget it without closing it. */
-	front_unlink(sc);
+	sc->sc_role = r.r_role;
+	sc->sc_shard = &sup.s_shards[shard];
+	workers_route(sc);
 }
 
 static void

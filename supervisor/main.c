@@ -50,11 +50,31 @@
  * until it is closed or passed; a passed socket is owned by the channel's
  * queue until sent.
  *
+ * A shard with no ready worker (it just crashed) holds its new
+ * connections for up to hold_timeout_s, then answers 503.  A worker that
+ * keeps dying (five times in a row, each before a healthy minute) marks
+ * its shard "failed" in /status; it is still retried, at the longest
+ * back-off, and every other shard serves on.
+ *
+ * Rolling restarts (restart.c).  SIGHUP (after re-reading the
+ * configuration) or `medusactl restart` replaces the workers one shard at a
+ * time: a successor is started from the binary on disk now, and once it is
+ * ready the old worker moves its live sessions into it, sockets and state,
+ * over a socketpair of their own (worker/handoff.c); the supervisor only
+ * makes the pair and switches routing, and never holds a session's socket.
+ * The old worker then drains what could not move and exits.
+ *
+ * Administration (admin.c).  medusactl talks to the supervisor over a
+ * UNIX socket (mode 0600, "admin_socket"): status, sessions, restart,
+ * drain.
+ *
  * Stopping.  SIGTERM or SIGINT: stop accepting, close connections still
  * being read, tell every worker to close its sessions with 1001 and exit,
  * and exit when they have (after the shutdown time-out, a worker that is
- * still there is killed).  Signal handlers only set libev's flags; the
- * loop does the work.
+ * still there is killed).  SIGQUIT or `medusactl drain`: no new sessions;
+ * live ones go on (and a waiting one may still pair); exit when the last
+ * has ended.  Signal handlers only set libev's flags; the loop does the
+ * work.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -106,7 +126,10 @@ sup_usage(FILE *f)
 	    "  -V, --version         print the version and exit\n"
 	    "\n"
 	    "Flags override the file.  Signals: TERM or INT close every session\n"
-	    "(code 1001) and exit.\n");
+	    "(code 1001) and exit; HUP reloads the configuration and restarts\n"
+	    "the workers one by one, moving live sessions into the new ones;\n"
+	    "QUIT takes no new sessions and exits when the last one ends.\n"
+	    "medusactl(1) does the same over the admin socket.\n");
 }
 
 /* Where this program lives: for the default config and worker paths. */
@@ -206,9 +229,9 @@ sup_stop_timer_cb(EV_P_ ev_timer *w, int revents)
 	(void) revents;
 	mlog(MLOG_WARN, "shutdown time-out: killing workers still running",
 	    "");
-	for (unsigned i = 0; i < sup.s_nworkers; i++) {
-		if (sup.s_workers[i].wp_pid > 0)
-			(void) kill(sup.s_workers[i].wp_pid, SIGKILL);
+	for (struct wproc *p = sup.s_procs; p != NULL; p = p->wp_next) {
+		if (p->wp_pid > 0)
+			(void) kill(p->wp_pid, SIGKILL);
 	}
 	/* Their exits arrive through the child watchers; wait a moment. */
 	ev_timer_set(w, 1.0, 0);
@@ -238,12 +261,117 @@ sup_stop(const char *why)
 		ev_break(sup.s_loop, EVBREAK_ALL);
 }
 
+/*
+ * QUIT or medusactl drain: no new sessions; the workers exit when their
+ * last session ends, and then so do we.  /status keeps answering.
+ */
+void
+sup_drain(const char *why)
+{
+	if (sup.s_stopping || sup.s_draining)
+		return;
+	sup.s_draining = true;
+	mlog(MLOG_INFO, "draining", "reason=%s", why);
+	workers_stop_all(PROTO_SHUTDOWN_DRAIN);
+	if (workers_all_down())
+		ev_break(sup.s_loop, EVBREAK_ALL);
+}
+
+/* Command-line settings, re-applied over the file on every reload. */
+static struct {
+	char	binds[CONFIG_MAX_BINDS][CONFIG_ADDR_MAX];
+	int	nbinds;
+	int	port;
+	int	workers;
+	int	level;
+	char	path[PATH_MAX];
+} sup_cli = { .port = -1, .workers = -1, .level = -1 };
+
+static void
+sup_apply_cli(struct medusa_config *c)
+{
+	if (sup_cli.nbinds > 0) {
+		memcpy(c->mc_bind, sup_cli.binds, sizeof (sup_cli.binds));
+		c->mc_nbind = sup_cli.nbinds;
+	}
+	if (sup_cli.port >= 0)
+		c->mc_port = sup_cli.port;
+	if (sup_cli.workers >= 0)
+		c->mc_workers = sup_cli.workers;
+	if (sup_cli.level >= 0)
+		c->mc_log_level = sup_cli.level;
+}
+
+/*
+ * SIGHUP: read the configuration again.  What can change live (log level,
+ * limits, time-outs, the worker binary's path) goes to every worker; what
+ * cannot (addresses, port, number of workers, admin socket) is logged as
+ * needing a full restart.  Then every shard is restarted in turn, with its
+ * live sessions handed over, so a new worker build takes effect too.
+ */
+static int
+sup_reload(void)
+{
+	struct medusa_config c;
+	char err[512];
+
+	config_defaults(&c);
+	if (config_load(&c, sup_cli.path, err, sizeof (err)) != 0) {
+		mlog(MLOG_ERROR, "SIGHUP: configuration not reloaded; workers "
+		    "not restarted", "error=%s", err);
+		return (-1);
+	}
+	sup_apply_cli(&c);
+	if (c.mc_workers == 0)
+		c.mc_workers = sup.s_conf.mc_workers;
+	if (c.mc_nbind != sup.s_conf.mc_nbind ||
+	    memcmp(c.mc_bind, sup.s_conf.mc_bind, sizeof (c.mc_bind)) != 0)
+		mlog(MLOG_WARN, "SIGHUP: bind needs a full restart", "");
+	if (c.mc_port != sup.s_conf.mc_port)
+		mlog(MLOG_WARN, "SIGHUP: port needs a full restart", "");
+	if (c.mc_workers != sup.s_conf.mc_workers)
+		mlog(MLOG_WARN, "SIGHUP: workers needs a full restart", "");
+	if (strcmp(c.mc_admin_socket, sup.s_conf.mc_admin_socket) != 0)
+		mlog(MLOG_WARN, "SIGHUP: admin_socket needs a full restart", "");
+	memcpy(c.mc_bind, sup.s_conf.mc_bind, sizeof (c.mc_bind));
+	c.mc_nbind = sup.s_conf.mc_nbind;
+	c.mc_port = sup.s_conf.mc_port;
+	c.mc_workers = sup.s_conf.mc_workers;
+	memcpy(c.mc_admin_socket, sup.s_conf.mc_admin_socket,
+	    sizeof (c.mc_admin_socket));
+	sup.s_conf = c;
+	mlog_set_level(c.mc_log_level);
+	if (c.mc_worker_path[0] != '\0')
+		snprintf(sup.s_worker_path, sizeof (sup.s_worker_path), "%s",
+		    c.mc_worker_path);
+	mlog(MLOG_INFO, "configuration reloaded", "config=%s", sup_cli.path);
+	workers_config_all();
+	return (0);
+}
+
 static void
 sup_signal_cb(EV_P_ ev_signal *w, int revents)
 {
+	char err[256];
+
 	(void) EV_A;
 	(void) revents;
-	sup_stop(strsignal(w->signum));
+	switch (w->signum) {
+	case SIGHUP:
+		mlog(MLOG_INFO, "SIGHUP: reloading and restarting the workers",
+		    "");
+		if (sup_reload() != 0)
+			break;
+		if (restart_begin(-1, NULL, err, sizeof (err)) != 0)
+			mlog(MLOG_WARN, "SIGHUP: no restart", "reason=%s", err);
+		break;
+	case SIGQUIT:
+		sup_drain("SIGQUIT");
+		break;
+	default:
+		sup_stop(strsignal(w->signum));
+		break;
+	}
 }
 
 static void
@@ -372,16 +500,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "medusa: configuration: %s\n", err);
 		return (2);
 	}
-	if (nbinds > 0) {
-		memcpy(sup.s_conf.mc_bind, binds, sizeof (binds));
-		sup.s_conf.mc_nbind = nbinds;
-	}
-	if (port >= 0)
-		sup.s_conf.mc_port = port;
-	if (workers >= 0)
-		sup.s_conf.mc_workers = workers;
-	if (level >= 0)
-		sup.s_conf.mc_log_level = level;
+	if (nbinds > 0)
+		memcpy(sup_cli.binds, binds, sizeof (binds));
+	sup_cli.nbinds = nbinds;
+	sup_cli.port = port;
+	sup_cli.workers = workers;
+	sup_cli.level = level;
+	snprintf(sup_cli.path, sizeof (sup_cli.path), "%s", cfgpath);
+	sup_apply_cli(&sup.s_conf);
 	if (sup.s_conf.mc_worker_path[0] != '\0')
 		snprintf(sup.s_worker_path, sizeof (sup.s_worker_path), "%s",
 		    sup.s_conf.mc_worker_path);
@@ -410,7 +536,6 @@ main(int argc, char **argv)
 	mlog_init("medusa", "supervisor", -1);
 	mlog_set_level(sup.s_conf.mc_log_level);
 	(void) signal(SIGPIPE, SIG_IGN);
-	(void) signal(SIGHUP, SIG_IGN);
 	sup_raise_nofile();
 	sup.s_loop = EV_DEFAULT;
 	sup.s_nworkers = (unsigned)sup.s_conf.mc_workers;
@@ -422,13 +547,17 @@ main(int argc, char **argv)
 	    rnd[0], rnd[1], rnd[2], rnd[3]);
 	sup.s_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-	if (sup_listen() != 0)
+	if (sup_listen() != 0 || admin_listen() != 0)
 		return (1);
 	ev_init(&sup.s_accept_timer, sup_accept_timer_cb);
-	ev_signal_init(&sup.s_sigterm, sup_signal_cb, SIGTERM);
-	ev_signal_init(&sup.s_sigint, sup_signal_cb, SIGINT);
-	ev_signal_start(sup.s_loop, &sup.s_sigterm);
-	ev_signal_start(sup.s_loop, &sup.s_sigint);
+	{
+		int sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+
+		for (int i = 0; i < 4; i++) {
+			ev_signal_init(&sup.s_sigs[i], sup_signal_cb, sigs[i]);
+			ev_signal_start(sup.s_loop, &sup.s_sigs[i]);
+		}
+	}
 	mlog(MLOG_INFO, "starting", "version=%s config=%s workers=%u port=%d",
 	    MEDUSA_VERSION, cfgpath, sup.s_nworkers, sup.s_port);
 	workers_start_all();
@@ -436,6 +565,7 @@ main(int argc, char **argv)
 
 	ev_run(sup.s_loop, 0);
 
+	admin_close_all();
 	mlog(MLOG_INFO, "exiting", "");
 	return (0);
 }

@@ -1,16 +1,22 @@
 /*
- * status.c: GET /status.  The supervisor asks every ready worker for its
- * sessions (STATUS_REQ), gathers the replies (bounded by a time-out, so a
- * stuck worker cannot hold the answer up) and answers with the original's
- * shape plus the workers:
+ * status.c: the status document, for GET /status and medusactl.  The
+ * supervisor asks every live worker process for its sessions (STATUS_REQ),
+ * gathers the replies (bounded by a time-out, so a stuck worker cannot hold
+ * the answer up, and by a cap on sessions, so a misbehaving one cannot
+ * grow our memory) and builds the original's shape plus the workers:
  *
  *	{"health": "ok",
  *	 "sessions": {"sessions": [{"id", "state", "has_master", "has_slave",
  *	     "create_time", "shard", "pid"}, ...]},
  *	 "workers": [{"shard", "pid", "state", "sessions", "started",
- *	     "version", "restarts", "connections", "bytes", "messages"}, ...]}
+ *	     "version", "restarts", "connections", "bytes", "messages"}, ...],
+ *	 "version", "started"}
  *
- * "health" is "ok" when every shard has a ready worker, else "degraded".
+ * "workers" has an entry per worker process (during a rolling restart a
+ * shard has two: the new one and the one retiring), and one for each shard
+ * with none ("down" or "failed", pid null).  "health" is "ok" when every
+ * shard has a ready worker, "draining" or "stopping" when the supervisor
+ * is, else "degraded".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,12 +32,17 @@
 
 #define	STATUS_TIMEOUT		2.0	/* s to wait for the workers */
 #define	STATUS_MAX_QUERIES	64
+#define	STATUS_MAX_SESSIONS	1000000
+#define	STATUS_MAX_PROCS	(SUP_MAX_WORKERS * 3)
 
 struct statusq {
 	uint64_t	q_id;
-	struct sconn	*q_conn;
-	bool		q_waiting[SUP_MAX_WORKERS];
+	status_done_f	*q_done;
+	void		*q_arg;		/* NULL once the asker is gone */
+	struct wproc	*q_procs[STATUS_MAX_PROCS];	/* still to answer */
 	unsigned	q_pending;
+	size_t		q_nsessions;
+	bool		q_truncated;
 	json_t		*q_sessions;
 	ev_timer	q_timer;
 	struct statusq	*q_next;
@@ -52,34 +63,56 @@ status_time(uint64_t ms)
 }
 
 static json_t *
+status_proc(const struct wproc *w)
+{
+	const struct proto_report *r = &w->wp_report;
+	uint64_t ns = 0;
+
+	for (int k = 0; k < 4; k++)
+		ns += r->prp_sessions[k];
+	return (json_pack("{s:I, s:I, s:s, s:I, s:o, s:s, s:I, s:I, s:I, "
+	    "s:I}",
+	    "shard", (json_int_t)w->wp_shard->sh_index,
+	    "pid", (json_int_t)w->wp_pid,
+	    "state", workers_state_name(w),
+	    "sessions", (json_int_t)ns,
+	    "started", status_time(w->wp_started_ms),
+	    "version", w->wp_version,
+	    "restarts", (json_int_t)w->wp_shard->sh_restarts,
+	    "connections", (json_int_t)r->prp_conns,
+	    "bytes", (json_int_t)r->prp_bytes,
+	    "messages", (json_int_t)r->prp_messages));
+}
+
+static json_t *
 status_workers(bool *healthy)
 {
 	json_t *a = json_array();
 
 	*healthy = true;
 	for (unsigned i = 0; i < sup.s_nworkers; i++) {
-		const struct wproc *w = &sup.s_workers[i];
-		const struct proto_report *r = &w->wp_report;
-		uint64_t ns = 0;
+		const struct shard *sh = &sup.s_shards[i];
+		bool any = false;
 
-		for (int k = 0; k < 4; k++)
-			ns += r->prp_sessions[k];
-		if (w->wp_state != W_READY)
+		if (sh->sh_active == NULL || sh->sh_active->wp_state != W_READY)
 			*healthy = false;
-		json_array_append_new(a, json_pack("{s:I, s:o, s:s, s:I, s:o, "
-		    "s:s, s:I, s:I, s:I, s:I}",
-		    "shard", (json_int_t)w->wp_shard,
-		    "pid", w->wp_pid > 0 ? json_integer(w->wp_pid) :
-		    json_null(),
-		    "state", workers_state_name(w->wp_state),
-		    "sessions", (json_int_t)ns,
-		    "started", w->wp_pid > 0 ? status_time(w->wp_started_ms) :
-		    json_null(),
-		    "version", w->wp_version,
-		    "restarts", (json_int_t)w->wp_restarts,
-		    "connections", (json_int_t)r->prp_conns,
-		    "bytes", (json_int_t)r->prp_bytes,
-		    "messages", (json_int_t)r->prp_messages));
+		for (const struct wproc *w = sup.s_procs; w != NULL;
+		    w = w->wp_next) {
+			if (w->wp_shard != sh || w->wp_pid <= 0)
+				continue;
+			json_array_append_new(a, status_proc(w));
+			any = true;
+		}
+		if (!any)
+			json_array_append_new(a, json_pack("{s:I, s:n, s:s, "
+			    "s:I, s:n, s:s, s:I, s:I, s:I, s:I}",
+			    "shard", (json_int_t)i, "pid",
+			    "state", workers_shard_state(sh),
+			    "sessions", (json_int_t)0, "started",
+			    "version", "", "restarts",
+			    (json_int_t)sh->sh_restarts, "connections",
+			    (json_int_t)0, "bytes", (json_int_t)0,
+			    "messages", (json_int_t)0));
 	}
 	return (a);
 }
@@ -87,10 +120,8 @@ status_workers(bool *healthy)
 static void
 status_finish(struct statusq *q)
 {
-	struct sconn *sc = q->q_conn;
 	json_t *doc;
-	char *body, *resp, head[256];
-	size_t bl, hl;
+	char *body;
 	bool healthy;
 
 	ev_timer_stop(sup.s_loop, &q->q_timer);
@@ -102,37 +133,24 @@ status_finish(struct statusq *q)
 		q->q_next->q_prev = q->q_prev;
 	status_nqueries--;
 
-	if (sc != NULL) {
-		sc->sc_query = NULL;
+	if (q->q_arg != NULL) {
 		doc = json_pack("{s:s, s:{s:O}, s:o, s:s, s:o}",
 		    "health", "ok",
 		    "sessions", "sessions", q->q_sessions,
 		    "workers", status_workers(&healthy),
 		    "version", MEDUSA_VERSION,
 		    "started", status_time(sup.s_started_ms));
-		if (doc != NULL && !healthy)
-			json_object_set_new(doc, "health",
-			    json_string("degraded"));
+		if (doc != NULL && (!healthy || sup.s_draining ||
+		    sup.s_stopping))
+			json_object_set_new(doc, "health", json_string(
+			    sup.s_stopping ? "stopping" : sup.s_draining ?
+			    "draining" : "degraded"));
+		if (doc != NULL && q->q_truncated)
+			json_object_set_new(doc, "truncated", json_true());
 		body = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
 		json_decref(doc);
-		if (body == NULL) {
-			front_error(sc, 500, "InternalError",
-			    "cannot build the status", NULL);
-		} else {
-			bl = strlen(body);
-			hl = httpresp_json_head(head, sizeof (head), bl + 1);
-			if ((resp = malloc(hl + bl + 1)) == NULL) {
-				front_error(sc, 500, "InternalError",
-				    "out of memory", NULL);
-			} else {
-				memcpy(resp, head, hl);
-				memcpy(resp + hl, body, bl);
-				resp[hl + bl] = '\n';
-				front_respond(sc, resp, hl + bl + 1);
-				free(resp);
-			}
-			free(body);
-		}
+		q->q_done(q->q_arg, body, body != NULL ? strlen(body) : 0);
+		free(body);
 	}
 	json_decref(q->q_sessions);
 	free(q);
@@ -150,8 +168,12 @@ status_timer_cb(EV_P_ ev_timer *t, int revents)
 	status_finish(q);
 }
 
+/*
+ * Gather the status and call done(arg, json, len) with it (json NULL if it
+ * could not be built).  done may be called before this returns.
+ */
 void
-status_start(struct sconn *sc)
+status_query(status_done_f *done, void *arg)
 {
 	struct proto_status_req m;
 	struct statusq *q;
@@ -159,22 +181,18 @@ status_start(struct sconn *sc)
 
 	if (status_nqueries >= STATUS_MAX_QUERIES ||
 	    (q = calloc(1, sizeof (*q))) == NULL) {
-		front_error(sc, 503, "ServiceUnavailable", "too many status "
-		    "requests at once", "Retry-After: 1\r\n");
+		done(arg, NULL, 0);
 		return;
 	}
 	if ((q->q_sessions = json_array()) == NULL) {
 		free(q);
-		front_error(sc, 500, "InternalError", "out of memory", NULL);
+		done(arg, NULL, 0);
 		return;
 	}
 	status_nqueries++;
 	q->q_id = ++sup.s_qseq;
-	q->q_conn = sc;
-	sc->sc_query = q;
-	sc->sc_state = SC_STATUS;
-	ev_io_stop(sup.s_loop, &sc->sc_rio);
-	ev_timer_stop(sup.s_loop, &sc->sc_timer);
+	q->q_done = done;
+	q->q_arg = arg;
 	q->q_next = sup.s_queries;
 	if (sup.s_queries != NULL)
 		sup.s_queries->q_prev = q;
@@ -185,13 +203,11 @@ status_start(struct sconn *sc)
 	m.psq_qid = q->q_id;
 	msgpack_sbuffer_init(&sb);
 	(void) proto_enc_status_req(&sb, &m);
-	for (unsigned i = 0; i < sup.s_nworkers; i++) {
-		struct wproc *w = &sup.s_workers[i];
-
-		if (w->wp_state != W_READY)
+	for (struct wproc *w = sup.s_procs; w != NULL; w = w->wp_next) {
+		if ((w->wp_state != W_READY && w->wp_state != W_RETIRING) ||
+		    q->q_pending == STATUS_MAX_PROCS)
 			continue;
-		q->q_waiting[i] = true;
-		q->q_pending++;
+		q->q_procs[q->q_pending++] = w;
 		workers_send(w, &sb);
 	}
 	msgpack_sbuffer_destroy(&sb);
@@ -201,14 +217,28 @@ status_start(struct sconn *sc)
 		ev_timer_start(sup.s_loop, &q->q_timer);
 }
 
+/* Drop w from q's waiting list; finish q when nobody is left. */
 static void
-status_done_with(struct statusq *q, unsigned shard)
+status_done_with(struct statusq *q, const struct wproc *w)
 {
-	if (!q->q_waiting[shard])
+	for (unsigned i = 0; i < q->q_pending; i++) {
+		if (q->q_procs[i] != w)
+			continue;
+		q->q_procs[i] = q->q_procs[--q->q_pending];
+		if (q->q_pending == 0)
+			status_finish(q);
 		return;
-	q->q_waiting[shard] = false;
-	if (--q->q_pending == 0)
-		status_finish(q);
+	}
+}
+
+static bool
+status_waits_for(const struct statusq *q, const struct wproc *w)
+{
+	for (unsigned i = 0; i < q->q_pending; i++) {
+		if (q->q_procs[i] == w)
+			return (true);
+	}
+	return (false);
 }
 
 void
@@ -220,11 +250,16 @@ status_reply(struct wproc *w, const struct proto_status_reply *m)
 		if (q->q_id == m->psr_qid)
 			break;
 	}
-	if (q == NULL || !q->q_waiting[w->wp_shard])
+	if (q == NULL || !status_waits_for(q, w))
 		return;		/* it timed out already */
 	for (size_t i = 0; i < m->psr_nsessions; i++) {
 		const struct proto_session_info *s = &m->psr_sessions[i];
 
+		if (q->q_nsessions >= STATUS_MAX_SESSIONS) {
+			q->q_truncated = true;
+			break;
+		}
+		q->q_nsessions++;
 		json_array_append_new(q->q_sessions, json_pack("{s:s%, s:s, "
 		    "s:b, s:b, s:o, s:I, s:I}",
 		    "id", s->psi_id.ps_p, s->psi_id.ps_n,
@@ -232,11 +267,11 @@ status_reply(struct wproc *w, const struct proto_status_reply *m)
 		    "has_master", s->psi_has_master,
 		    "has_slave", s->psi_has_slave,
 		    "create_time", status_time(s->psi_create_ms),
-		    "shard", (json_int_t)w->wp_shard,
+		    "shard", (json_int_t)w->wp_shard->sh_index,
 		    "pid", (json_int_t)w->wp_pid));
 	}
 	if (!m->psr_more)
-		status_done_with(q, w->wp_shard);
+		status_done_with(q, w);
 }
 
 void
@@ -246,13 +281,67 @@ status_worker_gone(struct wproc *w)
 
 	for (q = sup.s_queries; q != NULL; q = next) {
 		next = q->q_next;
-		status_done_with(q, w->wp_shard);
+		status_done_with(q, w);
+	}
+}
+
+/* --- GET /status -------------------------------------------------------- */
+
+static void
+status_http_done(void *arg, const char *json, size_t len)
+{
+	struct sconn *sc = arg;
+	char head[256], *resp;
+	size_t hl;
+
+	sc->sc_query = NULL;
+	if (json == NULL) {
+		front_error(sc, 503, "ServiceUnavailable", "cannot build the "
+		    "status now", "Retry-After: 1\r\n");
+		return;
+	}
+	hl = httpresp_json_head(head, sizeof (head), len + 1);
+	if ((resp = malloc(hl + len + 1)) == NULL) {
+		front_error(sc, 500, "InternalError", "out of memory", NULL);
+		return;
+	}
+	memcpy(resp, head, hl);
+	memcpy(resp + hl, json, len);
+	resp[hl + len] = '\n';
+	front_respond(sc, resp, hl + len + 1);
+	free(resp);
+}
+
+void
+status_start(struct sconn *sc)
+{
+	sc->sc_state = SC_STATUS;
+	ev_io_stop(sup.s_loop, &sc->sc_rio);
+	ev_timer_stop(sup.s_loop, &sc->sc_timer);
+	status_query(status_http_done, sc);
+	/* Still waiting: remember the query, in case the client goes. */
+	if (sc->sc_state == SC_STATUS) {
+		for (struct statusq *q = sup.s_queries; q != NULL;
+		    q = q->q_next) {
+			if (q->q_arg == sc)
+				sc->sc_query = q;
+		}
 	}
 }
 
 void
 status_conn_gone(struct sconn *sc)
 {
-	sc->sc_query->q_conn = NULL;
+	sc->sc_query->q_arg = NULL;
 	sc->sc_query = NULL;
+}
+
+/* Any query for arg will not be delivered (the asker went away). */
+void
+status_cancel(void *arg)
+{
+	for (struct statusq *q = sup.s_queries; q != NULL; q = q->q_next) {
+		if (q->q_arg == arg)
+			q->q_arg = NULL;
+	}
 }

@@ -25,19 +25,21 @@
  */
 enum sconn_state {
 	SC_HEAD = 1,		/* reading the request head */
+	SC_HOLD,		/* waiting (briefly) for its shard's worker */
 	SC_STATUS,		/* waiting for the workers' status replies */
 	SC_RESPOND,		/* writing our response */
 	SC_LINGER		/* SHUT_WR sent; discarding until EOF */
 };
 
 struct statusq;
+struct shard;
 
 struct sconn {
 	int		sc_fd;
 	enum sconn_state sc_state;
 	ev_io		sc_rio;
 	ev_io		sc_wio;
-	ev_timer	sc_timer;	/* head time-out, then close time-out */
+	ev_timer	sc_timer;	/* head, hold, then close time-out */
 	char		*sc_buf;	/* the head so far (head_max bytes) */
 	size_t		sc_len;
 	size_t		sc_scan;	/* where to look for the end of head */
@@ -46,42 +48,66 @@ struct sconn {
 	uint64_t	sc_accept_ms;
 	char		sc_reqid[32];
 	char		sc_peer[64];
+	/* An attach: where it goes (kept while it is held). */
+	char		*sc_sid;
+	int		sc_role;
+	struct shard	*sc_shard;
+	struct sconn	*sc_hnext;	/* the shard's held list */
 	struct sconn	*sc_next;
 	struct sconn	*sc_prev;
 };
 
+/*
+ * A worker process.  A shard has one active process (routed to), and for a
+ * moment during a rolling restart also a successor starting or an old one
+ * retiring; after a crash, none until the next one is ready.
+ */
 enum wstate {
-	W_DOWN = 1,		/* no process; restart pending */
-	W_STARTING,		/* forked; no READY yet */
-	W_READY,		/* takes connections */
-	W_STOPPING,		/* told to shut down */
-	W_FAILED		/* restarted too often; left down */
+	W_STARTING = 1,		/* forked; no READY yet */
+	W_READY,		/* ready; routed to if it is the shard's active */
+	W_RETIRING,		/* handing off or draining its last sessions */
+	W_STOPPING		/* told to shut down, or killed */
 };
 
 struct wproc {
-	unsigned	wp_shard;
+	struct shard	*wp_shard;
 	pid_t		wp_pid;
 	enum wstate	wp_state;
 	struct ctlchan	wp_ctl;
 	ev_io		wp_rio;
 	ev_io		wp_wio;
 	ev_child	wp_child;
-	ev_timer	wp_timer;	/* start time-out or restart back-off */
+	ev_timer	wp_timer;	/* start time-out */
 	uint64_t	wp_started_ms;	/* wall clock, for /status */
 	ev_tstamp	wp_ready_at;	/* monotonic, 0 if never ready */
-	double		wp_backoff;	/* next restart delay, s */
-	unsigned	wp_restarts;
-	unsigned	wp_quick_deaths; /* deaths in a row, each soon after start */
 	struct proto_report wp_report;
 	char		wp_version[32];
+	bool		wp_told_to_exit; /* we asked it to stop: no alarm */
+	struct wproc	*wp_next;	/* all processes */
+	struct wproc	*wp_prev;
+};
+
+struct shard {
+	unsigned	sh_index;
+	struct wproc	*sh_active;	/* routed to when READY */
+	struct wproc	*sh_next;	/* a successor starting */
+	double		sh_backoff;	/* next restart delay, s */
+	unsigned	sh_restarts;
+	unsigned	sh_quick_deaths; /* in a row, each before a healthy minute */
+	bool		sh_failed;	/* keeps crashing */
+	ev_timer	sh_timer;	/* restart back-off */
+	struct sconn	*sh_held;	/* connections waiting for a worker */
+	struct sconn	**sh_held_tail;
 };
 
 struct supervisor {
 	struct ev_loop	*s_loop;
 	struct medusa_config s_conf;
+	char		s_config_path[PATH_MAX];
 	char		s_worker_path[PATH_MAX];
 	unsigned	s_nworkers;
-	struct wproc	s_workers[SUP_MAX_WORKERS];
+	struct shard	s_shards[SUP_MAX_WORKERS];
+	struct wproc	*s_procs;	/* every worker process alive */
 	int		s_lfd[CONFIG_MAX_BINDS * 4];
 	ev_io		s_lio[CONFIG_MAX_BINDS * 4];
 	int		s_nlisten;
@@ -91,10 +117,10 @@ struct supervisor {
 	ev_timer	s_accept_timer;	/* accepting again after EMFILE */
 	struct sconn	*s_conns;
 	size_t		s_nconns;
-	bool		s_stopping;
+	bool		s_stopping;	/* TERM: closing everything */
+	bool		s_draining;	/* QUIT: no new sessions, then exit */
 	ev_timer	s_stop_timer;
-	ev_signal	s_sigterm;
-	ev_signal	s_sigint;
+	ev_signal	s_sigs[4];
 	uint64_t	s_reqseq;
 	char		s_reqprefix[16];
 	uint64_t	s_started_ms;
@@ -106,26 +132,59 @@ extern struct supervisor sup;
 
 /* front.c */
 void front_accept_cb(EV_P_ ev_io *, int);
-void front_conn(int fd, const char *peer, uint64_t accept_ms,
+struct sconn *front_conn(int fd, const char *peer, uint64_t accept_ms,
     const char *reqid);
 void front_respond(struct sconn *, const char *data, size_t len);
 void front_error(struct sconn *, int status, const char *code,
     const char *message, const char *extra);
 void front_close_all(void);
 void front_accepting(bool);
+void front_hold(struct sconn *, struct shard *);
+void front_forget(struct sconn *);
 
 /* workers.c */
 void workers_start_all(void);
-int workers_attach(unsigned shard, int fd, const struct proto_attach *);
+void workers_route(struct sconn *);
+void workers_flush_held(struct shard *);
 void workers_send(struct wproc *, msgpack_sbuffer *);
+int workers_send_fd(struct wproc *, msgpack_sbuffer *, int fd);
+void workers_send_config(struct wproc *);
+void workers_config_all(void);
+struct wproc *workers_spawn(struct shard *);
+void workers_kill(struct wproc *, const char *why);
+void workers_shutdown(struct wproc *, int mode, uint64_t timeout_ms);
 void workers_stop_all(int mode);
 bool workers_all_down(void);
-const char *workers_state_name(enum wstate);
+const char *workers_state_name(const struct wproc *);
+const char *workers_shard_state(const struct shard *);
+
+/* restart.c: rolling restarts with live handoff */
+struct admin_conn;
+int restart_begin(int shard, struct admin_conn *watcher, char *err,
+    size_t errlen);
+bool restart_running(void);
+void restart_worker_ready(struct wproc *);
+void restart_worker_gone(struct wproc *);
+void restart_handoff_done(struct wproc *, const struct proto_handoff_done *);
+bool restart_owns(const struct wproc *);
+void restart_forget_watcher(struct admin_conn *);
+
+/* admin.c: the admin socket (medusactl) */
+int admin_listen(void);
+void admin_progress(struct admin_conn *, bool done, bool ok,
+    const char *text);
+void admin_close_all(void);
 
 /* status.c */
+typedef void status_done_f(void *arg, const char *json, size_t len);
+void status_query(status_done_f *, void *arg);
 void status_start(struct sconn *);
 void status_reply(struct wproc *, const struct proto_status_reply *);
 void status_worker_gone(struct wproc *);
 void status_conn_gone(struct sconn *);
+void status_cancel(void *arg);
+
+/* main.c */
+void sup_drain(const char *why);
 
 #endif

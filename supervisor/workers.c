@@ -1,6 +1,16 @@
 /*
- * workers.c: starting, talking to, watching and restarting the worker
- * processes, one per shard.  See supervisor/main.c.
+ * workers.c: the shards and their worker processes: starting, talking to,
+ * watching and restarting them, and routing attaches.  See
+ * supervisor/main.c.
+ *
+ * Each shard has at most one active process, the one attaches are routed
+ * to once it has said READY.  A process that dies is logged and, if it was
+ * the active one, replaced after a back-off (100 ms, doubling to 10 s,
+ * reset after a healthy minute); five deaths in a row, each before a
+ * healthy minute, mark the shard failed (it is still retried at the longest
+ * back-off).  While a shard has no ready process its new connections wait
+ * up to hold_timeout_s and are then answered 503.  Rolling restarts
+ * (restart.c) add a successor and retire the old process.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,9 +22,9 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
-#include "httpresp.h"
 #include "mlog.h"
 #include "netutil.h"
+#include "route.h"
 #include "supervisor.h"
 #include "version.h"
 
@@ -23,24 +33,38 @@
 #define	WORKER_BACKOFF_MIN	0.1
 #define	WORKER_BACKOFF_MAX	10.0
 #define	WORKER_HEALTHY_AFTER	60.0	/* s up before the back-off resets */
+#define	WORKER_FAILED_AFTER	5	/* quick deaths in a row */
 
 static void workers_read_cb(EV_P_ ev_io *, int);
 static void workers_write_cb(EV_P_ ev_io *, int);
 static void workers_child_cb(EV_P_ ev_child *, int);
 static void workers_timer_cb(EV_P_ ev_timer *, int);
-static void workers_spawn(struct wproc *);
+static void workers_shard_timer_cb(EV_P_ ev_timer *, int);
 
 const char *
-workers_state_name(enum wstate s)
+workers_state_name(const struct wproc *w)
 {
-	switch (s) {
-	case W_DOWN: return ("down");
+	switch (w->wp_state) {
 	case W_STARTING: return ("starting");
-	case W_READY: return ("ready");
+	case W_READY: return (w == w->wp_shard->sh_active ? "ready" :
+	    "standby");
+	case W_RETIRING: return ("retiring");
 	case W_STOPPING: return ("stopping");
-	case W_FAILED: return ("failed");
 	default: return ("unknown");
 	}
+}
+
+/* The shard as a whole, for /status: ready, starting, down or failed. */
+const char *
+workers_shard_state(const struct shard *sh)
+{
+	if (sh->sh_active != NULL && sh->sh_active->wp_state == W_READY)
+		return ("ready");
+	if (sh->sh_failed)
+		return ("failed");
+	if (sh->sh_active != NULL || sh->sh_next != NULL)
+		return ("starting");
+	return ("down");
 }
 
 static void
@@ -51,16 +75,16 @@ workers_timer(struct wproc *w, double after)
 	ev_timer_start(sup.s_loop, &w->wp_timer);
 }
 
-/* Kill a worker that misbehaves; its exit is handled by workers_child_cb. */
-static void
+/* Kill a process that misbehaves; its exit arrives at workers_child_cb. */
+void
 workers_kill(struct wproc *w, const char *why)
 {
 	mlog(MLOG_ERROR, "killing worker", "shard=%u worker_pid=%d reason=%s",
-	    w->wp_shard, (int)w->wp_pid, why);
+	    w->wp_shard->sh_index, (int)w->wp_pid, why);
 	if (w->wp_pid > 0)
 		(void) kill(w->wp_pid, SIGKILL);
-	if (w->wp_state == W_READY || w->wp_state == W_STARTING)
-		w->wp_state = W_STOPPING;
+	/* Not routed to any more; its exit replaces it if it was active. */
+	w->wp_state = W_STOPPING;
 }
 
 void
@@ -76,7 +100,19 @@ workers_send(struct wproc *w, msgpack_sbuffer *sb)
 	ev_io_start(sup.s_loop, &w->wp_wio);
 }
 
-static void
+/* Send a frame with one descriptor; the channel owns it then.  0 or -1. */
+int
+workers_send_fd(struct wproc *w, msgpack_sbuffer *sb, int fd)
+{
+	if (w->wp_ctl.cc_fd < 0 ||
+	    ctlchan_send(&w->wp_ctl, sb->data, sb->size, &fd, 1, NULL) != 0)
+		return (-1);
+	if (ctlchan_flush(&w->wp_ctl) == 0)
+		ev_io_start(sup.s_loop, &w->wp_wio);
+	return (0);
+}
+
+void
 workers_send_config(struct wproc *w)
 {
 	const struct medusa_config *c = &sup.s_conf;
@@ -85,7 +121,7 @@ workers_send_config(struct wproc *w)
 
 	memset(&m, 0, sizeof (m));
 	m.pc_version = PROTO_VERSION;
-	m.pc_shard = w->wp_shard;
+	m.pc_shard = w->wp_shard->sh_index;
 	m.pc_nshards = sup.s_nworkers;
 	m.pc_log_level = (uint32_t)c->mc_log_level;
 	m.pc_pairing_ms = (uint64_t)(c->mc_pairing_timeout * 1000);
@@ -105,30 +141,42 @@ workers_send_config(struct wproc *w)
 	msgpack_sbuffer_destroy(&sb);
 }
 
-static void
-workers_spawn(struct wproc *w)
+/* New settings for every live process (SIGHUP). */
+void
+workers_config_all(void)
 {
+	for (struct wproc *w = sup.s_procs; w != NULL; w = w->wp_next) {
+		if (w->wp_state != W_STOPPING)
+			workers_send_config(w);
+	}
+}
+
+/* Fork and exec a worker for the shard; it is not routed to until READY. */
+struct wproc *
+workers_spawn(struct shard *sh)
+{
+	struct wproc *w;
 	int sv[2];
 	pid_t pid;
-	char shardarg[16];
 
+	if ((w = calloc(1, sizeof (*w))) == NULL) {
+		mlog(MLOG_ERROR, "out of memory for a worker", "shard=%u",
+		    sh->sh_index);
+		return (NULL);
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
 		mlog(MLOG_ERROR, "socketpair failed", "shard=%u error=%s",
-		    w->wp_shard, strerror(errno));
-		w->wp_state = W_DOWN;
-		workers_timer(w, WORKER_BACKOFF_MAX);
-		return;
+		    sh->sh_index, strerror(errno));
+		free(w);
+		return (NULL);
 	}
-	snprintf(shardarg, sizeof (shardarg), "%u", w->wp_shard);
-	pid = fork();
-	if (pid < 0) {
+	if ((pid = fork()) < 0) {
 		mlog(MLOG_ERROR, "fork failed", "shard=%u error=%s",
-		    w->wp_shard, strerror(errno));
+		    sh->sh_index, strerror(errno));
 		(void) close(sv[0]);
 		(void) close(sv[1]);
-		w->wp_state = W_DOWN;
-		workers_timer(w, WORKER_BACKOFF_MAX);
-		return;
+		free(w);
+		return (NULL);
 	}
 	if (pid == 0) {
 		sigset_t none;
@@ -138,6 +186,7 @@ workers_spawn(struct wproc *w)
 		sigemptyset(&none);
 		(void) sigprocmask(SIG_SETMASK, &none, NULL);
 		(void) signal(SIGPIPE, SIG_DFL);
+		(void) signal(SIGHUP, SIG_DFL);
 		/* Terminal signals go to the supervisor, which relays them. */
 		(void) setpgid(0, 0);
 		if (sv[1] == 3) {
@@ -145,6 +194,7 @@ workers_spawn(struct wproc *w)
 		} else if (dup2(sv[1], 3) < 0) {
 			_exit(127);
 		}
+		/* The binary on disk now: a rolling restart picks up a build. */
 		execv(sup.s_worker_path, argv);
 		fprintf(stderr, "medusa: exec %s: %s\n", sup.s_worker_path,
 		    strerror(errno));
@@ -152,42 +202,58 @@ workers_spawn(struct wproc *w)
 	}
 	(void) close(sv[1]);
 	(void) netutil_nonblock(sv[0]);
+	w->wp_shard = sh;
 	w->wp_pid = pid;
 	w->wp_state = W_STARTING;
 	w->wp_started_ms = netutil_now_ms();
-	w->wp_ready_at = 0;
-	memset(&w->wp_report, 0, sizeof (w->wp_report));
-	w->wp_version[0] = '\0';
 	ctlchan_init(&w->wp_ctl, sv[0], WORKER_CTL_QMAX);
 	ev_io_init(&w->wp_rio, workers_read_cb, sv[0], EV_READ);
 	ev_io_init(&w->wp_wio, workers_write_cb, sv[0], EV_WRITE);
-	w->wp_rio.data = w->wp_wio.data = w;
+	ev_init(&w->wp_timer, workers_timer_cb);
+	w->wp_rio.data = w->wp_wio.data = w->wp_timer.data = w;
 	ev_io_start(sup.s_loop, &w->wp_rio);
 	ev_child_init(&w->wp_child, workers_child_cb, pid, 0);
 	w->wp_child.data = w;
 	ev_child_start(sup.s_loop, &w->wp_child);
+	w->wp_next = sup.s_procs;
+	if (sup.s_procs != NULL)
+		sup.s_procs->wp_prev = w;
+	sup.s_procs = w;
 	mlog(MLOG_INFO, "worker started", "shard=%u worker_pid=%d path=%s",
-	    w->wp_shard, (int)pid, sup.s_worker_path);
+	    sh->sh_index, (int)pid, sup.s_worker_path);
 	workers_send_config(w);
 	workers_timer(w, WORKER_START_TIMEOUT);
+	return (w);
+}
+
+static void
+workers_start_shard(struct shard *sh)
+{
+	if (sup.s_stopping || sup.s_draining || sh->sh_active != NULL)
+		return;
+	if ((sh->sh_active = workers_spawn(sh)) == NULL) {
+		ev_timer_set(&sh->sh_timer, WORKER_BACKOFF_MAX, 0);
+		ev_timer_start(sup.s_loop, &sh->sh_timer);
+	}
 }
 
 void
 workers_start_all(void)
 {
 	for (unsigned i = 0; i < sup.s_nworkers; i++) {
-		struct wproc *w = &sup.s_workers[i];
+		struct shard *sh = &sup.s_shards[i];
 
-		memset(w, 0, sizeof (*w));
-		w->wp_shard = i;
-		w->wp_state = W_DOWN;
-		w->wp_backoff = WORKER_BACKOFF_MIN;
-		w->wp_ctl.cc_fd = -1;
-		ev_init(&w->wp_timer, workers_timer_cb);
-		w->wp_timer.data = w;
-		workers_spawn(w);
+		memset(sh, 0, sizeof (*sh));
+		sh->sh_index = i;
+		sh->sh_backoff = WORKER_BACKOFF_MIN;
+		sh->sh_held_tail = &sh->sh_held;
+		ev_init(&sh->sh_timer, workers_shard_timer_cb);
+		sh->sh_timer.data = sh;
+		workers_start_shard(sh);
 	}
 }
+
+/* --- routing ------------------------------------------------------------ */
 
 /* A queued ATTACH that never reached the worker: the client gets a 503. */
 static void
@@ -199,48 +265,112 @@ workers_unsent(const char *tag, const uint8_t *frame, size_t len, int *fds,
 	(void) len;
 	for (int i = 0; i < nfds; i++) {
 		char peer[64];
+		struct sconn *sc;
 
 		netutil_peer_str(fds[i], peer, sizeof (peer));
-		front_conn(fds[i], peer, netutil_now_ms(), tag);
-		if (sup.s_conns != NULL && sup.s_conns->sc_fd == fds[i])
-			front_error(sup.s_conns, 503, "ServiceUnavailable",
+		if ((sc = front_conn(fds[i], peer, netutil_now_ms(), tag)) !=
+		    NULL)
+			front_error(sc, 503, "ServiceUnavailable",
 			    "the worker for this session went away",
 			    "Retry-After: 1\r\n");
 	}
 }
 
-int
-workers_attach(unsigned shard, int fd, const struct proto_attach *a)
+/* Pass an attach to the shard's active worker.  0, or -1 if it cannot. */
+static int
+workers_pass(struct wproc *w, struct sconn *sc)
 {
-	struct wproc *w = &sup.s_workers[shard];
+	struct proto_attach a;
 	msgpack_sbuffer sb;
 	int rv;
 
-	if (w->wp_state != W_READY || sup.s_stopping)
-		return (-1);
+	memset(&a, 0, sizeof (a));
+	a.pa_req_id.ps_p = sc->sc_reqid;
+	a.pa_req_id.ps_n = strlen(sc->sc_reqid);
+	a.pa_session.ps_p = sc->sc_sid;
+	a.pa_session.ps_n = strlen(sc->sc_sid);
+	a.pa_role = (uint32_t)sc->sc_role;
+	a.pa_head.ps_p = sc->sc_buf;
+	a.pa_head.ps_n = sc->sc_len;
+	a.pa_peer.ps_p = sc->sc_peer;
+	a.pa_peer.ps_n = strlen(sc->sc_peer);
+	a.pa_accept_ms = sc->sc_accept_ms;
 	msgpack_sbuffer_init(&sb);
-	rv = proto_enc_attach(&sb, a);
+	rv = proto_enc_attach(&sb, &a);
 	if (rv == 0)
-		rv = ctlchan_send(&w->wp_ctl, sb.data, sb.size, &fd, 1,
-		    a->pa_req_id.ps_p);
+		rv = ctlchan_send(&w->wp_ctl, sb.data, sb.size, &sc->sc_fd, 1,
+		    sc->sc_reqid);
 	msgpack_sbuffer_destroy(&sb);
 	if (rv != 0) {
-		mlog(MLOG_WARN, "cannot queue attach for worker", "shard=%u "
-		    "req_id=%s error=%s", shard, a->pa_req_id.ps_p,
-		    strerror(errno));
+		mlog(MLOG_WARN, "cannot queue an attach for the worker",
+		    "shard=%u req_id=%s error=%s", w->wp_shard->sh_index,
+		    sc->sc_reqid, strerror(errno));
 		return (-1);
 	}
 	/* Try at once; the socket's descriptor is closed once sent. */
 	if (ctlchan_flush(&w->wp_ctl) == 0)
 		ev_io_start(sup.s_loop, &w->wp_wio);
+	front_forget(sc);	/* the worker's now */
 	return (0);
 }
 
-/* --- the worker's messages ------------------------------------------ */
+/*
+ * Route an attach to its shard: to the active worker if it is ready, else
+ * held until one is (or 503 after hold_timeout_s).
+ */
+void
+workers_route(struct sconn *sc)
+{
+	struct shard *sh = sc->sc_shard;
+	struct wproc *w = sh->sh_active;
+
+	if (sup.s_stopping) {
+		front_error(sc, 503, "ShuttingDown", "the server is shutting "
+		    "down", "Retry-After: 1\r\n");
+		return;
+	}
+	if (w != NULL && w->wp_state == W_READY && sh->sh_held == NULL) {
+		if (workers_pass(w, sc) != 0)
+			front_error(sc, 503, "ServiceUnavailable", "the shard "
+			    "for this session is overloaded",
+			    "Retry-After: 1\r\n");
+		return;
+	}
+	if (sh->sh_failed && w == NULL) {
+		front_error(sc, 503, "ServiceUnavailable", "the shard for this "
+		    "session has failed", "Retry-After: 10\r\n");
+		return;
+	}
+	front_hold(sc, sh);
+}
+
+/* The shard has a ready worker: pass everything that waited for it. */
+void
+workers_flush_held(struct shard *sh)
+{
+	struct wproc *w = sh->sh_active;
+
+	while (sh->sh_held != NULL && w != NULL && w->wp_state == W_READY) {
+		struct sconn *sc = sh->sh_held;
+
+		sh->sh_held = sc->sc_hnext;
+		if (sh->sh_held == NULL)
+			sh->sh_held_tail = &sh->sh_held;
+		sc->sc_hnext = NULL;
+		sc->sc_shard = sh;
+		if (workers_pass(w, sc) != 0)
+			front_error(sc, 503, "ServiceUnavailable", "the shard "
+			    "for this session is overloaded",
+			    "Retry-After: 1\r\n");
+	}
+}
+
+/* --- the worker's messages ---------------------------------------------- */
 
 static void
 workers_msg_ready(struct wproc *w, const uint8_t *b, size_t n)
 {
+	struct shard *sh = w->wp_shard;
 	struct proto_ready m;
 	char err[128];
 
@@ -250,12 +380,12 @@ workers_msg_ready(struct wproc *w, const uint8_t *b, size_t n)
 	}
 	if (m.pr_version != PROTO_VERSION) {
 		mlog(MLOG_ERROR, "worker speaks another protocol version",
-		    "shard=%u worker_pid=%d theirs=%u ours=%d", w->wp_shard,
+		    "shard=%u worker_pid=%d theirs=%u ours=%d", sh->sh_index,
 		    (int)w->wp_pid, m.pr_version, PROTO_VERSION);
 		workers_kill(w, "protocol version mismatch");
 		return;
 	}
-	if (w->wp_state != W_STARTING || m.pr_shard != w->wp_shard) {
+	if (w->wp_state != W_STARTING || m.pr_shard != sh->sh_index) {
 		workers_kill(w, "unexpected READY");
 		return;
 	}
@@ -265,7 +395,15 @@ workers_msg_ready(struct wproc *w, const uint8_t *b, size_t n)
 	w->wp_ready_at = ev_now(sup.s_loop);
 	ev_timer_stop(sup.s_loop, &w->wp_timer);
 	mlog(MLOG_INFO, "worker ready", "shard=%u worker_pid=%d version=%s",
-	    w->wp_shard, (int)w->wp_pid, w->wp_version);
+	    sh->sh_index, (int)w->wp_pid, w->wp_version);
+	if (sh->sh_next == w) {
+		restart_worker_ready(w);	/* a successor: restart.c */
+		return;
+	}
+	if (sh->sh_active == w)
+		workers_flush_held(sh);
+	if (sup.s_draining)
+		workers_shutdown(w, PROTO_SHUTDOWN_DRAIN, 0);
 }
 
 static void
@@ -291,12 +429,26 @@ workers_msg_status_reply(struct wproc *w, const uint8_t *b, size_t n)
 	proto_status_reply_free(&m);
 }
 
+static void
+workers_msg_handoff_done(struct wproc *w, const uint8_t *b, size_t n)
+{
+	struct proto_handoff_done m;
+	char err[128];
+
+	if (proto_dec_handoff_done(b, n, &m, err, sizeof (err)) != 0) {
+		workers_kill(w, err);
+		return;
+	}
+	restart_handoff_done(w, &m);
+}
+
 /* The one dispatch table: message type -> handler. */
 static void (*const supervisor_dispatch[PROTO_MAX])(struct wproc *,
     const uint8_t *, size_t) = {
 	[PROTO_READY] = workers_msg_ready,
 	[PROTO_REPORT] = workers_msg_report,
 	[PROTO_STATUS_REPLY] = workers_msg_status_reply,
+	[PROTO_HANDOFF_DONE] = workers_msg_handoff_done,
 };
 
 static void
@@ -306,7 +458,7 @@ supervisor_dispatch_worker(struct wproc *w, const uint8_t *b, size_t n)
 
 	if (type == PROTO_INVALID || supervisor_dispatch[type] == NULL) {
 		mlog(MLOG_ERROR, "unexpected message from worker", "shard=%u "
-		    "type=%s", w->wp_shard, proto_type_name(type));
+		    "type=%s", w->wp_shard->sh_index, proto_type_name(type));
 		workers_kill(w, "unexpected message");
 		return;
 	}
@@ -334,7 +486,7 @@ workers_read_cb(EV_P_ ev_io *io, int revents)
 	const uint8_t *body;
 	size_t len;
 	ssize_t n;
-	int r = 0;
+	int r = 0, fd;
 
 	(void) EV_A;
 	(void) revents;
@@ -346,23 +498,25 @@ workers_read_cb(EV_P_ ev_io *io, int revents)
 		/* Channel gone: the process is dying, or must. */
 		if (n < 0)
 			mlog(MLOG_ERROR, "control channel read failed",
-			    "shard=%u error=%s", w->wp_shard, strerror(errno));
+			    "shard=%u error=%s", w->wp_shard->sh_index,
+			    strerror(errno));
 		workers_channel_down(w);
-		if (w->wp_state == W_READY || w->wp_state == W_STARTING)
+		if (w->wp_state != W_STOPPING)
 			workers_kill(w, "control channel closed");
 		return;
 	}
 	while (w->wp_ctl.cc_fd >= 0 &&
 	    (r = ctlchan_next(&w->wp_ctl, &body, &len)) == 1) {
 		supervisor_dispatch_worker(w, body, len);
-		ctlchan_done(&w->wp_ctl);
+		if (w->wp_ctl.cc_fd >= 0)
+			ctlchan_done(&w->wp_ctl);
 	}
 	if (w->wp_ctl.cc_fd >= 0 && r < 0)
 		workers_kill(w, "oversized frame");
 	/* A worker never sends descriptors: any that came are closed. */
 	while (w->wp_ctl.cc_fd >= 0 &&
-	    ctlchan_take_fds(&w->wp_ctl, &r, 1) == 0)
-		(void) close(r);
+	    ctlchan_take_fds(&w->wp_ctl, &fd, 1) == 0)
+		(void) close(fd);
 }
 
 static void
@@ -377,54 +531,94 @@ workers_write_cb(EV_P_ ev_io *io, int revents)
 		ev_io_stop(EV_A_ io);
 	} else if (r < 0) {
 		mlog(MLOG_ERROR, "control channel write failed", "shard=%u "
-		    "error=%s", w->wp_shard, strerror(errno));
+		    "error=%s", w->wp_shard->sh_index, strerror(errno));
 		ev_io_stop(EV_A_ io);
 		workers_channel_down(w);
 		workers_kill(w, "control channel write failed");
 	}
 }
 
+/* --- deaths and restarts ------------------------------------------------- */
+
+static void
+workers_free(struct wproc *w)
+{
+	ev_timer_stop(sup.s_loop, &w->wp_timer);
+	if (w->wp_prev != NULL)
+		w->wp_prev->wp_next = w->wp_next;
+	else
+		sup.s_procs = w->wp_next;
+	if (w->wp_next != NULL)
+		w->wp_next->wp_prev = w->wp_prev;
+	free(w);
+}
+
+/* The active process of a shard died: start another after the back-off. */
+static void
+workers_replace(struct shard *sh, struct wproc *dead)
+{
+	double up = dead->wp_ready_at > 0 ?
+	    ev_now(sup.s_loop) - dead->wp_ready_at : 0;
+
+	if (up >= WORKER_HEALTHY_AFTER) {
+		sh->sh_backoff = WORKER_BACKOFF_MIN;
+		sh->sh_quick_deaths = 0;
+		sh->sh_failed = false;
+	}
+	sh->sh_quick_deaths++;
+	sh->sh_restarts++;
+	if (sh->sh_quick_deaths >= WORKER_FAILED_AFTER && !sh->sh_failed) {
+		sh->sh_failed = true;
+		mlog(MLOG_ERROR, "shard failed: its worker keeps dying",
+		    "shard=%u deaths=%u", sh->sh_index, sh->sh_quick_deaths);
+	}
+	mlog(MLOG_INFO, "restarting worker", "shard=%u delay_ms=%.0f "
+	    "restarts=%u", sh->sh_index, sh->sh_backoff * 1000,
+	    sh->sh_restarts);
+	ev_timer_stop(sup.s_loop, &sh->sh_timer);
+	ev_timer_set(&sh->sh_timer, sh->sh_backoff, 0);
+	ev_timer_start(sup.s_loop, &sh->sh_timer);
+	sh->sh_backoff *= 2;
+	if (sh->sh_backoff > WORKER_BACKOFF_MAX)
+		sh->sh_backoff = WORKER_BACKOFF_MAX;
+}
+
 static void
 workers_child_cb(EV_P_ ev_child *c, int revents)
 {
 	struct wproc *w = c->data;
+	struct shard *sh = w->wp_shard;
 	int st = c->rstatus;
-	bool expected = sup.s_stopping;
-	double up;
+	bool expected = sup.s_stopping || sup.s_draining ||
+	    w->wp_told_to_exit;
+	bool was_active = sh->sh_active == w;
 
 	(void) revents;
 	ev_child_stop(EV_A_ c);
 	workers_channel_down(w);
-	ev_timer_stop(EV_A_ &w->wp_timer);
 	if (WIFSIGNALED(st)) {
 		mlog(expected ? MLOG_INFO : MLOG_ERROR, "worker exited",
-		    "shard=%u worker_pid=%d signal=%s", w->wp_shard,
+		    "shard=%u worker_pid=%d signal=%s", sh->sh_index,
 		    (int)w->wp_pid, strsignal(WTERMSIG(st)));
 	} else {
 		mlog(expected && WEXITSTATUS(st) == 0 ? MLOG_INFO : MLOG_ERROR,
 		    "worker exited", "shard=%u worker_pid=%d status=%d",
-		    w->wp_shard, (int)w->wp_pid, WEXITSTATUS(st));
+		    sh->sh_index, (int)w->wp_pid, WEXITSTATUS(st));
 	}
+	if (sh->sh_active == w)
+		sh->sh_active = NULL;
+	if (sh->sh_next == w)
+		sh->sh_next = NULL;
 	w->wp_pid = 0;
-	w->wp_state = W_DOWN;
-	memset(&w->wp_report, 0, sizeof (w->wp_report));
-	if (sup.s_stopping) {
-		if (workers_all_down())
-			ev_break(EV_A_ EVBREAK_ALL);
-		return;
+	if (restart_owns(w)) {
+		/* restart.c decides what the shard does now. */
+		restart_worker_gone(w);
+	} else if (was_active && !sup.s_stopping && !sup.s_draining) {
+		workers_replace(sh, w);
 	}
-	/* Back off: 100 ms doubling to 10 s, reset after a healthy minute. */
-	up = w->wp_ready_at > 0 ? ev_now(EV_A) - w->wp_ready_at : 0;
-	if (up >= WORKER_HEALTHY_AFTER)
-		w->wp_backoff = WORKER_BACKOFF_MIN;
-	w->wp_restarts++;
-	mlog(MLOG_INFO, "restarting worker", "shard=%u delay_ms=%.0f "
-	    "restarts=%u", w->wp_shard, w->wp_backoff * 1000,
-	    w->wp_restarts);
-	workers_timer(w, w->wp_backoff);
-	w->wp_backoff *= 2;
-	if (w->wp_backoff > WORKER_BACKOFF_MAX)
-		w->wp_backoff = WORKER_BACKOFF_MAX;
+	workers_free(w);
+	if ((sup.s_stopping || sup.s_draining) && workers_all_down())
+		ev_break(EV_A_ EVBREAK_ALL);
 }
 
 static void
@@ -434,57 +628,58 @@ workers_timer_cb(EV_P_ ev_timer *t, int revents)
 
 	(void) EV_A;
 	(void) revents;
-	switch (w->wp_state) {
-	case W_DOWN:
-		if (!sup.s_stopping)
-			workers_spawn(w);
-		break;
-	case W_STARTING:
+	if (w->wp_state == W_STARTING)
 		workers_kill(w, "no READY in time");
-		break;
-	case W_STOPPING:
-		/* It did not exit when told to. */
-		if (w->wp_pid > 0)
-			(void) kill(w->wp_pid, SIGKILL);
-		break;
-	default:
-		break;
-	}
+	else if (w->wp_state == W_STOPPING && w->wp_pid > 0)
+		(void) kill(w->wp_pid, SIGKILL);	/* it did not exit */
+}
+
+static void
+workers_shard_timer_cb(EV_P_ ev_timer *t, int revents)
+{
+	(void) EV_A;
+	(void) revents;
+	workers_start_shard(t->data);
 }
 
 void
-workers_stop_all(int mode)
+workers_shutdown(struct wproc *w, int mode, uint64_t timeout_ms)
 {
 	struct proto_shutdown m;
 	msgpack_sbuffer sb;
 
 	memset(&m, 0, sizeof (m));
 	m.psd_mode = (uint32_t)mode;
+	m.psd_timeout_ms = timeout_ms;
+	w->wp_told_to_exit = true;
 	msgpack_sbuffer_init(&sb);
 	(void) proto_enc_shutdown(&sb, &m);
-	for (unsigned i = 0; i < sup.s_nworkers; i++) {
-		struct wproc *w = &sup.s_workers[i];
+	workers_send(w, &sb);
+	msgpack_sbuffer_destroy(&sb);
+}
 
-		ev_timer_stop(sup.s_loop, &w->wp_timer);
-		if (w->wp_pid <= 0)
-			continue;
-		if (w->wp_state == W_READY) {
-			workers_send(w, &sb);
-		} else {
+void
+workers_stop_all(int mode)
+{
+	for (unsigned i = 0; i < sup.s_nworkers; i++)
+		ev_timer_stop(sup.s_loop, &sup.s_shards[i].sh_timer);
+	for (struct wproc *w = sup.s_procs; w != NULL; w = w->wp_next) {
+		if (w->wp_state == W_READY || w->wp_state == W_RETIRING) {
+			workers_shutdown(w, mode, 0);
+			if (mode == PROTO_SHUTDOWN_CLOSE)
+				w->wp_state = W_STOPPING;
+		} else if (mode == PROTO_SHUTDOWN_CLOSE ||
+		    w->wp_state == W_STARTING) {
 			/* Not ready: nothing to close gracefully. */
 			(void) kill(w->wp_pid, SIGTERM);
+			w->wp_state = W_STOPPING;
+			w->wp_told_to_exit = true;
 		}
-		w->wp_state = W_STOPPING;
 	}
-	msgpack_sbuffer_destroy(&sb);
 }
 
 bool
 workers_all_down(void)
 {
-	for (unsigned i = 0; i < sup.s_nworkers; i++) {
-		if (sup.s_workers[i].wp_pid > 0)
-			return (false);
-	}
-	return (true);
+	return (sup.s_procs == NULL);
 }

@@ -748,18 +748,26 @@ conn_abort(struct conn *c, const char *why)
 	conn_destroy(c, why);
 }
 
+/* Stop all activity on a connection that is being moved; nothing else. */
+void
+conn_hold(struct conn *c)
+{
+	ev_io_stop(wk.w_loop, &c->c_rio);
+	ev_io_stop(wk.w_loop, &c->c_wio);
+	ev_timer_stop(wk.w_loop, &c->c_timer);
+}
+
 /*
- * The connection has moved to another process (its descriptor went with
- * a SESSION message): forget it without closing the socket or telling
- * anyone.  The caller has taken it out of its session.
+ * The connection lives on in another process, which has its own copy of
+ * the socket: close ours quietly (no CLOSE frame, no session news).  The
+ * caller has taken it out of its session.
  */
 void
 conn_forget(struct conn *c)
 {
 	assert(c->c_state == CONN_OPEN && c->c_sess == NULL);
-	ev_io_stop(wk.w_loop, &c->c_rio);
-	ev_io_stop(wk.w_loop, &c->c_wio);
-	ev_timer_stop(wk.w_loop, &c->c_timer);
+	conn_hold(c);
+	(void) close(c->c_fd);
 	c->c_fd = -1;
 	c->c_state = CONN_DEAD;
 	if (c->c_prev != NULL)

@@ -52,10 +52,22 @@
  * them has returned.  Sessions are plain data (worker.h) so that they can
  * later be moved into another process.
  *
+ * Handoff (handoff.c).  In a rolling restart this worker either hands its
+ * live sessions to a successor (HANDOFF) or takes them over from a
+ * predecessor (HANDIN), over a socketpair the supervisor gives them.  A
+ * session moves as plain data (session_freeze: its queued output, unparsed
+ * input, partial message, timers, counters) plus its sockets, and resumes
+ * where it stopped (session_thaw).  The sender keeps everything until the
+ * successor acknowledges the session, and the successor acknowledges before
+ * it touches the sockets, so a successor that dies half-way costs only the
+ * sessions it had already taken; the rest go back into service here.
+ *
  * Shutdown.  SHUTDOWN mode 1 (or SIGTERM, SIGINT, or the supervisor going
  * away) closes every session with 1001 "server shutting down" and exits
  * once every connection is closed, or when the shutdown time-out passes.
- * Mode 2 (drain) refuses new sessions and exits when the last one ends.
+ * Mode 2 (drain) refuses new sessions (the other side of a waiting one may
+ * still join it) and exits when the last one ends, or closes what is left
+ * with 1001 when its time-out passes.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -85,7 +97,7 @@ struct worker wk;
 
 static void worker_shutdown(int mode, const char *why);
 
-static void
+void
 worker_ctl_send(msgpack_sbuffer *sb)
 {
 	if (ctlchan_send(&wk.w_ctl, sb->data, sb->size, NULL, 0, NULL) != 0) {
@@ -220,7 +232,13 @@ worker_msg_attach(const uint8_t *b, size_t n)
 		    NULL);
 		return;
 	}
-	if (wk.w_shutdown != 0) {
+	/*
+	 * Shutting down: nothing new.  Draining: no new sessions, but the
+	 * other side of one that waits here may still join it.
+	 */
+	if (wk.w_shutdown == PROTO_SHUTDOWN_CLOSE ||
+	    (wk.w_shutdown == PROTO_SHUTDOWN_DRAIN &&
+	    session_find(m.pa_session.ps_p, m.pa_session.ps_n) == NULL)) {
 		conn_http_error(c, 503, "ShuttingDown",
 		    "the server is shutting down", "Retry-After: 1\r\n");
 		return;
@@ -300,6 +318,65 @@ worker_msg_shutdown(const uint8_t *b, size_t n)
 	if (proto_dec_shutdown(b, n, &m, err, sizeof (err)) != 0)
 		worker_protocol_error("bad SHUTDOWN", err);
 	worker_shutdown((int)m.psd_mode, "supervisor asked");
+	if (m.psd_mode == PROTO_SHUTDOWN_DRAIN && m.psd_timeout_ms > 0) {
+		/* What has not ended by then is closed with 1001. */
+		ev_timer_stop(wk.w_loop, &wk.w_drain_timer);
+		ev_timer_set(&wk.w_drain_timer,
+		    (ev_tstamp)m.psd_timeout_ms / 1000.0, 0);
+		ev_timer_start(wk.w_loop, &wk.w_drain_timer);
+	}
+}
+
+/* HANDOFF and HANDIN: a channel end to another worker. */
+static void
+worker_msg_handoff(const uint8_t *b, size_t n, int type)
+{
+	struct proto_handoff m;
+	char err[128];
+	int fd;
+
+	if (proto_dec_handoff(b, n, type, &m, err, sizeof (err)) != 0)
+		worker_protocol_error("bad HANDOFF/HANDIN", err);
+	switch (ctlchan_take_fds(&wk.w_ctl, &fd, 1)) {
+	case 0:
+		break;
+	case 1:
+		mlog(MLOG_ERROR, "the handoff channel was lost: out of file "
+		    "descriptors", "other_pid=%u", m.pho_pid);
+		if (type == PROTO_HANDOFF) {
+			struct proto_handoff_done d;
+			msgpack_sbuffer sb;
+			struct session *s;
+
+			memset(&d, 0, sizeof (d));
+			d.phd_aborted = true;
+			for (s = wk.w_sessions; s != NULL; s = s->s_next)
+				d.phd_stayed++;
+			msgpack_sbuffer_init(&sb);
+			(void) proto_enc_handoff_done(&sb, &d);
+			worker_ctl_send(&sb);
+			msgpack_sbuffer_destroy(&sb);
+		}
+		return;
+	default:
+		worker_protocol_error("HANDOFF/HANDIN without a descriptor", "");
+	}
+	if (type == PROTO_HANDOFF)
+		handoff_start(fd, m.pho_pid);
+	else
+		handin_start(fd, m.pho_pid);
+}
+
+static void
+worker_msg_handoff_out(const uint8_t *b, size_t n)
+{
+	worker_msg_handoff(b, n, PROTO_HANDOFF);
+}
+
+static void
+worker_msg_handoff_in(const uint8_t *b, size_t n)
+{
+	worker_msg_handoff(b, n, PROTO_HANDIN);
 }
 
 /* The one dispatch table: message type -> handler. */
@@ -308,6 +385,8 @@ static void (*const worker_dispatch[PROTO_MAX])(const uint8_t *, size_t) = {
 	[PROTO_ATTACH] = worker_msg_attach,
 	[PROTO_STATUS_REQ] = worker_msg_status_req,
 	[PROTO_SHUTDOWN] = worker_msg_shutdown,
+	[PROTO_HANDOFF] = worker_msg_handoff_out,
+	[PROTO_HANDIN] = worker_msg_handoff_in,
 };
 
 static void
@@ -412,6 +491,8 @@ worker_reaper_cb(EV_P_ ev_prepare *w, int revents)
 	(void) revents;
 	conn_reap();
 	session_reap();
+	if (handoff_busy())
+		return;
 	if (wk.w_shutdown == PROTO_SHUTDOWN_CLOSE && wk.w_nconns == 0)
 		ev_break(EV_A_ EVBREAK_ALL);
 	if (wk.w_shutdown == PROTO_SHUTDOWN_DRAIN && wk.w_nconns == 0 &&
@@ -427,6 +508,17 @@ worker_shutdown_timer_cb(EV_P_ ev_timer *w, int revents)
 	mlog(MLOG_WARN, "shutdown time-out: closing what is left",
 	    "connections=%zu", wk.w_nconns);
 	ev_break(EV_A_ EVBREAK_ALL);
+}
+
+static void
+worker_drain_timer_cb(EV_P_ ev_timer *w, int revents)
+{
+	(void) EV_A;
+	(void) w;
+	(void) revents;
+	mlog(MLOG_WARN, "drain time-out: closing the sessions left",
+	    "sessions=%zu", session_count());
+	worker_shutdown(PROTO_SHUTDOWN_CLOSE, "drain time-out");
 }
 
 static void
@@ -553,6 +645,8 @@ main(int argc, char **argv)
 	ev_timer_init(&wk.w_report, worker_report_cb, 1.0, 1.0);
 	ev_timer_start(wk.w_loop, &wk.w_report);
 	ev_init(&wk.w_shutdown_timer, worker_shutdown_timer_cb);
+	ev_init(&wk.w_drain_timer, worker_drain_timer_cb);
+	handoff_init();
 	ev_prepare_init(&wk.w_reaper, worker_reaper_cb);
 	ev_prepare_start(wk.w_loop, &wk.w_reaper);
 	ev_signal_init(&wk.w_sigterm, worker_signal_cb, SIGTERM);

@@ -519,7 +519,7 @@ session_movable(const struct session *s)
 
 /*
  * Describe a movable session as plain data.  The spans point into the
- * session's own buffers: encode before session_forget().  fds[] gets the
+ * session's own buffers: encode before session_hold().  fds[] gets the
  * sockets, in the order of m->ps_conns.
  */
 void
@@ -569,12 +569,67 @@ session_freeze(struct session *s, struct proto_session *m, int *fds)
 	}
 }
 
-/* The session has moved away: drop it without closing or telling anyone. */
+static void
+session_list_remove(struct session **head, struct session *s)
+{
+	if (s->s_prev != NULL)
+		s->s_prev->s_next = s->s_next;
+	else
+		*head = s->s_next;
+	if (s->s_next != NULL)
+		s->s_next->s_prev = s->s_prev;
+	s->s_next = s->s_prev = NULL;
+}
+
+static void
+session_list_add(struct session **head, struct session *s)
+{
+	s->s_prev = NULL;
+	s->s_next = *head;
+	if (*head != NULL)
+		(*head)->s_prev = s;
+	*head = s;
+}
+
+/*
+ * Take a movable session out of service while a successor takes it: out
+ * of the table and the list, every timer and watcher stopped.  Its state
+ * and sockets stay here until the successor acknowledges it.
+ */
 void
-session_forget(struct session *s)
+session_hold(struct session *s)
 {
 	struct conn *cs[2] = { s->s_master, s->s_slave };
 
+	session_table_remove(s);
+	session_list_remove(&wk.w_sessions, s);
+	session_list_add(&wk.w_moving, s);
+	ev_timer_stop(wk.w_loop, &s->s_timer);
+	for (int i = 0; i < 2; i++) {
+		if (cs[i] != NULL)
+			conn_hold(cs[i]);
+	}
+}
+
+struct session *
+session_held(const char *id, size_t idlen)
+{
+	struct session *s;
+
+	for (s = wk.w_moving; s != NULL; s = s->s_next) {
+		if (s->s_idlen == idlen && memcmp(s->s_id, id, idlen) == 0)
+			return (s);
+	}
+	return (NULL);
+}
+
+/* The successor has the session: close our copies of its sockets. */
+void
+session_release(struct session *s)
+{
+	struct conn *cs[2] = { s->s_master, s->s_slave };
+
+	session_list_remove(&wk.w_moving, s);
 	s->s_master = s->s_slave = NULL;
 	for (int i = 0; i < 2; i++) {
 		if (cs[i] == NULL)
@@ -582,7 +637,48 @@ session_forget(struct session *s)
 		cs[i]->c_sess = NULL;
 		conn_forget(cs[i]);
 	}
-	session_free(s);
+	wk.w_nstate[s->s_state]--;
+	s->s_freed = true;
+	s->s_next = wk.w_sdead;
+	wk.w_sdead = s;
+}
+
+/* The move failed before the successor touched it: back into service. */
+void
+session_unhold(struct session *s)
+{
+	static const char why[] = "session exists already";
+	struct conn *cs[2] = { s->s_master, s->s_slave };
+	bool conflict = session_find(s->s_id, s->s_idlen) != NULL;
+	size_t b;
+
+	session_list_remove(&wk.w_moving, s);
+	session_list_add(&wk.w_sessions, s);
+	if (!conflict) {
+		b = session_bucket(s->s_id, s->s_idlen);
+		s->s_hnext = wk.w_table[b];
+		wk.w_table[b] = s;
+		wk.w_tcount++;
+	}
+	session_arm(s);
+	for (int i = 0; i < 2; i++) {
+		struct conn *other = i == 0 ? cs[1] : cs[0];
+
+		if (cs[i] != NULL)
+			conn_thawed(cs[i], other != NULL &&
+			    other->c_out.b_len >= wk.w_conf.wc_out_high);
+	}
+	if (conflict) {
+		/* A new session took its id meanwhile (very rare). */
+		mlog(MLOG_WARN, "a session came back from a failed move but "
+		    "its id is taken; closing it", "session=%s", s->s_id);
+		session_set_state(s, SSTATE_CLOSING);	/* not in the table */
+		for (int i = 0; i < 2; i++) {
+			if (cs[i] != NULL && conn_is_open(cs[i]))
+				conn_send_close(cs[i], WS_CLOSE_POLICY, why,
+				    sizeof (why) - 1);
+		}
+	}
 }
 
 /* Close a connection that cannot join: its session id is taken here. */

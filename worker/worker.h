@@ -128,6 +128,7 @@ struct worker {
 	ev_io		w_ctl_wio;
 	ev_timer	w_report;
 	ev_timer	w_shutdown_timer;
+	ev_timer	w_drain_timer;
 	ev_prepare	w_reaper;
 	ev_signal	w_sigterm;
 	ev_signal	w_sigint;
@@ -140,6 +141,7 @@ struct worker {
 	size_t		w_tsize;	/* buckets, a power of two */
 	size_t		w_tcount;
 	struct session	*w_sessions;	/* all sessions, closing included */
+	struct session	*w_moving;	/* held while a successor takes them */
 	uint64_t	w_nstate[SSTATE_MAX];
 	uint64_t	w_bytes;	/* payload bytes relayed */
 	uint64_t	w_msgs;		/* messages relayed */
@@ -162,6 +164,7 @@ int conn_send_text(struct conn *, const char *);
 void conn_send_close(struct conn *, uint16_t code, const char *reason,
     size_t reasonlen);
 void conn_abort(struct conn *, const char *why);
+void conn_hold(struct conn *);
 void conn_forget(struct conn *);
 bool conn_movable(const struct conn *);
 void conn_thawed(struct conn *, bool paused);
@@ -170,6 +173,15 @@ void conn_resume(struct conn *, uint8_t why);
 bool conn_is_open(const struct conn *);
 void conn_reap(void);
 void session_reap(void);
+
+/* main.c */
+void worker_ctl_send(msgpack_sbuffer *);
+
+/* handoff.c: moving sessions to a successor worker. */
+void handoff_init(void);
+void handoff_start(int fd, uint32_t successor_pid);
+void handin_start(int fd, uint32_t predecessor_pid);
+bool handoff_busy(void);
 
 /* session.c: table, pairing, relay, timers. */
 void session_table_init(void);
@@ -189,7 +201,10 @@ size_t session_count(void);
 void session_set_state(struct session *, int state);
 bool session_movable(const struct session *);
 void session_freeze(struct session *, struct proto_session *, int *fds);
-void session_forget(struct session *);
+void session_hold(struct session *);
+void session_release(struct session *);
+void session_unhold(struct session *);
+struct session *session_held(const char *id, size_t idlen);
 int session_thaw(const struct proto_session *, const int *fds);
 
 #endif

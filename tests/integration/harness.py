@@ -47,6 +47,21 @@ def ids_for_shards(nshards, prefix="sess"):
     return [found[k] for k in range(nshards)]
 
 
+_LIVE = []
+
+
+def _kill_leftovers():
+    """A test that failed before stopping its processes leaves none behind."""
+    for p in _LIVE:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+import atexit
+atexit.register(_kill_leftovers)
+
+
 class LogProc:
     """A child process whose stderr carries bunyan JSON lines we follow."""
 
@@ -56,6 +71,7 @@ class LogProc:
         self.cond = threading.Condition()
         self.proc = subprocess.Popen(cmd, stdin=stdin, stdout=stdout,
                                      stderr=subprocess.PIPE, env=env)
+        _LIVE.append(self.proc)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
@@ -124,9 +140,10 @@ class Medusa(LogProc):
 
     def __init__(self, workers=3, config=None, args=(), wait_ready=True,
                  level="debug", wrapper=()):
-        cfg = {"bind": "127.0.0.1", "port": 0}
-        cfg.update(config or {})
         fd, self.config_path = tempfile.mkstemp(prefix="medusa-", suffix=".json")
+        self.admin_socket = self.config_path[:-5] + ".sock"
+        cfg = {"bind": "127.0.0.1", "port": 0, "admin_socket": self.admin_socket}
+        cfg.update(config or {})
         with os.fdopen(fd, "w") as f:
             json.dump(cfg, f)
         self.workers = workers
@@ -417,8 +434,20 @@ def open_fds(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
+def fd_table(pid):
+    """What each descriptor of a process is, for failure messages."""
+    out = {}
+    for f in os.listdir("/proc/%d/fd" % pid):
+        try:
+            out[int(f)] = os.readlink("/proc/%d/fd/%s" % (pid, f))
+        except OSError:
+            pass
+    return out
+
+
 class AsyncTestCase(unittest.IsolatedAsyncioTestCase):
-    """Asyncio tests without debug-mode noise about slow callbacks."""
+    """Asyncio tests without asyncio's debug mode, which unittest turns on:
+    it costs far too much with hundreds of connections."""
 
     async def asyncSetUp(self):
-        asyncio.get_running_loop().slow_callback_duration = 60
+        asyncio.get_running_loop().set_debug(False)

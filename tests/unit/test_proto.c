@@ -63,6 +63,7 @@ static const struct proto_shutdown sample_shutdown = {
 };
 static const struct proto_handoff sample_handoff = { 4242 };
 static const struct proto_handoff_end sample_handoff_end = { 17 };
+static const struct proto_handoff_ack sample_handoff_ack = { STR("sess-9") };
 static const struct proto_handoff_done sample_handoff_done = {
 	190, 3, 1, true
 };
@@ -133,6 +134,9 @@ enc_sample(int type, msgpack_sbuffer *sb)
 	case PROTO_HANDOFF_END:
 		r = proto_enc_handoff_end(sb, &sample_handoff_end);
 		break;
+	case PROTO_HANDOFF_ACK:
+		r = proto_enc_handoff_ack(sb, &sample_handoff_ack);
+		break;
 	case PROTO_HANDOFF_DONE:
 		r = proto_enc_handoff_done(sb, &sample_handoff_done);
 		break;
@@ -161,6 +165,7 @@ dec_any(int type, const uint8_t *b, size_t n, char *err, size_t errlen)
 		struct proto_handoff h;
 		struct proto_session x;
 		struct proto_handoff_end e;
+		struct proto_handoff_ack k;
 		struct proto_handoff_done f;
 		struct proto_admin_req ar;
 		struct proto_admin_reply ap;
@@ -195,6 +200,9 @@ dec_any(int type, const uint8_t *b, size_t n, char *err, size_t errlen)
 		break;
 	case PROTO_HANDOFF_END:
 		r = proto_dec_handoff_end(b, n, &m.e, err, errlen);
+		break;
+	case PROTO_HANDOFF_ACK:
+		r = proto_dec_handoff_ack(b, n, &m.k, err, errlen);
 		break;
 	case PROTO_HANDOFF_DONE:
 		r = proto_dec_handoff_done(b, n, &m.f, err, errlen);
@@ -468,6 +476,19 @@ START_TEST(test_handoff_and_admin)
 		    sizeof (err)), -1);
 		msgpack_sbuffer_destroy(&sb);
 	}
+
+	msgpack_sbuffer_init(&sb);
+	ck_assert_int_eq(proto_enc_handoff_ack(&sb, &sample_handoff_ack), 0);
+	b = frame_body(&sb, 0, &n);
+	ck_assert_int_eq(proto_type(b, n), PROTO_HANDOFF_ACK);
+	{
+		struct proto_handoff_ack k;
+
+		ck_assert_int_eq(proto_dec_handoff_ack(b, n, &k, err,
+		    sizeof (err)), 0);
+		ck_assert(span_is(&k.pha_id, "sess-9", 6));
+	}
+	msgpack_sbuffer_destroy(&sb);
 
 	msgpack_sbuffer_init(&sb);
 	ck_assert_int_eq(proto_enc_handoff_end(&sb, &sample_handoff_end), 0);
@@ -873,6 +894,11 @@ static const struct {
 	{ PROTO_ADMIN_REPLY, "A5 U14 T T Sok S", 1 },
 	{ PROTO_ADMIN_REPLY, "A5 U14 T T Sok B", 0 },
 	{ PROTO_ADMIN_REPLY, "A4 U14 T T Sok", 0 },
+	/* HANDOFF_ACK: session id */
+	{ PROTO_HANDOFF_ACK, "A2 U15 Sid", 1 },
+	{ PROTO_HANDOFF_ACK, "A2 U15 S", 0 },
+	{ PROTO_HANDOFF_ACK, "A2 U15 Bid", 0 },
+	{ PROTO_HANDOFF_ACK, "A3 U15 Sid Sx", 0 },
 };
 
 START_TEST(test_built)
@@ -910,8 +936,8 @@ static const struct {
 	{ "\x91\x07", 2, PROTO_SHUTDOWN },
 	{ "\x92\x01\x00", 3, PROTO_CONFIG },
 	{ "\x91\x00", 2, PROTO_INVALID },		/* type 0 */
-	{ "\x91\x0e", 2, PROTO_ADMIN_REPLY },		/* the last */
-	{ "\x91\x0f", 2, PROTO_INVALID },		/* past the last */
+	{ "\x91\x0f", 2, PROTO_HANDOFF_ACK },		/* the last */
+	{ "\x91\x10", 2, PROTO_INVALID },		/* past the last */
 	{ "\x91\x7f", 2, PROTO_INVALID },
 	{ "\x91\xff", 2, PROTO_INVALID },		/* negative fixint */
 	{ "\x91\xcc", 2, PROTO_INVALID },

@@ -1,0 +1,350 @@
+/*
+ * medusactl: the operator's handle on a running reflector.
+ *
+ * It talks to the supervisor over its admin socket (a UNIX socket, mode
+ * 0600, path "admin_socket" in the configuration) with proto.h's ADMIN_REQ
+ * and ADMIN_REPLY messages:
+ *
+ *	status			workers, shards, pids, versions, sessions,
+ *				restarts
+ *	sessions		every session, its state and its worker
+ *	restart [--shard K]	a rolling restart with live session handoff;
+ *				shows each step as it happens and exits
+ *				non-zero if a shard failed
+ *	drain			no new sessions; the reflector exits when the
+ *				last one ends
+ *
+ * The socket is -S PATH, else the admin_socket of -f CONFIG, else of the
+ * default configuration (../etc/medusa.json beside this program), else
+ * /tmp/medusa.sock.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "ctlchan.h"
+#include "proto.h"
+#include "version.h"
+
+#define	CTL_TIMEOUT_MS	30000	/* between replies */
+
+static void
+ctl_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: medusactl [-S SOCKET | -f CONFIG] [--json] COMMAND\n"
+	    "\n"
+	    "commands:\n"
+	    "  status               workers, shards, versions, sessions\n"
+	    "  sessions             every session and where it runs\n"
+	    "  restart [--shard K]  rolling restart, sessions handed over live\n"
+	    "  drain                take no new sessions; exit when idle\n"
+	    "\n"
+	    "  -S, --socket PATH    the admin socket\n"
+	    "  -f, --config FILE    read admin_socket from this configuration\n"
+	    "      --json           print the raw JSON (status, sessions)\n"
+	    "  -h, --help           this text\n"
+	    "  -V, --version        print the version and exit\n");
+}
+
+static int
+ctl_connect(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	memset(&sa, 0, sizeof (sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof (sa.sun_path)) {
+		fprintf(stderr, "medusactl: socket path too long: %s\n", path);
+		return (-1);
+	}
+	memcpy(sa.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof (sa)) != 0) {
+		fprintf(stderr, "medusactl: cannot connect to %s: %s\n"
+		    "  (is medusa running?  its socket is \"admin_socket\" in "
+		    "its configuration; see -S and -f)\n", path,
+		    strerror(errno));
+		if (fd >= 0)
+			(void) close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+/* Wait for the next reply; 1 with it decoded, -1 on error (reported). */
+static int
+ctl_next(struct ctlchan *ch, struct proto_admin_reply *r, bool *have)
+{
+	char err[128];
+
+	if (*have) {
+		ctlchan_done(ch);
+		*have = false;
+	}
+	for (;;) {
+		const uint8_t *b;
+		size_t n;
+		struct pollfd pfd = { ch->cc_fd, POLLIN, 0 };
+		int k = ctlchan_next(ch, &b, &n);
+
+		if (k < 0) {
+			fprintf(stderr, "medusactl: oversized reply\n");
+			return (-1);
+		}
+		if (k == 1) {
+			*have = true;
+			if (proto_type(b, n) != PROTO_ADMIN_REPLY ||
+			    proto_dec_admin_reply(b, n, r, err,
+			    sizeof (err)) != 0) {
+				fprintf(stderr, "medusactl: bad reply: %s\n",
+				    err);
+				return (-1);
+			}
+			return (1);
+		}
+		if (poll(&pfd, 1, CTL_TIMEOUT_MS) <= 0) {
+			fprintf(stderr, "medusactl: no answer from medusa\n");
+			return (-1);
+		}
+		{
+			ssize_t got = ctlchan_fill(ch);
+
+			if (got < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			if (got <= 0) {
+				fprintf(stderr, "medusactl: medusa closed the "
+				    "connection\n");
+				return (-1);
+			}
+		}
+	}
+}
+
+static const char *
+ctl_str(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	return (json_is_string(v) ? json_string_value(v) : "-");
+}
+
+static long long
+ctl_int(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	return (json_is_integer(v) ? (long long)json_integer_value(v) : -1);
+}
+
+static void
+ctl_print_status(json_t *doc)
+{
+	json_t *ws = json_object_get(doc, "workers"), *w;
+	size_t i;
+
+	printf("health: %s   version: %s   started: %s\n",
+	    ctl_str(doc, "health"), ctl_str(doc, "version"),
+	    ctl_str(doc, "started"));
+	printf("%-6s %-8s %-9s %-12s %9s %9s %12s  %s\n", "SHARD", "PID",
+	    "STATE", "VERSION", "SESSIONS", "RESTARTS", "BYTES", "STARTED");
+	json_array_foreach(ws, i, w) {
+		char pid[16];
+
+		if (json_is_integer(json_object_get(w, "pid")))
+			snprintf(pid, sizeof (pid), "%lld", ctl_int(w, "pid"));
+		else
+			snprintf(pid, sizeof (pid), "-");
+		printf("%-6lld %-8s %-9s %-12s %9lld %9lld %12lld  %s\n",
+		    ctl_int(w, "shard"), pid, ctl_str(w, "state"),
+		    ctl_str(w, "version"), ctl_int(w, "sessions"),
+		    ctl_int(w, "restarts"), ctl_int(w, "bytes"),
+		    ctl_str(w, "started"));
+	}
+}
+
+static void
+ctl_print_sessions(json_t *doc)
+{
+	json_t *ss = json_object_get(json_object_get(doc, "sessions"),
+	    "sessions"), *s;
+	size_t i;
+
+	printf("%-40s %-12s %-6s %-5s %-5s %-8s %s\n", "ID", "STATE", "MASTER",
+	    "SLAVE", "SHARD", "PID", "CREATED");
+	json_array_foreach(ss, i, s) {
+		printf("%-40s %-12s %-6s %-5s %-5lld %-8lld %s\n",
+		    ctl_str(s, "id"), ctl_str(s, "state"),
+		    json_is_true(json_object_get(s, "has_master")) ? "yes" :
+		    "no", json_is_true(json_object_get(s, "has_slave")) ?
+		    "yes" : "no", ctl_int(s, "shard"), ctl_int(s, "pid"),
+		    ctl_str(s, "create_time"));
+	}
+	printf("%zu session%s\n", json_array_size(ss),
+	    json_array_size(ss) == 1 ? "" : "s");
+}
+
+/* The default admin socket: from the configuration, if there is one. */
+static void
+ctl_default_socket(const char *cfg, char *out, size_t cap)
+{
+	struct medusa_config c;
+	char path[PATH_MAX], self[PATH_MAX], err[256];
+	ssize_t n;
+
+	config_defaults(&c);
+	if (cfg != NULL) {
+		snprintf(path, sizeof (path), "%s", cfg);
+	} else {
+		n = readlink("/proc/self/exe", self, sizeof (self) - 1);
+		self[n > 0 ? n : 0] = '\0';
+		if (snprintf(path, sizeof (path), "%s/../etc/medusa.json",
+		    n > 0 ? dirname(self) : ".") >= (int)sizeof (path))
+			path[0] = '\0';
+	}
+	if (access(path, R_OK) == 0 &&
+	    config_load(&c, path, err, sizeof (err)) != 0 && cfg != NULL)
+		fprintf(stderr, "medusactl: %s\n", err);
+	snprintf(out, cap, "%s", c.mc_admin_socket);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 'S' },
+		{ "config", required_argument, NULL, 'f' },
+		{ "shard", required_argument, NULL, 'k' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct proto_admin_req req;
+	struct proto_admin_reply r;
+	struct ctlchan ch;
+	msgpack_sbuffer sb;
+	char sock[108], *end;
+	const char *sockopt = NULL, *cfg = NULL, *cmd;
+	bool json = false, have = false, ok = false;
+	int ch_, fd, shard = -1, rc = 1;
+
+	while ((ch_ = getopt_long(argc, argv, "S:f:hV", opts, NULL)) != -1) {
+		switch (ch_) {
+		case 'S':
+			sockopt = optarg;
+			break;
+		case 'f':
+			cfg = optarg;
+			break;
+		case 'k':
+			errno = 0;
+			shard = (int)strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || shard < 0) {
+				fprintf(stderr, "medusactl: --shard takes a "
+				    "shard number, not \"%s\"\n", optarg);
+				return (2);
+			}
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			ctl_usage(stdout);
+			return (0);
+		case 'V':
+			printf("medusactl %s (control protocol %d)\n",
+			    MEDUSA_VERSION, PROTO_VERSION);
+			return (0);
+		default:
+			ctl_usage(stderr);
+			return (2);
+		}
+	}
+	if (argc - optind != 1) {
+		ctl_usage(stderr);
+		return (2);
+	}
+	cmd = argv[optind];
+	memset(&req, 0, sizeof (req));
+	req.par_version = PROTO_VERSION;
+	req.par_shard = -1;
+	if (strcmp(cmd, "status") == 0) {
+		req.par_command = ADMIN_STATUS;
+	} else if (strcmp(cmd, "sessions") == 0) {
+		req.par_command = ADMIN_SESSIONS;
+	} else if (strcmp(cmd, "restart") == 0) {
+		req.par_command = ADMIN_RESTART;
+		req.par_shard = shard;
+	} else if (strcmp(cmd, "drain") == 0) {
+		req.par_command = ADMIN_DRAIN;
+	} else {
+		fprintf(stderr, "medusactl: unknown command \"%s\"\n", cmd);
+		ctl_usage(stderr);
+		return (2);
+	}
+	if (shard >= 0 && req.par_command != ADMIN_RESTART) {
+		fprintf(stderr, "medusactl: --shard goes with restart\n");
+		return (2);
+	}
+	if (sockopt != NULL)
+		snprintf(sock, sizeof (sock), "%s", sockopt);
+	else
+		ctl_default_socket(cfg, sock, sizeof (sock));
+	if ((fd = ctl_connect(sock)) < 0)
+		return (1);
+
+	ctlchan_init(&ch, fd, 1u << 20);
+	msgpack_sbuffer_init(&sb);
+	(void) proto_enc_admin_req(&sb, &req);
+	if (ctlchan_send(&ch, sb.data, sb.size, NULL, 0, NULL) != 0 ||
+	    ctlchan_flush(&ch) != 1) {
+		fprintf(stderr, "medusactl: cannot send to %s: %s\n", sock,
+		    strerror(errno));
+		msgpack_sbuffer_destroy(&sb);
+		ctlchan_close(&ch, NULL, NULL);
+		return (1);
+	}
+	msgpack_sbuffer_destroy(&sb);
+
+	while (ctl_next(&ch, &r, &have) == 1) {
+		if (r.pap_text.ps_n > 0)
+			printf("%s%.*s\n", r.pap_done || !r.pap_ok ? "" :
+			    " * ", (int)r.pap_text.ps_n, r.pap_text.ps_p);
+		(void) fflush(stdout);
+		if (!r.pap_done)
+			continue;
+		ok = r.pap_ok;
+		if (ok && r.pap_json.ps_n > 0) {
+			json_error_t je;
+			json_t *doc = json_loadb(r.pap_json.ps_p,
+			    r.pap_json.ps_n, 0, &je);
+
+			if (json || doc == NULL)
+				printf("%.*s\n", (int)r.pap_json.ps_n,
+				    r.pap_json.ps_p);
+			else if (req.par_command == ADMIN_SESSIONS)
+				ctl_print_sessions(doc);
+			else
+				ctl_print_status(doc);
+			json_decref(doc);
+		}
+		rc = ok ? 0 : 1;
+		break;
+	}
+	ctlchan_close(&ch, NULL, NULL);
+	return (rc);
+}

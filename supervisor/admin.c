@@ -1,0 +1,267 @@
+/*
+ * admin.c: the admin socket, a UNIX stream socket (mode 0600, path from
+ * "admin_socket") on which medusactl asks the supervisor for its status,
+ * its sessions, a rolling restart or a drain.  Messages are proto.h's
+ * ADMIN_REQ and ADMIN_REPLY, framed as on the control channels; a client
+ * with another protocol version gets an error reply.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "mlog.h"
+#include "supervisor.h"
+
+#define	ADMIN_QMAX	(64u * 1024 * 1024)
+#define	ADMIN_MAX_CONNS	64
+
+struct admin_conn {
+	struct ctlchan	a_ch;
+	ev_io		a_rio;
+	ev_io		a_wio;
+	struct admin_conn *a_next;
+	struct admin_conn *a_prev;
+};
+
+static int admin_fd = -1;
+static ev_io admin_lio;
+static struct admin_conn *admin_conns;
+static unsigned admin_nconns;
+
+static void
+admin_close(struct admin_conn *a)
+{
+	status_cancel(a);
+	restart_forget_watcher(a);
+	ev_io_stop(sup.s_loop, &a->a_rio);
+	ev_io_stop(sup.s_loop, &a->a_wio);
+	ctlchan_close(&a->a_ch, NULL, NULL);
+	if (a->a_prev != NULL)
+		a->a_prev->a_next = a->a_next;
+	else
+		admin_conns = a->a_next;
+	if (a->a_next != NULL)
+		a->a_next->a_prev = a->a_prev;
+	admin_nconns--;
+	free(a);
+}
+
+static void
+admin_reply(struct admin_conn *a, bool done, bool ok, const char *text,
+    const char *json, size_t jsonlen)
+{
+	struct proto_admin_reply r;
+	msgpack_sbuffer sb;
+
+	r.pap_done = done;
+	r.pap_ok = ok;
+	r.pap_text.ps_p = text;
+	r.pap_text.ps_n = strlen(text);
+	r.pap_json.ps_p = json != NULL ? json : "";
+	r.pap_json.ps_n = json != NULL ? jsonlen : 0;
+	msgpack_sbuffer_init(&sb);
+	if (proto_enc_admin_reply(&sb, &r) == 0 &&
+	    ctlchan_send(&a->a_ch, sb.data, sb.size, NULL, 0, NULL) == 0)
+		ev_io_start(sup.s_loop, &a->a_wio);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+void
+admin_progress(struct admin_conn *a, bool done, bool ok, const char *text)
+{
+	admin_reply(a, done, ok, text, NULL, 0);
+}
+
+static void
+admin_status_done(void *arg, const char *json, size_t len)
+{
+	struct admin_conn *a = arg;
+
+	if (json == NULL)
+		admin_reply(a, true, false, "cannot build the status now",
+		    NULL, 0);
+	else
+		admin_reply(a, true, true, "", json, len);
+}
+
+static void
+admin_request(struct admin_conn *a, const uint8_t *b, size_t n)
+{
+	struct proto_admin_req m;
+	char err[256];
+
+	if (proto_type(b, n) != PROTO_ADMIN_REQ ||
+	    proto_dec_admin_req(b, n, &m, err, sizeof (err)) != 0) {
+		mlog(MLOG_WARN, "bad admin request", "");
+		admin_reply(a, true, false, "bad request", NULL, 0);
+		return;
+	}
+	if (m.par_version != PROTO_VERSION) {
+		snprintf(err, sizeof (err), "medusactl speaks protocol %u, "
+		    "medusa %d: use the medusactl of this build",
+		    m.par_version, PROTO_VERSION);
+		admin_reply(a, true, false, err, NULL, 0);
+		return;
+	}
+	switch (m.par_command) {
+	case ADMIN_STATUS:
+	case ADMIN_SESSIONS:
+		status_query(admin_status_done, a);
+		break;
+	case ADMIN_RESTART:
+		mlog(MLOG_INFO, "admin: rolling restart requested", "shard=%d",
+		    (int)m.par_shard);
+		if (restart_begin(m.par_shard, a, err, sizeof (err)) != 0)
+			admin_reply(a, true, false, err, NULL, 0);
+		break;
+	case ADMIN_DRAIN:
+		sup_drain("medusactl drain");
+		admin_reply(a, true, true, "draining: no new sessions; medusa "
+		    "exits when the last one ends", NULL, 0);
+		break;
+	default:
+		admin_reply(a, true, false, "unknown command", NULL, 0);
+		break;
+	}
+}
+
+static void
+admin_read_cb(EV_P_ ev_io *w, int revents)
+{
+	struct admin_conn *a = w->data;
+	const uint8_t *body;
+	size_t len;
+	ssize_t n;
+	int r, fd;
+
+	(void) EV_A;
+	(void) revents;
+	n = ctlchan_fill(&a->a_ch);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return;
+	if (n <= 0) {
+		admin_close(a);
+		return;
+	}
+	while ((r = ctlchan_next(&a->a_ch, &body, &len)) == 1) {
+		admin_request(a, body, len);
+		ctlchan_done(&a->a_ch);
+	}
+	while (ctlchan_take_fds(&a->a_ch, &fd, 1) == 0)
+		(void) close(fd);
+	if (r < 0)
+		admin_close(a);
+}
+
+static void
+admin_write_cb(EV_P_ ev_io *w, int revents)
+{
+	struct admin_conn *a = w->data;
+	int r;
+
+	(void) revents;
+	r = ctlchan_flush(&a->a_ch);
+	if (r == 1)
+		ev_io_stop(EV_A_ w);
+	else if (r < 0)
+		admin_close(a);
+}
+
+static void
+admin_accept_cb(EV_P_ ev_io *w, int revents)
+{
+	struct admin_conn *a;
+	int fd;
+
+	(void) EV_A;
+	(void) revents;
+	fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (admin_nconns >= ADMIN_MAX_CONNS ||
+	    (a = calloc(1, sizeof (*a))) == NULL) {
+		mlog(MLOG_WARN, "admin connection refused: too many", "");
+		(void) close(fd);
+		return;
+	}
+	ctlchan_init(&a->a_ch, fd, ADMIN_QMAX);
+	ev_io_init(&a->a_rio, admin_read_cb, fd, EV_READ);
+	ev_io_init(&a->a_wio, admin_write_cb, fd, EV_WRITE);
+	a->a_rio.data = a->a_wio.data = a;
+	ev_io_start(sup.s_loop, &a->a_rio);
+	a->a_next = admin_conns;
+	if (admin_conns != NULL)
+		admin_conns->a_prev = a;
+	admin_conns = a;
+	admin_nconns++;
+}
+
+/* Listen on the admin socket.  0, or -1 with a message on stderr. */
+int
+admin_listen(void)
+{
+	const char *path = sup.s_conf.mc_admin_socket;
+	struct sockaddr_un sa;
+	mode_t old;
+	int fd;
+
+	memset(&sa, 0, sizeof (sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof (sa.sun_path)) {
+		fprintf(stderr, "medusa: admin socket path too long: %s\n",
+		    path);
+		return (-1);
+	}
+	memcpy(sa.sun_path, path, strlen(path));
+	/* A live medusa on this path is an error; a stale socket is not. */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
+		if (connect(fd, (struct sockaddr *)&sa, sizeof (sa)) == 0) {
+			fprintf(stderr, "medusa: another medusa is using the "
+			    "admin socket %s\n", path);
+			(void) close(fd);
+			return (-1);
+		}
+		(void) close(fd);
+	}
+	(void) unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		fprintf(stderr, "medusa: socket: %s\n", strerror(errno));
+		return (-1);
+	}
+	old = umask(077);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof (sa)) != 0 ||
+	    chmod(path, 0600) != 0 || listen(fd, 16) != 0) {
+		fprintf(stderr, "medusa: admin socket %s: %s\n", path,
+		    strerror(errno));
+		(void) umask(old);
+		(void) close(fd);
+		return (-1);
+	}
+	(void) umask(old);
+	admin_fd = fd;
+	ev_io_init(&admin_lio, admin_accept_cb, fd, EV_READ);
+	ev_io_start(sup.s_loop, &admin_lio);
+	mlog(MLOG_INFO, "admin socket", "path=%s", path);
+	return (0);
+}
+
+void
+admin_close_all(void)
+{
+	while (admin_conns != NULL)
+		admin_close(admin_conns);
+	if (admin_fd >= 0) {
+		ev_io_stop(sup.s_loop, &admin_lio);
+		(void) close(admin_fd);
+		(void) unlink(sup.s_conf.mc_admin_socket);
+		admin_fd = -1;
+	}
+}

@@ -1,0 +1,516 @@
+/*
+ * handoff.c: moving live sessions into a successor worker (a rolling
+ * restart).  See "Handoff" in the big theory statement in worker/main.c and
+ * the messages in proto.h.
+ *
+ * The leaving worker (HANDOFF) takes a movable session out of service
+ * (session_hold: no reading, no writing, no timers), sends it as a SESSION
+ * message (its state as plain data and duplicates of its sockets) and
+ * keeps its own copy of everything until the successor acknowledges it
+ * (HANDOFF_ACK).  The successor sends that acknowledgement, and makes sure
+ * it has left, before it touches the sockets.  So:
+ *
+ *	acknowledged	the successor has it: the leaving worker closes its
+ *			copies ("moved")
+ *	not yet		if the successor goes away, the session goes back
+ *			into service here exactly as it was, since nobody
+ *			has read or written its sockets meanwhile ("stayed")
+ *
+ * Sessions that cannot move (a side is closing) stay and end here.  Up to
+ * HANDOFF_WINDOW sessions are in flight at once.  When every movable session
+ * has been acknowledged, HANDOFF_END goes to the successor and HANDOFF_DONE,
+ * with the counts, to the supervisor.  A successor that dies after
+ * acknowledging takes those sessions with it, like any crash; they are
+ * logged by name here as handed off, and its death is logged by the
+ * supervisor.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mlog.h"
+#include "netutil.h"
+#include "proto.h"
+#include "route.h"
+#include "worker.h"
+
+#define	HANDOFF_QMAX	(64u * 1024 * 1024)
+#define	HANDOFF_WINDOW	32	/* sessions sent, not yet acknowledged */
+
+struct handoff {
+	bool		h_active;
+	struct ctlchan	h_ch;
+	ev_io		h_rio;
+	ev_io		h_wio;
+	uint32_t	h_peer;		/* the other worker's pid */
+	/* leaving side */
+	unsigned	h_inflight;	/* sent, not acknowledged */
+	bool		h_end_sent;
+	uint64_t	h_moved;
+	/* arriving side: a session whose ACK could not leave yet */
+	uint8_t		*h_deferred;
+	size_t		h_deferred_len;
+	int		h_deferred_fds[PROTO_SESSION_CONNS];
+	uint64_t	h_resumed;
+};
+
+static struct handoff ho;	/* this worker leaving */
+static struct handoff hi;	/* this worker arriving */
+static long handoff_fault_after = -1;	/* test hook, see handoff_init */
+
+static void handoff_pump(void);
+
+void
+handoff_init(void)
+{
+	const char *f = getenv("MEDUSA_FAULT_HANDIN_CRASH");
+
+	/*
+	 * Fault injection for the tests: a successor that crashes when it
+	 * has resumed this many sessions.  Never set in production.
+	 */
+	if (f != NULL && *f != '\0')
+		handoff_fault_after = strtol(f, NULL, 10);
+}
+
+bool
+handoff_busy(void)
+{
+	return (ho.h_active || hi.h_active);
+}
+
+/* --- the leaving side ---------------------------------------------------- */
+
+static void
+handoff_report(bool aborted)
+{
+	struct proto_handoff_done d;
+	msgpack_sbuffer sb;
+	struct session *s;
+
+	memset(&d, 0, sizeof (d));
+	d.phd_moved = ho.h_moved;
+	d.phd_aborted = aborted;
+	for (s = wk.w_sessions; s != NULL; s = s->s_next)
+		d.phd_stayed++;
+	mlog(aborted ? MLOG_ERROR : MLOG_INFO, aborted ? "handoff aborted" :
+	    "handoff done", "successor_pid=%u moved=%llu stayed=%llu lost=%d",
+	    ho.h_peer, (unsigned long long)d.phd_moved,
+	    (unsigned long long)d.phd_stayed, 0);
+	msgpack_sbuffer_init(&sb);
+	(void) proto_enc_handoff_done(&sb, &d);
+	worker_ctl_send(&sb);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* An unsent SESSION holds duplicates of the sockets: just close them. */
+static void
+handoff_unsent(const char *tag, const uint8_t *frame, size_t len, int *fds,
+    int nfds, void *arg)
+{
+	(void) tag;
+	(void) frame;
+	(void) len;
+	(void) arg;
+	for (int i = 0; i < nfds; i++)
+		(void) close(fds[i]);
+}
+
+static void
+handoff_finish(bool aborted)
+{
+	struct session *s;
+
+	ev_io_stop(wk.w_loop, &ho.h_rio);
+	ev_io_stop(wk.w_loop, &ho.h_wio);
+	ctlchan_close(&ho.h_ch, handoff_unsent, NULL);
+	/* Whatever was not acknowledged goes back into service, untouched. */
+	while ((s = wk.w_moving) != NULL) {
+		mlog(MLOG_INFO, "session stays: the successor never took it",
+		    "session=%s successor_pid=%u", s->s_id, ho.h_peer);
+		session_unhold(s);
+	}
+	ho.h_active = false;
+	handoff_report(aborted);
+	if (aborted && ho.h_moved > 0)
+		mlog(MLOG_ERROR, "sessions the successor had taken ended with "
+		    "it", "sessions=%llu successor_pid=%u",
+		    (unsigned long long)ho.h_moved, ho.h_peer);
+}
+
+/* The next session that can move as it is, or NULL. */
+static struct session *
+handoff_next(void)
+{
+	struct session *s;
+
+	for (s = wk.w_sessions; s != NULL; s = s->s_next) {
+		if (session_movable(s))
+			return (s);
+	}
+	return (NULL);
+}
+
+/* Hold s and send it, with duplicates of its sockets.  0 or -1. */
+static int
+handoff_send(struct session *s)
+{
+	struct proto_session m;
+	msgpack_sbuffer sb;
+	int fds[PROTO_SESSION_CONNS], dups[PROTO_SESSION_CONNS], rv;
+
+	session_freeze(s, &m, fds);
+	for (uint32_t i = 0; i < m.ps_nconns; i++) {
+		if ((dups[i] = dup(fds[i])) < 0) {
+			while (i-- > 0)
+				(void) close(dups[i]);
+			return (-1);
+		}
+	}
+	msgpack_sbuffer_init(&sb);
+	rv = proto_enc_session(&sb, &m);
+	if (rv == 0)
+		rv = ctlchan_send(&ho.h_ch, sb.data, sb.size, dups,
+		    (int)m.ps_nconns, s->s_id);
+	msgpack_sbuffer_destroy(&sb);
+	if (rv != 0) {
+		for (uint32_t i = 0; i < m.ps_nconns; i++)
+			(void) close(dups[i]);
+		return (-1);
+	}
+	session_hold(s);
+	ho.h_inflight++;
+	return (0);
+}
+
+static void
+handoff_send_end(void)
+{
+	struct proto_handoff_end e = { ho.h_moved };
+	msgpack_sbuffer sb;
+
+	msgpack_sbuffer_init(&sb);
+	(void) proto_enc_handoff_end(&sb, &e);
+	(void) ctlchan_send(&ho.h_ch, sb.data, sb.size, NULL, 0, NULL);
+	msgpack_sbuffer_destroy(&sb);
+	ho.h_end_sent = true;
+}
+
+static void
+handoff_pump(void)
+{
+	struct session *s;
+	int r;
+
+	while (!ho.h_end_sent && ho.h_inflight < HANDOFF_WINDOW &&
+	    (s = handoff_next()) != NULL) {
+		if (handoff_send(s) != 0) {
+			mlog(MLOG_ERROR, "cannot send a session; the rest stay",
+			    "session=%s error=%s", s->s_id, strerror(errno));
+			break;
+		}
+	}
+	if (!ho.h_end_sent && ho.h_inflight == 0)
+		handoff_send_end();
+	r = ctlchan_flush(&ho.h_ch);
+	if (r < 0) {
+		mlog(MLOG_ERROR, "handoff channel write failed", "error=%s",
+		    strerror(errno));
+		handoff_finish(true);
+		return;
+	}
+	if (r == 0) {
+		ev_io_start(wk.w_loop, &ho.h_wio);
+		return;
+	}
+	ev_io_stop(wk.w_loop, &ho.h_wio);
+	if (ho.h_end_sent)
+		handoff_finish(false);
+}
+
+static void
+handoff_out_write_cb(EV_P_ ev_io *w, int revents)
+{
+	(void) EV_A;
+	(void) w;
+	(void) revents;
+	handoff_pump();
+}
+
+static void
+handoff_ack(const uint8_t *b, size_t n)
+{
+	struct proto_handoff_ack a;
+	struct session *s;
+	char err[128];
+
+	if (proto_dec_handoff_ack(b, n, &a, err, sizeof (err)) != 0 ||
+	    (s = session_held(a.pha_id.ps_p, a.pha_id.ps_n)) == NULL) {
+		mlog(MLOG_ERROR, "bad HANDOFF_ACK from the successor",
+		    "error=%s", err);
+		return;
+	}
+	mlog(MLOG_INFO, "session handed off", "session=%s successor_pid=%u",
+	    s->s_id, ho.h_peer);
+	session_release(s);
+	ho.h_inflight--;
+	ho.h_moved++;
+}
+
+/* Acknowledgements come back; anything else, or the end, is an abort. */
+static void
+handoff_out_read_cb(EV_P_ ev_io *w, int revents)
+{
+	const uint8_t *body;
+	size_t len;
+	ssize_t n;
+
+	(void) EV_A;
+	(void) w;
+	(void) revents;
+	n = ctlchan_fill(&ho.h_ch);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return;
+	while (ho.h_active && ctlchan_next(&ho.h_ch, &body, &len) == 1) {
+		if (proto_type(body, len) != PROTO_HANDOFF_ACK) {
+			mlog(MLOG_ERROR, "unexpected message from the "
+			    "successor", "type=%s",
+			    proto_type_name(proto_type(body, len)));
+			handoff_finish(true);
+			return;
+		}
+		handoff_ack(body, len);
+		ctlchan_done(&ho.h_ch);
+	}
+	if (n <= 0) {
+		mlog(MLOG_ERROR, "the successor closed the handoff channel",
+		    "successor_pid=%u", ho.h_peer);
+		handoff_finish(true);
+		return;
+	}
+	handoff_pump();
+}
+
+/* Set up one side's channel; -1 (and the descriptor closed) if busy. */
+static int
+handoff_open(struct handoff *h, int fd, uint32_t peer,
+    void (*rcb)(EV_P_ ev_io *, int), void (*wcb)(EV_P_ ev_io *, int))
+{
+	if (h->h_active) {
+		mlog(MLOG_ERROR, "a handoff is already under way; refusing "
+		    "another", "other_pid=%u", peer);
+		(void) close(fd);
+		return (-1);
+	}
+	memset(h, 0, sizeof (*h));
+	h->h_active = true;
+	h->h_peer = peer;
+	(void) netutil_nonblock(fd);
+	ctlchan_init(&h->h_ch, fd, HANDOFF_QMAX);
+	ev_io_init(&h->h_rio, rcb, fd, EV_READ);
+	ev_io_init(&h->h_wio, wcb, fd, EV_WRITE);
+	ev_io_start(wk.w_loop, &h->h_rio);
+	return (0);
+}
+
+void
+handoff_start(int fd, uint32_t peer)
+{
+	if (handoff_open(&ho, fd, peer, handoff_out_read_cb,
+	    handoff_out_write_cb) != 0)
+		return;
+	mlog(MLOG_INFO, "handing sessions off", "successor_pid=%u "
+	    "sessions=%zu", peer, session_count());
+	handoff_pump();
+}
+
+/* --- the arriving side ------------------------------------------------- */
+
+static void handin_read_cb(EV_P_ ev_io *, int);
+
+static void
+handin_stop(void)
+{
+	ev_io_stop(wk.w_loop, &hi.h_rio);
+	ev_io_stop(wk.w_loop, &hi.h_wio);
+	ctlchan_close(&hi.h_ch, NULL, NULL);
+	if (hi.h_deferred != NULL) {
+		for (int i = 0; i < PROTO_SESSION_CONNS; i++) {
+			if (hi.h_deferred_fds[i] >= 0)
+				(void) close(hi.h_deferred_fds[i]);
+		}
+		free(hi.h_deferred);
+		hi.h_deferred = NULL;
+	}
+	hi.h_active = false;
+}
+
+/* Resume an acknowledged session (its ACK has left). */
+static void
+handin_resume(const uint8_t *b, size_t n, int *fds)
+{
+	struct proto_session m;
+	char err[128];
+
+	if (proto_dec_session(b, n, &m, err, sizeof (err)) != 0)
+		return;		/* decoded once already: cannot fail */
+	if (session_thaw(&m, fds) == 0) {
+		hi.h_resumed++;
+		mlog(MLOG_INFO, "session handed in", "session=%.*s "
+		    "predecessor_pid=%u", (int)m.ps_id.ps_n, m.ps_id.ps_p,
+		    hi.h_peer);
+	}
+}
+
+static void
+handin_session(const uint8_t *b, size_t n)
+{
+	struct proto_session m;
+	struct proto_handoff_ack a;
+	msgpack_sbuffer sb;
+	int fds[PROTO_SESSION_CONNS], r;
+	char err[128];
+
+	if (proto_dec_session(b, n, &m, err, sizeof (err)) != 0) {
+		mlog(MLOG_ERROR, "bad SESSION from the predecessor; closing "
+		    "the handoff channel", "error=%s", err);
+		handin_stop();
+		return;
+	}
+	switch (ctlchan_take_fds(&hi.h_ch, fds, (int)m.ps_nconns)) {
+	case 0:
+		break;
+	case 1:
+		/* Not acknowledged: the predecessor keeps serving it. */
+		mlog(MLOG_ERROR, "a handed-in session lost its sockets (out of "
+		    "file descriptors); it stays with the predecessor",
+		    "session=%.*s", (int)m.ps_id.ps_n, m.ps_id.ps_p);
+		return;
+	default:
+		mlog(MLOG_ERROR, "SESSION without its sockets; closing the "
+		    "handoff channel", "session=%.*s", (int)m.ps_id.ps_n,
+		    m.ps_id.ps_p);
+		handin_stop();
+		return;
+	}
+	if (handoff_fault_after >= 0 &&
+	    hi.h_resumed >= (uint64_t)handoff_fault_after) {
+		mlog(MLOG_FATAL, "fault injection: crashing half-way through "
+		    "a hand-in", "resumed=%llu",
+		    (unsigned long long)hi.h_resumed);
+		abort();
+	}
+	/* The ACK must have left before the sockets are touched. */
+	a.pha_id = m.ps_id;
+	msgpack_sbuffer_init(&sb);
+	(void) proto_enc_handoff_ack(&sb, &a);
+	r = ctlchan_send(&hi.h_ch, sb.data, sb.size, NULL, 0, NULL);
+	msgpack_sbuffer_destroy(&sb);
+	if (r == 0)
+		r = ctlchan_flush(&hi.h_ch);
+	else
+		r = -1;
+	if (r == 1) {
+		handin_resume(b, n, fds);
+		return;
+	}
+	if (r < 0) {
+		/* Not acknowledged: it stays with the predecessor. */
+		for (uint32_t i = 0; i < m.ps_nconns; i++)
+			(void) close(fds[i]);
+		handin_stop();
+		return;
+	}
+	/* The ACK waits for room: so does the session, and the channel. */
+	if ((hi.h_deferred = malloc(n)) == NULL) {
+		for (uint32_t i = 0; i < m.ps_nconns; i++)
+			(void) close(fds[i]);
+		handin_stop();
+		return;
+	}
+	memcpy(hi.h_deferred, b, n);
+	hi.h_deferred_len = n;
+	for (int i = 0; i < PROTO_SESSION_CONNS; i++)
+		hi.h_deferred_fds[i] = i < (int)m.ps_nconns ? fds[i] : -1;
+	ev_io_stop(wk.w_loop, &hi.h_rio);
+	ev_io_start(wk.w_loop, &hi.h_wio);
+}
+
+static void
+handin_write_cb(EV_P_ ev_io *w, int revents)
+{
+	int r;
+
+	(void) revents;
+	r = ctlchan_flush(&hi.h_ch);
+	if (r == 0)
+		return;
+	ev_io_stop(EV_A_ w);
+	if (r < 0) {
+		handin_stop();
+		return;
+	}
+	if (hi.h_deferred != NULL) {
+		uint8_t *b = hi.h_deferred;
+
+		hi.h_deferred = NULL;
+		handin_resume(b, hi.h_deferred_len, hi.h_deferred_fds);
+		free(b);
+	}
+	ev_io_start(EV_A_ &hi.h_rio);
+	ev_feed_event(EV_A_ &hi.h_rio, EV_READ);
+}
+
+static void
+handin_read_cb(EV_P_ ev_io *w, int revents)
+{
+	const uint8_t *body;
+	size_t len;
+	ssize_t n;
+
+	(void) EV_A;
+	(void) w;
+	(void) revents;
+	n = ctlchan_fill(&hi.h_ch);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		n = 1;		/* nothing new; frames may be waiting */
+	while (hi.h_active && hi.h_deferred == NULL &&
+	    ctlchan_next(&hi.h_ch, &body, &len) == 1) {
+		int type = proto_type(body, len);
+
+		if (type == PROTO_SESSION) {
+			handin_session(body, len);
+		} else if (type == PROTO_HANDOFF_END) {
+			mlog(MLOG_INFO, "hand-in complete", "predecessor_pid=%u "
+			    "resumed=%llu", hi.h_peer,
+			    (unsigned long long)hi.h_resumed);
+			handin_stop();
+			return;
+		} else {
+			mlog(MLOG_ERROR, "unexpected message on the handoff "
+			    "channel", "type=%s", proto_type_name(type));
+			handin_stop();
+			return;
+		}
+		if (hi.h_active)
+			ctlchan_done(&hi.h_ch);
+	}
+	if (hi.h_active && hi.h_deferred == NULL && n <= 0) {
+		mlog(MLOG_WARN, "the predecessor closed the handoff channel "
+		    "early", "predecessor_pid=%u resumed=%llu", hi.h_peer,
+		    (unsigned long long)hi.h_resumed);
+		handin_stop();
+	}
+}
+
+void
+handin_start(int fd, uint32_t peer)
+{
+	if (handoff_open(&hi, fd, peer, handin_read_cb, handin_write_cb) == 0)
+		mlog(MLOG_INFO, "taking sessions over", "predecessor_pid=%u",
+		    peer);
+}
