@@ -151,3 +151,8 @@ help:
 	@sed -n '1,12p' Makefile
 
 -include $(shell find build build-san -name '*.d' 2>/dev/null)
+
+# Fuzzing (tests/fuzz/fuzz.mk) and benchmarks (bench/bench.mk) keep their
+# rules in files of their own.
+-include tests/fuzz/fuzz.mk
+-include bench/bench.mk

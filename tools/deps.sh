@@ -9,9 +9,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 
 # Build: compiler, pkg-config, OpenSSL, libev, msgpack-c, jansson, check.
 # Tests: python3-websockets (an independent WebSocket implementation),
-# node and npm (the original peers), haproxy and openssl (TLS in front).
+# node and npm (the original peers), haproxy and openssl (TLS in front);
+# clang and its run-time (libFuzzer) for the fuzz harnesses.
 PKGS="build-essential pkg-config libssl-dev libev-dev libmsgpack-dev
-libjansson-dev check python3 python3-websockets openssl haproxy"
+libjansson-dev check python3 python3-websockets openssl haproxy clang
+libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do
