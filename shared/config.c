@@ -2,6 +2,7 @@
  * config.c: JSON configuration; see config.h.  Uses jansson.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +40,23 @@ config_defaults(struct medusa_config *c)
 	c->mc_drain_timeout = 300;
 	snprintf(c->mc_admin_socket, sizeof (c->mc_admin_socket),
 	    "/tmp/medusa.sock");
+	snprintf(c->mc_user, sizeof (c->mc_user), "nobody");
+	c->mc_max_per_addr = 1024;
+}
+
+/* A string key with a length limit; "" allowed only if empty_ok. */
+static int
+config_string(json_t *v, const char *key, char *out, size_t cap,
+    bool empty_ok, char *err, size_t errlen)
+{
+	if (!json_is_string(v) || json_string_length(v) >= cap ||
+	    (!empty_ok && json_string_length(v) == 0)) {
+		snprintf(err, errlen, "\"%s\" must be a string of %s%zu "
+		    "bytes", key, empty_ok ? "up to " : "1 to ", cap - 1);
+		return (-1);
+	}
+	snprintf(out, cap, "%s", json_string_value(v));
+	return (0);
 }
 
 enum ckind { CK_SECONDS, CK_SIZE, CK_INT };
@@ -84,6 +102,8 @@ static const struct cfield {
 	    mc_hold_timeout), 0.01, 60 },
 	{ "drain_timeout_s", CK_SECONDS, offsetof(struct medusa_config,
 	    mc_drain_timeout), 0.01, 86400 * 7 },
+	{ "max_connections_per_address", CK_INT, offsetof(struct medusa_config,
+	    mc_max_per_addr), 1, 10000000 },
 };
 
 static int
@@ -198,17 +218,22 @@ config_parse(struct medusa_config *c, const char *text, size_t len,
 			continue;
 		}
 		if (strcmp(key, "admin_socket") == 0) {
-			if (!json_is_string(v) || json_string_length(v) == 0 ||
-			    json_string_length(v) >=
-			    sizeof (c->mc_admin_socket)) {
-				snprintf(err, errlen, "\"admin_socket\" must "
-				    "be a path shorter than %zu bytes",
-				    sizeof (c->mc_admin_socket));
+			if (config_string(v, key, c->mc_admin_socket,
+			    sizeof (c->mc_admin_socket), false, err,
+			    errlen) != 0)
 				goto out;
-			}
-			snprintf(c->mc_admin_socket,
-			    sizeof (c->mc_admin_socket), "%s",
-			    json_string_value(v));
+			continue;
+		}
+		if (strcmp(key, "user") == 0) {
+			if (config_string(v, key, c->mc_user,
+			    sizeof (c->mc_user), true, err, errlen) != 0)
+				goto out;
+			continue;
+		}
+		if (strcmp(key, "group") == 0) {
+			if (config_string(v, key, c->mc_group,
+			    sizeof (c->mc_group), true, err, errlen) != 0)
+				goto out;
 			continue;
 		}
 		if (strcmp(key, "log_level") == 0) {

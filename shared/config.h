@@ -40,6 +40,9 @@ struct medusa_config {
 	double	mc_hold_timeout;	/* s, an attach waits for its worker */
 	double	mc_drain_timeout;	/* s, a retiring worker's last sessions */
 	char	mc_admin_socket[108];	/* medusactl's UNIX socket */
+	char	mc_user[64];		/* run as, when started as root */
+	char	mc_group[64];		/* "": the user's own group */
+	int	mc_max_per_addr;	/* connections from one address */
 };
 
 void config_defaults(struct medusa_config *);

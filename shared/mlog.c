@@ -315,3 +315,21 @@ mlog(int level, const char *msg, const char *fields, ...)
 	} while (w < 0 && errno == EINTR);
 	errno = saved;
 }
+
+bool
+mlog_allow(struct mlog_limit *l, unsigned long *skipped)
+{
+	struct timespec ts;
+	double now;
+
+	(void) clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	if (l->ml_last > 0 && now - l->ml_last < 1.0) {
+		l->ml_skipped++;
+		return (false);
+	}
+	*skipped = l->ml_skipped;
+	l->ml_skipped = 0;
+	l->ml_last = now;
+	return (true);
+}

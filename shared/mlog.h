@@ -43,6 +43,18 @@ void mlog(int level, const char *msg, const char *fields, ...)
     __attribute__((format(printf, 3, 4)));
 
 /*
+ * At most one line a second for something that may happen in floods (a
+ * limit being hit): mlog_allow() says whether to log now, and how many
+ * times it said no since it last said yes.
+ */
+struct mlog_limit {
+	double		ml_last;
+	unsigned long	ml_skipped;
+};
+#include <stdbool.h>
+bool mlog_allow(struct mlog_limit *, unsigned long *skipped);
+
+/*
  * Format a line into out[cap] without writing it; returns its length
  * (with the newline).  For tests; mlog() uses it.
  */

@@ -71,6 +71,8 @@ front_unlink(struct sconn *sc)
 	if (sc->sc_next != NULL)
 		sc->sc_next->sc_prev = sc->sc_prev;
 	sup.s_nconns--;
+	if (sc->sc_host[0] != '\0')
+		addrcount_del(sup.s_peers, sc->sc_host);
 	free(sc->sc_buf);
 	free(sc->sc_sid);
 	buf_free(&sc->sc_out);
@@ -188,18 +190,26 @@ front_respond(struct sconn *sc, const char *data, size_t len)
 	ev_io_start(sup.s_loop, &sc->sc_wio);
 }
 
-void
-front_error(struct sconn *sc, int status, const char *code,
+/* An error response without a log line (the caller logs, rate-limited). */
+static void
+front_refuse(struct sconn *sc, int status, const char *code,
     const char *message, const char *extra)
 {
 	char resp[1024];
 	size_t n;
 
+	n = httpresp_error(resp, sizeof (resp), status, code, message, extra);
+	front_respond(sc, resp, n);
+}
+
+void
+front_error(struct sconn *sc, int status, const char *code,
+    const char *message, const char *extra)
+{
 	mlog(status >= 500 ? MLOG_WARN : MLOG_INFO, "request refused",
 	    "req_id=%s peer=%s status=%d code=%s error=%s", sc->sc_reqid,
 	    sc->sc_peer, status, code, message);
-	n = httpresp_error(resp, sizeof (resp), status, code, message, extra);
-	front_respond(sc, resp, n);
+	front_refuse(sc, status, code, message, extra);
 }
 
 static void
@@ -379,6 +389,33 @@ front_read_cb(EV_P_ ev_io *w, int revents)
 
 /* --- accepting -------------------------------------------------------- */
 
+/*
+ * Count a new connection against its address; beyond the limit it gets a
+ * 503 at once (and a log line, at most one a second).
+ */
+static void
+front_count_peer(struct sconn *sc)
+{
+	static struct mlog_limit lim;
+	unsigned long skipped;
+	unsigned n;
+
+	addrcount_host(sc->sc_peer, sc->sc_host, sizeof (sc->sc_host));
+	if ((n = addrcount_add(sup.s_peers, sc->sc_host)) == 0) {
+		sc->sc_host[0] = '\0';		/* out of memory: not counted */
+		return;
+	}
+	if (n <= (unsigned)sup.s_conf.mc_max_per_addr)
+		return;
+	if (mlog_allow(&lim, &skipped))
+		mlog(MLOG_WARN, "too many connections from one address",
+		    "address=%s connections=%u max_connections_per_address=%d "
+		    "times_since_last_line=%lu", sc->sc_host, n,
+		    sup.s_conf.mc_max_per_addr, skipped);
+	front_refuse(sc, 503, "TooManyConnections", "too many connections "
+	    "from this address", "Retry-After: 1\r\n");
+}
+
 void
 front_accepting(bool on)
 {
@@ -425,12 +462,18 @@ front_accept_cb(EV_P_ ev_io *w, int revents)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof (ss);
 		char peer[64], reqid[32];
+		struct sconn *sc;
 		int fd;
 
 		if (sup.s_nconns >= (size_t)sup.s_conf.mc_max_conns) {
-			mlog(MLOG_WARN, "connection limit reached; pausing "
-			    "accept", "max_connections=%d",
-			    sup.s_conf.mc_max_conns);
+			static struct mlog_limit lim;
+			unsigned long skipped;
+
+			if (mlog_allow(&lim, &skipped))
+				mlog(MLOG_WARN, "connection limit reached; "
+				    "pausing accept", "max_connections=%d "
+				    "times_since_last_line=%lu",
+				    sup.s_conf.mc_max_conns, skipped);
 			front_accepting(false);
 			return;
 		}
@@ -449,7 +492,9 @@ front_accept_cb(EV_P_ ev_io *w, int revents)
 		netutil_addr_str((struct sockaddr *)&ss, peer, sizeof (peer));
 		snprintf(reqid, sizeof (reqid), "%s-%llu", sup.s_reqprefix,
 		    (unsigned long long)++sup.s_reqseq);
-		front_conn(fd, peer, netutil_now_ms(), reqid);
+		if ((sc = front_conn(fd, peer, netutil_now_ms(), reqid)) == NULL)
+			continue;
+		front_count_peer(sc);
 	}
 }
 

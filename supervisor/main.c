@@ -79,6 +79,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <libgen.h>
 #include <limits.h>
 #include <netdb.h>
@@ -333,6 +335,12 @@ sup_reload(void)
 		mlog(MLOG_WARN, "SIGHUP: workers needs a full restart", "");
 	if (strcmp(c.mc_admin_socket, sup.s_conf.mc_admin_socket) != 0)
 		mlog(MLOG_WARN, "SIGHUP: admin_socket needs a full restart", "");
+	if (strcmp(c.mc_user, sup.s_conf.mc_user) != 0 ||
+	    strcmp(c.mc_group, sup.s_conf.mc_group) != 0)
+		mlog(MLOG_WARN, "SIGHUP: user and group need a full restart",
+		    "");
+	memcpy(c.mc_user, sup.s_conf.mc_user, sizeof (c.mc_user));
+	memcpy(c.mc_group, sup.s_conf.mc_group, sizeof (c.mc_group));
 	memcpy(c.mc_bind, sup.s_conf.mc_bind, sizeof (c.mc_bind));
 	c.mc_nbind = sup.s_conf.mc_nbind;
 	c.mc_port = sup.s_conf.mc_port;
@@ -382,6 +390,62 @@ sup_accept_timer_cb(EV_P_ ev_timer *w, int revents)
 	(void) revents;
 	if (!sup.s_stopping)
 		front_accepting(true);
+}
+
+/*
+ * Started as root: after the sockets are bound, become the configured user
+ * (default nobody) for good, before any worker starts, so that workers and
+ * everything the supervisor does from here on run unprivileged.  The admin
+ * socket is handed to that user first, so that it can still remove it.
+ */
+static int
+sup_drop_privileges(const struct medusa_config *c, bool check_only)
+{
+	struct passwd *pw;
+	struct group *gr;
+	gid_t gid;
+
+	if (c->mc_user[0] == '\0') {
+		if (!check_only && geteuid() == 0)
+			mlog(MLOG_WARN, "running as root: no \"user\" is "
+			    "configured", "");
+		return (0);
+	}
+	if ((pw = getpwnam(c->mc_user)) == NULL) {
+		fprintf(stderr, "medusa: no such user \"%s\" (\"user\" in the "
+		    "configuration)\n", c->mc_user);
+		return (-1);
+	}
+	gid = pw->pw_gid;
+	if (c->mc_group[0] != '\0') {
+		if ((gr = getgrnam(c->mc_group)) == NULL) {
+			fprintf(stderr, "medusa: no such group \"%s\"\n",
+			    c->mc_group);
+			return (-1);
+		}
+		gid = gr->gr_gid;
+	}
+	if (check_only)
+		return (0);
+	if (geteuid() != 0) {
+		mlog(MLOG_DEBUG, "not started as root: privileges unchanged",
+		    "uid=%d", (int)geteuid());
+		return (0);
+	}
+	if (chown(c->mc_admin_socket, pw->pw_uid, gid) != 0 ||
+	    setgroups(1, &gid) != 0 || setgid(gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		fprintf(stderr, "medusa: cannot become user %s: %s\n",
+		    c->mc_user, strerror(errno));
+		return (-1);
+	}
+	if (pw->pw_uid != 0 && setuid(0) == 0) {
+		fprintf(stderr, "medusa: could regain root after dropping it\n");
+		return (-1);
+	}
+	mlog(MLOG_INFO, "dropped privileges", "user=%s uid=%d gid=%d",
+	    c->mc_user, (int)pw->pw_uid, (int)gid);
+	return (0);
 }
 
 /* Allow as many descriptors as the hard limit does. */
@@ -526,6 +590,8 @@ main(int argc, char **argv)
 		sup.s_conf.mc_workers = ncpu > 0 ? (int)(ncpu >
 		    SUP_MAX_WORKERS ? SUP_MAX_WORKERS : ncpu) : 1;
 	}
+	if (sup_drop_privileges(&sup.s_conf, true) != 0)
+		return (2);
 	if (test) {
 		printf("medusa: configuration %s is valid (%d workers, port "
 		    "%d)\n", cfgpath, sup.s_conf.mc_workers,
@@ -546,8 +612,13 @@ main(int argc, char **argv)
 	snprintf(sup.s_reqprefix, sizeof (sup.s_reqprefix), "%02x%02x%02x%02x",
 	    rnd[0], rnd[1], rnd[2], rnd[3]);
 	sup.s_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if ((sup.s_peers = addrcount_new()) == NULL) {
+		fprintf(stderr, "medusa: out of memory\n");
+		return (1);
+	}
 
-	if (sup_listen() != 0 || admin_listen() != 0)
+	if (sup_listen() != 0 || admin_listen() != 0 ||
+	    sup_drop_privileges(&sup.s_conf, false) != 0)
 		return (1);
 	ev_init(&sup.s_accept_timer, sup_accept_timer_cb);
 	{

@@ -12,6 +12,7 @@
 
 #include <ev.h>
 
+#include "addrcount.h"
 #include "buf.h"
 #include "config.h"
 #include "ctlchan.h"
@@ -52,6 +53,7 @@ struct sconn {
 	char		*sc_sid;
 	int		sc_role;
 	struct shard	*sc_shard;
+	char		sc_host[ADDRCOUNT_HOST_MAX];	/* counted per address */
 	struct sconn	*sc_hnext;	/* the shard's held list */
 	struct sconn	*sc_next;
 	struct sconn	*sc_prev;
@@ -126,6 +128,7 @@ struct supervisor {
 	uint64_t	s_started_ms;
 	struct statusq	*s_queries;
 	uint64_t	s_qseq;
+	struct addrcount *s_peers;	/* connections held, per address */
 };
 
 extern struct supervisor sup;

@@ -146,6 +146,8 @@ class Medusa(LogProc):
         cfg.update(config or {})
         with os.fdopen(fd, "w") as f:
             json.dump(cfg, f)
+        # Run as root, medusa becomes nobody: it must still read this.
+        os.chmod(self.config_path, 0o644)
         self.workers = workers
         cmd = list(wrapper) + [os.path.join(BIN, "medusa"), "-f", self.config_path,
                                "-w", str(workers), "-l", level] + list(args)

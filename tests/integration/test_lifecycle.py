@@ -174,6 +174,48 @@ class TimeoutTest(AsyncTestCase):
         plain.close()
 
 
+def uid_of(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return [int(x) for x in line.split()[1:]]
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root")
+class PrivilegeTest(unittest.TestCase):
+
+    def test_root_drops_to_nobody_before_serving(self):
+        m = Medusa(workers=2)
+        try:
+            line = m.wait_log(lambda l: l.get("msg") == "dropped privileges")
+            self.assertEqual((line["user"], line["uid"]), ("nobody", 65534))
+            # Real, effective and saved uids: no way back to root.
+            self.assertEqual(uid_of(m.proc.pid)[:3], [65534] * 3)
+            for pid in m.worker_pids().values():
+                self.assertEqual(uid_of(pid)[:3], [65534] * 3)
+            st = os.stat(m.admin_socket)
+            self.assertEqual((st.st_uid, oct(st.st_mode & 0o777)), (65534, "0o600"))
+            # It still serves, and still restarts its workers.
+            r = subprocess.run([os.path.join(BIN, "medusactl"), "-S",
+                                m.admin_socket, "restart"], capture_output=True,
+                               text=True, timeout=TIMEOUT)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            for pid in m.worker_pids().values():
+                self.assertEqual(uid_of(pid)[:3], [65534] * 3)
+        finally:
+            self.assertEqual(m.stop(), 0)
+        self.assertFalse(os.path.exists(m.admin_socket))
+
+    def test_no_user_keeps_root_and_says_so(self):
+        m = Medusa(workers=1, config={"user": ""})
+        try:
+            m.wait_log(lambda l: l.get("msg") == "running as root: no \"user\" "
+                       "is configured")
+            self.assertEqual(uid_of(m.proc.pid)[0], 0)
+        finally:
+            m.stop()
+
+
 class CommandLineTest(unittest.TestCase):
 
     def run_medusa(self, *args, config=None):
@@ -221,6 +263,9 @@ class CommandLineTest(unittest.TestCase):
             (('-t',), '{"port": 1,}', 'line 1'),
             (('-t',), '[]', 'must be a JSON object'),
             (('-t',), '{"outbound_low_water_bytes": 2000000}', 'below'),
+            (('-t',), '{"user": "no-such-user-here"}', 'no such user'),
+            (('-t',), '{"user": "nobody", "group": "no-such-group"}',
+             'no such group'),
             (('-t', '-p', 'x'), '{}', '-p must be a number'),
             (('-t', '-w', '-1'), '{}', '-w must be a number'),
             (('-t', '-l', 'loud'), '{}', '-l must be'),

@@ -220,6 +220,7 @@ class CrashTest(AsyncTestCase):
     async def test_a_worker_that_keeps_dying_marks_its_shard_failed(self):
         # The first two workers are real; every later start dies at once.
         d = tempfile.mkdtemp()
+        os.chmod(d, 0o777)     # the workers run as nobody
         counter = os.path.join(d, "n")
         script = os.path.join(d, "worker")
         with open(script, "w") as f:
@@ -228,7 +229,7 @@ class CrashTest(AsyncTestCase):
             f.write('#!/bin/sh\necho x >> %s\nn=$(wc -l < %s)\n'
                     '[ "$n" -le 2 ] && exec %s\nexit 1\n'
                     % (counter, counter, os.path.join(BIN, "medusa-worker")))
-        os.chmod(script, stat.S_IRWXU)
+        os.chmod(script, 0o755)    # run by the supervisor, as nobody
         m = Medusa(workers=2, config={"worker_path": script})
         ids = ids_for_shards(2, "failing")
         os.kill(m.worker_pids()[1], signal.SIGKILL)
@@ -342,6 +343,7 @@ class RestartTest(AsyncTestCase):
         if not os.path.exists(ALT_WORKER):
             self.fail("no %s: run make test" % ALT_WORKER)
         d = tempfile.mkdtemp()
+        os.chmod(d, 0o755)     # the workers run as nobody
         path = os.path.join(d, "medusa-worker")
         shutil.copy(os.path.join(BIN, "medusa-worker"), path)
         m = Medusa(workers=2, config={"worker_path": path})

@@ -10,7 +10,7 @@ int
 main(void)
 {
 	Suite *(*const suites[])(void) = {
-		buf_suite, utf8_suite, wsframe_suite, httphead_suite,
+		addrcount_suite, buf_suite, utf8_suite, wsframe_suite, httphead_suite,
 		wshandshake_suite, httpresp_suite, route_suite, shard_suite,
 		proto_suite, ctlchan_suite, config_suite, mlog_suite, wsurl_suite
 	};

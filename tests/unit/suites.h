@@ -11,6 +11,7 @@
 /* A byte-string literal with its length (it may hold NUL bytes). */
 #define	BYTES(s)	(const uint8_t *)(s), (sizeof (s) - 1)
 
+Suite *addrcount_suite(void);
 Suite *buf_suite(void);
 Suite *config_suite(void);
 Suite *ctlchan_suite(void);
