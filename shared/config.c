@@ -2,6 +2,8 @@
  * config.c: JSON configuration; see config.h.  Uses jansson.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
@@ -286,19 +288,49 @@ config_check(const struct medusa_config *c, char *err, size_t errlen)
 	return (0);
 }
 
+static int config_load_file(struct medusa_config *, FILE *, const char *,
+    char *, size_t);
+
 int
 config_load(struct medusa_config *c, const char *path, char *err,
     size_t errlen)
 {
-	char buf[65536];
-	size_t n;
 	FILE *f;
-	int rv;
 
 	if ((f = fopen(path, "r")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return (-1);
 	}
+	return (config_load_file(c, f, path, err, errlen));
+}
+
+int
+config_load_at(struct medusa_config *c, int dirfd, const char *name,
+    char *err, size_t errlen)
+{
+	FILE *f;
+	int fd;
+
+	/* An empty name reads dirfd itself, an open file. */
+	fd = name[0] == '\0' ? dup(dirfd) : openat(dirfd, name,
+	    O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || (f = fdopen(fd, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", name, strerror(errno));
+		if (fd >= 0)
+			(void) close(fd);
+		return (-1);
+	}
+	return (config_load_file(c, f, name, err, errlen));
+}
+
+static int
+config_load_file(struct medusa_config *c, FILE *f, const char *path,
+    char *err, size_t errlen)
+{
+	char buf[65536];
+	size_t n;
+	int rv;
+
 	n = fread(buf, 1, sizeof (buf), f);
 	if (ferror(f)) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));

@@ -51,6 +51,12 @@ int config_parse(struct medusa_config *, const char *text, size_t len,
     char *err, size_t errlen);
 int config_load(struct medusa_config *, const char *path, char *err,
     size_t errlen);
+/*
+ * The same, for the file `name` in the directory open as dirfd (or, with
+ * name "", the open file dirfd itself, from its current offset).
+ */
+int config_load_at(struct medusa_config *, int dirfd, const char *name,
+    char *err, size_t errlen);
 /* Checks across fields (watermarks, limits).  0 or -1 with err. */
 int config_check(const struct medusa_config *, char *err, size_t errlen);
 

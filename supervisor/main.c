@@ -134,6 +134,29 @@ sup_usage(FILE *f)
 	    "medusactl(1) does the same over the admin socket.\n");
 }
 
+/*
+ * Open the directory of path (O_PATH) and keep the file's name, for
+ * openat() later.  0, or -1 with a message on stderr.
+ */
+int
+sup_open_dir(const char *path, int *dirfd, char *name, size_t cap)
+{
+	char copy[PATH_MAX], copy2[PATH_MAX];
+	int fd;
+
+	snprintf(copy, sizeof (copy), "%s", path);
+	snprintf(copy2, sizeof (copy2), "%s", path);
+	if ((fd = open(dirname(copy), O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "medusa: %s: %s\n", copy, strerror(errno));
+		return (-1);
+	}
+	if (*dirfd >= 0)
+		(void) close(*dirfd);
+	*dirfd = fd;
+	snprintf(name, cap, "%s", basename(copy2));
+	return (0);
+}
+
 /* Where this program lives: for the default config and worker paths. */
 static void
 sup_self_dir(char *out, size_t cap)
@@ -318,7 +341,25 @@ sup_reload(void)
 	char err[512];
 
 	config_defaults(&c);
-	if (config_load(&c, sup_cli.path, err, sizeof (err)) != 0) {
+	if (faccessat(sup.s_config_dirfd, sup.s_config_name, R_OK, 0) != 0 &&
+	    errno == EACCES && sup.s_config_fd >= 0) {
+		/* Unreachable as the unprivileged user: the file as opened. */
+		int fd = dup(sup.s_config_fd);
+
+		mlog(MLOG_WARN, "SIGHUP: the configuration's directory is not "
+		    "readable by this user; re-reading the file opened at "
+		    "start-up", "config=%s", sup_cli.path);
+		if (fd < 0 || lseek(fd, 0, SEEK_SET) != 0 ||
+		    config_load_at(&c, fd, "", err, sizeof (err)) != 0) {
+			if (fd >= 0)
+				(void) close(fd);
+			mlog(MLOG_ERROR, "SIGHUP: configuration not reloaded; "
+			    "workers not restarted", "error=%s", err);
+			return (-1);
+		}
+		(void) close(fd);
+	} else if (config_load_at(&c, sup.s_config_dirfd, sup.s_config_name,
+	    err, sizeof (err)) != 0) {
 		mlog(MLOG_ERROR, "SIGHUP: configuration not reloaded; workers "
 		    "not restarted", "error=%s", err);
 		return (-1);
@@ -349,9 +390,17 @@ sup_reload(void)
 	    sizeof (c.mc_admin_socket));
 	sup.s_conf = c;
 	mlog_set_level(c.mc_log_level);
-	if (c.mc_worker_path[0] != '\0')
-		snprintf(sup.s_worker_path, sizeof (sup.s_worker_path), "%s",
-		    c.mc_worker_path);
+	if (c.mc_worker_path[0] != '\0' &&
+	    strcmp(c.mc_worker_path, sup.s_worker_path) != 0) {
+		if (sup_open_dir(c.mc_worker_path, &sup.s_worker_dirfd,
+		    sup.s_worker_name, sizeof (sup.s_worker_name)) == 0)
+			snprintf(sup.s_worker_path, sizeof (sup.s_worker_path),
+			    "%s", c.mc_worker_path);
+		else
+			mlog(MLOG_ERROR, "SIGHUP: the new worker_path cannot "
+			    "be opened; keeping the old", "worker_path=%s",
+			    c.mc_worker_path);
+	}
 	mlog(MLOG_INFO, "configuration reloaded", "config=%s", sup_cli.path);
 	workers_config_all();
 	return (0);
@@ -617,9 +666,23 @@ main(int argc, char **argv)
 		return (1);
 	}
 
+	sup.s_worker_dirfd = sup.s_config_dirfd = -1;
+	if (sup_open_dir(sup.s_worker_path, &sup.s_worker_dirfd,
+	    sup.s_worker_name, sizeof (sup.s_worker_name)) != 0 ||
+	    sup_open_dir(cfgpath, &sup.s_config_dirfd, sup.s_config_name,
+	    sizeof (sup.s_config_name)) != 0)
+		return (1);
+	sup.s_worker_fd = open(sup.s_worker_path, O_RDONLY | O_CLOEXEC);
+	sup.s_config_fd = open(cfgpath, O_RDONLY | O_CLOEXEC);
 	if (sup_listen() != 0 || admin_listen() != 0 ||
 	    sup_drop_privileges(&sup.s_conf, false) != 0)
 		return (1);
+	if (faccessat(sup.s_worker_dirfd, sup.s_worker_name, X_OK, 0) != 0)
+		mlog(MLOG_WARN, "this user cannot reach the worker binary by "
+		    "its path: workers start from the binary as it was at "
+		    "start-up, and a rolling restart will not pick up a new "
+		    "build there", "worker_path=%s error=%s", sup.s_worker_path,
+		    strerror(errno));
 	ev_init(&sup.s_accept_timer, sup_accept_timer_cb);
 	{
 		int sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };

@@ -107,6 +107,19 @@ struct supervisor {
 	struct medusa_config s_conf;
 	char		s_config_path[PATH_MAX];
 	char		s_worker_path[PATH_MAX];
+	/*
+	 * The worker binary and the configuration, and their directories,
+	 * opened while still root.  Each worker start and each reload opens
+	 * the file afresh in its directory (so a new build or an edited
+	 * file is seen) when the unprivileged user may; where it may not (a
+	 * private checkout), the descriptors from start-up serve instead.
+	 */
+	int		s_worker_dirfd;
+	char		s_worker_name[NAME_MAX + 1];
+	int		s_worker_fd;	/* the binary as it was at start-up */
+	int		s_config_dirfd;
+	char		s_config_name[NAME_MAX + 1];
+	int		s_config_fd;	/* the file as it was at start-up */
 	unsigned	s_nworkers;
 	struct shard	s_shards[SUP_MAX_WORKERS];
 	struct wproc	*s_procs;	/* every worker process alive */
@@ -189,5 +202,6 @@ void status_cancel(void *arg);
 
 /* main.c */
 void sup_drain(const char *why);
+int sup_open_dir(const char *path, int *dirfd, char *name, size_t cap);
 
 #endif

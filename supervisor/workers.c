@@ -194,8 +194,24 @@ workers_spawn(struct shard *sh)
 		} else if (dup2(sv[1], 3) < 0) {
 			_exit(127);
 		}
-		/* The binary on disk now: a rolling restart picks up a build. */
-		execv(sup.s_worker_path, argv);
+		/*
+		 * The binary on disk now (a rolling restart picks up a new
+		 * build), opened in its directory so that the unprivileged
+		 * user need not reach it by its path.  A script needs its
+		 * descriptor left open for the interpreter.
+		 */
+		{
+			int xfd = openat(sup.s_worker_dirfd, sup.s_worker_name,
+			    O_RDONLY | O_CLOEXEC);
+
+			if (xfd < 0)
+				xfd = sup.s_worker_fd;	/* unreachable now */
+			if (xfd >= 0)
+				fexecve(xfd, argv, environ);
+			if (xfd >= 0 && errno == ENOENT &&
+			    (xfd = fcntl(xfd, F_DUPFD, 4)) >= 0)
+				fexecve(xfd, argv, environ);
+		}
 		fprintf(stderr, "medusa: exec %s: %s\n", sup.s_worker_path,
 		    strerror(errno));
 		_exit(127);

@@ -6,6 +6,7 @@ and configuration are checked; time-outs and pings.
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -205,6 +206,41 @@ class PrivilegeTest(unittest.TestCase):
         finally:
             self.assertEqual(m.stop(), 0)
         self.assertFalse(os.path.exists(m.admin_socket))
+
+    def test_private_install_directory(self):
+        """A checkout nobody can enter (say under /root): the worker binary
+        and the config are reached through directories opened as root."""
+        d = tempfile.mkdtemp()          # mode 0700, owned by root
+        for prog in ("medusa", "medusa-worker"):
+            shutil.copy(os.path.join(BIN, prog), os.path.join(d, prog))
+        cfg = os.path.join(d, "medusa.json")
+        sock = os.path.join(tempfile.gettempdir(), "medusa-priv-%d.sock" % os.getpid())
+        with open(cfg, "w") as f:
+            json.dump({"bind": "127.0.0.1", "port": 0, "workers": 2,
+                       "admin_socket": sock}, f)
+        os.chmod(cfg, 0o600)
+        from harness import LogProc
+        p = LogProc([os.path.join(d, "medusa"), "-f", cfg, "-l", "debug"])
+        try:
+            p.wait_log(lambda l: l.get("msg") == "worker ready" and
+                       l.get("component") == "supervisor", count=2)
+            # It says how it reached the binary, and that new builds in a
+            # private place are not picked up.
+            p.wait_log(lambda l: l.get("msg", "").startswith(
+                "this user cannot reach the worker binary"))
+            mark = p.mark()
+            p.proc.send_signal(signal.SIGHUP)
+            p.wait_log(lambda l: l.get("msg", "").startswith(
+                "SIGHUP: the configuration's directory is not readable"),
+                start=mark)
+            p.wait_log(lambda l: l.get("msg") == "configuration reloaded",
+                       start=mark)
+            p.wait_log(lambda l: l.get("msg") == "rolling restart finished" and
+                       l.get("failed") == 0, start=mark)
+        finally:
+            p.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(p.wait_exit(), 0)
+            shutil.rmtree(d)
 
     def test_no_user_keeps_root_and_says_so(self):
         m = Medusa(workers=1, config={"user": ""})
