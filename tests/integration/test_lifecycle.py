@@ -201,7 +201,10 @@ class PrivilegeTest(unittest.TestCase):
                                 m.admin_socket, "restart"], capture_output=True,
                                text=True, timeout=TIMEOUT)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-            for pid in m.worker_pids().values():
+            new = [w["pid"] for w in http_get_json(m.port, "/status")["workers"]
+                   if w["state"] == "ready"]
+            self.assertEqual(len(new), 2)
+            for pid in new:
                 self.assertEqual(uid_of(pid)[:3], [65534] * 3)
         finally:
             self.assertEqual(m.stop(), 0)
