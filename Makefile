@@ -8,6 +8,7 @@
 #   make test       install what is missing, build, run every test, then
 #                   the whole suite again under ASan + UBSan
 #   make SAN=1 ...  build (into build-san/) with ASan + UBSan
+#   make valgrind   the integration tests under valgrind's memcheck
 #
 # Every target that needs packages depends on `deps`, which installs only
 # what is missing (tools/deps.sh).
@@ -59,7 +60,7 @@ PROGS	:= $(BIN)/medusa $(BIN)/medusa-worker $(BIN)/medusa-agent $(BIN)/mlogin \
 UNIT	:= $(BUILD)/unit-tests
 
 .PHONY: all agent-static deps run test test-suite test-unit test-integration sanitize \
-	clean help
+	valgrind clean help
 
 all: $(PROGS)
 
@@ -143,6 +144,15 @@ test: deps
 
 sanitize: deps
 	@$(MAKE) --no-print-directory SAN=1 test-suite
+
+# The integration tests with the reflector and the agent under valgrind's
+# memcheck: any error or definite/indirect leak fails the test.  Slow: not
+# part of `make test`.
+valgrind: deps
+	@$(MAKE) --no-print-directory all $(ALT_WORKER)
+	MEDUSA_BIN=$(CURDIR)/$(BIN) MEDUSA_VALGRIND=1 MEDUSA_REQUIRE_ALL=1 \
+	    MEDUSA_ALT_WORKER=$(CURDIR)/$(ALT_WORKER) \
+	    $(PY) -m unittest discover -s tests/integration -p 'test_*.py' -v
 
 clean:
 	rm -rf build build-san bin

@@ -21,10 +21,24 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 BIN = os.environ.get("MEDUSA_BIN", os.path.join(TOP, "bin"))
-TIMEOUT = float(os.environ.get("MEDUSA_TEST_TIMEOUT", "20"))
+# Under valgrind (make valgrind) everything runs some tens of times slower.
+VALGRIND = os.environ.get("MEDUSA_VALGRIND") == "1"
+SLOW = 20.0 if VALGRIND else 1.0
+TIMEOUT = float(os.environ.get("MEDUSA_TEST_TIMEOUT", "20")) * (6 if VALGRIND else 1)
+VALGRIND_CMD = ["valgrind", "--trace-children=yes", "--quiet",
+                "--error-exitcode=99", "--leak-check=full",
+                "--show-leak-kinds=definite,indirect",
+                "--errors-for-leak-kinds=definite,indirect", "--num-callers=30"]
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                    "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
+
+
+def _is_report(line):
+    """A sanitizer's or valgrind's report line (valgrind's start ==PID==)."""
+    if any(m in line for m in SANITIZER_MARKS):
+        return True
+    return line.startswith("==") and line[2:3].isdigit()
 
 
 def fnv1a(s):
@@ -127,7 +141,7 @@ class LogProc:
 
     def sanitizer_reports(self):
         with self.cond:
-            return [l for l in self.raw if any(m in l for m in SANITIZER_MARKS)]
+            return [l for l in self.raw if _is_report(l)]
 
     def check_clean(self, testcase):
         bad = self.sanitizer_reports()
@@ -149,8 +163,9 @@ class Medusa(LogProc):
         # Run as root, medusa becomes nobody: it must still read this.
         os.chmod(self.config_path, 0o644)
         self.workers = workers
-        cmd = list(wrapper) + [os.path.join(BIN, "medusa"), "-f", self.config_path,
-                               "-w", str(workers), "-l", level] + list(args)
+        cmd = list(wrapper) + (VALGRIND_CMD if VALGRIND else []) + [
+            os.path.join(BIN, "medusa"), "-f", self.config_path,
+            "-w", str(workers), "-l", level] + list(args)
         LogProc.__init__(self, cmd)
         line = self.wait_log(lambda l: l.get("msg") == "listening")
         self.port = line["port"]
@@ -188,7 +203,8 @@ class Agent(LogProc):
     def __init__(self, url, args=(), env=None, binary="medusa-agent"):
         e = dict(os.environ)
         e.update(env or {})
-        argv = [os.path.join(BIN, binary), "-l", "debug"] + list(args)
+        argv = (VALGRIND_CMD if VALGRIND else []) + [
+            os.path.join(BIN, binary), "-l", "debug"] + list(args)
         if url is not None:
             argv.append(url)
         LogProc.__init__(self, argv, env=e)
