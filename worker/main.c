@@ -154,8 +154,9 @@ worker_msg_config(const uint8_t *b, size_t n)
 	if (wk.w_conf.wc_max_sessions > wk.w_fd_sessions) {
 		if (!wk.w_configured)
 			mlog(MLOG_WARN, "sessions limited by the descriptor "
-			    "limit", "max_sessions=%zu configured=%zu",
-			    wk.w_fd_sessions, wk.w_conf.wc_max_sessions);
+			    "limit", "max_sessions=%zu configured=%zu "
+			    "fd_limit=%llu", wk.w_fd_sessions,
+			    wk.w_conf.wc_max_sessions, wk.w_fd_limit);
 		wk.w_conf.wc_max_sessions = wk.w_fd_sessions;
 	}
 	mlog_set_level((int)m.pc_log_level);
@@ -625,6 +626,7 @@ main(int argc, char **argv)
 		if (getrlimit(RLIMIT_NOFILE, &rl) != 0 ||
 		    rl.rlim_cur == RLIM_INFINITY)
 			rl.rlim_cur = 1u << 20;
+		wk.w_fd_limit = (unsigned long long)rl.rlim_cur;
 		/* Keep some for the channel, the loop and lingering closes. */
 		wk.w_fd_sessions = rl.rlim_cur > 2 * WORKER_FD_RESERVE ?
 		    (size_t)(rl.rlim_cur - WORKER_FD_RESERVE) / 2 :

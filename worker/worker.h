@@ -146,6 +146,7 @@ struct worker {
 	uint64_t	w_bytes;	/* payload bytes relayed */
 	uint64_t	w_msgs;		/* messages relayed */
 	size_t		w_fd_sessions;	/* sessions the fd limit allows */
+	unsigned long long w_fd_limit;	/* RLIMIT_NOFILE as we found it */
 	uint8_t		*w_scratch;	/* read buffer shared by all conns */
 	size_t		w_scratch_len;
 };
