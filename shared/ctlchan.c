@@ -96,10 +96,33 @@ ctlchan_flush(struct ctlchan *c)
 	return (1);
 }
 
+static struct ctlchan_rgroup *
+rg_first(struct ctlchan *c)
+{
+	return (c->cc_nrg > 0 ? &c->cc_rg[c->cc_rghead] : NULL);
+}
+
+/* Remove the oldest group; close its descriptors unless taken. */
+static void
+rg_pop(struct ctlchan *c, int close_fds)
+{
+	struct ctlchan_rgroup *g = &c->cc_rg[c->cc_rghead];
+
+	if (close_fds) {
+		for (int i = 0; i < g->rg_nfds; i++)
+			(void) close(g->rg_fds[i]);
+	}
+	c->cc_nrfds -= g->rg_nfds;
+	g->rg_nfds = 0;
+	c->cc_rghead = (c->cc_rghead + 1) % CTLCHAN_RGROUPS_MAX;
+	c->cc_nrg--;
+}
+
 ssize_t
 ctlchan_fill(struct ctlchan *c)
 {
 	int fds[FDPASS_MAX], nfds = 0, trunc = 0;
+	struct ctlchan_rgroup *g;
 	ssize_t n;
 
 	if (buf_reserve(&c->cc_in, CTLCHAN_READ) != 0) {
@@ -113,16 +136,23 @@ ctlchan_fill(struct ctlchan *c)
 			buf_free(&c->cc_in);
 		return (-1);
 	}
-	if (trunc)
-		c->cc_lost++;
-	if (c->cc_nrfds + nfds > CTLCHAN_RFDS_MAX) {
-		for (int i = 0; i < nfds; i++)
-			(void) close(fds[i]);
-		errno = EPROTO;
-		return (-1);
+	if (nfds > 0 || trunc) {
+		if (c->cc_nrg == CTLCHAN_RGROUPS_MAX ||
+		    c->cc_nrfds + nfds > CTLCHAN_RFDS_MAX) {
+			for (int i = 0; i < nfds; i++)
+				(void) close(fds[i]);
+			errno = EPROTO;
+			return (-1);
+		}
+		g = &c->cc_rg[(c->cc_rghead + c->cc_nrg) % CTLCHAN_RGROUPS_MAX];
+		g->rg_start = c->cc_base + c->cc_in.b_len;
+		g->rg_end = g->rg_start + (uint64_t)n;
+		memcpy(g->rg_fds, fds, sizeof (int) * (size_t)nfds);
+		g->rg_nfds = nfds;
+		g->rg_lost = trunc;
+		c->cc_nrg++;
+		c->cc_nrfds += nfds;
 	}
-	memcpy(c->cc_rfds + c->cc_nrfds, fds, sizeof (int) * (size_t)nfds);
-	c->cc_nrfds += nfds;
 	buf_commit(&c->cc_in, (size_t)n);
 	if (c->cc_in.b_len == 0)
 		buf_free(&c->cc_in);
@@ -153,31 +183,38 @@ ctlchan_next(struct ctlchan *c, const uint8_t **body, size_t *len)
 void
 ctlchan_done(struct ctlchan *c)
 {
+	struct ctlchan_rgroup *g;
+
 	buf_consume(&c->cc_in, c->cc_cur);
+	c->cc_base += c->cc_cur;
 	c->cc_cur = 0;
+	/* Groups whose reads are all consumed: no later frame's. */
+	while ((g = rg_first(c)) != NULL && g->rg_end <= c->cc_base)
+		rg_pop(c, 1);
 }
 
 int
 ctlchan_take_fds(struct ctlchan *c, int *fds, int n)
 {
+	uint64_t start = c->cc_base, end = c->cc_base + c->cc_cur;
+	struct ctlchan_rgroup *g;
+
 	if (n <= 0)
 		return (0);
-	if (c->cc_nrfds < n) {
-		/*
-		 * Not here: either the kernel dropped them (one truncated
-		 * receive loses one message's descriptors, all of them) or
-		 * the sender never sent them.
-		 */
-		if (c->cc_lost == 0)
-			return (-1);
-		c->cc_lost--;
-		for (int i = 0; i < n; i++)
-			fds[i] = -1;
-		return (1);
+	for (int i = 0; i < n; i++)
+		fds[i] = -1;
+	/* The frame's group: the read that holds its start, not its end. */
+	if (c->cc_cur == 0 || (g = rg_first(c)) == NULL ||
+	    g->rg_start > start || g->rg_end <= start || g->rg_end > end)
+		return (-1);
+	if (g->rg_lost || g->rg_nfds != n) {
+		int lost = g->rg_lost;
+
+		rg_pop(c, 1);
+		return (lost ? 1 : -1);
 	}
-	memcpy(fds, c->cc_rfds, sizeof (int) * (size_t)n);
-	c->cc_nrfds -= n;
-	memmove(c->cc_rfds, c->cc_rfds + n, sizeof (int) * (size_t)c->cc_nrfds);
+	memcpy(fds, g->rg_fds, sizeof (int) * (size_t)n);
+	rg_pop(c, 0);
 	return (0);
 }
 
@@ -205,9 +242,8 @@ ctlchan_close(struct ctlchan *c, ctlchan_unsent_f *unsent, void *arg)
 	c->cc_head = NULL;
 	c->cc_tailp = &c->cc_head;
 	c->cc_qbytes = 0;
-	for (int i = 0; i < c->cc_nrfds; i++)
-		(void) close(c->cc_rfds[i]);
-	c->cc_nrfds = 0;
+	while (c->cc_nrg > 0)
+		rg_pop(c, 1);
 	buf_free(&c->cc_in);
 	c->cc_cur = 0;
 }

@@ -10,11 +10,24 @@
  * descriptors back through the callback, with the tag given to
  * ctlchan_send() (the supervisor answers those clients 503), so no
  * descriptor is lost or closed twice.  Received descriptors wait in a FIFO
- * until a decoded message takes them with ctlchan_take_fds();
- * ctlchan_close() closes any left.  A message whose descriptors the kernel
+ * with the frame they came with until the decoded message takes them with
+ * ctlchan_take_fds(); ctlchan_done() closes any that message did not take,
+ * and ctlchan_close() any left.  A message whose descriptors the kernel
  * could not deliver (the receiver was out of descriptors) is known as
  * such: ctlchan_take_fds() says "lost" for it, so the receiver drops that
  * one message and the channel goes on.
+ *
+ * Which frame a descriptor belongs to.  The sender passes a message's
+ * descriptors with the sendmsg() that carries the frame's first byte, and
+ * only that frame's bytes.  On an AF_UNIX stream the kernel delivers them
+ * with the recvmsg() that reads that first byte, and ends that recvmsg()
+ * with that sendmsg()'s data: no one read returns two senders' descriptors
+ * or bytes beyond the descriptors' own message.  So a read's descriptors
+ * (or its "lost" mark, MSG_CTRUNC) belong to the last frame that starts
+ * within the bytes of that read: the frame that starts in it and does not
+ * end before the read does.  Each read with descriptors is recorded as a group with the
+ * stream offsets it covered, and a frame takes the group that matches it;
+ * nothing is matched by counting, so one lost group cannot shift the rest.
  */
 #ifndef MEDUSA_CTLCHAN_H
 #define MEDUSA_CTLCHAN_H
@@ -26,16 +39,28 @@
 #include "fdpass.h"
 
 #define	CTLCHAN_RFDS_MAX	64	/* received, not yet taken */
+#define	CTLCHAN_RGROUPS_MAX	16	/* reads with descriptors, ditto */
 
 struct ctlchan_msg;
+
+/* The descriptors one recvmsg() brought, and the bytes it read. */
+struct ctlchan_rgroup {
+	uint64_t		rg_start;	/* stream offsets: [start, end) */
+	uint64_t		rg_end;
+	int			rg_fds[FDPASS_MAX];
+	int			rg_nfds;
+	int			rg_lost;	/* MSG_CTRUNC: they were dropped */
+};
 
 struct ctlchan {
 	int			cc_fd;
 	struct buf		cc_in;
+	uint64_t		cc_base;	/* stream offset of cc_in's head */
 	size_t			cc_cur;		/* length of the frame handed out */
-	int			cc_rfds[CTLCHAN_RFDS_MAX];
-	int			cc_nrfds;
-	int			cc_lost;	/* messages whose fds were dropped */
+	struct ctlchan_rgroup	cc_rg[CTLCHAN_RGROUPS_MAX];	/* a ring */
+	int			cc_rghead;
+	int			cc_nrg;
+	int			cc_nrfds;	/* in all groups */
 	struct ctlchan_msg	*cc_head;
 	struct ctlchan_msg	**cc_tailp;
 	size_t			cc_qbytes;	/* bytes queued, not yet sent */
@@ -76,9 +101,10 @@ ssize_t ctlchan_fill(struct ctlchan *);
 int ctlchan_next(struct ctlchan *, const uint8_t **body, size_t *len);
 void ctlchan_done(struct ctlchan *);
 /*
- * Take the n descriptors of the message just decoded: 0 (fds[] filled),
- * 1 (they were lost on the way; fds[] is all -1), or -1 (they never came:
- * the sender broke the protocol).
+ * Take the n descriptors of the frame ctlchan_next() handed out: 0 (fds[]
+ * filled), 1 (they were lost on the way; fds[] is all -1), or -1 (the
+ * frame came without n descriptors: the sender broke the protocol; any
+ * that did come are closed).  n == 0 returns 0.
  */
 int ctlchan_take_fds(struct ctlchan *, int *fds, int n);
 

@@ -138,7 +138,7 @@ admin_read_cb(EV_P_ ev_io *w, int revents)
 	const uint8_t *body;
 	size_t len;
 	ssize_t n;
-	int r, fd;
+	int r;
 
 	(void) EV_A;
 	(void) revents;
@@ -154,8 +154,6 @@ admin_read_cb(EV_P_ ev_io *w, int revents)
 		admin_request(a, body, len);
 		ctlchan_done(&a->a_ch);
 	}
-	while (ctlchan_take_fds(&a->a_ch, &fd, 1) == 0)
-		(void) close(fd);
 	if (r < 0)
 		admin_close(a);
 }

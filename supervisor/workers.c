@@ -271,7 +271,11 @@ workers_start_all(void)
 
 /* --- routing ------------------------------------------------------------ */
 
-/* A queued ATTACH that never reached the worker: the client gets a 503. */
+/*
+ * A queued message with descriptors that never reached the worker.  An
+ * ATTACH (tagged with its request id) has a client, who gets a 503; any
+ * other (a HANDOFF's socket, untagged) is just closed.
+ */
 static void
 workers_unsent(const char *tag, const uint8_t *frame, size_t len, int *fds,
     int nfds, void *arg)
@@ -280,6 +284,10 @@ workers_unsent(const char *tag, const uint8_t *frame, size_t len, int *fds,
 	(void) frame;
 	(void) len;
 	for (int i = 0; i < nfds; i++) {
+		if (tag[0] == '\0') {
+			(void) close(fds[i]);
+			continue;
+		}
 		char peer[64];
 		struct sconn *sc;
 
@@ -502,7 +510,7 @@ workers_read_cb(EV_P_ ev_io *io, int revents)
 	const uint8_t *body;
 	size_t len;
 	ssize_t n;
-	int r = 0, fd;
+	int r = 0;
 
 	(void) EV_A;
 	(void) revents;
@@ -529,10 +537,6 @@ workers_read_cb(EV_P_ ev_io *io, int revents)
 	}
 	if (w->wp_ctl.cc_fd >= 0 && r < 0)
 		workers_kill(w, "oversized frame");
-	/* A worker never sends descriptors: any that came are closed. */
-	while (w->wp_ctl.cc_fd >= 0 &&
-	    ctlchan_take_fds(&w->wp_ctl, &fd, 1) == 0)
-		(void) close(fd);
 }
 
 static void

@@ -266,6 +266,7 @@ handoff_out_read_cb(EV_P_ ev_io *w, int revents)
 	const uint8_t *body;
 	size_t len;
 	ssize_t n;
+	int r = 0;
 
 	(void) EV_A;
 	(void) w;
@@ -274,7 +275,7 @@ handoff_out_read_cb(EV_P_ ev_io *w, int revents)
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 	    errno == EINTR))
 		return;
-	while (ho.h_active && ctlchan_next(&ho.h_ch, &body, &len) == 1) {
+	while (ho.h_active && (r = ctlchan_next(&ho.h_ch, &body, &len)) == 1) {
 		if (proto_type(body, len) != PROTO_HANDOFF_ACK) {
 			mlog(MLOG_ERROR, "unexpected message from the "
 			    "successor", "type=%s",
@@ -284,6 +285,11 @@ handoff_out_read_cb(EV_P_ ev_io *w, int revents)
 		}
 		handoff_ack(body, len);
 		ctlchan_done(&ho.h_ch);
+	}
+	if (ho.h_active && r < 0) {
+		mlog(MLOG_ERROR, "oversized frame from the successor", "");
+		handoff_finish(true);
+		return;
 	}
 	if (n <= 0) {
 		mlog(MLOG_ERROR, "the successor closed the handoff channel",
@@ -470,6 +476,7 @@ handin_read_cb(EV_P_ ev_io *w, int revents)
 	const uint8_t *body;
 	size_t len;
 	ssize_t n;
+	int r = 0;
 
 	(void) EV_A;
 	(void) w;
@@ -479,7 +486,7 @@ handin_read_cb(EV_P_ ev_io *w, int revents)
 	    errno == EINTR))
 		n = 1;		/* nothing new; frames may be waiting */
 	while (hi.h_active && hi.h_deferred == NULL &&
-	    ctlchan_next(&hi.h_ch, &body, &len) == 1) {
+	    (r = ctlchan_next(&hi.h_ch, &body, &len)) == 1) {
 		int type = proto_type(body, len);
 
 		if (type == PROTO_SESSION) {
@@ -498,6 +505,11 @@ handin_read_cb(EV_P_ ev_io *w, int revents)
 		}
 		if (hi.h_active)
 			ctlchan_done(&hi.h_ch);
+	}
+	if (hi.h_active && r < 0) {
+		mlog(MLOG_ERROR, "oversized frame on the handoff channel", "");
+		handin_stop();
+		return;
 	}
 	if (hi.h_active && hi.h_deferred == NULL && n <= 0) {
 		mlog(MLOG_WARN, "the predecessor closed the handoff channel "

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -180,8 +181,14 @@ START_TEST(test_send_fds)
 	ck_assert_int_eq(ctlchan_next(&p.rx, &body, &len), 1);
 	ck_assert_uint_eq(len, 5);
 	ck_assert_mem_eq(body, "hello", 5);
-	for (int i = 0; i < nfds; i++)
-		check_received(&pp, i, take1(&p.rx));
+	{
+		int got[FDPASS_MAX];
+
+		ck_assert_int_eq(ctlchan_take_fds(&p.rx, got, nfds), 0);
+		for (int i = 0; i < nfds; i++)
+			check_received(&pp, i, got[i]);
+	}
+	/* Taken: the frame has none left. */
 	ck_assert_int_eq(take1(&p.rx), -1);
 	ctlchan_done(&p.rx);
 	ck_assert_int_eq(ctlchan_next(&p.rx, &body, &len), 0);
@@ -219,8 +226,14 @@ START_TEST(test_ordering)
 		pump(&p, &body, &len);
 		ck_assert_uint_eq(len, 2);
 		ck_assert_int_eq(body[1], '0' + (int)m);
-		for (int i = 0; i < per[m]; i++, k++)
-			check_received(&pp, k, take1(&p.rx));
+		{
+			int got[FDPASS_MAX];
+
+			ck_assert_int_eq(ctlchan_take_fds(&p.rx, got, per[m]),
+			    0);
+			for (int i = 0; i < per[m]; i++, k++)
+				check_received(&pp, k, got[i]);
+		}
 		ctlchan_done(&p.rx);
 	}
 	ck_assert_int_eq(take1(&p.rx), -1);
@@ -504,8 +517,9 @@ START_TEST(test_close_untaken)
 	ck_assert_int_eq(ctlchan_flush(&p.tx), 1);
 	ck_assert_int_gt(ctlchan_fill(&p.rx), 0);
 	ck_assert_int_eq(p.rx.cc_nrfds, 2);
-	got[0] = p.rx.cc_rfds[0];
-	got[1] = p.rx.cc_rfds[1];
+	ck_assert_int_eq(p.rx.cc_nrg, 1);
+	got[0] = p.rx.cc_rg[p.rx.cc_rghead].rg_fds[0];
+	got[1] = p.rx.cc_rg[p.rx.cc_rghead].rg_fds[1];
 	ck_assert(fd_is_open(got[0]) && fd_is_open(got[1]));
 	ctlchan_close(&p.rx, NULL, NULL);
 	ck_assert(fd_is_closed(got[0]));
@@ -581,7 +595,10 @@ END_TEST
 
 /* --- too many descriptors --------------------------------------------- */
 
-/* sendmsg() n descriptors of /dev/null with one byte, from the raw socket. */
+/*
+ * sendmsg() n descriptors of /dev/null with the frame of body "x" (five
+ * bytes), from the raw socket.
+ */
 static void
 raw_send_fds(int sock, int n)
 {
@@ -590,7 +607,7 @@ raw_send_fds(int sock, int n)
 		char		buf[CMSG_SPACE(sizeof (int) * 64)];
 	} cm;
 	struct msghdr msg;
-	struct iovec iov = { (void *)"x", 1 };
+	struct iovec iov = { (void *)"\0\0\0\1x", 5 };
 	struct cmsghdr *c;
 	int fds[64];
 
@@ -610,7 +627,7 @@ raw_send_fds(int sock, int n)
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof (int) * (size_t)n);
 	memcpy(CMSG_DATA(c), fds, sizeof (int) * (size_t)n);
-	ck_assert_int_eq(sendmsg(sock, &msg, 0), 1);
+	ck_assert_int_eq(sendmsg(sock, &msg, 0), 5);
 	for (int i = 0; i < n; i++)
 		close(fds[i]);
 }
@@ -623,12 +640,14 @@ raw_send_fds(int sock, int n)
 START_TEST(test_ctrunc)
 {
 	int s[2], fds[FDPASS_MAX], nfds = -1, trunc = -1, before;
-	char c;
+	char c[5];
+	const uint8_t *body;
+	size_t len;
 	struct pair p;
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, s), 0);
 	raw_send_fds(s[0], FDPASS_MAX);
-	ck_assert_int_eq(fdpass_recv(s[1], &c, 1, fds, &nfds, &trunc), 1);
+	ck_assert_int_eq(fdpass_recv(s[1], c, 5, fds, &nfds, &trunc), 5);
 	ck_assert_int_eq(nfds, FDPASS_MAX);
 	ck_assert_int_eq(trunc, 0);
 	for (int i = 0; i < nfds; i++)
@@ -636,8 +655,8 @@ START_TEST(test_ctrunc)
 
 	before = count_fds();
 	raw_send_fds(s[0], FDPASS_MAX + 1);
-	ck_assert_int_eq(fdpass_recv(s[1], &c, 1, fds, &nfds, &trunc), 1);
-	ck_assert_int_eq(c, 'x');
+	ck_assert_int_eq(fdpass_recv(s[1], c, 5, fds, &nfds, &trunc), 5);
+	ck_assert_int_eq(c[4], 'x');
 	ck_assert_int_eq(trunc, 1);
 	ck_assert_int_eq(nfds, 0);
 	ck_assert_int_eq(count_fds(), before);
@@ -648,13 +667,16 @@ START_TEST(test_ctrunc)
 	pair_open(&p, 1 << 20);
 	before = count_fds();
 	raw_send_fds(p.s[0], 40);
-	ck_assert_int_eq(ctlchan_fill(&p.rx), 1);
+	ck_assert_int_eq(ctlchan_fill(&p.rx), 5);
 	ck_assert_int_eq(p.rx.cc_nrfds, 0);
-	ck_assert_int_eq(p.rx.cc_lost, 1);
+	ck_assert_int_eq(p.rx.cc_nrg, 1);
+	ck_assert_int_eq(ctlchan_next(&p.rx, &body, &len), 1);
 	ck_assert_int_eq(ctlchan_take_fds(&p.rx, fds, 1), 1);
 	ck_assert_int_eq(fds[0], -1);
-	/* Only once: a second message without its fds broke the protocol. */
+	/* Only once: asked again, the frame has none. */
 	ck_assert_int_eq(ctlchan_take_fds(&p.rx, fds, 1), -1);
+	ctlchan_done(&p.rx);
+	ck_assert_int_eq(p.rx.cc_nrg, 0);
 	ck_assert_int_eq(count_fds(), before);
 	pair_close(&p);
 
@@ -671,23 +693,171 @@ START_TEST(test_ctrunc)
 }
 END_TEST
 
-/* More received descriptors than CTLCHAN_RFDS_MAX waiting: EPROTO. */
+/*
+ * More received descriptors than CTLCHAN_RFDS_MAX, or more reads with
+ * descriptors than CTLCHAN_RGROUPS_MAX, waiting for their frames: EPROTO.
+ */
 START_TEST(test_rfds_overflow)
 {
+	static const struct {
+		int	per, sends, held_fds, held_groups;
+	} rows[] = {
+		{ FDPASS_MAX, CTLCHAN_RFDS_MAX / FDPASS_MAX + 1,
+		    CTLCHAN_RFDS_MAX, CTLCHAN_RFDS_MAX / FDPASS_MAX },
+		{ 1, CTLCHAN_RGROUPS_MAX + 1, CTLCHAN_RGROUPS_MAX,
+		    CTLCHAN_RGROUPS_MAX },
+	};
 	struct pair p;
-	int before = count_fds(), total = 0;
+	int before = count_fds(), fds = 0, groups = 0;
 	ssize_t r;
 
 	pair_open(&p, 1 << 20);
-	for (int i = 0; i < CTLCHAN_RFDS_MAX / FDPASS_MAX + 1; i++)
-		raw_send_fds(p.s[0], FDPASS_MAX);
+	for (int i = 0; i < rows[_i].sends; i++)
+		raw_send_fds(p.s[0], rows[_i].per);
 	while ((r = ctlchan_fill(&p.rx)) > 0) {
 		ck_assert_int_le(p.rx.cc_nrfds, CTLCHAN_RFDS_MAX);
-		total = p.rx.cc_nrfds;
+		ck_assert_int_le(p.rx.cc_nrg, CTLCHAN_RGROUPS_MAX);
+		fds = p.rx.cc_nrfds;
+		groups = p.rx.cc_nrg;
 	}
 	ck_assert_int_eq(r, -1);
 	ck_assert_int_eq(errno, EPROTO);
-	ck_assert_int_eq(total, CTLCHAN_RFDS_MAX);
+	ck_assert_int_eq(fds, rows[_i].held_fds);
+	ck_assert_int_eq(groups, rows[_i].held_groups);
+	pair_close(&p);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* Fill until a whole frame is in; the frame's first byte is its tag. */
+static int
+next_frame(struct pair *p, const uint8_t **body, size_t *len)
+{
+	int r;
+
+	while ((r = ctlchan_next(&p->rx, body, len)) == 0)
+		ck_assert_int_gt(ctlchan_fill(&p->rx), 0);
+	ck_assert_int_eq(r, 1);
+	return ((*body)[0]);
+}
+
+/*
+ * The receiver is out of descriptors when the first of two large
+ * messages arrives: the kernel drops that one's pair.  The read that
+ * completes it brings the second message's pair, and those belong to the
+ * second message, not to the first.  (Counting descriptors in a FIFO got
+ * this wrong: the first message took the second's sockets.)
+ */
+START_TEST(test_lost_then_next)
+{
+	size_t blen = 100 * 1024;
+	uint8_t *f1 = malloc(4 + blen), *f2 = malloc(4 + blen), *body;
+	const uint8_t *got;
+	struct rlimit rl, low;
+	struct pair p;
+	struct pipes pp;
+	size_t len;
+	int fds[2], big = 1 << 20, filler[256], nf = 0, t, before;
+
+	ck_assert_ptr_nonnull(f1);
+	ck_assert_ptr_nonnull(f2);
+	ck_assert_ptr_nonnull(body = malloc(blen));
+	before = count_fds();
+	pair_open(&p, 8u << 20);
+	ck_assert_int_eq(setsockopt(p.s[0], SOL_SOCKET, SO_SNDBUF, &big,
+	    sizeof (big)), 0);
+	pipes_open(&pp, 4);
+	memset(body, '1', blen);
+	mkframe(f1, body, blen);
+	memset(body, '2', blen);
+	mkframe(f2, body, blen);
+	ck_assert_int_eq(ctlchan_send(&p.tx, f1, 4 + blen, &pp.wr[0], 2, "1"),
+	    0);
+	ck_assert_int_eq(ctlchan_send(&p.tx, f2, 4 + blen, &pp.wr[2], 2, "2"),
+	    0);
+	ck_assert_int_eq(ctlchan_flush(&p.tx), 1);
+
+	/* One descriptor free: the first pair cannot be received. */
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	low = rl;
+	low.rlim_cur = 128;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	while ((t = open("/dev/null", O_RDONLY)) >= 0)
+		filler[nf++] = t;
+	(void) close(filler[--nf]);
+	ck_assert_int_gt(ctlchan_fill(&p.rx), 0);
+	ck_assert_int_eq(p.rx.cc_nrg, 1);
+	ck_assert_int_eq(p.rx.cc_rg[p.rx.cc_rghead].rg_lost, 1);
+	while (nf > 0)
+		(void) close(filler[--nf]);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+
+	ck_assert_int_eq(next_frame(&p, &got, &len), '1');
+	ck_assert_int_eq(ctlchan_take_fds(&p.rx, fds, 2), 1);
+	ck_assert_int_eq(fds[0], -1);
+	ck_assert_int_eq(fds[1], -1);
+	ctlchan_done(&p.rx);
+	ck_assert_int_eq(next_frame(&p, &got, &len), '2');
+	ck_assert_uint_eq(len, blen);
+	ck_assert_int_eq(ctlchan_take_fds(&p.rx, fds, 2), 0);
+	check_received(&pp, 2, fds[0]);
+	check_received(&pp, 3, fds[1]);
+	ctlchan_done(&p.rx);
+	ck_assert_int_eq(p.rx.cc_nrg, 0);
+	pipes_close(&pp);
+	pair_close(&p);
+	ck_assert_int_eq(count_fds(), before);
+	free(f1);
+	free(f2);
+	free(body);
+}
+END_TEST
+
+/*
+ * Descriptors that came with a frame that does not take them (a message
+ * type that has none, or one the receiver skipped) are closed when the
+ * frame is done, and the next frame's are its own.  A frame that asks for
+ * a different number than came gets -1 and they are closed.
+ */
+START_TEST(test_untaken_and_short)
+{
+	uint8_t frame[16];
+	const uint8_t *got;
+	struct pair p;
+	struct pipes pp;
+	size_t len;
+	int fds[3], before;
+
+	before = count_fds();
+	pair_open(&p, 1 << 20);
+	pipes_open(&pp, 4);
+	ck_assert_int_eq(ctlchan_send(&p.tx, frame, mkframe(frame, "a", 1),
+	    &pp.wr[0], 1, NULL), 0);
+	ck_assert_int_eq(ctlchan_send(&p.tx, frame, mkframe(frame, "b", 1),
+	    &pp.wr[1], 1, NULL), 0);
+	ck_assert_int_eq(ctlchan_send(&p.tx, frame, mkframe(frame, "c", 1),
+	    &pp.wr[2], 2, NULL), 0);
+	ck_assert_int_eq(ctlchan_send(&p.tx, frame, mkframe(frame, "d", 1),
+	    NULL, 0, NULL), 0);
+	ck_assert_int_eq(ctlchan_flush(&p.tx), 1);
+
+	ck_assert_int_eq(next_frame(&p, &got, &len), 'a');
+	ck_assert_int_eq(ctlchan_take_fds(&p.rx, fds, 0), 0);
+	ctlchan_done(&p.rx);			/* 'a''s one is closed */
+	ck_assert_int_eq(next_frame(&p, &got, &len), 'b');
+	ck_assert_int_eq(ctlchan_take_fds(&p.rx, fds, 1), 0);
+	check_received(&pp, 1, fds[0]);
+	ctlchan_done(&p.rx);
+	ck_assert_int_eq(next_frame(&p, &got, &len), 'c');
+	ck_assert_int_eq(ctlchan_take_fds(&p.rx, fds, 3), -1);
+	ck_assert_int_eq(p.rx.cc_nrfds, 0);	/* the two are closed */
+	ctlchan_done(&p.rx);
+	ck_assert_int_eq(next_frame(&p, &got, &len), 'd');
+	ck_assert_int_eq(ctlchan_take_fds(&p.rx, fds, 1), -1);
+	ctlchan_done(&p.rx);
+	/* And with no frame handed out, there is nothing to take. */
+	ck_assert_int_eq(ctlchan_take_fds(&p.rx, fds, 1), -1);
+	pipes_close(&pp);
 	pair_close(&p);
 	ck_assert_int_eq(count_fds(), before);
 }
@@ -718,7 +888,9 @@ ctlchan_suite(void)
 	tcase_add_test(tf, test_frame_limits);
 	tcase_add_test(tf, test_bytewise_then_eof);
 	tcase_add_test(tf, test_ctrunc);
-	tcase_add_test(tf, test_rfds_overflow);
+	tcase_add_loop_test(tf, test_rfds_overflow, 0, 2);
+	tcase_add_test(tf, test_lost_then_next);
+	tcase_add_test(tf, test_untaken_and_short);
 	suite_add_tcase(s, tf);
 	return (s);
 }
