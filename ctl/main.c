@@ -38,7 +38,13 @@
 #include "proto.h"
 #include "version.h"
 
-#define	CTL_TIMEOUT_MS	30000	/* between replies */
+/*
+ * Silence allowed between replies.  A rolling restart reports every few
+ * seconds while a step goes on (restart.c), so this only catches a medusa
+ * that has stopped answering.
+ */
+#define	CTL_TIMEOUT_MS	30000
+#define	CTL_JSON_MAX	(1024u * 1024 * 1024)	/* a reply's JSON, joined */
 
 static void
 ctl_usage(FILE *f)
@@ -89,7 +95,7 @@ ctl_connect(const char *path)
 static int
 ctl_next(struct ctlchan *ch, struct proto_admin_reply *r, bool *have)
 {
-	char err[128];
+	char err[128] = "not an ADMIN_REPLY";
 
 	if (*have) {
 		ctlchan_done(ch);
@@ -116,8 +122,12 @@ ctl_next(struct ctlchan *ch, struct proto_admin_reply *r, bool *have)
 			}
 			return (1);
 		}
-		if (poll(&pfd, 1, CTL_TIMEOUT_MS) <= 0) {
-			fprintf(stderr, "medusactl: no answer from medusa\n");
+		k = poll(&pfd, 1, CTL_TIMEOUT_MS);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			fprintf(stderr, "medusactl: no answer from medusa%s\n",
+			    k < 0 ? ": poll failed" : " for 30 s");
 			return (-1);
 		}
 		{
@@ -132,6 +142,24 @@ ctl_next(struct ctlchan *ch, struct proto_admin_reply *r, bool *have)
 			}
 		}
 	}
+}
+
+/* Append p[0..n) to *buf (of *len bytes).  0, or -1 (reported). */
+static int
+ctl_join(char **buf, size_t *len, const char *p, size_t n)
+{
+	char *nb;
+
+	if (n > CTL_JSON_MAX - *len ||
+	    (nb = realloc(*buf, *len + n)) == NULL) {
+		fprintf(stderr, "medusactl: the reply is too large (over %zu "
+		    "bytes)\n", *len);
+		return (-1);
+	}
+	memcpy(nb + *len, p, n);
+	*buf = nb;
+	*len += n;
+	return (0);
 }
 
 static const char *
@@ -197,8 +225,11 @@ ctl_print_sessions(json_t *doc)
 	    json_array_size(ss) == 1 ? "" : "s");
 }
 
-/* The default admin socket: from the configuration, if there is one. */
-static void
+/*
+ * The default admin socket: from the configuration, if there is one.  0,
+ * or -1 (reported) if a configuration given with -f cannot be read.
+ */
+static int
 ctl_default_socket(const char *cfg, char *out, size_t cap)
 {
 	struct medusa_config c;
@@ -215,10 +246,20 @@ ctl_default_socket(const char *cfg, char *out, size_t cap)
 		    n > 0 ? dirname(self) : ".") >= (int)sizeof (path))
 			path[0] = '\0';
 	}
-	if (access(path, R_OK) == 0 &&
-	    config_load(&c, path, err, sizeof (err)) != 0 && cfg != NULL)
-		fprintf(stderr, "medusactl: %s\n", err);
-	snprintf(out, cap, "%s", c.mc_admin_socket);
+	if (cfg != NULL || access(path, R_OK) == 0) {
+		/* One we were given must be good; the default may be absent. */
+		if (config_load(&c, path, err, sizeof (err)) != 0) {
+			fprintf(stderr, "medusactl: %s\n", err);
+			if (cfg != NULL)
+				return (-1);
+		}
+	}
+	if (snprintf(out, cap, "%s", c.mc_admin_socket) >= (int)cap) {
+		fprintf(stderr, "medusactl: socket path too long: %s\n",
+		    c.mc_admin_socket);
+		return (-1);
+	}
+	return (0);
 }
 
 int
@@ -240,6 +281,8 @@ main(int argc, char **argv)
 	char sock[108], *end;
 	const char *sockopt = NULL, *cfg = NULL, *cmd;
 	bool json = false, have = false, ok = false;
+	char *doctext = NULL;
+	size_t doclen = 0;
 	int ch_, fd, shard = -1, rc = 1;
 
 	while ((ch_ = getopt_long(argc, argv, "S:f:hV", opts, NULL)) != -1) {
@@ -300,10 +343,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "medusactl: --shard goes with restart\n");
 		return (2);
 	}
-	if (sockopt != NULL)
-		snprintf(sock, sizeof (sock), "%s", sockopt);
-	else
-		ctl_default_socket(cfg, sock, sizeof (sock));
+	if (sockopt != NULL) {
+		if (snprintf(sock, sizeof (sock), "%s", sockopt) >=
+		    (int)sizeof (sock)) {
+			fprintf(stderr, "medusactl: socket path too long: %s\n",
+			    sockopt);
+			return (2);
+		}
+	} else if (ctl_default_socket(cfg, sock, sizeof (sock)) != 0) {
+		return (2);
+	}
 	if ((fd = ctl_connect(sock)) < 0)
 		return (1);
 
@@ -325,17 +374,19 @@ main(int argc, char **argv)
 			printf("%s%.*s\n", r.pap_done || !r.pap_ok ? "" :
 			    " * ", (int)r.pap_text.ps_n, r.pap_text.ps_p);
 		(void) fflush(stdout);
+		/* A large document comes in pieces: join them. */
+		if (r.pap_json.ps_n > 0 && ctl_join(&doctext, &doclen,
+		    r.pap_json.ps_p, r.pap_json.ps_n) != 0)
+			break;
 		if (!r.pap_done)
 			continue;
 		ok = r.pap_ok;
-		if (ok && r.pap_json.ps_n > 0) {
+		if (ok && doclen > 0) {
 			json_error_t je;
-			json_t *doc = json_loadb(r.pap_json.ps_p,
-			    r.pap_json.ps_n, 0, &je);
+			json_t *doc = json_loadb(doctext, doclen, 0, &je);
 
 			if (json || doc == NULL)
-				printf("%.*s\n", (int)r.pap_json.ps_n,
-				    r.pap_json.ps_p);
+				printf("%.*s\n", (int)doclen, doctext);
 			else if (req.par_command == ADMIN_SESSIONS)
 				ctl_print_sessions(doc);
 			else
@@ -346,5 +397,6 @@ main(int argc, char **argv)
 		break;
 	}
 	ctlchan_close(&ch, NULL, NULL);
+	free(doctext);
 	return (rc);
 }

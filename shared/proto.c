@@ -5,6 +5,7 @@
  * nothing else, the value is an array of exactly the right size, the first
  * element is the expected type, then each field's type and range.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ pe_end(struct penc *e)
 
 	if (n > PROTO_FRAME_MAX) {
 		e->sb->size = e->start;
+		errno = EMSGSIZE;
 		return (-1);
 	}
 	p[0] = (unsigned char)(n >> 24);
@@ -68,7 +70,7 @@ proto_enc_config(msgpack_sbuffer *sb, const struct proto_config *m)
 {
 	struct penc e;
 
-	pe_begin(&e, sb, PROTO_CONFIG, 15);
+	pe_begin(&e, sb, PROTO_CONFIG, 16);
 	msgpack_pack_uint32(&e.pk, m->pc_version);
 	msgpack_pack_uint32(&e.pk, m->pc_shard);
 	msgpack_pack_uint32(&e.pk, m->pc_nshards);
@@ -84,6 +86,7 @@ proto_enc_config(msgpack_sbuffer *sb, const struct proto_config *m)
 	msgpack_pack_uint64(&e.pk, m->pc_out_low);
 	msgpack_pack_uint64(&e.pk, m->pc_max_id);
 	msgpack_pack_uint64(&e.pk, m->pc_max_sessions);
+	msgpack_pack_uint64(&e.pk, m->pc_max_per_addr);
 	return (pe_end(&e));
 }
 
@@ -242,8 +245,9 @@ proto_enc_handoff_ack(msgpack_sbuffer *sb, const struct proto_handoff_ack *m)
 {
 	struct penc e;
 
-	pe_begin(&e, sb, PROTO_HANDOFF_ACK, 1);
+	pe_begin(&e, sb, PROTO_HANDOFF_ACK, 2);
 	pe_str(&e, &m->pha_id);
+	pe_bool(&e, m->pha_taken);
 	return (pe_end(&e));
 }
 
@@ -265,7 +269,7 @@ proto_enc_handoff_done(msgpack_sbuffer *sb, const struct proto_handoff_done *m)
 	pe_begin(&e, sb, PROTO_HANDOFF_DONE, 4);
 	msgpack_pack_uint64(&e.pk, m->phd_moved);
 	msgpack_pack_uint64(&e.pk, m->phd_stayed);
-	msgpack_pack_uint64(&e.pk, m->phd_lost);
+	msgpack_pack_uint64(&e.pk, m->phd_failed);
 	pe_bool(&e, m->phd_aborted);
 	return (pe_end(&e));
 }
@@ -315,6 +319,121 @@ pd_fail(struct pdec *d, const char *what)
 	return (-1);
 }
 
+/* The n-byte big-endian number at p. */
+static uint64_t
+pd_be(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v = (v << 8) | p[i];
+	return (v);
+}
+
+/*
+ * msgpack_unpack_next() allocates room for all the elements an array or
+ * map declares as soon as it reads its header, so five bytes declaring
+ * 2^31 elements would cost it gigabytes before it finds the input short.
+ * So first walk the headers of the first value in p[0..len) (skipping
+ * string, binary and extension payloads): each element still owed needs
+ * at least one byte, so a value owing more elements than there are bytes
+ * left is refused.  What msgpack then allocates is bounded by the body's
+ * size.  Returns NULL, or why the body is refused.
+ */
+static const char *
+pd_precheck(const uint8_t *p, size_t len)
+{
+	size_t pos = 0;
+	uint64_t owed = 1;	/* values still to come */
+
+	while (owed > 0) {
+		uint8_t c;
+		size_t lenbytes = 0;	/* size of a length or count field */
+		uint64_t fixed = 0;	/* payload bytes besides a length */
+		int kind = 0;		/* 0 scalar, 1 bytes, 2 array, 3 map */
+		uint64_t v;
+
+		if (pos >= len)
+			return ("not a msgpack value");
+		if (owed > len - pos)
+			return ("an array or map declares more elements "
+			    "than the message holds");
+		c = p[pos];
+		owed--;
+		if (c <= 0x7f || c >= 0xe0) {
+			pos++;				/* fixint */
+			continue;
+		}
+		if (c <= 0x8f) {			/* fixmap */
+			owed += 2 * (uint64_t)(c & 0x0f);
+			pos++;
+			continue;
+		}
+		if (c <= 0x9f) {			/* fixarray */
+			owed += c & 0x0f;
+			pos++;
+			continue;
+		}
+		if (c <= 0xbf) {			/* fixstr */
+			fixed = c & 0x1f;
+		} else {
+			switch (c) {
+			case 0xc0: case 0xc2: case 0xc3:	/* nil, bool */
+				break;
+			case 0xc4: case 0xd9:		/* bin 8, str 8 */
+				lenbytes = 1, kind = 1;
+				break;
+			case 0xc5: case 0xda:		/* bin 16, str 16 */
+				lenbytes = 2, kind = 1;
+				break;
+			case 0xc6: case 0xdb:		/* bin 32, str 32 */
+				lenbytes = 4, kind = 1;
+				break;
+			case 0xc7: case 0xc8: case 0xc9:	/* ext 8/16/32 */
+				lenbytes = (size_t)1 << (c - 0xc7);
+				fixed = 1, kind = 1;
+				break;
+			case 0xca: case 0xcb:		/* float 32/64 */
+				fixed = c == 0xca ? 4 : 8;
+				break;
+			case 0xcc: case 0xcd: case 0xce: case 0xcf:
+				fixed = (uint64_t)1 << (c - 0xcc);	/* uint */
+				break;
+			case 0xd0: case 0xd1: case 0xd2: case 0xd3:
+				fixed = (uint64_t)1 << (c - 0xd0);	/* int */
+				break;
+			case 0xd4: case 0xd5: case 0xd6: case 0xd7:
+			case 0xd8:			/* fixext 1..16 */
+				fixed = 1 + ((uint64_t)1 << (c - 0xd4));
+				break;
+			case 0xdc: case 0xdd:		/* array 16/32 */
+				lenbytes = c == 0xdc ? 2 : 4, kind = 2;
+				break;
+			case 0xde: case 0xdf:		/* map 16/32 */
+				lenbytes = c == 0xde ? 2 : 4, kind = 3;
+				break;
+			default:			/* 0xc1: never used */
+				return ("not a msgpack value");
+			}
+		}
+		pos++;
+		if (lenbytes > len - pos)
+			return ("not a msgpack value");
+		v = pd_be(p + pos, lenbytes);
+		pos += lenbytes;
+		if (kind == 1)
+			fixed += v;
+		else if (kind == 2)
+			owed += v;
+		else if (kind == 3)
+			owed += 2 * v;
+		if (fixed > len - pos)
+			return ("not a msgpack value");
+		pos += (size_t)fixed;
+	}
+	return (NULL);
+}
+
 /* Unpack the body: one array of 1 + nfields elements led by type. */
 static int
 pd_begin(struct pdec *d, const uint8_t *body, size_t len, int type,
@@ -322,6 +441,7 @@ pd_begin(struct pdec *d, const uint8_t *body, size_t len, int type,
 {
 	size_t off = 0;
 	msgpack_unpack_return r;
+	const char *why;
 
 	d->err = err;
 	d->errlen = errlen;
@@ -329,6 +449,8 @@ pd_begin(struct pdec *d, const uint8_t *body, size_t len, int type,
 	d->i = 1;
 	d->a = NULL;
 	msgpack_unpacked_init(&d->res);
+	if ((why = pd_precheck(body, len)) != NULL)
+		return (pd_fail(d, why));
 	r = msgpack_unpack_next(&d->res, (const char *)body, len, &off);
 	if (r != MSGPACK_UNPACK_SUCCESS)
 		return (pd_fail(d, "not a msgpack value"));
@@ -477,7 +599,7 @@ proto_dec_config(const uint8_t *b, size_t n, struct proto_config *m,
 	struct pdec d;
 
 	memset(m, 0, sizeof (*m));
-	if (pd_begin(&d, b, n, PROTO_CONFIG, 15, err, errlen) == 0) {
+	if (pd_begin(&d, b, n, PROTO_CONFIG, 16, err, errlen) == 0) {
 		m->pc_version = (uint32_t)pd_uint(&d, UINT32_MAX);
 		m->pc_shard = (uint32_t)pd_uint(&d, UINT32_MAX);
 		m->pc_nshards = (uint32_t)pd_uint(&d, UINT32_MAX);
@@ -493,6 +615,7 @@ proto_dec_config(const uint8_t *b, size_t n, struct proto_config *m,
 		m->pc_out_low = pd_uint(&d, UINT64_MAX);
 		m->pc_max_id = pd_uint(&d, UINT64_MAX);
 		m->pc_max_sessions = pd_uint(&d, UINT64_MAX);
+		m->pc_max_per_addr = pd_uint(&d, UINT64_MAX);
 		if (!d.bad && (m->pc_nshards == 0 ||
 		    m->pc_shard >= m->pc_nshards))
 			pd_fail(&d, "shard out of range");
@@ -737,8 +860,9 @@ proto_dec_handoff_ack(const uint8_t *b, size_t n, struct proto_handoff_ack *m,
 	struct pdec d;
 
 	memset(m, 0, sizeof (*m));
-	if (pd_begin(&d, b, n, PROTO_HANDOFF_ACK, 1, err, errlen) == 0) {
+	if (pd_begin(&d, b, n, PROTO_HANDOFF_ACK, 2, err, errlen) == 0) {
 		m->pha_id = pd_str(&d, MSGPACK_OBJECT_STR);
+		m->pha_taken = pd_bool(&d);
 		if (!d.bad && m->pha_id.ps_n == 0)
 			pd_fail(&d, "empty session id");
 	}
@@ -767,7 +891,7 @@ proto_dec_handoff_done(const uint8_t *b, size_t n,
 	if (pd_begin(&d, b, n, PROTO_HANDOFF_DONE, 4, err, errlen) == 0) {
 		m->phd_moved = pd_uint(&d, UINT64_MAX);
 		m->phd_stayed = pd_uint(&d, UINT64_MAX);
-		m->phd_lost = pd_uint(&d, UINT64_MAX);
+		m->phd_failed = pd_uint(&d, UINT64_MAX);
 		m->phd_aborted = pd_bool(&d);
 	}
 	return (pd_end(&d));

@@ -11,12 +11,13 @@
  * the array is the sender's fault: the receiver logs it and drops the peer
  * (the supervisor kills and restarts the worker; a worker exits).
  *
- * Descriptors.  A message that carries descriptors (only ATTACH, one
- * socket) sends them with SCM_RIGHTS in the same sendmsg() as the frame's
- * first byte.  The receiver queues descriptors as they arrive and each such
- * message takes its own, in order, when it is decoded.  The sender closes
- * its copy only once sendmsg() has succeeded; if the message was never sent
- * the sender still owns the descriptor (ctlchan.h).
+ * Descriptors.  A message that carries descriptors (ATTACH, HANDOFF,
+ * HANDIN, SESSION) sends them with SCM_RIGHTS in the same sendmsg() as the
+ * frame's first byte, and that sendmsg() carries no other message's bytes.
+ * The receiver gives each message the descriptors that came with the read
+ * holding its first byte (ctlchan.h says why that is exact).  The sender
+ * closes its copy only once sendmsg() has succeeded; if the message was
+ * never sent the sender still owns the descriptor.
  *
  * Versions.  The supervisor's first message is CONFIG, and the worker's
  * first is READY; each carries PROTO_VERSION, and a peer with another
@@ -28,8 +29,10 @@
  *	CONFIG		s->w	version, shard, nshards, log_level,
  *				pairing_ms, idle_ms, close_ms, ping_ms,
  *				wait_ms, shutdown_ms, max_message, out_high,
- *				out_low, max_id, max_sessions; sent again
- *				later to change settings live
+ *				out_low, max_id, max_sessions,
+ *				max_per_addr (established connections from
+ *				one address, 0: no limit); sent again later
+ *				to change settings live
  *	READY		w->s	version, pid, shard, software version (str)
  *	ATTACH		s->w	request id (str), session id (str), role,
  *				head (bin: the bytes read so far), peer
@@ -61,13 +64,19 @@
  *	SESSION		w->w	a whole session (struct proto_session below);
  *				carries 1 descriptor per connection, in the
  *				order of its conns array
- *	HANDOFF_ACK	w->w	session id: the successor has it and has not
- *				yet touched its sockets; only now may the
- *				sender let the session go
+ *	HANDOFF_ACK	w->w	session id, taken (bool).  Taken: the
+ *				successor has it and has not yet touched its
+ *				sockets; only now may the sender let the
+ *				session go.  Not taken: the successor could
+ *				not (its sockets were lost on the way, or it
+ *				has no room); it closed its copies and the
+ *				sender keeps serving the session
  *	HANDOFF_END	w->w	sessions moved: there are no more
  *	HANDOFF_DONE	w->s	moved, stayed (could not be moved: they end
- *				where they are), lost (sent but not resumed),
- *				aborted (bool: the successor went away)
+ *				where they are), failed (of those that
+ *				stayed, how many should have moved but could
+ *				not: too big to send, refused), aborted
+ *				(bool: the successor went away)
  *
  * Administration (medusactl <-> supervisor, on the admin socket):
  *
@@ -85,7 +94,7 @@
 
 #include <msgpack.h>
 
-#define	PROTO_VERSION		3
+#define	PROTO_VERSION		4
 #define	PROTO_FRAME_MAX		(16u * 1024 * 1024)
 #define	PROTO_STATUS_CHUNK	500	/* sessions per STATUS_REPLY */
 
@@ -154,6 +163,7 @@ struct proto_config {
 	uint64_t	pc_out_low;
 	uint64_t	pc_max_id;
 	uint64_t	pc_max_sessions;
+	uint64_t	pc_max_per_addr;
 };
 
 struct proto_ready {
@@ -241,6 +251,7 @@ struct proto_session {
 
 struct proto_handoff_ack {
 	struct proto_str pha_id;
+	bool		pha_taken;
 };
 
 struct proto_handoff_end {
@@ -250,7 +261,7 @@ struct proto_handoff_end {
 struct proto_handoff_done {
 	uint64_t	phd_moved;
 	uint64_t	phd_stayed;
-	uint64_t	phd_lost;
+	uint64_t	phd_failed;
 	bool		phd_aborted;
 };
 
@@ -269,7 +280,8 @@ struct proto_admin_reply {
 
 /*
  * Encoders append one whole frame (length prefix included) to sb.  They
- * return 0, or -1 if the frame would exceed PROTO_FRAME_MAX.
+ * return 0, or -1 (errno EMSGSIZE) if the frame would exceed
+ * PROTO_FRAME_MAX; sb is then as it was.
  */
 int proto_enc_config(msgpack_sbuffer *, const struct proto_config *);
 int proto_enc_ready(msgpack_sbuffer *, const struct proto_ready *);

@@ -18,13 +18,15 @@
 #include "mlog.h"
 #include "supervisor.h"
 
-#define	ADMIN_QMAX	(64u * 1024 * 1024)
+#define	ADMIN_QMAX	(256u * 1024 * 1024)
+#define	ADMIN_JSON_CHUNK (4u * 1024 * 1024)	/* JSON bytes per reply */
 #define	ADMIN_MAX_CONNS	64
 
 struct admin_conn {
 	struct ctlchan	a_ch;
 	ev_io		a_rio;
 	ev_io		a_wio;
+	bool		a_broken;	/* a reply could not be queued */
 	struct admin_conn *a_next;
 	struct admin_conn *a_prev;
 };
@@ -52,12 +54,13 @@ admin_close(struct admin_conn *a)
 	free(a);
 }
 
-static void
-admin_reply(struct admin_conn *a, bool done, bool ok, const char *text,
+static int
+admin_reply1(struct admin_conn *a, bool done, bool ok, const char *text,
     const char *json, size_t jsonlen)
 {
 	struct proto_admin_reply r;
 	msgpack_sbuffer sb;
+	int rv;
 
 	r.pap_done = done;
 	r.pap_ok = ok;
@@ -66,10 +69,53 @@ admin_reply(struct admin_conn *a, bool done, bool ok, const char *text,
 	r.pap_json.ps_p = json != NULL ? json : "";
 	r.pap_json.ps_n = json != NULL ? jsonlen : 0;
 	msgpack_sbuffer_init(&sb);
-	if (proto_enc_admin_reply(&sb, &r) == 0 &&
-	    ctlchan_send(&a->a_ch, sb.data, sb.size, NULL, 0, NULL) == 0)
-		ev_io_start(sup.s_loop, &a->a_wio);
+	rv = proto_enc_admin_reply(&sb, &r);
+	if (rv == 0)
+		rv = ctlchan_send(&a->a_ch, sb.data, sb.size, NULL, 0, NULL);
 	msgpack_sbuffer_destroy(&sb);
+	if (rv == 0)
+		ev_io_start(sup.s_loop, &a->a_wio);
+	return (rv);
+}
+
+/*
+ * A reply.  JSON longer than a frame holds goes in pieces of
+ * ADMIN_JSON_CHUNK, in replies with done = false and no text, before the
+ * last; medusactl joins them.  A document too big even for that gets an
+ * error reply instead of silence.
+ */
+static void
+admin_reply(struct admin_conn *a, bool done, bool ok, const char *text,
+    const char *json, size_t jsonlen)
+{
+	char err[128];
+
+	if (json != NULL && jsonlen > ADMIN_QMAX - ctlchan_queued(&a->a_ch) -
+	    ADMIN_QMAX / 16) {
+		snprintf(err, sizeof (err), "the reply (%zu bytes of JSON) is "
+		    "too large to send", jsonlen);
+		mlog(MLOG_ERROR, "admin reply too large", "bytes=%zu", jsonlen);
+		(void) admin_reply1(a, true, false, err, NULL, 0);
+		return;
+	}
+	while (json != NULL && jsonlen > ADMIN_JSON_CHUNK) {
+		if (admin_reply1(a, false, ok, "", json,
+		    ADMIN_JSON_CHUNK) != 0)
+			goto broken;
+		json += ADMIN_JSON_CHUNK;
+		jsonlen -= ADMIN_JSON_CHUNK;
+	}
+	if (admin_reply1(a, done, ok, text, json, jsonlen) == 0)
+		return;
+broken:
+	/*
+	 * (A client that reads nothing, or no memory.)  Closed from the
+	 * write callback, not here: the caller may still use a.
+	 */
+	mlog(MLOG_WARN, "admin connection dropped: its reply cannot be "
+	    "queued", "error=%s", strerror(errno));
+	a->a_broken = true;
+	ev_feed_event(sup.s_loop, &a->a_wio, EV_WRITE);
 }
 
 void
@@ -165,6 +211,10 @@ admin_write_cb(EV_P_ ev_io *w, int revents)
 	int r;
 
 	(void) revents;
+	if (a->a_broken) {
+		admin_close(a);
+		return;
+	}
 	r = ctlchan_flush(&a->a_ch);
 	if (r == 1)
 		ev_io_stop(EV_A_ w);

@@ -245,9 +245,15 @@ front_timer_cb(EV_P_ ev_timer *w, int revents)
 	(void) revents;
 	if (sc->sc_state == SC_HEAD) {
 		if (sc->sc_len == 0) {
-			/* Nothing at all: not worth an answer or a warning. */
-			mlog(MLOG_DEBUG, "connection idle before a request",
-			    "req_id=%s peer=%s", sc->sc_reqid, sc->sc_peer);
+			/* Nothing at all: not worth an answer. */
+			static struct mlog_limit lim;
+			unsigned long skipped;
+
+			if (mlog_allow(&lim, &skipped))
+				mlog(MLOG_INFO, "connection idle before a "
+				    "request", "req_id=%s peer=%s "
+				    "times_since_last_line=%lu", sc->sc_reqid,
+				    sc->sc_peer, skipped);
 			front_destroy(sc);
 			return;
 		}
@@ -261,6 +267,8 @@ front_timer_cb(EV_P_ ev_timer *w, int revents)
 		return;
 	}
 	/* Writing or lingering took too long. */
+	mlog(MLOG_INFO, "close handshake timed out", "req_id=%s peer=%s "
+	    "unsent=%zu", sc->sc_reqid, sc->sc_peer, sc->sc_out.b_len);
 	front_destroy(sc);
 }
 
@@ -305,9 +313,12 @@ front_route(struct sconn *sc, size_t headlen)
 		return;
 	}
 	if (r.r_kind == ROUTE_E_BAD_ID) {
-		front_error(sc, 400, "InvalidSessionId", "the session id must "
-		    "be 1 or more letters, digits, '-', '_', '.' or '~'",
-		    NULL);
+		char why[128];
+
+		snprintf(why, sizeof (why), "the session id must be 1 to %zu "
+		    "letters, digits, '-', '_', '.' or '~'",
+		    sup.s_conf.mc_max_id);
+		front_error(sc, 400, "InvalidSessionId", why, NULL);
 		return;
 	}
 	if (r.r_kind == ROUTE_STATUS) {

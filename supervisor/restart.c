@@ -36,6 +36,7 @@
 
 #define	RESTART_READY_TIMEOUT	15.0	/* s for a successor to start */
 #define	RESTART_HANDOFF_TIMEOUT	120.0	/* s for the sessions to move */
+#define	RESTART_TICK		5.0	/* s between "still at it" lines */
 
 enum restart_step {
 	RS_IDLE = 0,
@@ -54,9 +55,11 @@ static struct {
 	unsigned	j_failed;
 	uint64_t	j_moved;
 	uint64_t	j_stayed;
-	uint64_t	j_lost;
+	uint64_t	j_unmoved;	/* should have moved, could not */
 	ev_tstamp	j_begun;
+	ev_tstamp	j_step_begun;
 	ev_timer	j_timer;
+	ev_timer	j_tick;		/* "still at it" for the watcher */
 	struct admin_conn *j_watcher;
 } job;
 
@@ -95,24 +98,60 @@ restart_forget_watcher(struct admin_conn *a)
 		job.j_watcher = NULL;
 }
 
+/* A step begins: its deadline, and a line every few seconds meanwhile. */
 static void
 restart_timer(double after)
 {
 	ev_timer_stop(sup.s_loop, &job.j_timer);
 	ev_timer_set(&job.j_timer, after, 0);
 	ev_timer_start(sup.s_loop, &job.j_timer);
+	job.j_step_begun = ev_now(sup.s_loop);
+	ev_timer_stop(sup.s_loop, &job.j_tick);
+	ev_timer_set(&job.j_tick, RESTART_TICK, RESTART_TICK);
+	ev_timer_start(sup.s_loop, &job.j_tick);
+}
+
+/*
+ * Tell the watcher (not the log) that the step goes on, so that a long
+ * handoff is not taken for a hung server.
+ */
+static void
+restart_tick_cb(EV_P_ ev_timer *t, int revents)
+{
+	char text[160];
+	const char *what;
+	struct wproc *w;
+
+	(void) t;
+	(void) revents;
+	if (job.j_watcher == NULL)
+		return;
+	if (job.j_step == RS_STARTING && (w = job.j_new) != NULL)
+		what = "waiting for the new worker";
+	else if (job.j_step == RS_HANDOFF && (w = job.j_old) != NULL)
+		what = "moving sessions";
+	else
+		return;
+	snprintf(text, sizeof (text), "shard %u: still %s (%.0f s)",
+	    w->wp_shard->sh_index, what, ev_now(EV_A) - job.j_step_begun);
+	admin_progress(job.j_watcher, false, true, text);
 }
 
 /* This shard is done (ok or not): on to the next. */
 static void
 restart_shard_done(bool ok)
 {
+	struct shard *sh = &sup.s_shards[job.j_shards[job.j_pos]];
+
 	if (!ok)
 		job.j_failed++;
 	ev_timer_stop(sup.s_loop, &job.j_timer);
+	ev_timer_stop(sup.s_loop, &job.j_tick);
 	job.j_step = RS_IDLE;
 	job.j_old = job.j_new = NULL;
 	job.j_pos++;
+	/* Whatever happened, the shard must not be left without a worker. */
+	workers_ensure(sh, NULL);
 	restart_next();
 }
 
@@ -123,15 +162,16 @@ restart_finish(void)
 	bool ok = job.j_failed == 0;
 
 	snprintf(text, sizeof (text), "restart %s: %u shard%s, %u failed; "
-	    "sessions moved %llu, stayed %llu, lost %llu; %.1f s",
+	    "sessions moved %llu, stayed %llu (could not move %llu); %.1f s",
 	    ok ? "done" : "FAILED", job.j_nshards, job.j_nshards == 1 ? "" :
 	    "s", job.j_failed, (unsigned long long)job.j_moved,
-	    (unsigned long long)job.j_stayed, (unsigned long long)job.j_lost,
+	    (unsigned long long)job.j_stayed, (unsigned long long)job.j_unmoved,
 	    ev_now(sup.s_loop) - job.j_begun);
 	mlog(ok ? MLOG_INFO : MLOG_ERROR, "rolling restart finished",
-	    "shards=%u failed=%u moved=%llu stayed=%llu lost=%llu",
+	    "shards=%u failed=%u moved=%llu stayed=%llu unmoved=%llu",
 	    job.j_nshards, job.j_failed, (unsigned long long)job.j_moved,
-	    (unsigned long long)job.j_stayed, (unsigned long long)job.j_lost);
+	    (unsigned long long)job.j_stayed,
+	    (unsigned long long)job.j_unmoved);
 	if (job.j_watcher != NULL)
 		admin_progress(job.j_watcher, true, ok, text);
 	job.j_active = false;
@@ -254,7 +294,7 @@ restart_handoff_done(struct wproc *w, const struct proto_handoff_done *d)
 	}
 	job.j_moved += d->phd_moved;
 	job.j_stayed += d->phd_stayed;
-	job.j_lost += d->phd_lost;
+	job.j_unmoved += d->phd_failed;
 	if (d->phd_aborted && (job.j_new == NULL ||
 	    job.j_new->wp_state != W_READY)) {
 		/* The successor went away: the old worker carries on. */
@@ -263,10 +303,8 @@ restart_handoff_done(struct wproc *w, const struct proto_handoff_done *d)
 		workers_flush_held(sh);
 		restart_say(MLOG_ERROR, "shard %u: handoff aborted (the new "
 		    "worker went away): %llu had moved and ended with it, "
-		    "%llu lost in transit, %llu stay with pid %d, which serves "
-		    "the shard again", sh->sh_index,
-		    (unsigned long long)d->phd_moved,
-		    (unsigned long long)d->phd_lost,
+		    "%llu stay with pid %d, which serves the shard again",
+		    sh->sh_index, (unsigned long long)d->phd_moved,
 		    (unsigned long long)d->phd_stayed, (int)w->wp_pid);
 		restart_shard_done(false);
 		return;
@@ -275,22 +313,31 @@ restart_handoff_done(struct wproc *w, const struct proto_handoff_done *d)
 		/* The channel broke but the successor lives: it keeps what it
 		 * has, and the old worker drains the rest where it is. */
 		restart_say(MLOG_ERROR, "shard %u: handoff aborted: %llu moved, "
-		    "%llu lost in transit, %llu stay to finish in pid %d",
-		    sh->sh_index, (unsigned long long)d->phd_moved,
-		    (unsigned long long)d->phd_lost,
+		    "%llu stay to finish in pid %d", sh->sh_index,
+		    (unsigned long long)d->phd_moved,
 		    (unsigned long long)d->phd_stayed, (int)w->wp_pid);
 		workers_shutdown(w, PROTO_SHUTDOWN_DRAIN,
 		    (uint64_t)(sup.s_conf.mc_drain_timeout * 1000));
 		restart_shard_done(false);
 		return;
 	}
-	restart_say(MLOG_INFO, "shard %u: %llu sessions moved, %llu stay to "
-	    "finish in pid %d", sh->sh_index,
-	    (unsigned long long)d->phd_moved,
-	    (unsigned long long)d->phd_stayed, (int)w->wp_pid);
+	if (d->phd_failed > 0)
+		restart_say(MLOG_ERROR, "shard %u: %llu sessions moved; %llu "
+		    "could not (see the worker's log) and stay, with %llu "
+		    "others, to finish in pid %d", sh->sh_index,
+		    (unsigned long long)d->phd_moved,
+		    (unsigned long long)d->phd_failed,
+		    (unsigned long long)(d->phd_stayed > d->phd_failed ?
+		    d->phd_stayed - d->phd_failed : 0),
+		    (int)w->wp_pid);
+	else
+		restart_say(MLOG_INFO, "shard %u: %llu sessions moved, %llu "
+		    "stay to finish in pid %d", sh->sh_index,
+		    (unsigned long long)d->phd_moved,
+		    (unsigned long long)d->phd_stayed, (int)w->wp_pid);
 	workers_shutdown(w, PROTO_SHUTDOWN_DRAIN,
 	    (uint64_t)(sup.s_conf.mc_drain_timeout * 1000));
-	restart_shard_done(d->phd_lost == 0);
+	restart_shard_done(d->phd_failed == 0);
 }
 
 /* A process of the job exited. */
@@ -379,6 +426,7 @@ restart_begin(int shard, struct admin_conn *watcher, char *err,
 	}
 	memset(&job, 0, sizeof (job));
 	ev_init(&job.j_timer, restart_timer_cb);
+	ev_init(&job.j_tick, restart_tick_cb);
 	job.j_active = true;
 	job.j_watcher = watcher;
 	job.j_begun = ev_now(sup.s_loop);

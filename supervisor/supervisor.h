@@ -170,6 +170,7 @@ struct wproc *workers_spawn(struct shard *);
 void workers_kill(struct wproc *, const char *why);
 void workers_shutdown(struct wproc *, int mode, uint64_t timeout_ms);
 void workers_stop_all(int mode);
+void workers_ensure(struct shard *, struct wproc *dead);
 bool workers_all_down(void);
 const char *workers_state_name(const struct wproc *);
 const char *workers_shard_state(const struct shard *);

@@ -135,6 +135,7 @@ workers_send_config(struct wproc *w)
 	m.pc_out_low = c->mc_out_low;
 	m.pc_max_id = c->mc_max_id;
 	m.pc_max_sessions = (uint64_t)c->mc_max_sessions;
+	m.pc_max_per_addr = (uint64_t)c->mc_max_per_addr;
 	msgpack_sbuffer_init(&sb);
 	(void) proto_enc_config(&sb, &m);
 	workers_send(w, &sb);
@@ -577,7 +578,7 @@ workers_free(struct wproc *w)
 static void
 workers_replace(struct shard *sh, struct wproc *dead)
 {
-	double up = dead->wp_ready_at > 0 ?
+	double up = dead != NULL && dead->wp_ready_at > 0 ?
 	    ev_now(sup.s_loop) - dead->wp_ready_at : 0;
 
 	if (up >= WORKER_HEALTHY_AFTER) {
@@ -601,6 +602,21 @@ workers_replace(struct shard *sh, struct wproc *dead)
 	sh->sh_backoff *= 2;
 	if (sh->sh_backoff > WORKER_BACKOFF_MAX)
 		sh->sh_backoff = WORKER_BACKOFF_MAX;
+}
+
+/*
+ * A shard with no process that is or will be its worker, and no start
+ * pending, gets one after the back-off, whatever left it so (a crash, a
+ * restart that lost both its processes).  dead: the process that was
+ * active, if that is what happened.
+ */
+void
+workers_ensure(struct shard *sh, struct wproc *dead)
+{
+	if (sup.s_stopping || sup.s_draining || sh->sh_active != NULL ||
+	    sh->sh_next != NULL || ev_is_active(&sh->sh_timer))
+		return;
+	workers_replace(sh, dead);
 }
 
 static void
@@ -630,12 +646,10 @@ workers_child_cb(EV_P_ ev_child *c, int revents)
 	if (sh->sh_next == w)
 		sh->sh_next = NULL;
 	w->wp_pid = 0;
-	if (restart_owns(w)) {
-		/* restart.c decides what the shard does now. */
+	/* A restart decides what the shard does now, if it owns w. */
+	if (restart_owns(w))
 		restart_worker_gone(w);
-	} else if (was_active && !sup.s_stopping && !sup.s_draining) {
-		workers_replace(sh, w);
-	}
+	workers_ensure(sh, was_active ? w : NULL);
 	workers_free(w);
 	if ((sup.s_stopping || sup.s_draining) && workers_all_down())
 		ev_break(EV_A_ EVBREAK_ALL);

@@ -31,6 +31,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "addrcount.h"
 #include "httpresp.h"
 #include "mlog.h"
 #include "route.h"
@@ -74,6 +75,10 @@ conn_new(int fd, const char *reqid, size_t reqidlen, const char *peer,
 	snprintf(c->c_reqid, sizeof (c->c_reqid), "%.*s", (int)reqidlen,
 	    reqid);
 	snprintf(c->c_peer, sizeof (c->c_peer), "%.*s", (int)peerlen, peer);
+	/* Counted per address (the limit is checked by the caller). */
+	addrcount_host(c->c_peer, c->c_host, sizeof (c->c_host));
+	if (addrcount_add(wk.w_peers, c->c_host) == 0)
+		c->c_host[0] = '\0';		/* out of memory: not counted */
 	ev_io_init(&c->c_rio, conn_read_cb, fd, EV_READ);
 	ev_io_init(&c->c_wio, conn_write_cb, fd, EV_WRITE);
 	ev_init(&c->c_timer, conn_timer_cb);
@@ -286,11 +291,19 @@ void
 conn_http_error(struct conn *c, int status, const char *code,
     const char *message, const char *extra)
 {
+	mlog(MLOG_INFO, "request refused", "req_id=%s peer=%s status=%d "
+	    "code=%s error=%s", c->c_reqid, c->c_peer, status, code, message);
+	conn_http_refuse(c, status, code, message, extra);
+}
+
+/* The same without a log line: the caller logs (a limit, rate-limited). */
+void
+conn_http_refuse(struct conn *c, int status, const char *code,
+    const char *message, const char *extra)
+{
 	char resp[1024];
 	size_t n;
 
-	mlog(MLOG_INFO, "request refused", "req_id=%s peer=%s status=%d "
-	    "code=%s error=%s", c->c_reqid, c->c_peer, status, code, message);
 	n = httpresp_error(resp, sizeof (resp), status, code, message, extra);
 	c->c_state = CONN_HTTP_ERROR;
 	conn_timer(c, wk.w_conf.wc_close);
@@ -471,8 +484,19 @@ conn_frame(struct conn *c, const struct wsframe_hdr *h, uint8_t *p)
 	case WS_OP_PING:
 		(void) conn_send_frame(c, WS_OP_PONG, p, n);
 		/* A peer that pings and never reads gets no more pongs queued. */
-		if (c->c_out.b_len >= wk.w_conf.wc_out_high)
+		if (c->c_out.b_len >= wk.w_conf.wc_out_high &&
+		    !(c->c_pause & CONN_PAUSE_SELF)) {
+			static struct mlog_limit lim;
+			unsigned long skipped;
+
+			if (mlog_allow(&lim, &skipped))
+				mlog(MLOG_WARN, "peer not reading its pongs; "
+				    "pausing", "req_id=%s session=%s role=%s "
+				    "queued=%zu times_since_last_line=%lu",
+				    c->c_reqid, conn_sid(c), conn_role(c),
+				    c->c_out.b_len, skipped);
 			conn_pause(c, CONN_PAUSE_SELF);
+		}
 		return;
 	case WS_OP_PONG:
 		return;
@@ -707,19 +731,10 @@ conn_timer_cb(EV_P_ ev_timer *w, int revents)
 	conn_timer(c, c->c_last_rx + wk.w_conf.wc_ping - now);
 }
 
-/*
- * The end of a connection, orderly or not: close the socket now, leave the
- * session (which tells the peer, if the session was still live), and queue
- * the struct for the reaper.  why is NULL after a completed close.
- */
+/* Close the socket, uncount it, and move it to the list the reaper frees. */
 static void
-conn_destroy(struct conn *c, const char *why)
+conn_bury(struct conn *c)
 {
-	if (c->c_state == CONN_DEAD)
-		return;
-	ev_io_stop(wk.w_loop, &c->c_rio);
-	ev_io_stop(wk.w_loop, &c->c_wio);
-	ev_timer_stop(wk.w_loop, &c->c_timer);
 	(void) close(c->c_fd);
 	c->c_fd = -1;
 	c->c_state = CONN_DEAD;
@@ -733,6 +748,25 @@ conn_destroy(struct conn *c, const char *why)
 	c->c_next = wk.w_dead;
 	wk.w_dead = c;
 	wk.w_nconns--;
+	if (c->c_host[0] != '\0')
+		addrcount_del(wk.w_peers, c->c_host);
+	c->c_host[0] = '\0';
+}
+
+/*
+ * The end of a connection, orderly or not: close the socket now, leave the
+ * session (which tells the peer, if the session was still live), and queue
+ * the struct for the reaper.  why is NULL after a completed close.
+ */
+static void
+conn_destroy(struct conn *c, const char *why)
+{
+	if (c->c_state == CONN_DEAD)
+		return;
+	ev_io_stop(wk.w_loop, &c->c_rio);
+	ev_io_stop(wk.w_loop, &c->c_wio);
+	ev_timer_stop(wk.w_loop, &c->c_timer);
+	conn_bury(c);
 	if (c->c_sess != NULL) {
 		char reason[96];
 
@@ -767,19 +801,7 @@ conn_forget(struct conn *c)
 {
 	assert(c->c_state == CONN_OPEN && c->c_sess == NULL);
 	conn_hold(c);
-	(void) close(c->c_fd);
-	c->c_fd = -1;
-	c->c_state = CONN_DEAD;
-	if (c->c_prev != NULL)
-		c->c_prev->c_next = c->c_next;
-	else
-		wk.w_conns = c->c_next;
-	if (c->c_next != NULL)
-		c->c_next->c_prev = c->c_prev;
-	c->c_prev = NULL;
-	c->c_next = wk.w_dead;
-	wk.w_dead = c;
-	wk.w_nconns--;
+	conn_bury(c);
 }
 
 /* Can this connection move to another process as it is? */
@@ -791,23 +813,35 @@ conn_movable(const struct conn *c)
 }
 
 /*
- * Start a connection that arrived from another process, with its queued
- * output, unparsed input and a partial message already in place.  Output
- * first (it was due before anything new), then what was received, then
- * reading; the session has paired it already.  A connection whose peer's
- * queue is full starts paused, as it was.
+ * Start a connection that arrived from another process (or came back from
+ * a move that failed), with its queued output, unparsed input and a
+ * partial message already in place.  Output first (it was due before
+ * anything new), then what was received, then reading; the session has
+ * paired it already.  It starts paused if its peer's queue is full
+ * (paused) or its own is, as it was; its ping deadline runs on from where
+ * it was, and a close under way keeps its own timer.
  */
 void
 conn_thawed(struct conn *c, bool paused)
 {
+	uint8_t pause = 0;
+
 	if (c->c_out.b_len > 0)
 		ev_io_start(wk.w_loop, &c->c_wio);
-	if (c->c_ping_ok)
+	if (c->c_ping_ok && c->c_state == CONN_OPEN && !c->c_close_sent)
 		conn_timer(c, c->c_ping_sent > 0 ? wk.w_conf.wc_ping :
 		    c->c_last_rx + wk.w_conf.wc_ping - ev_now(wk.w_loop));
-	c->c_pause = CONN_PAUSE_PEER;
-	if (!paused)
-		conn_resume(c, CONN_PAUSE_PEER);	/* its input, then reads */
+	if (paused)
+		pause |= CONN_PAUSE_PEER;
+	if (c->c_out.b_len >= wk.w_conf.wc_out_high)
+		pause |= CONN_PAUSE_SELF;
+	c->c_pause = pause;
+	if (pause != 0)
+		return;
+	conn_parse_in(c);
+	if (c->c_state != CONN_DEAD && !c->c_doomed && c->c_pause == 0 &&
+	    conn_reading(c))
+		ev_io_start(wk.w_loop, &c->c_rio);
 }
 
 void

@@ -16,13 +16,25 @@
  *			into service here exactly as it was, since nobody
  *			has read or written its sockets meanwhile ("stayed")
  *
- * Sessions that cannot move (a side is closing) stay and end here.  Up to
- * HANDOFF_WINDOW sessions are in flight at once.  When every movable session
- * has been acknowledged, HANDOFF_END goes to the successor and HANDOFF_DONE,
- * with the counts, to the supervisor.  A successor that dies after
- * acknowledging takes those sessions with it, like any crash; they are
- * logged by name here as handed off, and its death is logged by the
- * supervisor.
+ * The successor may also answer "not taken" (its copies of the sockets
+ * were lost on the way, or it has no room): the session goes back into
+ * service here at once.  A session that cannot be sent (its state with
+ * its queued bytes exceeds a frame) stays too.  Either way it is marked so
+ * that the handoff goes on with the others instead of trying it again, and
+ * counted as failed.  Sessions that cannot move (a side is closing) stay
+ * and end here.  Up to HANDOFF_WINDOW sessions are in flight at once.  When
+ * every movable session has been answered, HANDOFF_END goes to the
+ * successor and HANDOFF_DONE, with the counts, to the supervisor.  A
+ * successor that dies after acknowledging takes those sessions with it,
+ * like any crash; they are logged by name here as handed off, and its
+ * death is logged by the supervisor.
+ *
+ * Before anything that was sent goes back into service (an abort, a
+ * shutdown), the acknowledgements already in the channel are read: a
+ * session the successor has taken must never be served by both.  If this
+ * worker is told to shut down mid-way, the handoff ends so: what is here
+ * is closed with 1001 like everything else, and a successor that is
+ * taking sessions in stops and keeps what it has.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -49,6 +61,7 @@ struct handoff {
 	unsigned	h_inflight;	/* sent, not acknowledged */
 	bool		h_end_sent;
 	uint64_t	h_moved;
+	uint64_t	h_failed;	/* should have moved, could not */
 	/* arriving side: a session whose ACK could not leave yet */
 	uint8_t		*h_deferred;
 	size_t		h_deferred_len;
@@ -61,6 +74,7 @@ static struct handoff hi;	/* this worker arriving */
 static long handoff_fault_after = -1;	/* test hook, see handoff_init */
 
 static void handoff_pump(void);
+static void handin_stop(void);
 
 void
 handoff_init(void)
@@ -92,13 +106,15 @@ handoff_report(bool aborted)
 
 	memset(&d, 0, sizeof (d));
 	d.phd_moved = ho.h_moved;
+	d.phd_failed = ho.h_failed;
 	d.phd_aborted = aborted;
 	for (s = wk.w_sessions; s != NULL; s = s->s_next)
 		d.phd_stayed++;
-	mlog(aborted ? MLOG_ERROR : MLOG_INFO, aborted ? "handoff aborted" :
-	    "handoff done", "successor_pid=%u moved=%llu stayed=%llu lost=%d",
-	    ho.h_peer, (unsigned long long)d.phd_moved,
-	    (unsigned long long)d.phd_stayed, 0);
+	mlog(aborted || d.phd_failed > 0 ? MLOG_ERROR : MLOG_INFO, aborted ?
+	    "handoff aborted" : "handoff done", "successor_pid=%u moved=%llu "
+	    "stayed=%llu failed=%llu", ho.h_peer,
+	    (unsigned long long)d.phd_moved, (unsigned long long)d.phd_stayed,
+	    (unsigned long long)d.phd_failed);
 	msgpack_sbuffer_init(&sb);
 	(void) proto_enc_handoff_done(&sb, &d);
 	worker_ctl_send(&sb);
@@ -118,11 +134,35 @@ handoff_unsent(const char *tag, const uint8_t *frame, size_t len, int *fds,
 		(void) close(fds[i]);
 }
 
+static void handoff_ack(const uint8_t *, size_t);
+
+/* Act on every acknowledgement that has arrived, without waiting. */
+static void
+handoff_read_acks(void)
+{
+	const uint8_t *body;
+	size_t len;
+	int r;
+
+	for (;;) {
+		while ((r = ctlchan_next(&ho.h_ch, &body, &len)) == 1) {
+			if (proto_type(body, len) != PROTO_HANDOFF_ACK)
+				return;
+			handoff_ack(body, len);
+			ctlchan_done(&ho.h_ch);
+		}
+		if (r < 0 || ctlchan_fill(&ho.h_ch) <= 0)
+			return;
+	}
+}
+
 static void
 handoff_finish(bool aborted)
 {
 	struct session *s;
 
+	if (aborted && ho.h_inflight > 0)
+		handoff_read_acks();
 	ev_io_stop(wk.w_loop, &ho.h_rio);
 	ev_io_stop(wk.w_loop, &ho.h_wio);
 	ctlchan_close(&ho.h_ch, handoff_unsent, NULL);
@@ -153,36 +193,43 @@ handoff_next(void)
 	return (NULL);
 }
 
-/* Hold s and send it, with duplicates of its sockets.  0 or -1. */
+/*
+ * Hold s and send it, with duplicates of its sockets: 0; 1 if the channel
+ * has no room for it now (try again once it has drained); -1 if it cannot
+ * be sent at all (errno: EMSGSIZE too big for a frame, EMFILE, ENOMEM).
+ */
 static int
 handoff_send(struct session *s)
 {
 	struct proto_session m;
 	msgpack_sbuffer sb;
-	int fds[PROTO_SESSION_CONNS], dups[PROTO_SESSION_CONNS], rv;
+	int fds[PROTO_SESSION_CONNS], dups[PROTO_SESSION_CONNS], rv = -1;
+	uint32_t i = 0;
 
 	session_freeze(s, &m, fds);
-	for (uint32_t i = 0; i < m.ps_nconns; i++) {
-		if ((dups[i] = dup(fds[i])) < 0) {
-			while (i-- > 0)
-				(void) close(dups[i]);
-			return (-1);
-		}
-	}
 	msgpack_sbuffer_init(&sb);
-	rv = proto_enc_session(&sb, &m);
-	if (rv == 0)
-		rv = ctlchan_send(&ho.h_ch, sb.data, sb.size, dups,
-		    (int)m.ps_nconns, s->s_id);
-	msgpack_sbuffer_destroy(&sb);
-	if (rv != 0) {
-		for (uint32_t i = 0; i < m.ps_nconns; i++)
-			(void) close(dups[i]);
-		return (-1);
+	if (proto_enc_session(&sb, &m) != 0)
+		goto out;
+	if (ctlchan_queued(&ho.h_ch) + sb.size > HANDOFF_QMAX) {
+		rv = 1;
+		goto out;
 	}
+	for (i = 0; i < m.ps_nconns; i++) {
+		if ((dups[i] = dup(fds[i])) < 0)
+			goto out;
+	}
+	if (ctlchan_send(&ho.h_ch, sb.data, sb.size, dups, (int)m.ps_nconns,
+	    s->s_id) != 0)
+		goto out;
+	i = 0;
 	session_hold(s);
 	ho.h_inflight++;
-	return (0);
+	rv = 0;
+out:
+	while (i-- > 0)
+		(void) close(dups[i]);
+	msgpack_sbuffer_destroy(&sb);
+	return (rv);
 }
 
 static void
@@ -206,10 +253,14 @@ handoff_pump(void)
 
 	while (!ho.h_end_sent && ho.h_inflight < HANDOFF_WINDOW &&
 	    (s = handoff_next()) != NULL) {
-		if (handoff_send(s) != 0) {
-			mlog(MLOG_ERROR, "cannot send a session; the rest stay",
-			    "session=%s error=%s", s->s_id, strerror(errno));
-			break;
+		if ((r = handoff_send(s)) > 0)
+			break;		/* the channel drains first */
+		if (r < 0) {
+			mlog(MLOG_ERROR, "a session cannot be sent to the "
+			    "successor; it stays here", "session=%s error=%s",
+			    s->s_id, strerror(errno));
+			s->s_nomove = true;
+			ho.h_failed++;
 		}
 	}
 	if (!ho.h_end_sent && ho.h_inflight == 0)
@@ -252,10 +303,19 @@ handoff_ack(const uint8_t *b, size_t n)
 		    "error=%s", err);
 		return;
 	}
+	ho.h_inflight--;
+	if (!a.pha_taken) {
+		mlog(MLOG_ERROR, "the successor could not take a session; it "
+		    "stays here", "session=%s successor_pid=%u", s->s_id,
+		    ho.h_peer);
+		s->s_nomove = true;
+		ho.h_failed++;
+		session_unhold(s);
+		return;
+	}
 	mlog(MLOG_INFO, "session handed off", "session=%s successor_pid=%u",
 	    s->s_id, ho.h_peer);
 	session_release(s);
-	ho.h_inflight--;
 	ho.h_moved++;
 }
 
@@ -325,17 +385,49 @@ handoff_open(struct handoff *h, int fd, uint32_t peer,
 void
 handoff_start(int fd, uint32_t peer)
 {
+	struct session *s;
+
 	if (handoff_open(&ho, fd, peer, handoff_out_read_cb,
 	    handoff_out_write_cb) != 0)
 		return;
+	for (s = wk.w_sessions; s != NULL; s = s->s_next)
+		s->s_nomove = false;	/* a new successor: try them all */
 	mlog(MLOG_INFO, "handing sessions off", "successor_pid=%u "
 	    "sessions=%zu", peer, session_count());
 	handoff_pump();
 }
 
+/* The HANDOFF's channel never arrived (out of descriptors): all stay. */
+void
+handoff_lost(uint32_t peer)
+{
+	memset(&ho, 0, sizeof (ho));
+	ho.h_peer = peer;
+	handoff_report(true);
+}
+
+/* This worker is shutting down: end either side now (see the top). */
+void
+handoff_shutdown(void)
+{
+	if (ho.h_active) {
+		mlog(MLOG_WARN, "shutting down during a handoff; the sessions "
+		    "not yet moved close here", "successor_pid=%u moved=%llu",
+		    ho.h_peer, (unsigned long long)ho.h_moved);
+		handoff_finish(true);
+	}
+	if (hi.h_active) {
+		mlog(MLOG_WARN, "shutting down during a hand-in",
+		    "predecessor_pid=%u resumed=%llu", hi.h_peer,
+		    (unsigned long long)hi.h_resumed);
+		handin_stop();
+	}
+}
+
 /* --- the arriving side ------------------------------------------------- */
 
 static void handin_read_cb(EV_P_ ev_io *, int);
+static void handin_write_cb(EV_P_ ev_io *, int);
 
 static void
 handin_stop(void)
@@ -371,12 +463,49 @@ handin_resume(const uint8_t *b, size_t n, int *fds)
 	}
 }
 
+/*
+ * Answer the predecessor about session id: taken or not.  0 if the answer
+ * has left; 1 if it waits for room in the channel (the write watcher is
+ * on); -1 if the channel failed.
+ */
+static int
+handin_answer(const struct proto_str *id, bool taken)
+{
+	struct proto_handoff_ack a;
+	msgpack_sbuffer sb;
+	int r;
+
+	a.pha_id = *id;
+	a.pha_taken = taken;
+	msgpack_sbuffer_init(&sb);
+	(void) proto_enc_handoff_ack(&sb, &a);
+	r = ctlchan_send(&hi.h_ch, sb.data, sb.size, NULL, 0, NULL);
+	msgpack_sbuffer_destroy(&sb);
+	if (r != 0 || (r = ctlchan_flush(&hi.h_ch)) < 0)
+		return (-1);
+	if (r == 1)
+		return (0);
+	ev_io_start(wk.w_loop, &hi.h_wio);
+	return (1);
+}
+
+/* Say "not taken": the predecessor keeps serving it.  Closes fds. */
+static void
+handin_refuse(const struct proto_session *m, int *fds, const char *why)
+{
+	mlog(MLOG_ERROR, "cannot take a handed-in session; it stays with the "
+	    "predecessor", "session=%.*s reason=%s", (int)m->ps_id.ps_n,
+	    m->ps_id.ps_p, why);
+	for (uint32_t i = 0; fds != NULL && i < m->ps_nconns; i++)
+		(void) close(fds[i]);
+	if (handin_answer(&m->ps_id, false) < 0)
+		handin_stop();
+}
+
 static void
 handin_session(const uint8_t *b, size_t n)
 {
 	struct proto_session m;
-	struct proto_handoff_ack a;
-	msgpack_sbuffer sb;
 	int fds[PROTO_SESSION_CONNS], r;
 	char err[128];
 
@@ -390,16 +519,19 @@ handin_session(const uint8_t *b, size_t n)
 	case 0:
 		break;
 	case 1:
-		/* Not acknowledged: the predecessor keeps serving it. */
-		mlog(MLOG_ERROR, "a handed-in session lost its sockets (out of "
-		    "file descriptors); it stays with the predecessor",
-		    "session=%.*s", (int)m.ps_id.ps_n, m.ps_id.ps_p);
+		handin_refuse(&m, NULL, "its sockets were lost on the way (out "
+		    "of file descriptors)");
 		return;
 	default:
 		mlog(MLOG_ERROR, "SESSION without its sockets; closing the "
 		    "handoff channel", "session=%.*s", (int)m.ps_id.ps_n,
 		    m.ps_id.ps_p);
 		handin_stop();
+		return;
+	}
+	/* Room for its sockets within our limits, descriptors included. */
+	if (wk.w_nconns + m.ps_nconns > 2 * wk.w_conf.wc_max_sessions) {
+		handin_refuse(&m, fds, "no room: at the session limit");
 		return;
 	}
 	if (handoff_fault_after >= 0 &&
@@ -410,16 +542,8 @@ handin_session(const uint8_t *b, size_t n)
 		abort();
 	}
 	/* The ACK must have left before the sockets are touched. */
-	a.pha_id = m.ps_id;
-	msgpack_sbuffer_init(&sb);
-	(void) proto_enc_handoff_ack(&sb, &a);
-	r = ctlchan_send(&hi.h_ch, sb.data, sb.size, NULL, 0, NULL);
-	msgpack_sbuffer_destroy(&sb);
-	if (r == 0)
-		r = ctlchan_flush(&hi.h_ch);
-	else
-		r = -1;
-	if (r == 1) {
+	r = handin_answer(&m.ps_id, true);
+	if (r == 0) {
 		handin_resume(b, n, fds);
 		return;
 	}
@@ -442,7 +566,6 @@ handin_session(const uint8_t *b, size_t n)
 	for (int i = 0; i < PROTO_SESSION_CONNS; i++)
 		hi.h_deferred_fds[i] = i < (int)m.ps_nconns ? fds[i] : -1;
 	ev_io_stop(wk.w_loop, &hi.h_rio);
-	ev_io_start(wk.w_loop, &hi.h_wio);
 }
 
 static void

@@ -96,6 +96,7 @@
 struct worker wk;
 
 static void worker_shutdown(int mode, const char *why);
+static bool worker_too_many_from(struct conn *);
 
 void
 worker_ctl_send(msgpack_sbuffer *sb)
@@ -146,6 +147,7 @@ worker_msg_config(const uint8_t *b, size_t n)
 	wk.w_conf.wc_out_low = (size_t)m.pc_out_low;
 	wk.w_conf.wc_max_id = (size_t)m.pc_max_id;
 	wk.w_conf.wc_max_sessions = (size_t)m.pc_max_sessions;
+	wk.w_conf.wc_max_per_addr = (size_t)m.pc_max_per_addr;
 	/*
 	 * A session holds two sockets.  Never take more sessions than the
 	 * descriptor limit allows: past it the kernel would drop passed
@@ -220,6 +222,8 @@ worker_msg_attach(const uint8_t *b, size_t n)
 		return;
 	}
 	c->c_role = (int)m.pa_role;
+	if (worker_too_many_from(c))
+		return;
 
 	if (httphead_parse_request(m.pa_head.ps_p, m.pa_head.ps_n,
 	    &head) != HTTPHEAD_OK) {
@@ -251,6 +255,19 @@ worker_msg_attach(const uint8_t *b, size_t n)
 	}
 	status = session_admit(m.pa_session.ps_p, m.pa_session.ps_n,
 	    (int)m.pa_role, &code, &message);
+	if (status == 503) {
+		/* A limit: one line a second at most, however many. */
+		static struct mlog_limit lim;
+		unsigned long skipped;
+
+		if (mlog_allow(&lim, &skipped))
+			mlog(MLOG_WARN, "session limit reached", "code=%s "
+			    "max_sessions_per_worker=%zu times_since_last_line="
+			    "%lu", code, wk.w_conf.wc_max_sessions, skipped);
+		conn_http_refuse(c, status, code, message,
+		    "Retry-After: 1\r\n");
+		return;
+	}
 	if (status != 0) {
 		conn_http_error(c, status, code, message, status == 503 ?
 		    "Retry-After: 1\r\n" : NULL);
@@ -269,6 +286,32 @@ worker_msg_attach(const uint8_t *b, size_t n)
 		return;
 	conn_start(c, (const uint8_t *)m.pa_head.ps_p + head.hh_len,
 	    m.pa_head.ps_n - head.hh_len);
+}
+
+/*
+ * The per-address limit on established connections: the supervisor
+ * limits those it is still reading, each worker those it holds.  true if
+ * c was refused (503).
+ */
+static bool
+worker_too_many_from(struct conn *c)
+{
+	static struct mlog_limit lim;
+	unsigned long skipped;
+	unsigned n;
+
+	if (wk.w_conf.wc_max_per_addr == 0 || c->c_host[0] == '\0' ||
+	    (n = addrcount_get(wk.w_peers, c->c_host)) <=
+	    wk.w_conf.wc_max_per_addr)
+		return (false);
+	if (mlog_allow(&lim, &skipped))
+		mlog(MLOG_WARN, "too many connections from one address",
+		    "address=%s connections=%u max_connections_per_address=%zu "
+		    "times_since_last_line=%lu", c->c_host, n,
+		    wk.w_conf.wc_max_per_addr, skipped);
+	conn_http_refuse(c, 503, "TooManyConnections", "too many connections "
+	    "from this address", "Retry-After: 1\r\n");
+	return (true);
 }
 
 static void
@@ -344,20 +387,8 @@ worker_msg_handoff(const uint8_t *b, size_t n, int type)
 	case 1:
 		mlog(MLOG_ERROR, "the handoff channel was lost: out of file "
 		    "descriptors", "other_pid=%u", m.pho_pid);
-		if (type == PROTO_HANDOFF) {
-			struct proto_handoff_done d;
-			msgpack_sbuffer sb;
-			struct session *s;
-
-			memset(&d, 0, sizeof (d));
-			d.phd_aborted = true;
-			for (s = wk.w_sessions; s != NULL; s = s->s_next)
-				d.phd_stayed++;
-			msgpack_sbuffer_init(&sb);
-			(void) proto_enc_handoff_done(&sb, &d);
-			worker_ctl_send(&sb);
-			msgpack_sbuffer_destroy(&sb);
-		}
+		if (type == PROTO_HANDOFF)
+			handoff_lost(m.pho_pid);
 		return;
 	default:
 		worker_protocol_error("HANDOFF/HANDIN without a descriptor", "");
@@ -533,6 +564,7 @@ worker_shutdown(int mode, const char *why)
 	    session_count(), wk.w_nconns);
 	wk.w_shutdown = mode;
 	if (mode == PROTO_SHUTDOWN_CLOSE) {
+		handoff_shutdown();
 		session_close_all(1001, "server shutting down");
 		ev_timer_stop(wk.w_loop, &wk.w_shutdown_timer);
 		ev_timer_set(&wk.w_shutdown_timer, wk.w_configured ?
@@ -639,6 +671,10 @@ main(int argc, char **argv)
 	}
 	wk.w_scratch_len = WORKER_SCRATCH;
 	session_table_init();
+	if ((wk.w_peers = addrcount_new()) == NULL) {
+		mlog(MLOG_FATAL, "out of memory", "");
+		return (1);
+	}
 	(void) netutil_nonblock(cfd);
 	ctlchan_init(&wk.w_ctl, cfd, WORKER_CTL_QMAX);
 	ev_io_init(&wk.w_ctl_rio, worker_ctl_read_cb, cfd, EV_READ);

@@ -403,9 +403,12 @@ session_message(struct conn *from, uint8_t opcode, uint8_t *p, size_t n)
 	wk.w_bytes += n;
 	if (to->c_out.b_len >= wk.w_conf.wc_out_high &&
 	    !(from->c_pause & CONN_PAUSE_PEER)) {
-		mlog(MLOG_DEBUG, "peer not reading; pausing", "session=%s "
-		    "paused=%s queued=%zu", s->s_id,
-		    route_role_name(from->c_role), to->c_out.b_len);
+		/* The first time in a connection's life is worth a line. */
+		mlog(from->c_was_paused ? MLOG_DEBUG : MLOG_INFO,
+		    "peer not reading; pausing", "session=%s paused=%s "
+		    "queued=%zu", s->s_id, route_role_name(from->c_role),
+		    to->c_out.b_len);
+		from->c_was_paused = true;
 		conn_pause(from, CONN_PAUSE_PEER);
 	}
 }
@@ -502,10 +505,15 @@ session_ms(ev_tstamp t)
 	return (t > 0 ? (uint64_t)(t * 1000.0 + 0.5) : 0);
 }
 
-/* Waiting or forwarding, with every connection open and not closing. */
+/*
+ * Waiting or forwarding, with every connection open and not closing, and
+ * not already found unable to move (too big, refused by the successor).
+ */
 bool
 session_movable(const struct session *s)
 {
+	if (s->s_nomove)
+		return (false);
 	if (s->s_state != SSTATE_MASTER_WAIT &&
 	    s->s_state != SSTATE_SLAVE_WAIT &&
 	    s->s_state != SSTATE_FORWARDING)
@@ -643,7 +651,10 @@ session_release(struct session *s)
 	wk.w_sdead = s;
 }
 
-/* The move failed before the successor touched it: back into service. */
+/*
+ * The move failed before the successor touched it: back into service.  If
+ * a new session took its id meanwhile (very rare), it is closed with 1008.
+ */
 void
 session_unhold(struct session *s)
 {
@@ -654,22 +665,7 @@ session_unhold(struct session *s)
 
 	session_list_remove(&wk.w_moving, s);
 	session_list_add(&wk.w_sessions, s);
-	if (!conflict) {
-		b = session_bucket(s->s_id, s->s_idlen);
-		s->s_hnext = wk.w_table[b];
-		wk.w_table[b] = s;
-		wk.w_tcount++;
-	}
-	session_arm(s);
-	for (int i = 0; i < 2; i++) {
-		struct conn *other = i == 0 ? cs[1] : cs[0];
-
-		if (cs[i] != NULL)
-			conn_thawed(cs[i], other != NULL &&
-			    other->c_out.b_len >= wk.w_conf.wc_out_high);
-	}
 	if (conflict) {
-		/* A new session took its id meanwhile (very rare). */
 		mlog(MLOG_WARN, "a session came back from a failed move but "
 		    "its id is taken; closing it", "session=%s", s->s_id);
 		session_set_state(s, SSTATE_CLOSING);	/* not in the table */
@@ -678,10 +674,26 @@ session_unhold(struct session *s)
 				conn_send_close(cs[i], WS_CLOSE_POLICY, why,
 				    sizeof (why) - 1);
 		}
+	} else {
+		b = session_bucket(s->s_id, s->s_idlen);
+		s->s_hnext = wk.w_table[b];
+		wk.w_table[b] = s;
+		wk.w_tcount++;
+		session_arm(s);
+	}
+	for (int i = 0; i < 2; i++) {
+		struct conn *other = i == 0 ? cs[1] : cs[0];
+
+		if (cs[i] != NULL && cs[i]->c_state != CONN_DEAD)
+			conn_thawed(cs[i], other != NULL &&
+			    other->c_out.b_len >= wk.w_conf.wc_out_high);
 	}
 }
 
-/* Close a connection that cannot join: its session id is taken here. */
+/*
+ * Close a connection that cannot join: its session id is taken here.  It
+ * is read until the peer answers our CLOSE.
+ */
 static void
 session_refuse(struct conn *c)
 {
@@ -691,15 +703,19 @@ session_refuse(struct conn *c)
 	    "here; closing it", "req_id=%s role=%s", c->c_reqid,
 	    route_role_name(c->c_role));
 	conn_send_close(c, WS_CLOSE_POLICY, why, sizeof (why) - 1);
+	if (c->c_state != CONN_DEAD)
+		conn_thawed(c, false);
 }
 
 /*
  * Resume a session that arrived from another process, with its sockets.
  * A session with this id may have started here meanwhile (its other side
  * attached to this worker while the first waited in the old one): two
- * waiting halves are joined; otherwise the session that was forwarding
- * wins and the newer connections are closed with 1008.  0, or -1 (out of
- * memory: the sockets are closed).
+ * waiting halves are joined.  Otherwise the older wins, as when a second
+ * master attaches: a session that forwards here keeps its place and the
+ * handed-in connection is closed with 1008; one that only waits here is
+ * newer than the handed-in one and yields to it.  0, or -1 (out of memory:
+ * the sockets are closed).
  */
 int
 session_thaw(const struct proto_session *m, const int *fds)
@@ -753,7 +769,8 @@ session_thaw(const struct proto_session *m, const int *fds)
 		s = local;
 		mlog(MLOG_INFO, "joining a handed-in side to its session",
 		    "session=%s role=%s", s->s_id, route_role_name(cs[0]->c_role));
-	} else if (local != NULL && m->ps_nconns == 1) {
+	} else if (local != NULL && m->ps_nconns == 1 &&
+	    local->s_state == SSTATE_FORWARDING) {
 		session_refuse(cs[0]);
 		return (0);
 	} else {
@@ -787,12 +804,20 @@ session_thaw(const struct proto_session *m, const int *fds)
 			s->s_slave = cs[i];
 	}
 	if (s == local) {
+		/*
+		 * What the handed-in side sent while it waited is parsed (and
+		 * dropped, as before any linkup) before the two are linked.
+		 */
+		conn_thawed(cs[0], false);
+		if (cs[0]->c_state == CONN_DEAD || !conn_is_open(cs[0]) ||
+		    s->s_state == SSTATE_CLOSING)
+			return (0);
 		session_link(s);
-	} else {
-		session_arm(s);
-		mlog(MLOG_DEBUG, "session resumed", "session=%s state=%s",
-		    s->s_id, proto_sstate_name(s->s_state));
+		return (0);
 	}
+	session_arm(s);
+	mlog(MLOG_DEBUG, "session resumed", "session=%s state=%s", s->s_id,
+	    proto_sstate_name(s->s_state));
 	/* Each side starts paused if the other's queue is full. */
 	for (i = 0; i < m->ps_nconns; i++) {
 		struct conn *other = session_other(s, cs[i]);

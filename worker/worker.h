@@ -18,6 +18,7 @@
 
 #include <ev.h>
 
+#include "addrcount.h"
 #include "buf.h"
 #include "ctlchan.h"
 #include "proto.h"
@@ -56,6 +57,7 @@ struct conn {
 	struct session	*c_sess;	/* NULL once out of its session */
 	int		c_role;		/* ROLE_MASTER or ROLE_SLAVE */
 	bool		c_ping_ok;	/* peer said it answers PINGs */
+	bool		c_was_paused;	/* its peer's queue has been full */
 	uint8_t		c_pause;	/* not reading: CONN_PAUSE_* bits */
 	bool		c_doomed;	/* failed; destroyed by the reaper */
 	char		c_doom_why[64];
@@ -73,6 +75,7 @@ struct conn {
 	uint64_t	c_tx_msgs;
 	char		c_reqid[48];
 	char		c_peer[64];
+	char		c_host[ADDRCOUNT_HOST_MAX];	/* counted; "" if not */
 	struct conn	*c_next;	/* all connections, or the dead list */
 	struct conn	*c_prev;
 };
@@ -96,6 +99,7 @@ struct session {
 	uint64_t	s_bytes;
 	uint64_t	s_msgs;
 	bool		s_freed;	/* on the reaper's list */
+	bool		s_nomove;	/* a handoff could not move it */
 	struct session	*s_hnext;	/* hash chain (waiting, forwarding) */
 	struct session	*s_next;	/* all sessions */
 	struct session	*s_prev;
@@ -116,6 +120,7 @@ struct wconf {
 	size_t		wc_out_low;
 	size_t		wc_max_id;
 	size_t		wc_max_sessions;
+	size_t		wc_max_per_addr;	/* 0: no limit */
 };
 
 struct worker {
@@ -145,6 +150,7 @@ struct worker {
 	uint64_t	w_nstate[SSTATE_MAX];
 	uint64_t	w_bytes;	/* payload bytes relayed */
 	uint64_t	w_msgs;		/* messages relayed */
+	struct addrcount *w_peers;	/* connections per client address */
 	size_t		w_fd_sessions;	/* sessions the fd limit allows */
 	unsigned long long w_fd_limit;	/* RLIMIT_NOFILE as we found it */
 	uint8_t		*w_scratch;	/* read buffer shared by all conns */
@@ -157,6 +163,8 @@ extern struct worker wk;
 struct conn *conn_new(int fd, const char *reqid, size_t reqidlen,
     const char *peer, size_t peerlen);
 void conn_start(struct conn *, const uint8_t *early, size_t n);
+void conn_http_refuse(struct conn *, int status, const char *code,
+    const char *message, const char *extra);
 void conn_http_error(struct conn *, int status, const char *code,
     const char *message, const char *extra);
 int conn_write_raw(struct conn *, const void *, size_t);
@@ -182,6 +190,8 @@ void worker_ctl_send(msgpack_sbuffer *);
 void handoff_init(void);
 void handoff_start(int fd, uint32_t successor_pid);
 void handin_start(int fd, uint32_t predecessor_pid);
+void handoff_lost(uint32_t successor_pid);
+void handoff_shutdown(void);
 bool handoff_busy(void);
 
 /* session.c: table, pairing, relay, timers. */

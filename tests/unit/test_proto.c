@@ -1,6 +1,7 @@
 /*
  * test_proto.c: proto.h, the supervisor <-> worker control protocol.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +36,11 @@ span_is(const struct proto_str *s, const char *p, size_t n)
 
 static const struct proto_config sample_config = {
 	PROTO_VERSION, 2, 3, 30, 600000, 3600000, 5000, 30000, 2000, 10000,
-	1048576, 1048576, 262144, 128, 100000
+	1048576, 1048576, 262144, 128, 100000, 64
 };
 static const struct proto_config extreme_config = {
 	UINT32_MAX, UINT32_MAX - 1, UINT32_MAX, 100, UINT64_MAX, 0,
-	UINT64_MAX, 1, 127, 128, 255, 256, 65535, 65536, UINT64_MAX
+	UINT64_MAX, 1, 127, 128, 255, 256, 65535, 65536, UINT64_MAX, 0
 };
 static const char head_bytes[] = "GET /attach/abc/master HTTP/1.1\r\n\0\xff";
 static const struct proto_ready sample_ready = {
@@ -63,7 +64,12 @@ static const struct proto_shutdown sample_shutdown = {
 };
 static const struct proto_handoff sample_handoff = { 4242 };
 static const struct proto_handoff_end sample_handoff_end = { 17 };
-static const struct proto_handoff_ack sample_handoff_ack = { STR("sess-9") };
+static const struct proto_handoff_ack sample_handoff_ack = {
+	STR("sess-9"), true
+};
+static const struct proto_handoff_ack refused_handoff_ack = {
+	STR("sess-10"), false
+};
 static const struct proto_handoff_done sample_handoff_done = {
 	190, 3, 1, true
 };
@@ -252,6 +258,7 @@ START_TEST(test_config)
 		ck_assert_uint_eq(out.pc_out_low, in[i]->pc_out_low);
 		ck_assert_uint_eq(out.pc_max_id, in[i]->pc_max_id);
 		ck_assert_uint_eq(out.pc_max_sessions, in[i]->pc_max_sessions);
+		ck_assert_uint_eq(out.pc_max_per_addr, in[i]->pc_max_per_addr);
 		msgpack_sbuffer_destroy(&sb);
 	}
 }
@@ -487,6 +494,19 @@ START_TEST(test_handoff_and_admin)
 		ck_assert_int_eq(proto_dec_handoff_ack(b, n, &k, err,
 		    sizeof (err)), 0);
 		ck_assert(span_is(&k.pha_id, "sess-9", 6));
+		ck_assert(k.pha_taken);
+	}
+	msgpack_sbuffer_destroy(&sb);
+	msgpack_sbuffer_init(&sb);
+	ck_assert_int_eq(proto_enc_handoff_ack(&sb, &refused_handoff_ack), 0);
+	b = frame_body(&sb, 0, &n);
+	{
+		struct proto_handoff_ack k;
+
+		ck_assert_int_eq(proto_dec_handoff_ack(b, n, &k, err,
+		    sizeof (err)), 0);
+		ck_assert(span_is(&k.pha_id, "sess-10", 7));
+		ck_assert(!k.pha_taken);
 	}
 	msgpack_sbuffer_destroy(&sb);
 
@@ -504,7 +524,7 @@ START_TEST(test_handoff_and_admin)
 	    0);
 	ck_assert_uint_eq(d.phd_moved, 190);
 	ck_assert_uint_eq(d.phd_stayed, 3);
-	ck_assert_uint_eq(d.phd_lost, 1);
+	ck_assert_uint_eq(d.phd_failed, 1);
 	ck_assert(d.phd_aborted);
 	msgpack_sbuffer_destroy(&sb);
 
@@ -606,7 +626,9 @@ START_TEST(test_too_big)
 	msgpack_sbuffer_init(&sb);
 	enc_sample(PROTO_SHUTDOWN, &sb);
 	before = sb.size;
+	errno = 0;
 	ck_assert_int_eq(proto_enc_attach(&sb, &a), -1);
+	ck_assert_int_eq(errno, EMSGSIZE);
 	ck_assert_uint_eq(sb.size, before);
 	/* Just under the limit is fine. */
 	a.pa_head.ps_n = PROTO_FRAME_MAX - 64;
@@ -754,23 +776,23 @@ build(msgpack_sbuffer *sb, const char *spec)
 }
 
 #define	CFG_TAIL	"U600000 U3600000 U5000 U30000 U2000 U10000 U1048576 " \
-			"U1048576 U262144 U128 U100000"
+			"U1048576 U262144 U128 U100000 U64"
 
 static const struct {
 	int		type;
 	const char	*spec;
 	int		ok;
 } built[] = {
-	/* CONFIG: version, shard, nshards, log_level, then 11 numbers */
-	{ PROTO_CONFIG, "A16 U1 U1 U0 U1 U30 " CFG_TAIL, 1 },
-	{ PROTO_CONFIG, "A16 U1 U1 U2 U3 U100 " CFG_TAIL, 1 },
-	{ PROTO_CONFIG, "A16 U1 U1 U0 U0 U30 " CFG_TAIL, 0 },	/* 0 shards */
-	{ PROTO_CONFIG, "A16 U1 U1 U3 U3 U30 " CFG_TAIL, 0 },	/* shard 3/3 */
-	{ PROTO_CONFIG, "A16 U1 U1 U0 U1 U101 " CFG_TAIL, 0 },	/* level */
-	{ PROTO_CONFIG, "A16 U1 U4294967296 U0 U1 U30 " CFG_TAIL, 0 },
-	{ PROTO_CONFIG, "A15 U1 U1 U0 U1 " CFG_TAIL, 0 },
-	{ PROTO_CONFIG, "A17 U1 U1 U0 U1 U30 " CFG_TAIL " U1", 0 },
-	{ PROTO_CONFIG, "A16 U1 U1 U0 U1 D30 " CFG_TAIL, 0 },
+	/* CONFIG: version, shard, nshards, log_level, then 12 numbers */
+	{ PROTO_CONFIG, "A17 U1 U1 U0 U1 U30 " CFG_TAIL, 1 },
+	{ PROTO_CONFIG, "A17 U1 U1 U2 U3 U100 " CFG_TAIL, 1 },
+	{ PROTO_CONFIG, "A17 U1 U1 U0 U0 U30 " CFG_TAIL, 0 },	/* 0 shards */
+	{ PROTO_CONFIG, "A17 U1 U1 U3 U3 U30 " CFG_TAIL, 0 },	/* shard 3/3 */
+	{ PROTO_CONFIG, "A17 U1 U1 U0 U1 U101 " CFG_TAIL, 0 },	/* level */
+	{ PROTO_CONFIG, "A17 U1 U4294967296 U0 U1 U30 " CFG_TAIL, 0 },
+	{ PROTO_CONFIG, "A16 U1 U1 U0 U1 " CFG_TAIL, 0 },
+	{ PROTO_CONFIG, "A18 U1 U1 U0 U1 U30 " CFG_TAIL " U1", 0 },
+	{ PROTO_CONFIG, "A17 U1 U1 U0 U1 D30 " CFG_TAIL, 0 },
 	/* READY: version, pid, shard, software */
 	{ PROTO_READY, "A5 U2 U1 U2 U3 S0.1.0", 1 },
 	{ PROTO_READY, "A5 U2 U1 U2 U3 S", 1 },
@@ -894,11 +916,14 @@ static const struct {
 	{ PROTO_ADMIN_REPLY, "A5 U14 T T Sok S", 1 },
 	{ PROTO_ADMIN_REPLY, "A5 U14 T T Sok B", 0 },
 	{ PROTO_ADMIN_REPLY, "A4 U14 T T Sok", 0 },
-	/* HANDOFF_ACK: session id */
-	{ PROTO_HANDOFF_ACK, "A2 U15 Sid", 1 },
-	{ PROTO_HANDOFF_ACK, "A2 U15 S", 0 },
-	{ PROTO_HANDOFF_ACK, "A2 U15 Bid", 0 },
-	{ PROTO_HANDOFF_ACK, "A3 U15 Sid Sx", 0 },
+	/* HANDOFF_ACK: session id, taken */
+	{ PROTO_HANDOFF_ACK, "A3 U15 Sid T", 1 },
+	{ PROTO_HANDOFF_ACK, "A3 U15 Sid F", 1 },
+	{ PROTO_HANDOFF_ACK, "A2 U15 Sid", 0 },
+	{ PROTO_HANDOFF_ACK, "A3 U15 S T", 0 },
+	{ PROTO_HANDOFF_ACK, "A3 U15 Bid T", 0 },
+	{ PROTO_HANDOFF_ACK, "A3 U15 Sid U1", 0 },
+	{ PROTO_HANDOFF_ACK, "A4 U15 Sid T Sx", 0 },
 };
 
 START_TEST(test_built)
