@@ -33,25 +33,21 @@ front_timer(struct sconn *sc, double after)
 	ev_timer_start(sup.s_loop, &sc->sc_timer);
 }
 
-/* Take a held connection off its shard's list. */
-static void
+/* Take a held connection off its shard's list (if it is on it). */
+void
 front_unhold(struct sconn *sc)
 {
 	struct shard *sh = sc->sc_shard;
-	struct sconn **pp;
 
 	if (sc->sc_state != SC_HOLD || sh == NULL)
 		return;
-	for (pp = &sh->sh_held; *pp != NULL; pp = &(*pp)->sc_hnext) {
-		if (*pp == sc) {
-			*pp = sc->sc_hnext;
-			break;
-		}
-	}
-	sh->sh_held_tail = &sh->sh_held;
-	while (*sh->sh_held_tail != NULL)
-		sh->sh_held_tail = &(*sh->sh_held_tail)->sc_hnext;
+	if (sc->sc_hnext != NULL)
+		sc->sc_hnext->sc_hprevp = sc->sc_hprevp;
+	else
+		sh->sh_held_tail = sc->sc_hprevp;
+	*sc->sc_hprevp = sc->sc_hnext;
 	sc->sc_hnext = NULL;
+	sc->sc_hprevp = NULL;
 	sc->sc_state = SC_HEAD;
 }
 
@@ -140,6 +136,7 @@ front_hold(struct sconn *sc, struct shard *sh)
 	sc->sc_state = SC_HOLD;
 	sc->sc_shard = sh;
 	sc->sc_hnext = NULL;
+	sc->sc_hprevp = sh->sh_held_tail;
 	*sh->sh_held_tail = sc;
 	sh->sh_held_tail = &sc->sc_hnext;
 	ev_io_stop(sup.s_loop, &sc->sc_rio);

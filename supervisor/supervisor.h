@@ -55,6 +55,7 @@ struct sconn {
 	struct shard	*sc_shard;
 	char		sc_host[ADDRCOUNT_HOST_MAX];	/* counted per address */
 	struct sconn	*sc_hnext;	/* the shard's held list */
+	struct sconn	**sc_hprevp;	/* what points at us in it */
 	struct sconn	*sc_next;
 	struct sconn	*sc_prev;
 };
@@ -156,6 +157,7 @@ void front_error(struct sconn *, int status, const char *code,
 void front_close_all(void);
 void front_accepting(bool);
 void front_hold(struct sconn *, struct shard *);
+void front_unhold(struct sconn *);
 void front_forget(struct sconn *);
 
 /* workers.c */

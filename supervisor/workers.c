@@ -378,10 +378,7 @@ workers_flush_held(struct shard *sh)
 	while (sh->sh_held != NULL && w != NULL && w->wp_state == W_READY) {
 		struct sconn *sc = sh->sh_held;
 
-		sh->sh_held = sc->sc_hnext;
-		if (sh->sh_held == NULL)
-			sh->sh_held_tail = &sh->sh_held;
-		sc->sc_hnext = NULL;
+		front_unhold(sc);
 		sc->sc_shard = sh;
 		if (workers_pass(w, sc) != 0)
 			front_error(sc, 503, "ServiceUnavailable", "the shard "
