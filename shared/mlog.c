@@ -2,6 +2,8 @@
  * mlog.c: bunyan JSON log lines; see mlog.h.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,27 @@ static char mlog_host[256] = "localhost";
 static int mlog_shard = -1;
 static int mlog_level = MLOG_INFO;
 static int mlog_fd = 2;
+static pid_t mlog_pid;			/* 0: not yet known */
+
+/*
+ * Buffering (mlog_buffer): lines wait in mlog_buf until mlog_flush(), a
+ * line of level WARN or above, or one that would not fit.  A write holds
+ * whole lines and at most PIPE_BUF bytes, so that processes sharing the
+ * log pipe never interleave inside a line.
+ */
+#define	MLOG_BUF_MAX	4096
+static bool mlog_buffered;
+static char mlog_buf[MLOG_BUF_MAX];
+static size_t mlog_buf_len;
+
+static bool mlog_atfork;
+
+static void
+mlog_forked(void)
+{
+	mlog_pid = 0;
+	mlog_buf_len = 0;	/* the parent writes those */
+}
 
 void
 mlog_init(const char *name, const char *component, int shard)
@@ -32,6 +55,11 @@ mlog_init(const char *name, const char *component, int shard)
 		snprintf(mlog_host, sizeof (mlog_host), "localhost");
 	mlog_host[sizeof (mlog_host) - 1] = '\0';
 	mlog_shard = shard;
+	mlog_pid = getpid();
+	if (!mlog_atfork) {
+		(void) pthread_atfork(NULL, NULL, mlog_forked);
+		mlog_atfork = true;
+	}
 }
 
 void
@@ -271,7 +299,9 @@ mlog_format(char *out, size_t cap, int level, const char *msg,
 	mlog_str(&o, mlog_name);
 	mlog_puts(&o, ",\"hostname\":");
 	mlog_str(&o, mlog_host);
-	snprintf(num, sizeof (num), ",\"pid\":%d", (int)getpid());
+	if (mlog_pid == 0)
+		mlog_pid = getpid();
+	snprintf(num, sizeof (num), ",\"pid\":%d", (int)mlog_pid);
 	mlog_puts(&o, num);
 	if (mlog_component[0] != '\0') {
 		mlog_puts(&o, ",\"component\":");
@@ -296,13 +326,41 @@ mlog_format(char *out, size_t cap, int level, const char *msg,
 	return (o.o_len);
 }
 
+static void
+mlog_write(const char *p, size_t n)
+{
+	ssize_t w;
+
+	do {
+		w = write(mlog_fd, p, n);
+	} while (w < 0 && errno == EINTR);
+}
+
+void
+mlog_buffer(bool on)
+{
+	if (!on)
+		mlog_flush();
+	mlog_buffered = on;
+}
+
+void
+mlog_flush(void)
+{
+	int saved = errno;
+
+	if (mlog_buf_len > 0)
+		mlog_write(mlog_buf, mlog_buf_len);
+	mlog_buf_len = 0;
+	errno = saved;
+}
+
 void
 mlog(int level, const char *msg, const char *fields, ...)
 {
 	char line[MLOG_LINE_MAX];
 	va_list ap;
 	size_t n;
-	ssize_t w;
 	int saved = errno;
 
 	if (level < mlog_level)
@@ -310,9 +368,21 @@ mlog(int level, const char *msg, const char *fields, ...)
 	va_start(ap, fields);
 	n = mlog_format(line, sizeof (line), level, msg, fields, ap);
 	va_end(ap);
-	do {
-		w = write(mlog_fd, line, n);
-	} while (w < 0 && errno == EINTR);
+	if (!mlog_buffered) {
+		mlog_write(line, n);
+	} else {
+		if (mlog_buf_len + n > sizeof (mlog_buf))
+			mlog_flush();
+		if (n > sizeof (mlog_buf)) {
+			mlog_write(line, n);
+		} else {
+			memcpy(mlog_buf + mlog_buf_len, line, n);
+			mlog_buf_len += n;
+		}
+		/* What an operator must see at once is not held back. */
+		if (level >= MLOG_WARN)
+			mlog_flush();
+	}
 	errno = saved;
 }
 

@@ -1,7 +1,9 @@
 /*
  * mlog.h: bunyan-format JSON log lines.
  *
- * Each call writes one line to standard error with a single write(2):
+ * Each call writes one line to standard error with a single write(2)
+ * (or, after mlog_buffer(true), adds it to a buffer of whole lines that
+ * mlog_flush() writes at once):
  *
  *	{"name":"medusa","hostname":"h","pid":1,"component":"worker",
  *	 "shard":2,"level":30,"msg":"...","time":"2026-...Z","v":0, ...}
@@ -41,6 +43,16 @@ const char *mlog_level_name(int level);
 
 void mlog(int level, const char *msg, const char *fields, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * Buffered lines: a busy event loop turns on buffering and calls
+ * mlog_flush() once per iteration (and before it exits).  Lines of level
+ * WARN and above flush at once; a flush writes at most 4096 bytes of whole
+ * lines.  mlog_buffer(false) flushes.
+ */
+#include <stdbool.h>
+void mlog_buffer(bool on);
+void mlog_flush(void);
 
 /*
  * At most one line a second for something that may happen in floods (a

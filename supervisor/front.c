@@ -401,7 +401,7 @@ front_read_cb(EV_P_ ev_io *w, int revents)
  * Count a new connection against its address; beyond the limit it gets a
  * 503 at once (and a log line, at most one a second).
  */
-static void
+static bool
 front_count_peer(struct sconn *sc)
 {
 	static struct mlog_limit lim;
@@ -411,10 +411,10 @@ front_count_peer(struct sconn *sc)
 	addrcount_host(sc->sc_peer, sc->sc_host, sizeof (sc->sc_host));
 	if ((n = addrcount_add(sup.s_peers, sc->sc_host)) == 0) {
 		sc->sc_host[0] = '\0';		/* out of memory: not counted */
-		return;
+		return (true);
 	}
 	if (n <= (unsigned)sup.s_conf.mc_max_per_addr)
-		return;
+		return (true);
 	if (mlog_allow(&lim, &skipped))
 		mlog(MLOG_WARN, "too many connections from one address",
 		    "address=%s connections=%u max_connections_per_address=%d "
@@ -422,6 +422,7 @@ front_count_peer(struct sconn *sc)
 		    sup.s_conf.mc_max_per_addr, skipped);
 	front_refuse(sc, 503, "TooManyConnections", "too many connections "
 	    "from this address", "Retry-After: 1\r\n");
+	return (false);
 }
 
 void
@@ -496,13 +497,18 @@ front_accept_cb(EV_P_ ev_io *w, int revents)
 				    strerror(errno));
 			return;
 		}
-		netutil_tune_tcp(fd);
+		/* (TCP options come from the listening socket.) */
 		netutil_addr_str((struct sockaddr *)&ss, peer, sizeof (peer));
 		snprintf(reqid, sizeof (reqid), "%s-%llu", sup.s_reqprefix,
 		    (unsigned long long)++sup.s_reqseq);
 		if ((sc = front_conn(fd, peer, netutil_now_ms(), reqid)) == NULL)
 			continue;
-		front_count_peer(sc);
+		/*
+		 * The head has usually arrived by now: read it at once rather
+		 * than after a trip through the event loop.
+		 */
+		if (front_count_peer(sc))
+			front_read_cb(EV_A_ &sc->sc_rio, EV_READ);
 	}
 }
 

@@ -192,6 +192,8 @@ sup_listen_one(const struct addrinfo *ai, const char *name)
 		return (-1);
 	}
 	(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof (one));
+	/* Accepted sockets inherit these: set once here, not per client. */
+	netutil_tune_tcp(fd);
 	if (ai->ai_family == AF_INET6)
 		(void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 		    sizeof (one));

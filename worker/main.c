@@ -209,12 +209,7 @@ worker_msg_attach(const uint8_t *b, size_t n)
 	default:
 		worker_protocol_error("ATTACH without a descriptor", "");
 	}
-	if (netutil_nonblock(fd) != 0) {
-		mlog(MLOG_ERROR, "fcntl(O_NONBLOCK) failed", "error=%s",
-		    strerror(errno));
-		(void) close(fd);
-		return;
-	}
+	/* Non-blocking already: the supervisor accepts with SOCK_NONBLOCK. */
 	if ((c = conn_new(fd, m.pa_req_id.ps_p, m.pa_req_id.ps_n,
 	    m.pa_peer.ps_p, m.pa_peer.ps_n)) == NULL) {
 		mlog(MLOG_ERROR, "out of memory for a connection", "");
@@ -275,13 +270,17 @@ worker_msg_attach(const uint8_t *b, size_t n)
 	}
 	c->c_ping_ok = ping_ok != 0;
 	rn = wshandshake_response(resp, sizeof (resp), accept);
+	/* The 101 and what joining sends (linkup or wait) in one write. */
+	conn_cork(c);
 	if (conn_write_raw(c, resp, rn) != 0)
 		return;
 	if (session_attach(c, m.pa_session.ps_p, m.pa_session.ps_n,
 	    (int)m.pa_role) != 0) {
 		conn_send_close(c, 1011, "out of memory", 13);
+		conn_uncork(c);
 		return;
 	}
+	conn_uncork(c);
 	if (c->c_state == CONN_DEAD)
 		return;
 	conn_start(c, (const uint8_t *)m.pa_head.ps_p + head.hh_len,
@@ -523,6 +522,7 @@ worker_reaper_cb(EV_P_ ev_prepare *w, int revents)
 	(void) revents;
 	conn_reap();
 	session_reap();
+	mlog_flush();
 	if (handoff_busy())
 		return;
 	if (wk.w_shutdown == PROTO_SHUTDOWN_CLOSE && wk.w_nconns == 0)
@@ -645,6 +645,9 @@ main(int argc, char **argv)
 	}
 
 	mlog_init("medusa", "worker", -1);
+	/* Lines go out once per loop iteration (the reaper), not one by one. */
+	mlog_buffer(true);
+	(void) atexit(mlog_flush);
 	(void) signal(SIGPIPE, SIG_IGN);
 	memset(&wk, 0, sizeof (wk));
 	{
