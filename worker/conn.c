@@ -41,6 +41,23 @@
 
 #define	CONN_READ_CHUNK		65536
 #define	CONN_READS_PER_EVENT	4
+#define	CONN_BATCH_FRAMES	32
+
+/*
+ * Relaying in batches.  While conn_parse() works through one read, the
+ * messages it relays to the peer are gathered here (a header each, and a
+ * pointer to the payload where it lies, unmasked in place) and leave in
+ * one sendmsg() when the read is parsed: one system call per read instead
+ * of one per message.  Only conn_relay_frame() adds to the batch, for a
+ * payload that stays put until then; anything else written to the peer
+ * sends the batch first, so the order on the wire is kept.
+ */
+static struct {
+	struct conn	*rb_to;		/* NULL: not batching */
+	int		rb_niov;
+	struct iovec	rb_iov[2 * CONN_BATCH_FRAMES];
+	uint8_t		rb_hdr[CONN_BATCH_FRAMES][WSFRAME_MAX_HEADER];
+} rb;
 
 static void conn_read_cb(EV_P_ ev_io *, int);
 static void conn_write_cb(EV_P_ ev_io *, int);
@@ -180,15 +197,22 @@ conn_doom(struct conn *c, const char *why)
  * Write iov to the socket if nothing is queued, and queue what it did not
  * take.  0, or -1 if the connection failed (and is now dead).
  */
+static void conn_batch_flush(void);
+
 static int
 conn_writev(struct conn *c, struct iovec *iov, int iovcnt)
 {
 	size_t total = 0, sent = 0;
 	ssize_t n = 0;
 
+	if (c == rb.rb_to && rb.rb_niov > 0)
+		conn_batch_flush();	/* what was relayed first goes first */
+	if (c->c_state == CONN_DEAD || c->c_doomed)
+		return (-1);
+
 	for (int i = 0; i < iovcnt; i++)
 		total += iov[i].iov_len;
-	if (c->c_out.b_len == 0) {
+	if (c->c_out.b_len == 0 && !c->c_corked) {
 		struct msghdr msg;
 
 		memset(&msg, 0, sizeof (msg));
@@ -219,8 +243,31 @@ conn_writev(struct conn *c, struct iovec *iov, int iovcnt)
 			return (-1);
 		}
 	}
-	ev_io_start(wk.w_loop, &c->c_wio);
+	if (!c->c_corked)
+		ev_io_start(wk.w_loop, &c->c_wio);
 	return (0);
+}
+
+/*
+ * Corked, a connection only queues what it is given; conn_uncork() sends
+ * it all in one write.  (The 101 and the first message, for one.)
+ */
+void
+conn_cork(struct conn *c)
+{
+	c->c_corked = true;
+}
+
+static void conn_flush(struct conn *, bool);
+
+void
+conn_uncork(struct conn *c)
+{
+	if (!c->c_corked)
+		return;
+	c->c_corked = false;
+	if (c->c_state != CONN_DEAD && !c->c_doomed && c->c_out.b_len > 0)
+		conn_flush(c, false);
 }
 
 int
@@ -251,6 +298,51 @@ conn_send_frame(struct conn *c, uint8_t opcode, const void *p, size_t n)
 	if (!wsframe_is_control(opcode))
 		c->c_tx_msgs++;
 	return (0);
+}
+
+/*
+ * Relay a message: as conn_send_frame(), but while a read is parsed it
+ * joins the batch (p must stay valid until conn_parse() returns).
+ */
+int
+conn_relay_frame(struct conn *c, uint8_t opcode, const void *p, size_t n)
+{
+	struct iovec *iov;
+
+	if (c != rb.rb_to || c->c_out.b_len > 0 || c->c_corked)
+		return (conn_send_frame(c, opcode, p, n));
+	if (c->c_state != CONN_OPEN || c->c_close_sent || c->c_doomed)
+		return (-1);
+	if (rb.rb_niov == 2 * CONN_BATCH_FRAMES) {
+		conn_batch_flush();
+		if (c->c_state == CONN_DEAD || c->c_doomed)
+			return (-1);
+		if (c->c_out.b_len > 0)
+			return (conn_send_frame(c, opcode, p, n));
+	}
+	iov = &rb.rb_iov[rb.rb_niov];
+	iov[0].iov_base = rb.rb_hdr[rb.rb_niov / 2];
+	iov[0].iov_len = wsframe_header(iov[0].iov_base, true, opcode, n,
+	    NULL);
+	iov[1].iov_base = (void *)(uintptr_t)p;
+	iov[1].iov_len = n;
+	rb.rb_niov += 2;
+	if (!wsframe_is_control(opcode))
+		c->c_tx_msgs++;
+	return (0);
+}
+
+/* Send the batch (the target stays; what the socket does not take waits). */
+static void
+conn_batch_flush(void)
+{
+	struct conn *to = rb.rb_to;
+	int n = rb.rb_niov;
+
+	rb.rb_niov = 0;
+	if (n == 0 || to->c_state == CONN_DEAD || to->c_doomed)
+		return;
+	(void) conn_writev(to, rb.rb_iov, n);
 }
 
 int
@@ -337,6 +429,17 @@ conn_linger(struct conn *c)
 {
 	if (c->c_doomed)
 		return;
+	if (c->c_close_sent && c->c_close_read &&
+	    c->c_state == CONN_FLUSHING) {
+		/*
+		 * Both CLOSEs have crossed, so they send nothing more: close
+		 * now (the FIN follows our last bytes) instead of half-closing
+		 * and waiting for theirs.  Through the reaper, because a
+		 * caller up the stack may still hold the session.
+		 */
+		conn_doom(c, "");
+		return;
+	}
 	(void) shutdown(c->c_fd, SHUT_WR);
 	c->c_state = CONN_LINGER;
 	/*
@@ -349,12 +452,22 @@ conn_linger(struct conn *c)
 static void
 conn_write_cb(EV_P_ ev_io *w, int revents)
 {
-	struct conn *c = w->data;
+	(void) revents;
+	(void) EV_A;
+	conn_flush(w->data, true);
+}
+
+/*
+ * Write what is queued.  From the write watcher (incb) a failed write
+ * destroys the connection at once; from elsewhere it dooms it.
+ */
+static void
+conn_flush(struct conn *c, bool incb)
+{
 	ssize_t n;
 
-	(void) revents;
 	if (c->c_out.b_len == 0) {
-		ev_io_stop(EV_A_ w);
+		ev_io_stop(wk.w_loop, &c->c_wio);
 		return;
 	}
 	do {
@@ -362,18 +475,25 @@ conn_write_cb(EV_P_ ev_io *w, int revents)
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		char why[96];
+		char why[64];
 
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			ev_io_start(wk.w_loop, &c->c_wio);
 			return;
+		}
 		snprintf(why, sizeof (why), "write failed: %s",
 		    strerror(errno));
-		conn_destroy(c, why);
+		if (incb)
+			conn_destroy(c, why);
+		else
+			conn_doom(c, why);
 		return;
 	}
 	buf_consume(&c->c_out, (size_t)n);
 	if (c->c_out.b_len == 0)
-		ev_io_stop(EV_A_ w);
+		ev_io_stop(wk.w_loop, &c->c_wio);
+	else
+		ev_io_start(wk.w_loop, &c->c_wio);
 	/*
 	 * While closing, the time-out counts from the last progress: a slow
 	 * reader still gets all of its output, and then the CLOSE.
@@ -453,6 +573,7 @@ conn_on_close(struct conn *c, const uint8_t *p, size_t n)
 		return;
 	}
 	c->c_close_rcvd = true;
+	c->c_close_read = true;
 	if (c->c_close_sent) {
 		/* Their reply to ours. */
 		conn_finish(c);
@@ -540,6 +661,8 @@ conn_frame(struct conn *c, const struct wsframe_hdr *h, uint8_t *p)
 		if (c->c_sess != NULL)
 			session_message(c, op, buf_head(&c->c_frag),
 			    c->c_frag.b_len);
+		if (rb.rb_to != NULL)
+			conn_batch_flush();	/* before c_frag goes */
 		buf_free(&c->c_frag);
 		return;
 	}
@@ -577,8 +700,33 @@ conn_frame(struct conn *c, const struct wsframe_hdr *h, uint8_t *p)
  * Parse and act on the whole frames in data[0..len); returns the bytes
  * used.  Stops early when the connection is paused or ends.
  */
+static size_t conn_parse_frames(struct conn *, uint8_t *, size_t);
+
 static size_t
 conn_parse(struct conn *c, uint8_t *data, size_t len)
+{
+	struct conn *outer = rb.rb_to;
+	size_t used;
+
+	/*
+	 * A parse inside another's (a CLOSE that resumes a paused peer)
+	 * first sends the outer batch: the inner one may move the buffers
+	 * that batch points into.
+	 */
+	if (outer != NULL)
+		conn_batch_flush();
+	rb.rb_to = session_peer(c);
+	used = conn_parse_frames(c, data, len);
+	if (rb.rb_to != NULL)
+		conn_batch_flush();
+	rb.rb_to = outer;
+	if (c->c_state != CONN_DEAD && !c->c_doomed)
+		session_backpressure(c);
+	return (used);
+}
+
+static size_t
+conn_parse_frames(struct conn *c, uint8_t *data, size_t len)
 {
 	struct wsframe_hdr h;
 	size_t off = 0;
@@ -853,7 +1001,9 @@ conn_reap(void)
 	while ((c = wk.w_doomed) != NULL) {
 		wk.w_doomed = c->c_dnext;
 		c->c_doomed = false;
-		conn_destroy(c, c->c_doom_why);
+		/* An empty reason: a completed close, not a failure. */
+		conn_destroy(c, c->c_doom_why[0] != '\0' ? c->c_doom_why :
+		    NULL);
 	}
 	while ((c = wk.w_dead) != NULL) {
 		wk.w_dead = c->c_next;

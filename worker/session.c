@@ -395,12 +395,32 @@ session_message(struct conn *from, uint8_t opcode, uint8_t *p, size_t n)
 		return;
 	}
 	to = session_other(s, from);
-	if (conn_send_frame(to, opcode, p, n) != 0)
+	/* p stays put until conn_parse() ends: it may go out batched. */
+	if (conn_relay_frame(to, opcode, p, n) != 0)
 		return;
 	s->s_msgs++;
 	s->s_bytes += n;
 	wk.w_msgs++;
 	wk.w_bytes += n;
+	session_backpressure(from);
+}
+
+/* The peer of c in its session, or NULL. */
+struct conn *
+session_peer(const struct conn *c)
+{
+	return (c->c_sess != NULL ? session_other(c->c_sess, c) : NULL);
+}
+
+/* Pause from while its peer has too much queued. */
+void
+session_backpressure(struct conn *from)
+{
+	struct session *s = from->c_sess;
+	struct conn *to;
+
+	if (s == NULL || (to = session_other(s, from)) == NULL)
+		return;
 	if (to->c_out.b_len >= wk.w_conf.wc_out_high &&
 	    !(from->c_pause & CONN_PAUSE_PEER)) {
 		/* The first time in a connection's life is worth a line. */

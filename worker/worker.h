@@ -64,6 +64,8 @@ struct conn {
 	struct conn	*c_dnext;	/* the doomed list */
 	bool		c_close_sent;
 	bool		c_close_rcvd;
+	bool		c_close_read;	/* their CLOSE really came */
+	bool		c_corked;	/* queue output, send at conn_uncork */
 	struct buf	c_in;		/* received, not yet parsed */
 	struct buf	c_frag;		/* fragmented message so far */
 	uint8_t		c_frag_op;	/* its opcode, 0 if none */
@@ -168,7 +170,10 @@ void conn_http_refuse(struct conn *, int status, const char *code,
 void conn_http_error(struct conn *, int status, const char *code,
     const char *message, const char *extra);
 int conn_write_raw(struct conn *, const void *, size_t);
+void conn_cork(struct conn *);
+void conn_uncork(struct conn *);
 int conn_send_frame(struct conn *, uint8_t opcode, const void *, size_t);
+int conn_relay_frame(struct conn *, uint8_t opcode, const void *, size_t);
 int conn_send_text(struct conn *, const char *);
 void conn_send_close(struct conn *, uint16_t code, const char *reason,
     size_t reasonlen);
@@ -207,6 +212,8 @@ void session_peer_closed(struct conn *, uint16_t code, const uint8_t *reason,
     size_t reasonlen);
 void session_conn_gone(struct conn *, const char *why);
 void session_drained(struct conn *);
+struct conn *session_peer(const struct conn *);
+void session_backpressure(struct conn *from);
 void session_close_all(uint16_t code, const char *reason);
 size_t session_count(void);
 void session_set_state(struct session *, int state);

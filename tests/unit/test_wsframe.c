@@ -294,23 +294,34 @@ START_TEST(test_mask_offsets)
 	static const uint64_t offs[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
 	    0x100000001ull, 0xfffffffffull };
 	static const uint8_t k2[4] = { 0x01, 0x80, 0xff, 0x5a };
-	uint8_t orig[80], a[80], b[80];
+	uint8_t orig[220], abuf[224], b[220];
 
 	for (size_t i = 0; i < sizeof (orig); i++)
 		orig[i] = (uint8_t)(i * 37 + 11);
-	for (size_t oi = 0; oi < NELEM(offs); oi++) {
-		for (size_t n = 0; n <= 70; n++) {
-			memcpy(a, orig, n);
-			memcpy(b, orig, n);
-			wsframe_mask(a, n, k2, offs[oi]);
-			mask_ref(b, n, k2, offs[oi]);
-			ck_assert_msg(memcmp(a, b, n) == 0, "n %zu off %llu",
-			    n, (unsigned long long)offs[oi]);
-			/* Unmasking is masking again. */
-			wsframe_mask(a, n, k2, offs[oi]);
-			ck_assert(memcmp(a, orig, n) == 0);
+	/*
+	 * Lengths across the 64-byte vector steps, the 8-byte words and the
+	 * tail, at every alignment of the buffer.
+	 */
+	for (size_t al = 0; al < 4; al++) {
+		uint8_t *a = abuf + al;
+
+		for (size_t oi = 0; oi < NELEM(offs); oi++) {
+			for (size_t n = 0; n <= 200; n++) {
+				memcpy(a, orig, n);
+				memcpy(b, orig, n);
+				wsframe_mask(a, n, k2, offs[oi]);
+				mask_ref(b, n, k2, offs[oi]);
+				ck_assert_msg(memcmp(a, b, n) == 0,
+				    "n %zu off %llu align %zu", n,
+				    (unsigned long long)offs[oi], al);
+				/* Unmasking is masking again. */
+				wsframe_mask(a, n, k2, offs[oi]);
+				ck_assert(memcmp(a, orig, n) == 0);
+			}
 		}
 	}
+	uint8_t *a = abuf;
+
 	/* In two pieces, the second at the offset where the first ended. */
 	for (size_t n = 0; n <= 70; n += 7) {
 		memcpy(b, orig, n);
