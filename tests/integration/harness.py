@@ -463,6 +463,36 @@ def open_fds(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
+def _tcp_conn_inodes():
+    """Inodes of TCP sockets that are connections (not listening)."""
+    out = set()
+    for f in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(f) as fh:
+                next(fh)
+                for line in fh:
+                    p = line.split()
+                    if p[3] != "0A":        # 0A: LISTEN
+                        out.add(p[9])
+        except OSError:
+            pass
+    return out
+
+
+def quiet_fds(pid, timeout=5.0):
+    """open_fds(pid) once the process holds no TCP connection: its base
+    count, not one that includes a client (the start-up /status probe)
+    it has not yet seen close."""
+    deadline = time.monotonic() + timeout
+    while True:
+        conns = _tcp_conn_inodes()
+        held = [t for t in fd_table(pid).values()
+                if t.startswith("socket:[") and t[8:-1] in conns]
+        if not held or time.monotonic() > deadline:
+            return open_fds(pid)
+        time.sleep(0.02)
+
+
 def fd_table(pid):
     """What each descriptor of a process is, for failure messages."""
     out = {}

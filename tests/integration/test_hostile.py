@@ -15,7 +15,7 @@ import unittest
 
 import websockets
 
-from harness import (AsyncTestCase, Medusa, close_payload, frame, open_fds,
+from harness import (AsyncTestCase, Medusa, close_payload, frame, open_fds, quiet_fds,
                      parse_response, fd_table, TIMEOUT)
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
@@ -177,7 +177,7 @@ class HostileTest(AsyncTestCase):
                                       "max_message_bytes": MAXMSG})
         self.m = m
         sup, wpid = m.proc.pid, m.worker_pids()[0]
-        base_sup, base_w = open_fds(sup), open_fds(wpid)
+        base_sup, base_w = quiet_fds(sup), quiet_fds(wpid)
         canary = await self.canary_start()
         cases = 0
         for name, req, status in HTTP_CASES:

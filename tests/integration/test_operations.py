@@ -21,7 +21,7 @@ import unittest
 import websockets
 
 from harness import (AsyncTestCase, BIN, SLOW, TOP, Medusa, fd_table, http_get, http_get_json,
-                     ids_for_shards, open_fds, worker_rss_kb, TIMEOUT, VALGRIND)
+                     ids_for_shards, open_fds, quiet_fds, worker_rss_kb, TIMEOUT, VALGRIND)
 
 WAIT = 'medusa:{"type":"wait"}'
 LINKUP = 'medusa:{"type":"linkup"}'
@@ -305,7 +305,7 @@ class RestartTest(AsyncTestCase):
             while get() != want and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
             return get()
-        base_sup = open_fds(sup)
+        base_sup = quiet_fds(sup)
         base_table = fd_table(sup)
         base_workers = None
         for i in range(10):
