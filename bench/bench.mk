@@ -15,6 +15,9 @@ BENCH_PROGS	:= $(BIN)/medusa-bench $(BIN)/bare-relay
 
 .PHONY: bench bench-build
 
+# `make` builds them with the rest (the tests run them briefly).
+all: $(BENCH_PROGS)
+
 bench-build: $(BENCH_PROGS)
 
 $(BIN)/medusa-bench: $(call obj,$(BENCH_SRC)) $(LIB)
