@@ -575,7 +575,8 @@ finish(void)
 		return;
 	phase = PH_DONE;
 	t_end = now_ns();
-	qsort(samples, nsamples, sizeof (uint64_t), u64_cmp);
+	if (nsamples > 0)	/* (throughput keeps none: samples is NULL) */
+		qsort(samples, nsamples, sizeof (uint64_t), u64_cmp);
 	json_str(lab, sizeof (lab), B.b_label != NULL ? B.b_label : "");
 	json_str(url, sizeof (url), B.b_url);
 	printf("{\"scenario\":\"%s\",\"label\":%s,\"ok\":true,\"url\":%s,"

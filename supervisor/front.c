@@ -357,14 +357,42 @@ front_read_cb(EV_P_ ev_io *w, int revents)
 			front_destroy(sc);
 		return;
 	}
-	if (sc->sc_buf == NULL && (sc->sc_buf = malloc(cap)) == NULL) {
-		front_destroy(sc);
-		return;
+	if (sc->sc_buf == NULL) {
+		/*
+		 * The first read goes to a shared buffer: a connection that
+		 * has sent nothing yet holds no buffer of its own.
+		 */
+		static char *first;
+		static size_t firstcap;
+
+		if (firstcap < cap) {
+			free(first);
+			firstcap = 0;
+			if ((first = malloc(cap)) == NULL) {
+				front_destroy(sc);
+				return;
+			}
+			firstcap = cap;
+		}
+		do {
+			n = recv(sc->sc_fd, first, cap, MSG_DONTWAIT);
+		} while (n < 0 && errno == EINTR);
+		if (n > 0) {
+			if ((sc->sc_buf = malloc(cap)) == NULL) {
+				front_destroy(sc);
+				return;
+			}
+			sc->sc_cap = cap;
+			memcpy(sc->sc_buf, first, (size_t)n);
+		}
+	} else {
+		/* Its own size: head_max may have changed since (SIGHUP). */
+		cap = sc->sc_cap;
+		do {
+			n = recv(sc->sc_fd, sc->sc_buf + sc->sc_len,
+			    cap - sc->sc_len, MSG_DONTWAIT);
+		} while (n < 0 && errno == EINTR);
 	}
-	do {
-		n = recv(sc->sc_fd, sc->sc_buf + sc->sc_len, cap - sc->sc_len,
-		    0);
-	} while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			front_destroy(sc);

@@ -43,6 +43,7 @@ struct sconn {
 	ev_timer	sc_timer;	/* head, hold, then close time-out */
 	char		*sc_buf;	/* the head so far (head_max bytes) */
 	size_t		sc_len;
+	size_t		sc_cap;		/* sc_buf's size: head_max when made */
 	size_t		sc_scan;	/* where to look for the end of head */
 	struct buf	sc_out;
 	struct statusq	*sc_query;

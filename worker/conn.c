@@ -155,7 +155,7 @@ conn_parse_in(struct conn *c)
 void
 conn_start(struct conn *c, const uint8_t *early, size_t n)
 {
-	if (c->c_state != CONN_OPEN)
+	if (c->c_state != CONN_OPEN || c->c_doomed)
 		return;		/* it failed during pairing */
 	if (c->c_ping_ok)
 		conn_timer(c, wk.w_conf.wc_ping);
@@ -803,7 +803,7 @@ conn_read_cb(EV_P_ ev_io *w, int revents)
 			scratch = true;
 		}
 		do {
-			n = recv(c->c_fd, dst, cap, 0);
+			n = recv(c->c_fd, dst, cap, MSG_DONTWAIT);
 		} while (n < 0 && errno == EINTR);
 		if (n == 0) {
 			conn_eof(c);

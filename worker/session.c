@@ -328,6 +328,8 @@ session_link(struct session *s)
 	 * it sees its own, and that must reach the agent after the linkup.
 	 */
 	(void) conn_send_text(s->s_slave, MSG_LINKUP);
+	/* A slave joining now has its 101 corked: both leave first. */
+	conn_uncork(s->s_slave);
 	if (s->s_state == SSTATE_FORWARDING && s->s_master != NULL)
 		(void) conn_send_text(s->s_master, MSG_LINKUP);
 }
@@ -419,7 +421,12 @@ session_backpressure(struct conn *from)
 	struct session *s = from->c_sess;
 	struct conn *to;
 
-	if (s == NULL || (to = session_other(s, from)) == NULL)
+	/*
+	 * Only while relaying: a closing connection must stay readable for
+	 * the reply to its CLOSE.
+	 */
+	if (s == NULL || s->s_state != SSTATE_FORWARDING ||
+	    from->c_state != CONN_OPEN || (to = session_other(s, from)) == NULL)
 		return;
 	if (to->c_out.b_len >= wk.w_conf.wc_out_high &&
 	    !(from->c_pause & CONN_PAUSE_PEER)) {

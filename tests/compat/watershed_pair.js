@@ -55,21 +55,26 @@ wspeer.connect(base, '/attach/' + id + '/master', function (err, master) {
         if (t !== 'medusa:{"type":"wait"}')
             fail('master first message: ' + t);
         result.waits++;
-        wspeer.connect(base, '/attach/' + id + '/slave', function (err2, slave) {
+        var linked = 0, slave = null;
+        function onlink(who) {
+            return function (t) {
+                if (t === 'medusa:{"type":"linkup"}') {
+                    result.linkups.push(who);
+                    if (++linked === 2)
+                        run(master, slave);
+                }
+            };
+        }
+        /*
+         * Listen before the slave dials: the master's linkup may come
+         * before the slave's own connection is reported.
+         */
+        master.once('text', onlink('master'));
+        wspeer.connect(base, '/attach/' + id + '/slave', function (err2, s) {
             if (err2)
                 fail('slave: ' + err2.message);
+            slave = s;
             track(slave, 'slave');
-            var linked = 0;
-            function onlink(who) {
-                return function (t) {
-                    if (t === 'medusa:{"type":"linkup"}') {
-                        result.linkups.push(who);
-                        if (++linked === 2)
-                            run(master, slave);
-                    }
-                };
-            }
-            master.once('text', onlink('master'));
             slave.once('text', onlink('slave'));
         });
     });

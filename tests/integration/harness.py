@@ -488,8 +488,11 @@ def quiet_fds(pid, timeout=5.0):
         conns = _tcp_conn_inodes()
         held = [t for t in fd_table(pid).values()
                 if t.startswith("socket:[") and t[8:-1] in conns]
-        if not held or time.monotonic() > deadline:
+        if not held:
             return open_fds(pid)
+        if time.monotonic() > deadline:
+            raise AssertionError("pid %d still holds TCP connections: %r" %
+                                 (pid, fd_table(pid)))
         time.sleep(0.02)
 
 

@@ -6,7 +6,9 @@ worker kept going.
 """
 import asyncio
 import base64
+import json
 import os
+import signal
 import socket
 import struct
 import time
@@ -15,7 +17,7 @@ import unittest
 import websockets
 
 from harness import (AsyncTestCase, Medusa, RawWS, close_payload, frame,
-                     worker_rss_kb, TIMEOUT, VALGRIND)
+                     http_get_json, worker_rss_kb, TIMEOUT, VALGRIND)
 
 LINKUP = 'medusa:{"type":"linkup"}'
 
@@ -96,6 +98,42 @@ class RegressTest(AsyncTestCase):
         self.assertEqual(await asyncio.wait_for(b.recv(), TIMEOUT), b"still there")
         await a.close()
         await b.close()
+
+    async def test_head_buffer_keeps_its_size_across_a_reload(self):
+        # A head being read when SIGHUP raised head_max_bytes was read on
+        # into its old, smaller buffer with the new size (a heap overflow
+        # in the supervisor).  Its buffer keeps the size it was made with.
+        self.start(head_max_bytes=1024)
+        s = socket.create_connection(("127.0.0.1", self.m.port))
+        s.settimeout(TIMEOUT)
+        s.sendall(b"GET /attach/grow/master HTTP/1.1\r\nX-Pad: " + b"a" * 100)
+        # A round trip after it: the supervisor has read those bytes.
+        self.assertEqual(http_get_json(self.m.port, "/status")["health"], "ok")
+        with open(self.m.config_path) as f:
+            cfg = json.load(f)
+        cfg["head_max_bytes"] = 65536
+        with open(self.m.config_path, "w") as f:
+            json.dump(cfg, f)
+        mark = self.m.mark()
+        self.m.proc.send_signal(signal.SIGHUP)
+        await asyncio.to_thread(self.m.wait_log, lambda l: l.get("msg") ==
+                                "rolling restart finished", start=mark)
+        # The reload restarted the worker: the new one, once the old is gone.
+        deadline = time.monotonic() + TIMEOUT
+        while len(http_get_json(self.m.port, "/status")["workers"]) > 1:
+            self.assertLess(time.monotonic(), deadline, "old worker lingers")
+            await asyncio.sleep(0.02)
+        self.pid = self.m.worker_pids()[0]
+        s.sendall(b"a" * 4000)                  # no end of head: 431 at 1024
+        data = b""
+        while b"\r\n\r\n" not in data:
+            d = s.recv(4096)
+            if not d:
+                break
+            data += d
+        s.close()
+        self.assertTrue(data.startswith(b"HTTP/1.1 431"), data[:80])
+        self.assertEqual(http_get_json(self.m.port, "/status")["health"], "ok")
 
     async def test_bad_frame_in_the_same_packet_as_the_head(self):
         self.start()
