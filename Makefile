@@ -141,6 +141,7 @@ test-integration: all $(ALT_WORKER)
 test: deps
 	@$(MAKE) --no-print-directory test-suite
 	@$(MAKE) --no-print-directory SAN=1 test-suite
+	@$(MAKE) --no-print-directory fuzz-regress
 
 sanitize: deps
 	@$(MAKE) --no-print-directory SAN=1 test-suite
@@ -155,7 +156,7 @@ valgrind: deps
 	    $(PY) -m unittest discover -s tests/integration -p 'test_*.py' -v
 
 clean:
-	rm -rf build build-san bin
+	rm -rf build build-san build-fuzz bin
 
 help:
 	@sed -n '1,12p' Makefile

@@ -24,11 +24,42 @@ static const uint8_t utf8_hi[] = { 0xbf, 0xbf, 0x9f, 0xbf, 0x8f };
 
 #define	ST(rem, range)	((uint32_t)(rem) | ((uint32_t)(range) << 4))
 
+/*
+ * 1 if utf8_feed() can return st: ACCEPT, REJECT, or what a lead byte, or
+ * a continuation after one, leaves: 7 of the 15 combinations of 1-3 bytes
+ * due and 5 ranges.
+ */
+static int
+utf8_state_ok(uint32_t st)
+{
+	switch (st) {
+	case UTF8_ACCEPT:
+	case UTF8_REJECT:
+	case ST(1, R_ANY):	/* after C2..DF; 2 into E0..EF; 3 into F0..F4 */
+	case ST(2, R_ANY):	/* after E1..EC, EE, EF; 2 into F0..F4 */
+	case ST(2, R_A0BF):	/* after E0 */
+	case ST(2, R_809F):	/* after ED */
+	case ST(3, R_ANY):	/* after F1..F3 */
+	case ST(3, R_90BF):	/* after F0 */
+	case ST(3, R_808F):	/* after F4 */
+		return (1);
+	default:
+		return (0);
+	}
+}
+
 uint32_t
 utf8_feed(uint32_t st, const uint8_t *p, size_t n)
 {
 	size_t i = 0;
 
+	/*
+	 * A state utf8_feed() never returns (one that came from elsewhere,
+	 * such as a session handed over by another worker) is invalid input,
+	 * not an index into the tables above.
+	 */
+	if (!utf8_state_ok(st))
+		return (UTF8_REJECT);
 	while (i < n) {
 		uint8_t c = p[i];
 

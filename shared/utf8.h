@@ -5,7 +5,8 @@
  * The state is a small integer: UTF8_ACCEPT between whole characters,
  * UTF8_REJECT once invalid (sticky), anything else inside a character.
  * Overlong forms, surrogates (U+D800..U+DFFF) and code points above
- * U+10FFFF are rejected.
+ * U+10FFFF are rejected.  A state that utf8_feed() could not have
+ * returned is taken as UTF8_REJECT.
  */
 #ifndef MEDUSA_UTF8_H
 #define MEDUSA_UTF8_H

@@ -714,6 +714,38 @@ START_TEST(test_wrong_decoder)
 }
 END_TEST
 
+/*
+ * A few bytes that declare a huge array or map (found by fuzzing: msgpack-c
+ * would allocate gigabytes for them before finding the body short).  Every
+ * decoder refuses them, with a reason, and allocates nothing of the kind.
+ */
+static const struct {
+	const char	*name;
+	uint8_t		b[8];
+	size_t		n;
+} bombs[] = {
+	{ "array32 of 2^31 items", { 0xdd, 0x7f, 0xff, 0xff, 0xff }, 5 },
+	{ "array32 of 0x4204081e items", { 0xdd, 0x42, 0x04, 0x08, 0x1e }, 5 },
+	{ "map32 of 2^31 pairs", { 0xdf, 0x7f, 0xff, 0xff, 0xff }, 5 },
+	{ "array16 of 65535 items", { 0xdc, 0xff, 0xff }, 3 },
+	{ "str32 of 4 GiB", { 0xdb, 0xff, 0xff, 0xff, 0xff }, 5 },
+};
+
+START_TEST(test_allocation_bombs)
+{
+	char err[128];
+
+	for (int type = PROTO_CONFIG; type < PROTO_MAX; type++) {
+		err[0] = '\0';
+		ck_assert_msg(dec_any(type, bombs[_i].b, bombs[_i].n, err,
+		    sizeof (err)) == -1, "%s: %s decoded it", bombs[_i].name,
+		    proto_type_name(type));
+		ck_assert_msg(err[0] != '\0', "%s: no reason", bombs[_i].name);
+	}
+	ck_assert_int_eq(proto_type(bombs[_i].b, bombs[_i].n), PROTO_INVALID);
+}
+END_TEST
+
 /* --- hand-built bodies ------------------------------------------------- */
 
 /*
@@ -1026,6 +1058,7 @@ proto_suite(void)
 	tcase_add_loop_test(tm, test_truncated, PROTO_CONFIG, PROTO_MAX);
 	tcase_add_loop_test(tm, test_trailing, PROTO_CONFIG, PROTO_MAX);
 	tcase_add_loop_test(tm, test_wrong_decoder, PROTO_CONFIG, PROTO_MAX);
+	tcase_add_loop_test(tm, test_allocation_bombs, 0, NELEM(bombs));
 	tcase_add_loop_test(tm, test_built, 0, NELEM(built));
 	tcase_add_loop_test(tm, test_type_peek, 0, NELEM(types));
 	suite_add_tcase(s, tm);

@@ -1,6 +1,7 @@
 /*
  * test_utf8.c: utf8.h, the incremental UTF-8 validator.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -73,6 +74,55 @@ static const struct bytes truncated[] = {
 	B("\xf4\x8f\xbf"),
 	B("a\xe0"),
 	B("\xce\xba\xe1\xbd"),
+};
+
+/*
+ * A state saved by one worker and resumed by another (a session handed
+ * over): fed what follows, it ends in `want`.  A state utf8_feed() could
+ * not have returned is UTF8_REJECT, even fed nothing; before, 0x50..0x7f
+ * indexed past its 5-entry tables (found by tests/fuzz/fuzz_proto).
+ */
+static const struct resumed {
+	uint32_t	st;
+	struct bytes	b;
+	uint32_t	want;
+} resumed[] = {
+	{ 0x01, B("\x80"), UTF8_ACCEPT },	/* after C2..DF */
+	{ 0x01, B(""), 0x01 },
+	{ 0x01, B("\xc0"), UTF8_REJECT },
+	{ 0x02, B("\x80\xbf"), UTF8_ACCEPT },	/* after E1..EF */
+	{ 0x03, B("\x80\x80\x80"), UTF8_ACCEPT },	/* after F1..F3 */
+	{ 0x12, B("\xa0\x80"), UTF8_ACCEPT },	/* after E0 */
+	{ 0x12, B("\x9f\xbf"), UTF8_REJECT },
+	{ 0x22, B("\x9f\xbf"), UTF8_ACCEPT },	/* after ED */
+	{ 0x22, B("\xa0\x80"), UTF8_REJECT },
+	{ 0x33, B("\x90\x80\x80"), UTF8_ACCEPT },	/* after F0 */
+	{ 0x33, B("\x8f"), UTF8_REJECT },
+	{ 0x43, B("\x8f\xbf\xbf"), UTF8_ACCEPT },	/* after F4 */
+	{ 0x43, B("\x90"), UTF8_REJECT },
+	{ UTF8_ACCEPT, B(""), UTF8_ACCEPT },
+	{ UTF8_REJECT, B(""), UTF8_REJECT },
+	/* Never returned by utf8_feed(). */
+	{ 0x50, B("\x80"), UTF8_REJECT },	/* range 5: past the tables */
+	{ 0x50, B(""), UTF8_REJECT },
+	{ 0x53, B("\x80\x80\x80"), UTF8_REJECT },
+	{ 0x61, B("\x80"), UTF8_REJECT },
+	{ 0x7f, B("\x80"), UTF8_REJECT },	/* range 7, bits 2-3 set */
+	{ 0x70, B("a"), UTF8_REJECT },
+	{ 0x04, B("\x80"), UTF8_REJECT },	/* bits 2-3 set */
+	{ 0x0c, B(""), UTF8_REJECT },
+	{ 0x10, B("a"), UTF8_REJECT },		/* a range, nothing due */
+	{ 0x11, B("\xa0"), UTF8_REJECT },	/* E0's range, 1 due */
+	{ 0x13, B("\xa0\x80\x80"), UTF8_REJECT },
+	{ 0x21, B("\x80"), UTF8_REJECT },
+	{ 0x31, B("\x90"), UTF8_REJECT },
+	{ 0x32, B("\x90\x80"), UTF8_REJECT },
+	{ 0x41, B("\x80"), UTF8_REJECT },
+	{ 0x42, B("\x80\x80"), UTF8_REJECT },
+	{ 0xfe, B(""), UTF8_REJECT },
+	{ 0x100, B("a"), UTF8_REJECT },
+	{ 0x101, B("\x80"), UTF8_REJECT },
+	{ UINT32_MAX, B("a"), UTF8_REJECT },
 };
 
 static int
@@ -203,6 +253,64 @@ START_TEST(test_fail_fast_fragments)
 }
 END_TEST
 
+START_TEST(test_resumed)
+{
+	const struct resumed *t = &resumed[_i];
+
+	ck_assert_uint_eq(utf8_feed(t->st, (const uint8_t *)t->b.s, t->b.n),
+	    t->want);
+}
+END_TEST
+
+/*
+ * Every state below 0x400: the ones utf8_feed() returns from ACCEPT (fed
+ * any bytes, one at a time) resume as themselves when fed nothing; all
+ * others are UTF8_REJECT, fed nothing or anything.
+ */
+START_TEST(test_unreachable_states)
+{
+	static bool seen[0x400];
+	uint32_t todo[0x400];
+	size_t ntodo = 0, nseen = 0;
+
+	memset(seen, 0, sizeof (seen));
+	seen[UTF8_ACCEPT] = true;
+	todo[ntodo++] = UTF8_ACCEPT;
+	nseen = 1;
+	while (ntodo > 0) {
+		uint32_t st = todo[--ntodo];
+
+		for (unsigned c = 0; c < 256; c++) {
+			uint8_t b = (uint8_t)c;
+			uint32_t nx = utf8_feed(st, &b, 1);
+
+			ck_assert_uint_lt(nx, 0x400);
+			if (!seen[nx]) {
+				seen[nx] = true;
+				todo[ntodo++] = nx;
+				nseen++;
+			}
+		}
+	}
+	/* ACCEPT, REJECT and the seven inside a character. */
+	ck_assert_uint_eq(nseen, 9);
+	for (uint32_t st = 0; st < 0x400; st++) {
+		if (seen[st]) {
+			ck_assert_uint_eq(utf8_feed(st, BYTES("")), st);
+			continue;
+		}
+		ck_assert_msg(utf8_feed(st, BYTES("")) == UTF8_REJECT,
+		    "state 0x%x fed nothing", (unsigned)st);
+		for (unsigned c = 0; c < 256; c++) {
+			uint8_t b = (uint8_t)c;
+
+			ck_assert_msg(utf8_feed(st, &b, 1) == UTF8_REJECT,
+			    "state 0x%x fed 0x%02x", (unsigned)st, c);
+		}
+	}
+}
+END_TEST
+
 /*
  * The eight-byte ASCII fast path: long runs, and a non-ASCII byte (bad,
  * a whole character, or a cut character) at every position of a run.
@@ -257,6 +365,8 @@ utf8_suite(void)
 	tcase_add_test(tc, test_sticky);
 	tcase_add_test(tc, test_fail_fast_fragments);
 	tcase_add_test(tc, test_ascii_runs);
+	tcase_add_loop_test(tc, test_resumed, 0, NELEM(resumed));
+	tcase_add_test(tc, test_unreachable_states);
 	suite_add_tcase(s, tc);
 	return (s);
 }
