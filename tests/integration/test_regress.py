@@ -99,6 +99,50 @@ class RegressTest(AsyncTestCase):
         await a.close()
         await b.close()
 
+    async def test_paused_side_reads_its_close_reply(self):
+        # A side paused by backpressure (its peer not reading) was paused
+        # again after the session ended, so the reply to our CLOSE was never
+        # read: a "close handshake timed out" and a reset instead of a FIN.
+        self.start(outbound_high_water_bytes=65536,
+                   outbound_low_water_bytes=16384, close_timeout_s=30)
+        ma, _, rest_m = attach(self.m.port, "cp", "master", rcvbuf=4096)
+        fm = Frames(ma, rest_m)
+        self.assertEqual(fm.next()[0], 1)               # wait
+        mark = self.m.mark()
+        sl, _, rest_s = attach(self.m.port, "cp", "slave")
+        fs = Frames(sl, rest_s)
+        self.assertEqual(fs.next(), (1, LINKUP.encode()))
+        self.assertEqual(fm.next(), (1, LINKUP.encode()))
+        # The slave streams until the reflector stops reading it.
+        msg = frame(2, b"x" * 16000)
+        paused = lambda: any(l.get("msg") == "peer not reading; pausing"
+                             for l in self.m.logs[mark:])
+        sl.setblocking(False)
+        pending = b""                   # the rest of a frame half sent
+        deadline = time.monotonic() + TIMEOUT
+        while not paused():
+            self.assertLess(time.monotonic(), deadline, "never paused")
+            try:
+                n = sl.send(pending or msg)
+                pending = (pending or msg)[n:]
+            except BlockingIOError:
+                await asyncio.sleep(0.01)
+        # The master ends the session; the slave gets the CLOSE, answers
+        # (after the rest of its frame: the reflector reads it again now),
+        # and must then see the connection end cleanly, at once.
+        ma.sendall(frame(8, close_payload(1000, b"bye")))
+        op, p = fs.next()
+        while op != 8:
+            op, p = fs.next()
+        self.assertEqual(p, close_payload(1000, b"bye"))
+        sl.settimeout(TIMEOUT)
+        await asyncio.to_thread(sl.sendall, pending + frame(8, p[:2]))
+        self.assertIsNone(fs.next(timeout=10))          # a FIN, no reset
+        sl.close()
+        ma.close()
+        self.assertFalse([l for l in self.m.logs[mark:] if l.get("msg") ==
+                          "close handshake timed out"])
+
     async def test_head_buffer_keeps_its_size_across_a_reload(self):
         # A head being read when SIGHUP raised head_max_bytes was read on
         # into its old, smaller buffer with the new size (a heap overflow

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include <jansson.h>
 
@@ -388,6 +389,104 @@ START_TEST(test_mlog_writes)
 }
 END_TEST
 
+/* Lines in the pipe: count them, each whole and parseable. */
+static int
+count_lines(int fd, size_t *bytes)
+{
+	static char buf[65536];
+	ssize_t n = read(fd, buf, sizeof (buf));
+	int lines = 0;
+	char *p = buf;
+
+	*bytes = n > 0 ? (size_t)n : 0;
+	if (n <= 0)
+		return (0);
+	ck_assert_int_eq(buf[n - 1], '\n');
+	while (p < buf + n) {
+		char *nl = memchr(p, '\n', (size_t)(buf + n - p));
+		json_t *j = parse_line(p, (size_t)(nl - p + 1));
+
+		json_decref(j);
+		lines++;
+		p = nl + 1;
+	}
+	return (lines);
+}
+
+/*
+ * Buffered: nothing leaves until a flush, a WARN or worse, or a full
+ * buffer; a write is whole lines and at most 4096 bytes; mlog_buffer(false)
+ * flushes; the pid is right in a forked child.
+ */
+START_TEST(test_mlog_buffered)
+{
+	int p[2];
+	size_t bytes;
+	pid_t pid;
+	int st;
+
+	ck_assert_int_eq(pipe2(p, O_NONBLOCK), 0);
+	mlog_set_fd(p[1]);
+	mlog_set_level(MLOG_INFO);
+	mlog_buffer(true);
+	mlog(MLOG_INFO, "one", NULL);
+	mlog(MLOG_INFO, "two", NULL);
+	ck_assert_int_eq(count_lines(p[0], &bytes), 0);
+	mlog_flush();
+	ck_assert_int_eq(count_lines(p[0], &bytes), 2);
+	mlog(MLOG_INFO, "three", NULL);
+	mlog(MLOG_WARN, "at once", NULL);		/* takes three with it */
+	ck_assert_int_eq(count_lines(p[0], &bytes), 2);
+	/*
+	 * Many lines: a full buffer is written (whole lines) before more is
+	 * added; the rest leaves with mlog_buffer(false).
+	 */
+	{
+		int before, after;
+
+		for (int i = 0; i < 100; i++)
+			mlog(MLOG_INFO, "many", "i=%d", i);
+		before = count_lines(p[0], &bytes);
+		ck_assert_int_gt(before, 0);
+		ck_assert_int_lt(before, 100);
+		mlog_buffer(false);			/* flushes */
+		after = count_lines(p[0], &bytes);
+		ck_assert_int_eq(before + after, 100);
+	}
+	/* A forked child logs its own pid, and none of the parent's lines. */
+	mlog(MLOG_INFO, "parent", NULL);
+	(void) count_lines(p[0], &bytes);
+	mlog_buffer(true);
+	mlog(MLOG_INFO, "parent buffered", NULL);
+	if ((pid = fork()) == 0) {
+		mlog(MLOG_WARN, "child", NULL);
+		_exit(0);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	{
+		char buf[8192];
+		ssize_t n = read(p[0], buf, sizeof (buf) - 1);
+		json_t *j;
+
+		ck_assert_int_gt(n, 0);
+		buf[n] = '\0';
+		ck_assert_ptr_null(strstr(buf, "parent buffered"));
+		j = parse_line(buf, (size_t)n);
+		ck_assert_str_eq(json_string_value(json_object_get(j, "msg")),
+		    "child");
+		ck_assert_int_eq(json_integer_value(json_object_get(j, "pid")),
+		    pid);
+		json_decref(j);
+	}
+	mlog_buffer(false);
+	ck_assert_int_eq(count_lines(p[0], &bytes), 1);	/* parent buffered */
+	mlog_set_fd(2);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
 Suite *
 mlog_suite(void)
 {
@@ -407,6 +506,7 @@ mlog_suite(void)
 	tcase_add_loop_test(tc, test_level_parse, 0, NELEM(levels));
 	tcase_add_test(tc, test_level_names);
 	tcase_add_test(tc, test_mlog_writes);
+	tcase_add_test(tc, test_mlog_buffered);
 	suite_add_tcase(s, tc);
 	return (s);
 }
