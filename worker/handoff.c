@@ -38,6 +38,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -72,6 +73,7 @@ struct handoff {
 static struct handoff ho;	/* this worker leaving */
 static struct handoff hi;	/* this worker arriving */
 static long handoff_fault_after = -1;	/* test hook, see handoff_init */
+static long handoff_stop_after = -1;	/* ditto */
 
 static void handoff_pump(void);
 static void handin_stop(void);
@@ -87,6 +89,10 @@ handoff_init(void)
 	 */
 	if (f != NULL && *f != '\0')
 		handoff_fault_after = strtol(f, NULL, 10);
+	/* And one that stops itself (SIGSTOP) there, for a test to resume. */
+	f = getenv("MEDUSA_FAULT_HANDIN_STOP");
+	if (f != NULL && *f != '\0')
+		handoff_stop_after = strtol(f, NULL, 10);
 }
 
 bool
@@ -540,6 +546,14 @@ handin_session(const uint8_t *b, size_t n)
 		    "a hand-in", "resumed=%llu",
 		    (unsigned long long)hi.h_resumed);
 		abort();
+	}
+	if (handoff_stop_after >= 0 &&
+	    hi.h_resumed >= (uint64_t)handoff_stop_after) {
+		mlog(MLOG_WARN, "fault injection: stopping half-way through "
+		    "a hand-in", "resumed=%llu",
+		    (unsigned long long)hi.h_resumed);
+		handoff_stop_after = -1;
+		(void) raise(SIGSTOP);
 	}
 	/* The ACK must have left before the sockets are touched. */
 	r = handin_answer(&m.ps_id, true);
