@@ -1,14 +1,15 @@
 # Fuzzing: libFuzzer harnesses for the pure parsers in shared/.  Included by
 # the top Makefile; see tests/fuzz/README.md.
 #
-#   make fuzz            build build-fuzz/fuzz_<name> for every harness
-#                        (clang, libFuzzer, ASan + UBSan); fuzz-build is
-#                        the same
+#   make fuzz            install what is missing, build, and fuzz every
+#                        harness for FUZZ_TIME seconds (as fuzz-run)
+#   make fuzz-build      build build-fuzz/fuzz_<name> for every harness
+#                        (clang, libFuzzer, ASan + UBSan)
 #   make fuzz-regress    run every harness once over each file of
 #                        tests/fuzz/corpus/<name>/ and tests/fuzz/regress/
 #                        <name>/: no mutation, deterministic, seconds;
 #                        non-zero on a crash (meant for `make test`)
-#   make fuzz-run        fuzz every harness for FUZZ_TIME seconds (default
+#   make fuzz-run        (without the install) fuzz every harness for FUZZ_TIME seconds (default
 #                        60), one after the other, on a scratch copy of its
 #                        corpus in build-fuzz/corpus/; non-zero if any
 #                        crashed
@@ -54,7 +55,10 @@ $(FUZZ_DIR)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) $(FUZZ_DEPS)
 endef
 $(foreach n,$(FUZZ_NAMES),$(eval $(call FUZZ_RULE,$(n))))
 
-fuzz fuzz-build: $(FUZZ_BINS)
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-run
 
 fuzz-run: $(FUZZ_BINS)
 	@tests/fuzz/run.sh campaign $(FUZZ_DIR) $(FUZZ_TIME) $(FUZZ_NAMES)

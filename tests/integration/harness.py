@@ -479,21 +479,30 @@ def _tcp_conn_inodes():
     return out
 
 
+def tcp_conns(pid):
+    """How many TCP connections (not listeners) the process holds."""
+    conns = _tcp_conn_inodes()
+    return len([t for t in fd_table(pid).values()
+                if t.startswith("socket:[") and t[8:-1] in conns])
+
+
+def wait_tcp_conns(pid, n, timeout=TIMEOUT):
+    """Wait until the process holds exactly n TCP connections (it has seen
+    the others close)."""
+    deadline = time.monotonic() + timeout
+    while tcp_conns(pid) != n:
+        if time.monotonic() > deadline:
+            raise AssertionError("pid %d holds %d TCP connections, not %d: %r"
+                                 % (pid, tcp_conns(pid), n, fd_table(pid)))
+        time.sleep(0.02)
+
+
 def quiet_fds(pid, timeout=5.0):
     """open_fds(pid) once the process holds no TCP connection: its base
     count, not one that includes a client (the start-up /status probe)
     it has not yet seen close."""
-    deadline = time.monotonic() + timeout
-    while True:
-        conns = _tcp_conn_inodes()
-        held = [t for t in fd_table(pid).values()
-                if t.startswith("socket:[") and t[8:-1] in conns]
-        if not held:
-            return open_fds(pid)
-        if time.monotonic() > deadline:
-            raise AssertionError("pid %d still holds TCP connections: %r" %
-                                 (pid, fd_table(pid)))
-        time.sleep(0.02)
+    wait_tcp_conns(pid, 0, timeout)
+    return open_fds(pid)
 
 
 def fd_table(pid):

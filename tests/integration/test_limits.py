@@ -50,7 +50,7 @@ import unittest
 
 from harness import (AsyncTestCase, BIN, Medusa, RawWS, UPGRADE,
                      close_payload, frame, parse_response, raw_exchange,
-                     SLOW, TIMEOUT)
+                     wait_tcp_conns, SLOW, TIMEOUT)
 
 ERROR, WARN, INFO = 50, 40, 30
 LINKUP = b'medusa:{"type":"linkup"}'
@@ -287,10 +287,13 @@ class LimitTest(AsyncTestCase):
         self.assertEqual((line["level"], line["address"], line["connections"],
                           line["max_connections_per_address"]),
                          (WARN, "127.0.0.1", 3, 2))
-        # One of the two closes: the next request is served.
+        # The refused one is gone (the supervisor saw it close) ...
+        await asyncio.to_thread(wait_tcp_conns, m.proc.pid, 2)
+        # ... and one of the two closes: the next request is served.
         freed = m.mark()
         a.close()
         await self.msg("client closed before its head ended", freed, peer=a_peer)
+        await asyncio.to_thread(wait_tcp_conns, m.proc.pid, 1)
         st, _, body = answer(await asyncio.to_thread(
             raw_exchange, m.port, b"GET /status HTTP/1.1\r\n\r\n"))
         self.assertEqual((st, body["health"]), (200, "ok"))
