@@ -83,6 +83,7 @@ mlog_get_level(void)
 void
 mlog_set_fd(int fd)
 {
+	mlog_flush();		/* buffered lines go where they were meant to */
 	mlog_fd = fd;
 }
 

@@ -90,6 +90,7 @@
 
 #define	WORKER_CTL_QMAX		(64u * 1024 * 1024)
 #define	WORKER_SCRATCH		(256u * 1024)
+#define	WORKER_CTL_READS	32	/* control reads per wake-up, at most */
 #define	WORKER_EXIT_VERSION	3
 #define	WORKER_FD_RESERVE	32
 
@@ -444,30 +445,40 @@ worker_ctl_read_cb(EV_P_ ev_io *w, int revents)
 	ssize_t n;
 	int r;
 
-	(void) w;
 	(void) revents;
-	n = ctlchan_fill(&wk.w_ctl);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+	/*
+	 * Each message with descriptors is a read of its own (the kernel
+	 * ends a read at another sender's descriptors): take what waits, up
+	 * to a bound, in one wake-up rather than one wake-up per attach.
+	 */
+	for (int i = 0; i < WORKER_CTL_READS && ev_is_active(w); i++) {
+		n = ctlchan_fill(&wk.w_ctl);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				return;
+			mlog(MLOG_ERROR, "control channel read failed",
+			    "error=%s", strerror(errno));
+		}
+		if (n <= 0) {
+			if (n == 0)
+				mlog(MLOG_WARN, "supervisor went away", "");
+			ev_io_stop(EV_A_ &wk.w_ctl_rio);
+			ev_io_stop(EV_A_ &wk.w_ctl_wio);
+			ctlchan_close(&wk.w_ctl, NULL, NULL);
+			worker_shutdown(PROTO_SHUTDOWN_CLOSE,
+			    "supervisor went away");
 			return;
-		mlog(MLOG_ERROR, "control channel read failed", "error=%s",
-		    strerror(errno));
+		}
+		while ((r = ctlchan_next(&wk.w_ctl, &body, &len)) == 1) {
+			worker_dispatch_supervisor(body, len);
+			ctlchan_done(&wk.w_ctl);
+		}
+		if (r < 0) {
+			worker_protocol_error("oversized frame", "");
+			return;
+		}
 	}
-	if (n <= 0) {
-		if (n == 0)
-			mlog(MLOG_WARN, "supervisor went away", "");
-		ev_io_stop(EV_A_ &wk.w_ctl_rio);
-		ev_io_stop(EV_A_ &wk.w_ctl_wio);
-		ctlchan_close(&wk.w_ctl, NULL, NULL);
-		worker_shutdown(PROTO_SHUTDOWN_CLOSE, "supervisor went away");
-		return;
-	}
-	while ((r = ctlchan_next(&wk.w_ctl, &body, &len)) == 1) {
-		worker_dispatch_supervisor(body, len);
-		ctlchan_done(&wk.w_ctl);
-	}
-	if (r < 0)
-		worker_protocol_error("oversized frame", "");
 }
 
 static void
