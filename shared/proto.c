@@ -103,18 +103,40 @@ proto_enc_ready(msgpack_sbuffer *sb, const struct proto_ready *m)
 	return (pe_end(&e));
 }
 
+/* The six fields of one attach (ATTACH, and each of ATTACH_BATCH). */
+static void
+pe_attach(struct penc *e, const struct proto_attach *m)
+{
+	pe_str(e, &m->pa_req_id);
+	pe_str(e, &m->pa_session);
+	msgpack_pack_uint32(&e->pk, m->pa_role);
+	pe_bin(e, &m->pa_head);
+	pe_str(e, &m->pa_peer);
+	msgpack_pack_uint64(&e->pk, m->pa_accept_ms);
+}
+
 int
 proto_enc_attach(msgpack_sbuffer *sb, const struct proto_attach *m)
 {
 	struct penc e;
 
 	pe_begin(&e, sb, PROTO_ATTACH, 6);
-	pe_str(&e, &m->pa_req_id);
-	pe_str(&e, &m->pa_session);
-	msgpack_pack_uint32(&e.pk, m->pa_role);
-	pe_bin(&e, &m->pa_head);
-	pe_str(&e, &m->pa_peer);
-	msgpack_pack_uint64(&e.pk, m->pa_accept_ms);
+	pe_attach(&e, m);
+	return (pe_end(&e));
+}
+
+int
+proto_enc_attach_batch(msgpack_sbuffer *sb, const struct proto_attach_batch *m)
+{
+	struct penc e;
+
+	if (m->pab_n < 2 || m->pab_n > PROTO_BATCH_MAX) {
+		errno = EINVAL;
+		return (-1);
+	}
+	pe_begin(&e, sb, PROTO_ATTACH_BATCH, 6 * m->pab_n);
+	for (uint32_t i = 0; i < m->pab_n; i++)
+		pe_attach(&e, &m->pab_a[i]);
 	return (pe_end(&e));
 }
 
@@ -567,6 +589,40 @@ pd_end(struct pdec *d)
 	return (d->bad ? -1 : 0);
 }
 
+/* The six fields of one attach, at the decoder's cursor. */
+static void
+pd_attach(struct pdec *d, struct proto_attach *m)
+{
+	m->pa_req_id = pd_str(d, MSGPACK_OBJECT_STR);
+	m->pa_session = pd_str(d, MSGPACK_OBJECT_STR);
+	m->pa_role = (uint32_t)pd_uint(d, 2);
+	m->pa_head = pd_str(d, MSGPACK_OBJECT_BIN);
+	m->pa_peer = pd_str(d, MSGPACK_OBJECT_STR);
+	m->pa_accept_ms = pd_uint(d, UINT64_MAX);
+	if (!d->bad && m->pa_role == 0)
+		pd_fail(d, "role out of range");
+	if (!d->bad && m->pa_session.ps_n == 0)
+		pd_fail(d, "empty session id");
+}
+
+/* The number of fields the body's array header declares (type aside). */
+static uint32_t
+pd_nfields(const uint8_t *b, size_t len)
+{
+	uint64_t k;
+
+	if (len >= 1 && (b[0] & 0xf0) == 0x90)
+		k = b[0] & 0x0f;
+	else if (len >= 3 && b[0] == 0xdc)
+		k = ((uint64_t)b[1] << 8) | b[2];
+	else if (len >= 5 && b[0] == 0xdd)
+		k = ((uint64_t)b[1] << 24) | ((uint64_t)b[2] << 16) |
+		    ((uint64_t)b[3] << 8) | b[4];
+	else
+		return (0);
+	return (k == 0 || k - 1 > UINT32_MAX ? 0 : (uint32_t)(k - 1));
+}
+
 int
 proto_type(const uint8_t *body, size_t len)
 {
@@ -646,18 +702,32 @@ proto_dec_attach(const uint8_t *b, size_t n, struct proto_attach *m,
 	struct pdec d;
 
 	memset(m, 0, sizeof (*m));
-	if (pd_begin(&d, b, n, PROTO_ATTACH, 6, err, errlen) == 0) {
-		m->pa_req_id = pd_str(&d, MSGPACK_OBJECT_STR);
-		m->pa_session = pd_str(&d, MSGPACK_OBJECT_STR);
-		m->pa_role = (uint32_t)pd_uint(&d, 2);
-		m->pa_head = pd_str(&d, MSGPACK_OBJECT_BIN);
-		m->pa_peer = pd_str(&d, MSGPACK_OBJECT_STR);
-		m->pa_accept_ms = pd_uint(&d, UINT64_MAX);
-		if (!d.bad && m->pa_role == 0)
-			pd_fail(&d, "role out of range");
-		if (!d.bad && m->pa_session.ps_n == 0)
-			pd_fail(&d, "empty session id");
+	if (pd_begin(&d, b, n, PROTO_ATTACH, 6, err, errlen) == 0)
+		pd_attach(&d, m);
+	return (pd_end(&d));
+}
+
+int
+proto_dec_attach_batch(const uint8_t *b, size_t n,
+    struct proto_attach_batch *m, char *err, size_t errlen)
+{
+	struct pdec d;
+	uint32_t k;
+
+	memset(m, 0, sizeof (*m));
+	/* How many: from the array header, checked again by pd_begin(). */
+	k = pd_nfields(b, n);
+	if (k % 6 != 0 || k / 6 < 2 || k / 6 > PROTO_BATCH_MAX)
+		k = 0;		/* pd_begin() refuses it */
+	if (pd_begin(&d, b, n, PROTO_ATTACH_BATCH, k, err, errlen) == 0) {
+		if (k == 0)
+			pd_fail(&d, "wrong number of fields");
+		m->pab_n = k / 6;
+		for (uint32_t i = 0; i < m->pab_n && !d.bad; i++)
+			pd_attach(&d, &m->pab_a[i]);
 	}
+	if (d.bad)
+		m->pab_n = 0;
 	return (pd_end(&d));
 }
 
@@ -945,7 +1015,7 @@ proto_type_name(int type)
 		"INVALID", "CONFIG", "READY", "ATTACH", "REPORT",
 		"STATUS_REQ", "STATUS_REPLY", "SHUTDOWN", "HANDOFF", "HANDIN",
 		"SESSION", "HANDOFF_END", "HANDOFF_DONE", "ADMIN_REQ",
-		"ADMIN_REPLY", "HANDOFF_ACK"
+		"ADMIN_REPLY", "HANDOFF_ACK", "ATTACH_BATCH"
 	};
 
 	if (type < 0 || type >= PROTO_MAX)

@@ -38,6 +38,13 @@
  *				head (bin: the bytes read so far), peer
  *				address (str), accept time (ms since epoch);
  *				carries 1 descriptor: the client's socket
+ *	ATTACH_BATCH	s->w	2..PROTO_BATCH_MAX attaches in one message:
+ *				the six fields of ATTACH for each in turn
+ *				(6 x N fields); carries N descriptors, the
+ *				i-th for the i-th attach.  The supervisor
+ *				sends what it accepted for one worker in one
+ *				loop iteration this way: one sendmsg() and
+ *				one recvmsg() instead of N of each
  *	REPORT		w->s	[master_wait, slave_wait, forwarding,
  *				closing] session counts, connections,
  *				bytes relayed, messages relayed
@@ -94,7 +101,7 @@
 
 #include <msgpack.h>
 
-#define	PROTO_VERSION		4
+#define	PROTO_VERSION		5
 #define	PROTO_FRAME_MAX		(16u * 1024 * 1024)
 #define	PROTO_STATUS_CHUNK	500	/* sessions per STATUS_REPLY */
 
@@ -115,6 +122,7 @@ enum proto_type {
 	PROTO_ADMIN_REQ,
 	PROTO_ADMIN_REPLY,
 	PROTO_HANDOFF_ACK,
+	PROTO_ATTACH_BATCH,
 	PROTO_MAX
 };
 
@@ -180,6 +188,13 @@ struct proto_attach {
 	struct proto_str pa_head;
 	struct proto_str pa_peer;
 	uint64_t	pa_accept_ms;
+};
+
+#define	PROTO_BATCH_MAX		16	/* = FDPASS_MAX */
+
+struct proto_attach_batch {
+	uint32_t	pab_n;		/* 2..PROTO_BATCH_MAX */
+	struct proto_attach pab_a[PROTO_BATCH_MAX];
 };
 
 struct proto_report {
@@ -286,6 +301,8 @@ struct proto_admin_reply {
 int proto_enc_config(msgpack_sbuffer *, const struct proto_config *);
 int proto_enc_ready(msgpack_sbuffer *, const struct proto_ready *);
 int proto_enc_attach(msgpack_sbuffer *, const struct proto_attach *);
+int proto_enc_attach_batch(msgpack_sbuffer *,
+    const struct proto_attach_batch *);
 int proto_enc_report(msgpack_sbuffer *, const struct proto_report *);
 int proto_enc_status_req(msgpack_sbuffer *, const struct proto_status_req *);
 int proto_enc_status_reply(msgpack_sbuffer *,
@@ -316,6 +333,8 @@ int proto_dec_ready(const uint8_t *, size_t, struct proto_ready *,
     char *err, size_t errlen);
 int proto_dec_attach(const uint8_t *, size_t, struct proto_attach *,
     char *err, size_t errlen);
+int proto_dec_attach_batch(const uint8_t *, size_t,
+    struct proto_attach_batch *, char *err, size_t errlen);
 int proto_dec_report(const uint8_t *, size_t, struct proto_report *,
     char *err, size_t errlen);
 int proto_dec_status_req(const uint8_t *, size_t, struct proto_status_req *,

@@ -54,6 +54,7 @@ front_unhold(struct sconn *sc)
 static void
 front_unlink(struct sconn *sc)
 {
+	workers_batch_forget(sc);
 	front_unhold(sc);
 	ev_io_stop(sup.s_loop, &sc->sc_rio);
 	ev_io_stop(sup.s_loop, &sc->sc_wio);

@@ -32,6 +32,10 @@
  * own sessions' sockets with it (both peers see the close at once), and
  * nothing of any other shard.  If the message cannot be sent (the worker
  * died first) the socket comes back (ctlchan.h) and the client gets 503.
+ * The attaches routed to one worker in one loop iteration (tens, under
+ * load) leave together, before the loop waits again, as one ATTACH_BATCH
+ * of up to 16 with their sockets: one sendmsg() here and one recvmsg()
+ * there instead of one each per connection (workers.c).
  *
  * Workers.  Each worker is started by fork and exec of the medusa-worker
  * binary (by default the one beside this one), with its end of a socketpair
@@ -696,6 +700,7 @@ main(int argc, char **argv)
 	}
 	mlog(MLOG_INFO, "starting", "version=%s config=%s workers=%u port=%d",
 	    MEDUSA_VERSION, cfgpath, sup.s_nworkers, sup.s_port);
+	workers_batch_init();
 	workers_start_all();
 	front_accepting(true);
 

@@ -55,6 +55,7 @@ struct sconn {
 	int		sc_role;
 	struct shard	*sc_shard;
 	char		sc_host[ADDRCOUNT_HOST_MAX];	/* counted per address */
+	struct wproc	*sc_batch;	/* in this worker's attach batch */
 	struct sconn	*sc_hnext;	/* the shard's held list */
 	struct sconn	**sc_hprevp;	/* what points at us in it */
 	struct sconn	*sc_next;
@@ -87,6 +88,10 @@ struct wproc {
 	struct proto_report wp_report;
 	char		wp_version[32];
 	bool		wp_told_to_exit; /* we asked it to stop: no alarm */
+	/* Attaches passed this loop iteration, sent together (workers.c). */
+	struct sconn	*wp_batch[PROTO_BATCH_MAX];
+	int		wp_nbatch;
+	struct wproc	*wp_bnext;	/* the list of those with a batch */
 	struct wproc	*wp_next;	/* all processes */
 	struct wproc	*wp_prev;
 };
@@ -139,6 +144,8 @@ struct supervisor {
 	ev_timer	s_stop_timer;
 	ev_signal	s_sigs[4];
 	uint64_t	s_reqseq;
+	struct wproc	*s_batched;	/* workers with attaches to send */
+	ev_prepare	s_batch_prep;	/* sends them before the loop waits */
 	char		s_reqprefix[16];
 	uint64_t	s_started_ms;
 	struct statusq	*s_queries;
@@ -164,6 +171,8 @@ void front_forget(struct sconn *);
 /* workers.c */
 void workers_start_all(void);
 void workers_route(struct sconn *);
+void workers_batch_init(void);
+void workers_batch_forget(struct sconn *);
 void workers_flush_held(struct shard *);
 void workers_send(struct wproc *, msgpack_sbuffer *);
 int workers_send_fd(struct wproc *, msgpack_sbuffer *, int fd);

@@ -87,9 +87,12 @@ workers_kill(struct wproc *w, const char *why)
 	w->wp_state = W_STOPPING;
 }
 
+static void workers_batch_send(struct wproc *);
+
 void
 workers_send(struct wproc *w, msgpack_sbuffer *sb)
 {
+	workers_batch_send(w);		/* attaches passed before go first */
 	if (w->wp_ctl.cc_fd < 0)
 		return;
 	if (ctlchan_send(&w->wp_ctl, sb->data, sb->size, NULL, 0,
@@ -104,6 +107,7 @@ workers_send(struct wproc *w, msgpack_sbuffer *sb)
 int
 workers_send_fd(struct wproc *w, msgpack_sbuffer *sb, int fd)
 {
+	workers_batch_send(w);
 	if (w->wp_ctl.cc_fd < 0 ||
 	    ctlchan_send(&w->wp_ctl, sb->data, sb->size, &fd, 1, NULL) != 0)
 		return (-1);
@@ -301,42 +305,133 @@ workers_unsent(const char *tag, const uint8_t *frame, size_t len, int *fds,
 	}
 }
 
-/* Pass an attach to the shard's active worker.  0, or -1 if it cannot. */
-static int
-workers_pass(struct wproc *w, struct sconn *sc)
+/*
+ * Passing attaches.  What the accept loop routes to a worker in one loop
+ * iteration (the supervisor sees tens of connections an iteration under
+ * load) waits in the worker's batch and leaves together, before the loop
+ * waits again (an ev_prepare), as one ATTACH_BATCH: one sendmsg() here and
+ * one recvmsg() in the worker for up to PROTO_BATCH_MAX sockets.  Anything
+ * else sent to that worker sends the batch first, so the order holds.
+ * Until the batch is sent each connection is still ours (a 503 if it
+ * cannot go); once ctlchan_send() took it, the worker's.
+ */
+static void
+workers_attach_of(const struct sconn *sc, struct proto_attach *a)
 {
-	struct proto_attach a;
-	msgpack_sbuffer sb;
-	int rv;
+	memset(a, 0, sizeof (*a));
+	a->pa_req_id.ps_p = sc->sc_reqid;
+	a->pa_req_id.ps_n = strlen(sc->sc_reqid);
+	a->pa_session.ps_p = sc->sc_sid;
+	a->pa_session.ps_n = strlen(sc->sc_sid);
+	a->pa_role = (uint32_t)sc->sc_role;
+	a->pa_head.ps_p = sc->sc_buf;
+	a->pa_head.ps_n = sc->sc_len;
+	a->pa_peer.ps_p = sc->sc_peer;
+	a->pa_peer.ps_n = strlen(sc->sc_peer);
+	a->pa_accept_ms = sc->sc_accept_ms;
+}
 
-	memset(&a, 0, sizeof (a));
-	a.pa_req_id.ps_p = sc->sc_reqid;
-	a.pa_req_id.ps_n = strlen(sc->sc_reqid);
-	a.pa_session.ps_p = sc->sc_sid;
-	a.pa_session.ps_n = strlen(sc->sc_sid);
-	a.pa_role = (uint32_t)sc->sc_role;
-	a.pa_head.ps_p = sc->sc_buf;
-	a.pa_head.ps_n = sc->sc_len;
-	a.pa_peer.ps_p = sc->sc_peer;
-	a.pa_peer.ps_n = strlen(sc->sc_peer);
-	a.pa_accept_ms = sc->sc_accept_ms;
+/* Send w's batch now (or answer it 503 if it cannot go). */
+static void
+workers_batch_send(struct wproc *w)
+{
+	static struct proto_attach_batch m;
+	int fds[PROTO_BATCH_MAX], n = w->wp_nbatch, rv;
+	msgpack_sbuffer sb;
+
+	if (n == 0)
+		return;
+	for (struct wproc **pp = &sup.s_batched; *pp != NULL;
+	    pp = &(*pp)->wp_bnext) {
+		if (*pp == w) {
+			*pp = w->wp_bnext;
+			break;
+		}
+	}
+	w->wp_bnext = NULL;
+	w->wp_nbatch = 0;
+	for (int i = 0; i < n; i++) {
+		w->wp_batch[i]->sc_batch = NULL;
+		fds[i] = w->wp_batch[i]->sc_fd;
+	}
 	msgpack_sbuffer_init(&sb);
-	rv = proto_enc_attach(&sb, &a);
-	if (rv == 0)
-		rv = ctlchan_send(&w->wp_ctl, sb.data, sb.size, &sc->sc_fd, 1,
-		    sc->sc_reqid);
+	if (n == 1) {
+		workers_attach_of(w->wp_batch[0], &m.pab_a[0]);
+		rv = proto_enc_attach(&sb, &m.pab_a[0]);
+	} else {
+		m.pab_n = (uint32_t)n;
+		for (int i = 0; i < n; i++)
+			workers_attach_of(w->wp_batch[i], &m.pab_a[i]);
+		rv = proto_enc_attach_batch(&sb, &m);
+	}
+	if (rv == 0 && w->wp_ctl.cc_fd >= 0)
+		rv = ctlchan_send(&w->wp_ctl, sb.data, sb.size, fds, n,
+		    w->wp_batch[0]->sc_reqid);
+	else if (rv == 0)
+		rv = -1, errno = EPIPE;
 	msgpack_sbuffer_destroy(&sb);
 	if (rv != 0) {
-		mlog(MLOG_WARN, "cannot queue an attach for the worker",
-		    "shard=%u req_id=%s error=%s", w->wp_shard->sh_index,
-		    sc->sc_reqid, strerror(errno));
-		return (-1);
+		mlog(MLOG_WARN, "cannot queue attaches for the worker",
+		    "shard=%u connections=%d error=%s", w->wp_shard->sh_index,
+		    n, strerror(errno));
+		for (int i = 0; i < n; i++)
+			front_error(w->wp_batch[i], 503, "ServiceUnavailable",
+			    "the shard for this session is overloaded",
+			    "Retry-After: 1\r\n");
+		return;
 	}
-	/* Try at once; the socket's descriptor is closed once sent. */
+	for (int i = 0; i < n; i++)
+		front_forget(w->wp_batch[i]);	/* the worker's now */
+	/* Try at once; the sockets' descriptors are closed once sent. */
 	if (ctlchan_flush(&w->wp_ctl) == 0)
 		ev_io_start(sup.s_loop, &w->wp_wio);
-	front_forget(sc);	/* the worker's now */
-	return (0);
+}
+
+static void
+workers_batch_prep_cb(EV_P_ ev_prepare *p, int revents)
+{
+	(void) EV_A;
+	(void) p;
+	(void) revents;
+	while (sup.s_batched != NULL)
+		workers_batch_send(sup.s_batched);
+}
+
+void
+workers_batch_init(void)
+{
+	ev_prepare_init(&sup.s_batch_prep, workers_batch_prep_cb);
+	ev_prepare_start(sup.s_loop, &sup.s_batch_prep);
+}
+
+/* sc is going away before its batch left: take it out. */
+void
+workers_batch_forget(struct sconn *sc)
+{
+	struct wproc *w = sc->sc_batch;
+	int j = 0;
+
+	if (w == NULL)
+		return;
+	for (int i = 0; i < w->wp_nbatch; i++)
+		if (w->wp_batch[i] != sc)
+			w->wp_batch[j++] = w->wp_batch[i];
+	w->wp_nbatch = j;
+	sc->sc_batch = NULL;
+}
+
+/* Pass an attach to the shard's active worker (in its batch). */
+static void
+workers_pass(struct wproc *w, struct sconn *sc)
+{
+	if (w->wp_nbatch == 0) {
+		w->wp_bnext = sup.s_batched;
+		sup.s_batched = w;
+	}
+	w->wp_batch[w->wp_nbatch++] = sc;
+	sc->sc_batch = w;
+	if (w->wp_nbatch == PROTO_BATCH_MAX)
+		workers_batch_send(w);
 }
 
 /*
@@ -355,10 +450,7 @@ workers_route(struct sconn *sc)
 		return;
 	}
 	if (w != NULL && w->wp_state == W_READY && sh->sh_held == NULL) {
-		if (workers_pass(w, sc) != 0)
-			front_error(sc, 503, "ServiceUnavailable", "the shard "
-			    "for this session is overloaded",
-			    "Retry-After: 1\r\n");
+		workers_pass(w, sc);
 		return;
 	}
 	if (sh->sh_failed && w == NULL) {
@@ -380,10 +472,7 @@ workers_flush_held(struct shard *sh)
 
 		front_unhold(sc);
 		sc->sc_shard = sh;
-		if (workers_pass(w, sc) != 0)
-			front_error(sc, 503, "ServiceUnavailable", "the shard "
-			    "for this session is overloaded",
-			    "Retry-After: 1\r\n");
+		workers_pass(w, sc);
 	}
 }
 
@@ -494,6 +583,7 @@ supervisor_dispatch_worker(struct wproc *w, const uint8_t *b, size_t n)
 static void
 workers_channel_down(struct wproc *w)
 {
+	workers_batch_send(w);	/* a 503 each: the channel is closed */
 	ev_io_stop(sup.s_loop, &w->wp_rio);
 	ev_io_stop(sup.s_loop, &w->wp_wio);
 	if (w->wp_ctl.cc_fd >= 0)
@@ -561,6 +651,7 @@ workers_write_cb(EV_P_ ev_io *io, int revents)
 static void
 workers_free(struct wproc *w)
 {
+	workers_batch_send(w);	/* none may stay behind (503 if closed) */
 	ev_timer_stop(sup.s_loop, &w->wp_timer);
 	if (w->wp_prev != NULL)
 		w->wp_prev->wp_next = w->wp_next;

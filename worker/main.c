@@ -15,7 +15,8 @@
  * Control channel.  Descriptor 3 is a UNIX stream socket to the supervisor
  * carrying the messages of proto.h.  The supervisor speaks first (CONFIG);
  * the worker answers READY and from then on receives ATTACH messages, each
- * with one socket, and STATUS_REQ / SHUTDOWN; it sends a REPORT every
+ * with one socket (or an ATTACH_BATCH of several, each handled as an
+ * ATTACH in turn), and STATUS_REQ / SHUTDOWN; it sends a REPORT every
  * second.  Every message is decoded in full before it is acted on, and one
  * dispatch table (worker_dispatch[]) maps type to handler; anything
  * unexpected from the supervisor is fatal, since the channel can no longer
@@ -183,23 +184,21 @@ worker_msg_config(const uint8_t *b, size_t n)
 	}
 }
 
+static void worker_attach(const struct proto_attach *, int fd);
+
 static void
 worker_msg_attach(const uint8_t *b, size_t n)
 {
 	struct proto_attach m;
-	struct httphead head;
-	struct wsh_error we;
-	struct conn *c;
-	char err[128], accept[WSH_ACCEPT_LEN + 1], resp[256];
-	const char *code, *message;
-	int fd, ping_ok, status;
-	size_t rn;
+	char err[128];
+	int fd;
 
 	if (proto_dec_attach(b, n, &m, err, sizeof (err)) != 0)
 		worker_protocol_error("bad ATTACH", err);
 	switch (ctlchan_take_fds(&wk.w_ctl, &fd, 1)) {
 	case 0:
-		break;
+		worker_attach(&m, fd);
+		return;
 	case 1:
 		/* The kernel could not give us the socket: EMFILE. */
 		mlog(MLOG_ERROR, "a connection was lost: out of file "
@@ -210,6 +209,50 @@ worker_msg_attach(const uint8_t *b, size_t n)
 	default:
 		worker_protocol_error("ATTACH without a descriptor", "");
 	}
+}
+
+/* Several attaches in one message, their sockets in order. */
+static void
+worker_msg_attach_batch(const uint8_t *b, size_t n)
+{
+	static struct proto_attach_batch m;	/* 16 x 6 spans: not on the stack */
+	int fds[PROTO_BATCH_MAX];
+	char err[128];
+
+	if (proto_dec_attach_batch(b, n, &m, err, sizeof (err)) != 0)
+		worker_protocol_error("bad ATTACH_BATCH", err);
+	switch (ctlchan_take_fds(&wk.w_ctl, fds, (int)m.pab_n)) {
+	case 0:
+		mlog(MLOG_DEBUG, "attaches received together",
+		    "connections=%u", (unsigned)m.pab_n);
+		for (uint32_t i = 0; i < m.pab_n; i++)
+			worker_attach(&m.pab_a[i], fds[i]);
+		return;
+	case 1:
+		mlog(MLOG_ERROR, "connections were lost: out of file "
+		    "descriptors", "connections=%u first_req_id=%.*s",
+		    (unsigned)m.pab_n, (int)m.pab_a[0].pa_req_id.ps_n,
+		    m.pab_a[0].pa_req_id.ps_p);
+		return;
+	default:
+		worker_protocol_error("ATTACH_BATCH without its descriptors",
+		    "");
+	}
+}
+
+/* One attach and its socket: the handshake, then its session. */
+static void
+worker_attach(const struct proto_attach *mp, int fd)
+{
+	const struct proto_attach m = *mp;
+	struct httphead head;
+	struct wsh_error we;
+	struct conn *c;
+	char accept[WSH_ACCEPT_LEN + 1], resp[256];
+	const char *code, *message;
+	int ping_ok, status;
+	size_t rn;
+
 	/* Non-blocking already: the supervisor accepts with SOCK_NONBLOCK. */
 	if ((c = conn_new(fd, m.pa_req_id.ps_p, m.pa_req_id.ps_n,
 	    m.pa_peer.ps_p, m.pa_peer.ps_n)) == NULL) {
@@ -415,6 +458,7 @@ worker_msg_handoff_in(const uint8_t *b, size_t n)
 static void (*const worker_dispatch[PROTO_MAX])(const uint8_t *, size_t) = {
 	[PROTO_CONFIG] = worker_msg_config,
 	[PROTO_ATTACH] = worker_msg_attach,
+	[PROTO_ATTACH_BATCH] = worker_msg_attach_batch,
 	[PROTO_STATUS_REQ] = worker_msg_status_req,
 	[PROTO_SHUTDOWN] = worker_msg_shutdown,
 	[PROTO_HANDOFF] = worker_msg_handoff_out,

@@ -42,6 +42,7 @@ union msg {
 	struct proto_handoff		handoff;	/* HANDOFF, HANDIN */
 	struct proto_session		session;
 	struct proto_handoff_ack	handoff_ack;
+	struct proto_attach_batch	attach_batch;
 	struct proto_handoff_end	handoff_end;
 	struct proto_handoff_done	handoff_done;
 	struct proto_admin_req		admin_req;
@@ -59,6 +60,9 @@ dec(int type, const uint8_t *b, size_t n, union msg *m, char *err,
 		return (proto_dec_ready(b, n, &m->ready, err, errlen));
 	case PROTO_ATTACH:
 		return (proto_dec_attach(b, n, &m->attach, err, errlen));
+	case PROTO_ATTACH_BATCH:
+		return (proto_dec_attach_batch(b, n, &m->attach_batch, err,
+		    errlen));
 	case PROTO_REPORT:
 		return (proto_dec_report(b, n, &m->report, err, errlen));
 	case PROTO_STATUS_REQ:
@@ -103,6 +107,8 @@ enc(int type, msgpack_sbuffer *sb, const union msg *m)
 		return (proto_enc_ready(sb, &m->ready));
 	case PROTO_ATTACH:
 		return (proto_enc_attach(sb, &m->attach));
+	case PROTO_ATTACH_BATCH:
+		return (proto_enc_attach_batch(sb, &m->attach_batch));
 	case PROTO_REPORT:
 		return (proto_enc_report(sb, &m->report));
 	case PROTO_STATUS_REQ:
@@ -154,6 +160,14 @@ check_spans(int type, const union msg *m, const uint8_t *b, size_t n)
 		IN(m->attach.pa_head);
 		IN(m->attach.pa_peer);
 		break;
+	case PROTO_ATTACH_BATCH:
+		for (uint32_t i = 0; i < m->attach_batch.pab_n; i++) {
+			IN(m->attach_batch.pab_a[i].pa_req_id);
+			IN(m->attach_batch.pab_a[i].pa_session);
+			IN(m->attach_batch.pab_a[i].pa_head);
+			IN(m->attach_batch.pab_a[i].pa_peer);
+		}
+		break;
 	case PROTO_STATUS_REPLY:
 		for (size_t i = 0; i < m->status_reply.psr_nsessions; i++)
 			IN(m->status_reply.psr_sessions[i].psi_id);
@@ -196,6 +210,17 @@ check_ranges(int type, const union msg *m)
 	case PROTO_ATTACH:
 		FUZZ_CHECK(m->attach.pa_role == 1 || m->attach.pa_role == 2);
 		FUZZ_CHECK(m->attach.pa_session.ps_n > 0);
+		break;
+	case PROTO_ATTACH_BATCH:
+		FUZZ_CHECK(m->attach_batch.pab_n >= 2 &&
+		    m->attach_batch.pab_n <= PROTO_BATCH_MAX);
+		for (uint32_t i = 0; i < m->attach_batch.pab_n; i++) {
+			const struct proto_attach *a =
+			    &m->attach_batch.pab_a[i];
+
+			FUZZ_CHECK(a->pa_role == 1 || a->pa_role == 2);
+			FUZZ_CHECK(a->pa_session.ps_n > 0);
+		}
 		break;
 	case PROTO_STATUS_REPLY:
 		FUZZ_CHECK((m->status_reply.psr_nsessions == 0) ==
@@ -312,6 +337,18 @@ same(int type, const union msg *mx, const union msg *my)
 
 		SEQ(pa_req_id); SEQ(pa_session); EQ(pa_role); SEQ(pa_head);
 		SEQ(pa_peer); EQ(pa_accept_ms);
+		break;
+	}
+	case PROTO_ATTACH_BATCH: {
+		const struct proto_attach_batch *x = &mx->attach_batch,
+		    *y = &my->attach_batch;
+
+		NEQ(pab_n);	/* the number of fields over 6 */
+		for (uint32_t i = 0; i < x->pab_n && i < y->pab_n; i++) {
+			SEQ(pab_a[i].pa_req_id); SEQ(pab_a[i].pa_session);
+			EQ(pab_a[i].pa_role); SEQ(pab_a[i].pa_head);
+			SEQ(pab_a[i].pa_peer); EQ(pab_a[i].pa_accept_ms);
+		}
 		break;
 	}
 	case PROTO_REPORT: {

@@ -87,6 +87,24 @@ proto_seeds(void)
 	put_frame("bad-attach-empty-session", &sb, proto_enc_attach(&sb,
 	    &(struct proto_attach){ S("r3"), S(""), 1, S(""), S("[::1]:1"),
 	    1 }));
+	{
+		static struct proto_attach_batch ab;
+
+		ab.pab_n = 3;
+		ab.pab_a[0] = (struct proto_attach){ S("q-1"), S("abc"), 1,
+		    { head, sizeof (head) - 1 }, S("127.0.0.1:1"), 5 };
+		ab.pab_a[1] = (struct proto_attach){ S("q-2"), S("abc"), 2,
+		    S(""), S("[::1]:2"), 6 };
+		ab.pab_a[2] = (struct proto_attach){ S(""), S("z"), 1, S(""),
+		    S(""), 0 };
+		put_frame("attach-batch-3", &sb,
+		    proto_enc_attach_batch(&sb, &ab));
+		ab.pab_n = PROTO_BATCH_MAX;
+		for (int i = 3; i < PROTO_BATCH_MAX; i++)
+			ab.pab_a[i] = ab.pab_a[i % 3];
+		put_frame("attach-batch-max", &sb,
+		    proto_enc_attach_batch(&sb, &ab));
+	}
 	put_frame("report", &sb, proto_enc_report(&sb,
 	    &(struct proto_report){ { 1, 2, 30, 4 }, 71, 123456789, 4242 }));
 	put_frame("status-req", &sb, proto_enc_status_req(&sb,

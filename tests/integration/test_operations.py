@@ -603,6 +603,55 @@ class HandoffFaultTest(AsyncTestCase):
         shutil.rmtree(d)
 
 
+class AttachBatchTest(AsyncTestCase):
+
+    async def test_held_attaches_go_to_the_worker_in_batches(self):
+        # The worker starts only when told: meanwhile 20 sessions' 40
+        # connections are held, and then go to it together, as
+        # ATTACH_BATCHes of at most 16 (16, 16, 8); every session pairs
+        # and relays.
+        d, path = worker_script('while [ ! -e $D/go ]; do sleep 0.02; done')
+        m = Medusa(workers=1, config={"worker_path": path,
+                                      "hold_timeout_s": 60},
+                   wait_ready=False)
+        mark = m.mark()
+        n = 20
+        pending = {}
+        for i in range(n):
+            for role in ("master", "slave"):
+                pending[(i, role)] = asyncio.ensure_future(websockets.connect(
+                    m.url("/attach/batch-%d/%s" % (i, role)),
+                    compression=None, ping_interval=None,
+                    open_timeout=TIMEOUT))
+        await asyncio.to_thread(
+            m.wait_log, lambda l: l.get("msg") ==
+            "holding an attach for its shard's worker", start=mark, count=2 * n)
+        open(os.path.join(d, "go"), "w").close()
+        ws = {k: await f for k, f in pending.items()}
+        sizes = []
+        for _ in range(3):
+            line = await asyncio.to_thread(
+                m.wait_log, lambda l: l.get("msg") ==
+                "attaches received together", start=mark, count=len(sizes) + 1)
+            sizes.append(line["connections"])
+        self.assertEqual(sorted(sizes), [8, 16, 16])
+        for i in range(n):
+            a, b = ws[(i, "master")], ws[(i, "slave")]
+            self.assertEqual(await asyncio.wait_for(b.recv(), TIMEOUT), LINKUP)
+            while await asyncio.wait_for(a.recv(), TIMEOUT) != LINKUP:
+                pass
+            await a.send(b"to %d" % i)
+            self.assertEqual(await asyncio.wait_for(b.recv(), TIMEOUT),
+                             b"to %d" % i)
+            await b.send("back %d" % i)
+            self.assertEqual(await asyncio.wait_for(a.recv(), TIMEOUT),
+                             "back %d" % i)
+            await a.close()
+            await b.close()
+        self.assertEqual(m.stop(), 0)
+        m.check_clean(self)
+
+
 class DrainAndReloadTest(AsyncTestCase):
 
     async def test_sigquit_drains_then_exits(self):

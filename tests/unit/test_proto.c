@@ -50,6 +50,7 @@ static const struct proto_attach sample_attach = {
 	STR("req-1"), STR("abc"), ROLE_MASTER, STR(head_bytes),
 	STR("[::1]:5555"), 1700000000123ull
 };
+static struct proto_attach_batch sample_batch;	/* fill_batch() */
 static const struct proto_attach empty_attach = {
 	STR(""), STR("z"), ROLE_SLAVE, STR(""), STR(""), 0
 };
@@ -114,6 +115,24 @@ fill_sessions(size_t n)
 	}
 }
 
+/* A batch of n attaches, alternately the two samples, ids made distinct. */
+static char batch_ids[PROTO_BATCH_MAX][16];
+
+static void
+fill_batch(uint32_t n)
+{
+	sample_batch.pab_n = n;
+	for (uint32_t i = 0; i < n; i++) {
+		struct proto_attach *a = &sample_batch.pab_a[i];
+
+		*a = (i & 1) ? empty_attach : sample_attach;
+		a->pa_session.ps_p = batch_ids[i];
+		a->pa_session.ps_n = (size_t)snprintf(batch_ids[i],
+		    sizeof (batch_ids[i]), "s%u", i);
+		a->pa_accept_ms += i;
+	}
+}
+
 /* Encode a sample of a type. */
 static void
 enc_sample(int type, msgpack_sbuffer *sb)
@@ -126,6 +145,10 @@ enc_sample(int type, msgpack_sbuffer *sb)
 	case PROTO_CONFIG: r = proto_enc_config(sb, &sample_config); break;
 	case PROTO_READY: r = proto_enc_ready(sb, &sample_ready); break;
 	case PROTO_ATTACH: r = proto_enc_attach(sb, &sample_attach); break;
+	case PROTO_ATTACH_BATCH:
+		fill_batch(3);
+		r = proto_enc_attach_batch(sb, &sample_batch);
+		break;
 	case PROTO_REPORT: r = proto_enc_report(sb, &sample_report); break;
 	case PROTO_STATUS_REQ:
 		r = proto_enc_status_req(sb, &sample_status_req);
@@ -164,6 +187,7 @@ dec_any(int type, const uint8_t *b, size_t n, char *err, size_t errlen)
 		struct proto_config c;
 		struct proto_ready r;
 		struct proto_attach a;
+		struct proto_attach_batch ab;
 		struct proto_report p;
 		struct proto_status_req q;
 		struct proto_status_reply s;
@@ -182,6 +206,11 @@ dec_any(int type, const uint8_t *b, size_t n, char *err, size_t errlen)
 	case PROTO_CONFIG: r = proto_dec_config(b, n, &m.c, err, errlen); break;
 	case PROTO_READY: r = proto_dec_ready(b, n, &m.r, err, errlen); break;
 	case PROTO_ATTACH: r = proto_dec_attach(b, n, &m.a, err, errlen); break;
+	case PROTO_ATTACH_BATCH:
+		r = proto_dec_attach_batch(b, n, &m.ab, err, errlen);
+		if (r != 0)
+			ck_assert_uint_eq(m.ab.pab_n, 0);
+		break;
 	case PROTO_REPORT: r = proto_dec_report(b, n, &m.p, err, errlen); break;
 	case PROTO_STATUS_REQ:
 		r = proto_dec_status_req(b, n, &m.q, err, errlen);
@@ -317,6 +346,55 @@ START_TEST(test_attach)
 		ck_assert_uint_eq(out.pa_accept_ms, in[i]->pa_accept_ms);
 		msgpack_sbuffer_destroy(&sb);
 	}
+}
+END_TEST
+
+/* Batches of 2..PROTO_BATCH_MAX round-trip; 0, 1 and 17 are refused. */
+START_TEST(test_attach_batch)
+{
+	static struct proto_attach_batch out;
+	uint32_t k = (uint32_t)_i;
+	msgpack_sbuffer sb;
+	const uint8_t *b;
+	size_t n;
+	char err[128];
+
+	msgpack_sbuffer_init(&sb);
+	fill_batch(k > PROTO_BATCH_MAX ? PROTO_BATCH_MAX : k);
+	sample_batch.pab_n = k;
+	if (k < 2 || k > PROTO_BATCH_MAX) {
+		errno = 0;
+		ck_assert_int_eq(proto_enc_attach_batch(&sb, &sample_batch), -1);
+		ck_assert_int_eq(errno, EINVAL);
+		ck_assert_uint_eq(sb.size, 0);
+		msgpack_sbuffer_destroy(&sb);
+		return;
+	}
+	ck_assert_int_eq(proto_enc_attach_batch(&sb, &sample_batch), 0);
+	b = frame_body(&sb, 0, &n);
+	ck_assert_int_eq(proto_type(b, n), PROTO_ATTACH_BATCH);
+	ck_assert_int_eq(proto_dec_attach_batch(b, n, &out, err,
+	    sizeof (err)), 0);
+	ck_assert_uint_eq(out.pab_n, k);
+	for (uint32_t i = 0; i < k; i++) {
+		const struct proto_attach *x = &sample_batch.pab_a[i];
+		const struct proto_attach *y = &out.pab_a[i];
+
+		ck_assert(span_is(&y->pa_req_id, x->pa_req_id.ps_p,
+		    x->pa_req_id.ps_n));
+		ck_assert(span_is(&y->pa_session, x->pa_session.ps_p,
+		    x->pa_session.ps_n));
+		ck_assert_uint_eq(y->pa_role, x->pa_role);
+		ck_assert(span_is(&y->pa_head, x->pa_head.ps_p,
+		    x->pa_head.ps_n));
+		ck_assert(span_is(&y->pa_peer, x->pa_peer.ps_p,
+		    x->pa_peer.ps_n));
+		ck_assert_uint_eq(y->pa_accept_ms, x->pa_accept_ms);
+	}
+	/* A plain ATTACH is not a batch, nor a batch an ATTACH. */
+	ck_assert_int_eq(proto_dec_attach(b, n, &out.pab_a[0], err,
+	    sizeof (err)), -1);
+	msgpack_sbuffer_destroy(&sb);
 }
 END_TEST
 
@@ -836,6 +914,13 @@ static const struct {
 	{ PROTO_READY, "A5 U2 N U2 U3 Sx", 0 },
 	/* ATTACH: req id, session, role, head, peer, accept time */
 	{ PROTO_ATTACH, "A7 U3 Sr Ss U1 Bhead Speer U5", 1 },
+	{ PROTO_ATTACH_BATCH, "A13 U16 Sr Ss U1 Bh Sp U5 Sq St U2 B S U0", 1 },
+	{ PROTO_ATTACH_BATCH, "A7 U16 Sr Ss U1 Bh Sp U5", 0 },	/* one */
+	{ PROTO_ATTACH_BATCH, "A1 U16", 0 },			/* none */
+	{ PROTO_ATTACH_BATCH, "A12 U16 Sr Ss U1 Bh Sp U5 Sq St U2 B S", 0 },
+	{ PROTO_ATTACH_BATCH, "A13 U16 Sr Ss U1 Bh Sp U5 Sq S U2 B S U0", 0 },
+	{ PROTO_ATTACH_BATCH, "A13 U16 Sr Ss U1 Bh Sp U5 Sq St U0 B S U0", 0 },
+	{ PROTO_ATTACH_BATCH, "A13 U16 Sr Ss U1 Bh Sp U5 Sq St U2 S S U0", 0 },
 	{ PROTO_ATTACH, "A7 U3 S Ss U2 B S U0", 1 },
 	{ PROTO_ATTACH, "A7 U3 Sr Ss U0 Bh Sp U5", 0 },		/* role 0 */
 	{ PROTO_ATTACH, "A7 U3 Sr Ss U3 Bh Sp U5", 0 },		/* role 3 */
@@ -993,8 +1078,9 @@ static const struct {
 	{ "\x91\x07", 2, PROTO_SHUTDOWN },
 	{ "\x92\x01\x00", 3, PROTO_CONFIG },
 	{ "\x91\x00", 2, PROTO_INVALID },		/* type 0 */
-	{ "\x91\x0f", 2, PROTO_HANDOFF_ACK },		/* the last */
-	{ "\x91\x10", 2, PROTO_INVALID },		/* past the last */
+	{ "\x91\x0f", 2, PROTO_HANDOFF_ACK },
+	{ "\x91\x10", 2, PROTO_ATTACH_BATCH },		/* the last */
+	{ "\x91\x11", 2, PROTO_INVALID },		/* past the last */
 	{ "\x91\x7f", 2, PROTO_INVALID },
 	{ "\x91\xff", 2, PROTO_INVALID },		/* negative fixint */
 	{ "\x91\xcc", 2, PROTO_INVALID },
@@ -1044,6 +1130,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_config);
 	tcase_add_test(tc, test_ready);
 	tcase_add_test(tc, test_attach);
+	tcase_add_loop_test(tc, test_attach_batch, 0, PROTO_BATCH_MAX + 2);
 	tcase_add_test(tc, test_report);
 	tcase_add_test(tc, test_status_req_and_shutdown);
 	tcase_add_loop_test(tc, test_status_reply, 0, 4);
