@@ -91,6 +91,7 @@ struct wproc {
 	/* Attaches passed this loop iteration, sent together (workers.c). */
 	struct sconn	*wp_batch[PROTO_BATCH_MAX];
 	int		wp_nbatch;
+	size_t		wp_bbytes;	/* their heads, and room for the rest */
 	struct wproc	*wp_bnext;	/* the list of those with a batch */
 	struct wproc	*wp_next;	/* all processes */
 	struct wproc	*wp_prev;

@@ -337,10 +337,13 @@ workers_batch_send(struct wproc *w)
 {
 	static struct proto_attach_batch m;
 	int fds[PROTO_BATCH_MAX], n = w->wp_nbatch, rv;
+	char tag[CTLCHAN_TAG_MAX];
 	msgpack_sbuffer sb;
 
-	if (n == 0)
-		return;
+	/*
+	 * Off the list first, even if empty (its connections may all have
+	 * gone meanwhile): the prepare callback loops until the list is.
+	 */
 	for (struct wproc **pp = &sup.s_batched; *pp != NULL;
 	    pp = &(*pp)->wp_bnext) {
 		if (*pp == w) {
@@ -350,6 +353,9 @@ workers_batch_send(struct wproc *w)
 	}
 	w->wp_bnext = NULL;
 	w->wp_nbatch = 0;
+	w->wp_bbytes = 0;
+	if (n == 0)
+		return;
 	for (int i = 0; i < n; i++) {
 		w->wp_batch[i]->sc_batch = NULL;
 		fds[i] = w->wp_batch[i]->sc_fd;
@@ -364,9 +370,13 @@ workers_batch_send(struct wproc *w)
 			workers_attach_of(w->wp_batch[i], &m.pab_a[i]);
 		rv = proto_enc_attach_batch(&sb, &m);
 	}
+	if (n > 1)	/* a 503 for each if it comes back: "first+others" */
+		snprintf(tag, sizeof (tag), "%s+%d", w->wp_batch[0]->sc_reqid,
+		    n - 1);
+	else
+		snprintf(tag, sizeof (tag), "%s", w->wp_batch[0]->sc_reqid);
 	if (rv == 0 && w->wp_ctl.cc_fd >= 0)
-		rv = ctlchan_send(&w->wp_ctl, sb.data, sb.size, fds, n,
-		    w->wp_batch[0]->sc_reqid);
+		rv = ctlchan_send(&w->wp_ctl, sb.data, sb.size, fds, n, tag);
 	else if (rv == 0)
 		rv = -1, errno = EPIPE;
 	msgpack_sbuffer_destroy(&sb);
@@ -424,6 +434,13 @@ workers_batch_forget(struct sconn *sc)
 static void
 workers_pass(struct wproc *w, struct sconn *sc)
 {
+	/* Well inside a frame (heads may be up to head_max_bytes each). */
+	if (w->wp_nbatch > 0 &&
+	    w->wp_bbytes + sc->sc_len + 1024 > PROTO_FRAME_MAX / 2)
+		workers_batch_send(w);
+	/* It is the worker's now but for the sending: no time-out of ours. */
+	ev_timer_stop(sup.s_loop, &sc->sc_timer);
+	w->wp_bbytes += sc->sc_len + 1024;
 	if (w->wp_nbatch == 0) {
 		w->wp_bnext = sup.s_batched;
 		sup.s_batched = w;
@@ -583,11 +600,11 @@ supervisor_dispatch_worker(struct wproc *w, const uint8_t *b, size_t n)
 static void
 workers_channel_down(struct wproc *w)
 {
-	workers_batch_send(w);	/* a 503 each: the channel is closed */
 	ev_io_stop(sup.s_loop, &w->wp_rio);
 	ev_io_stop(sup.s_loop, &w->wp_wio);
 	if (w->wp_ctl.cc_fd >= 0)
 		ctlchan_close(&w->wp_ctl, workers_unsent, NULL);
+	workers_batch_send(w);	/* the channel is closed: a 503 each */
 	status_worker_gone(w);
 }
 

@@ -229,6 +229,7 @@ worker_msg_attach_batch(const uint8_t *b, size_t n)
 			worker_attach(&m.pab_a[i], fds[i]);
 		return;
 	case 1:
+		/* One read lost (EMFILE): every socket of the batch with it. */
 		mlog(MLOG_ERROR, "connections were lost: out of file "
 		    "descriptors", "connections=%u first_req_id=%.*s",
 		    (unsigned)m.pab_n, (int)m.pab_a[0].pa_req_id.ps_n,
