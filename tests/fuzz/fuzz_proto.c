@@ -479,13 +479,13 @@ static bool utf8_reached[256];
 static void
 utf8_reach(void)
 {
-	uint32_t todo[256];
-	size_t ntodo = 0;
+	uint32_t stack[256];
+	size_t nstack = 0;
 
 	utf8_reached[UTF8_ACCEPT] = true;
-	todo[ntodo++] = UTF8_ACCEPT;
-	while (ntodo > 0) {
-		uint32_t st = todo[--ntodo];
+	stack[nstack++] = UTF8_ACCEPT;
+	while (nstack > 0) {
+		uint32_t st = stack[--nstack];
 
 		for (unsigned c = 0; c < 256; c++) {
 			uint8_t byte = (uint8_t)c;
@@ -494,7 +494,7 @@ utf8_reach(void)
 			FUZZ_CHECK(nx < 256);
 			if (!utf8_reached[nx]) {
 				utf8_reached[nx] = true;
-				todo[ntodo++] = nx;
+				stack[nstack++] = nx;
 			}
 		}
 	}

@@ -270,15 +270,15 @@ END_TEST
 START_TEST(test_unreachable_states)
 {
 	static bool seen[0x400];
-	uint32_t todo[0x400];
-	size_t ntodo = 0, nseen = 0;
+	uint32_t stack[0x400];
+	size_t nstack = 0, nseen = 0;
 
 	memset(seen, 0, sizeof (seen));
 	seen[UTF8_ACCEPT] = true;
-	todo[ntodo++] = UTF8_ACCEPT;
+	stack[nstack++] = UTF8_ACCEPT;
 	nseen = 1;
-	while (ntodo > 0) {
-		uint32_t st = todo[--ntodo];
+	while (nstack > 0) {
+		uint32_t st = stack[--nstack];
 
 		for (unsigned c = 0; c < 256; c++) {
 			uint8_t b = (uint8_t)c;
@@ -287,7 +287,7 @@ START_TEST(test_unreachable_states)
 			ck_assert_uint_lt(nx, 0x400);
 			if (!seen[nx]) {
 				seen[nx] = true;
-				todo[ntodo++] = nx;
+				stack[nstack++] = nx;
 				nseen++;
 			}
 		}
