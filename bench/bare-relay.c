@@ -1,7 +1,7 @@
 /*
  * bare-relay: the least a session relay can do, as the benchmarks' limit.
  *
- *	bare-relay [-b ADDRESS] [-p PORT]
+ *	bare-relay [-b ADDRESS] [-p PORT] [-D SECONDS]
  *
  * Each client connects over TCP and sends one line, "<id> <role>\n" (role
  * "master" or "slave", id up to 128 bytes).  When both roles of an id are
@@ -16,6 +16,10 @@
  * just closes that connection.  A client sends nothing before its linkup
  * (what it does send may be lost).  No WebSocket, no
  * time-outs, no limits, no logging: only what any relay must do.
+ *
+ * -D sets TCP_DEFER_ACCEPT on the listener (default 1 second, as medusa's
+ * defer_accept_s; 0: off): a connection is accepted once its line is
+ * there, so the limit has every advantage medusa has.
  *
  * One thread, epoll, level-triggered, every descriptor non-blocking; a
  * connection is watched for reading only while its direction's pipe is
@@ -464,6 +468,20 @@ reap(void)
 	}
 }
 
+/* A whole number 0 to max, or -1. */
+static int
+opt_int(const char *s, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s || v < 0 || v > max)
+		return (-1);
+	return ((int)v);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -472,19 +490,30 @@ main(int argc, char **argv)
 	struct epoll_event ev, evs[256];
 	struct rlimit rl;
 	const char *bind_addr = "127.0.0.1";
-	int port = 0, ch, one = 1, n, i;
+	int port = 0, defer = 1, ch, one = 1, n, i;
 
-	while ((ch = getopt(argc, argv, "b:p:h")) != -1) {
+	while ((ch = getopt(argc, argv, "b:p:D:h")) != -1) {
 		switch (ch) {
 		case 'b':
 			bind_addr = optarg;
 			break;
 		case 'p':
-			port = atoi(optarg);
+			if ((port = opt_int(optarg, 65535)) < 0) {
+				fprintf(stderr, "bare-relay: bad port %s\n",
+				    optarg);
+				return (2);
+			}
+			break;
+		case 'D':
+			if ((defer = opt_int(optarg, 600)) < 0) {
+				fprintf(stderr, "bare-relay: bad -D %s (0 to "
+				    "600 seconds)\n", optarg);
+				return (2);
+			}
 			break;
 		default:
 			fprintf(stderr, "usage: bare-relay [-b ADDRESS] "
-			    "[-p PORT]\n");
+			    "[-p PORT] [-D DEFER_ACCEPT_SECONDS]\n");
 			return (ch == 'h' ? 0 : 2);
 		}
 	}
@@ -503,6 +532,8 @@ main(int argc, char **argv)
 	if ((lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) < 0 ||
 	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof (one)) != 0 ||
+	    setsockopt(lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer,
+	    sizeof (defer)) != 0 ||
 	    bind(lfd, (struct sockaddr *)&sin, sizeof (sin)) != 0 ||
 	    listen(lfd, 1024) != 0 ||
 	    getsockname(lfd, (struct sockaddr *)&sin, &slen) != 0) {

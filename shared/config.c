@@ -44,6 +44,7 @@ config_defaults(struct medusa_config *c)
 	    "/tmp/medusa.sock");
 	snprintf(c->mc_user, sizeof (c->mc_user), "nobody");
 	c->mc_max_per_addr = 1024;
+	c->mc_defer_accept = 1;
 }
 
 /* A string key with a length limit; "" allowed only if empty_ok. */
@@ -106,6 +107,8 @@ static const struct cfield {
 	    mc_drain_timeout), 0.01, 86400 * 7 },
 	{ "max_connections_per_address", CK_INT, offsetof(struct medusa_config,
 	    mc_max_per_addr), 1, 10000000 },
+	{ "defer_accept_s", CK_INT, offsetof(struct medusa_config,
+	    mc_defer_accept), 0, 600 },
 };
 
 static int

@@ -43,6 +43,7 @@ struct medusa_config {
 	char	mc_user[64];		/* run as, when started as root */
 	char	mc_group[64];		/* "": the user's own group */
 	int	mc_max_per_addr;	/* connections from one address */
+	int	mc_defer_accept;	/* s, TCP_DEFER_ACCEPT; 0: off */
 };
 
 void config_defaults(struct medusa_config *);

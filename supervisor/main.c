@@ -95,6 +95,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -176,6 +177,23 @@ sup_self_dir(char *out, size_t cap)
 	snprintf(out, cap, "%s", dirname(self));
 }
 
+/*
+ * TCP_DEFER_ACCEPT: a connection is not accepted until its first bytes
+ * arrive (or, from a client that sends none, once the kernel has retried
+ * its SYN-ACK for about that many seconds; the head time-out runs from
+ * then).  Every client of ours speaks first, so the supervisor wakes once
+ * per connection, with the head there to read, instead of once for the
+ * handshake and again for the head.
+ */
+static void
+sup_defer_accept(int fd, int secs)
+{
+	if (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs,
+	    sizeof (secs)) != 0)
+		mlog(MLOG_WARN, "cannot set TCP_DEFER_ACCEPT", "error=%s",
+		    strerror(errno));
+}
+
 static int
 sup_listen_one(const struct addrinfo *ai, const char *name)
 {
@@ -198,6 +216,8 @@ sup_listen_one(const struct addrinfo *ai, const char *name)
 	(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof (one));
 	/* Accepted sockets inherit these: set once here, not per client. */
 	netutil_tune_tcp(fd);
+	if (sup.s_conf.mc_defer_accept > 0)
+		sup_defer_accept(fd, sup.s_conf.mc_defer_accept);
 	if (ai->ai_family == AF_INET6)
 		(void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 		    sizeof (one));
@@ -394,6 +414,9 @@ sup_reload(void)
 	c.mc_workers = sup.s_conf.mc_workers;
 	memcpy(c.mc_admin_socket, sup.s_conf.mc_admin_socket,
 	    sizeof (c.mc_admin_socket));
+	if (c.mc_defer_accept != sup.s_conf.mc_defer_accept)
+		for (int i = 0; i < sup.s_nlisten; i++)
+			sup_defer_accept(sup.s_lfd[i], c.mc_defer_accept);
 	sup.s_conf = c;
 	mlog_set_level(c.mc_log_level);
 	if (c.mc_worker_path[0] != '\0' &&

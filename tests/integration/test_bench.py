@@ -93,6 +93,17 @@ class BenchToolTest(unittest.TestCase):
         self.assertFalse(r["ok"])
         self.assertTrue(re.search(r"^-n: 0 is not a number", r["error"]),
                         r["error"])
+        # bare-relay: each bad option named, exit 2.
+        for args, says in ((["-p", "x"], "bad port x"),
+                           (["-p", "65536"], "bad port 65536"),
+                           (["-D", "601"], "bad -D 601"),
+                           (["-D", ""], "bad -D"),
+                           (["-x"], "usage: bare-relay")):
+            with self.subTest(args=args):
+                p = subprocess.run([BARE] + args, capture_output=True,
+                                   text=True, timeout=TIMEOUT)
+                self.assertEqual(p.returncode, 2)
+                self.assertIn(says, p.stderr)
 
 
 if __name__ == "__main__":

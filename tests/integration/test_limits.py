@@ -41,6 +41,7 @@ import asyncio
 import json
 import os
 import select
+import signal
 import socket
 import struct
 import subprocess
@@ -50,7 +51,7 @@ import unittest
 
 from harness import (AsyncTestCase, BIN, Medusa, RawWS, UPGRADE,
                      close_payload, frame, parse_response, raw_exchange,
-                     wait_tcp_conns, SLOW, TIMEOUT)
+                     tcp_conns, wait_tcp_conns, SLOW, TIMEOUT)
 
 ERROR, WARN, INFO = 50, 40, 30
 LINKUP = b'medusa:{"type":"linkup"}'
@@ -298,6 +299,44 @@ class LimitTest(AsyncTestCase):
             raw_exchange, m.port, b"GET /status HTTP/1.1\r\n\r\n"))
         self.assertEqual((st, body["health"]), (200, "ok"))
         b.close()
+
+    async def test_defer_accept(self):
+        """defer_accept_s (default 1): the kernel holds a connection until
+        its first bytes arrive; 0, set by a reload, turns that off."""
+        m = self.start()
+
+        def server_side_state(s):
+            """The TCP state of the server's end of client socket s."""
+            want = "0100007F:%04X 0100007F:%04X" % (m.port, s.getsockname()[1])
+            with open("/proc/net/tcp") as f:
+                for line in f:
+                    p = line.split()
+                    if "%s %s" % (p[1], p[2]) == want:
+                        return p[3]
+            return None
+
+        s = held(m.port)
+        # 03: SYN_RECV, still the kernel's, not accepted by the supervisor.
+        self.assertEqual(server_side_state(s), "03")
+        self.assertEqual(tcp_conns(m.proc.pid), 0)
+        s.sendall(b"GET /status HTTP/1.1\r\n\r\n")
+        st, _, body = answer(await asyncio.to_thread(read_to_eof, s))
+        self.assertEqual((st, body["health"]), (200, "ok"))
+        s.close()
+
+        with open(m.config_path) as f:
+            cfg = json.load(f)
+        cfg["defer_accept_s"] = 0
+        with open(m.config_path, "w") as f:
+            json.dump(cfg, f)
+        mark = m.mark()
+        m.proc.send_signal(signal.SIGHUP)
+        await self.msg("configuration reloaded", mark)
+        s = held(m.port)
+        # 01: ESTABLISHED, and the supervisor holds it at once.
+        self.assertEqual(server_side_state(s), "01")
+        await asyncio.to_thread(wait_tcp_conns, m.proc.pid, 1)
+        s.close()
 
     async def test_per_address_limit_on_established_connections(self):
         """Each worker counts the connections it holds, per address."""
@@ -752,7 +791,8 @@ class LimitTest(AsyncTestCase):
                 ("pairing_timeout_s", 0.01, 0, {}),
                 ("idle_timeout_s", 0.01, 0, {}),
                 ("close_timeout_s", 0.01, 0, {}),
-                ("hold_timeout_s", 0.01, 0, {})]
+                ("hold_timeout_s", 0.01, 0, {}),
+                ("defer_accept_s", 0, -1, {})]
         for key, low, below, extra in keys:
             for value, rc in ((low, 0), (below, 2)):
                 with self.subTest(key=key, value=value):

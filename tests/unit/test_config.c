@@ -34,6 +34,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.mc_log_level, MLOG_INFO);
 	ck_assert_uint_eq(c.mc_head_max, 8192);
 	ck_assert(c.mc_head_timeout == 10);
+	ck_assert_int_eq(c.mc_defer_accept, 1);
 	ck_assert(c.mc_pairing_timeout == 600);
 	ck_assert(c.mc_idle_timeout == 3600);
 	ck_assert(c.mc_close_timeout == 5);
@@ -156,6 +157,8 @@ static const struct {
 	{ "{\"port\": 0}", F(mc_port), 0, 'i' },
 	{ "{\"port\": 65535}", F(mc_port), 65535, 'i' },
 	{ "{\"workers\": 256}", F(mc_workers), 256, 'i' },
+	{ "{\"defer_accept_s\": 0}", F(mc_defer_accept), 0, 'i' },
+	{ "{\"defer_accept_s\": 600}", F(mc_defer_accept), 600, 'i' },
 	{ "{\"head_max_bytes\": 256}", F(mc_head_max), 256, 'z' },
 	{ "{\"head_timeout_s\": 0.01}", F(mc_head_timeout), 0.01, 'd' },
 	{ "{\"head_timeout_s\": 3600}", F(mc_head_timeout), 3600, 'd' },
@@ -233,6 +236,9 @@ static const struct {
 	{ "{\"port\": true}", "port" },
 	{ "{\"workers\": 257}", "workers" },
 	{ "{\"workers\": -1}", "workers" },
+	{ "{\"defer_accept_s\": -1}", "defer_accept_s" },
+	{ "{\"defer_accept_s\": 601}", "defer_accept_s" },
+	{ "{\"defer_accept_s\": 1.5}", "defer_accept_s" },
 	{ "{\"head_max_bytes\": 255}", "head_max_bytes" },
 	{ "{\"head_max_bytes\": 1e3}", "head_max_bytes" },
 	{ "{\"head_timeout_s\": 0}", "head_timeout_s" },
