@@ -219,7 +219,8 @@ conn_writev(struct conn *c, struct iovec *iov, int iovcnt)
 		msg.msg_iov = iov;
 		msg.msg_iovlen = (size_t)iovcnt;
 		do {
-			n = sendmsg(c->c_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+			n = sendmsg(c->c_fd, &msg, MSG_NOSIGNAL |
+			    MSG_DONTWAIT | (c->c_more ? MSG_MORE : 0));
 		} while (n < 0 && errno == EINTR);
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 			char why[64];
@@ -366,8 +367,17 @@ conn_send_close(struct conn *c, uint16_t code, const char *reason,
 		return;
 	if (code != 0 && code != WS_CLOSE_NO_STATUS)
 		n = wsframe_close_payload(pl, code, reason, reasonlen);
-	if (conn_send_frame(c, WS_OP_CLOSE, pl, n) != 0)
+	/*
+	 * Our reply to their CLOSE is the last we send, and the socket is
+	 * closed right after it (conn_linger()): with MSG_MORE the kernel
+	 * holds it for that moment and the FIN rides in the same segment.
+	 */
+	c->c_more = c->c_close_read;
+	if (conn_send_frame(c, WS_OP_CLOSE, pl, n) != 0) {
+		c->c_more = false;
 		return;
+	}
+	c->c_more = false;
 	c->c_close_sent = true;
 	if (c->c_close_rcvd) {
 		conn_finish(c);

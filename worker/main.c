@@ -186,6 +186,11 @@ worker_msg_config(const uint8_t *b, size_t n)
 
 static void worker_attach(const struct proto_attach *, int fd);
 
+/* The connections of the ATTACH_BATCH being handled, still corked. */
+static bool batch_corking;
+static struct conn *batch_corked[PROTO_BATCH_MAX];
+static unsigned batch_ncorked;
+
 static void
 worker_msg_attach(const uint8_t *b, size_t n)
 {
@@ -225,8 +230,19 @@ worker_msg_attach_batch(const uint8_t *b, size_t n)
 	case 0:
 		mlog(MLOG_DEBUG, "attaches received together",
 		    "connections=%u", (unsigned)m.pab_n);
+		/*
+		 * Each stays corked until the whole batch is handled: a slave
+		 * and its master that came together get their 101 and their
+		 * linkup in one write each.  (session_link() uncorks the
+		 * slave itself, so its linkup still leaves first.)
+		 */
+		batch_ncorked = 0;
+		batch_corking = true;
 		for (uint32_t i = 0; i < m.pab_n; i++)
 			worker_attach(&m.pab_a[i], fds[i]);
+		batch_corking = false;
+		for (unsigned i = 0; i < batch_ncorked; i++)
+			conn_uncork(batch_corked[i]);
 		return;
 	case 1:
 		/* One read lost (EMFILE): every socket of the batch with it. */
@@ -325,7 +341,10 @@ worker_attach(const struct proto_attach *mp, int fd)
 		conn_uncork(c);
 		return;
 	}
-	conn_uncork(c);
+	if (batch_corking)
+		batch_corked[batch_ncorked++] = c;
+	else
+		conn_uncork(c);
 	if (c->c_state == CONN_DEAD)
 		return;
 	conn_start(c, (const uint8_t *)m.pa_head.ps_p + head.hh_len,

@@ -66,6 +66,7 @@ struct conn {
 	bool		c_close_rcvd;
 	bool		c_close_read;	/* their CLOSE really came */
 	bool		c_corked;	/* queue output, send at conn_uncork */
+	bool		c_more;		/* this write: MSG_MORE (the FIN follows) */
 	struct buf	c_in;		/* received, not yet parsed */
 	struct buf	c_frag;		/* fragmented message so far */
 	uint8_t		c_frag_op;	/* its opcode, 0 if none */
