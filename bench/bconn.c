@@ -386,9 +386,19 @@ ws_close_frame(struct conn *c)
 		bench_fail("%s of session %s: the reflector closed the "
 		    "session: code %u \"%.*s\"", role_name(c), c->c_s->s_id,
 		    code, (int)rlen, reason != NULL ? (const char *)reason : "");
-	/* The peer ended the session: answer, then close. */
+	/*
+	 * The peer ended the session: answer, then close.  The answer goes
+	 * with MSG_MORE, so the FIN of the close() right after rides in its
+	 * segment, as from a peer that ends its socket when it has answered
+	 * (and as the raw protocol's one FIN).
+	 */
 	send_control(c, WS_OP_CLOSE, c->c_cf, c->c_cflen >= 2 ? 2 : 0);
-	conn_flush(c);
+	if (send(c->c_fd, buf_head(&c->c_out), c->c_out.b_len,
+	    MSG_NOSIGNAL | MSG_MORE) < 0 && errno != EAGAIN &&
+	    errno != EWOULDBLOCK && errno != EINTR) {
+		conn_error(c, "write", errno);
+		return;
+	}
 	conn_done(c);
 }
 
