@@ -20,7 +20,7 @@ every raw result to results.json, the servers' logs to logs/).
 Scale with the environment (defaults in brackets):
   BENCH_SERVERS       medusa-1w,medusa-2w,bare,watershed
   BENCH_SCENARIOS     setup,latency,throughput,idle
-  BENCH_SETUP [5000]  BENCH_SETUP_CONC [50]       setup: sessions, at once
+  BENCH_SETUP [20000]  BENCH_SETUP_CONC [50]      setup: sessions, at once
   BENCH_LAT_SESSIONS [50]  BENCH_LAT_RATE [20]  BENCH_LAT_BYTES [64]
   BENCH_DURATION [5]  seconds of each latency and throughput run
   BENCH_TP_SESSIONS [1,8]  BENCH_TP_BYTES [16384]
@@ -301,7 +301,7 @@ def main():
         if s not in ALL_SCENARIOS:
             log('run.py: unknown scenario %s' % s)
             return 2
-    setup_n = env_int('BENCH_SETUP', 5000)
+    setup_n = env_int('BENCH_SETUP', 20000)
     setup_c = env_int('BENCH_SETUP_CONC', 50)
     lat_s = env_int('BENCH_LAT_SESSIONS', 50)
     lat_r = env_int('BENCH_LAT_RATE', 20)
