@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include "httphead.h"
@@ -20,10 +21,87 @@
 #include "supervisor.h"
 
 #define	FRONT_ACCEPTS_PER_EVENT	64
+#define	FRONT_HEADS_PER_EVENT	64
 
 static void front_read_cb(EV_P_ ev_io *, int);
 static void front_write_cb(EV_P_ ev_io *, int);
 static void front_timer_cb(EV_P_ ev_timer *, int);
+
+/*
+ * Waiting for the rest of a head.  Such connections are watched in an
+ * epoll set of our own (sup.s_headep, itself watched by the loop), not by
+ * libev, because most of them go on to a worker: close() does not take a
+ * socket out of an epoll set while another process still holds it, and
+ * libev never deletes from its set (it rebuilds the whole set when a
+ * stray's events wake it), so every passed socket would wake the
+ * supervisor once and cost a rebuild of every watcher it has.  Here each
+ * connection is taken out (front_head_unwait) before it is passed,
+ * answered or closed.
+ */
+static int
+front_head_wait(struct sconn *sc)
+{
+	struct epoll_event ev;
+
+	if (sc->sc_waiting)
+		return (0);
+	memset(&ev, 0, sizeof (ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = sc;
+	if (epoll_ctl(sup.s_headep, EPOLL_CTL_ADD, sc->sc_fd, &ev) != 0) {
+		mlog(MLOG_ERROR, "cannot watch a connection", "req_id=%s "
+		    "error=%s", sc->sc_reqid, strerror(errno));
+		return (-1);
+	}
+	sc->sc_waiting = true;
+	return (0);
+}
+
+static void
+front_head_unwait(struct sconn *sc)
+{
+	struct epoll_event ev;
+
+	if (!sc->sc_waiting)
+		return;
+	memset(&ev, 0, sizeof (ev));
+	(void) epoll_ctl(sup.s_headep, EPOLL_CTL_DEL, sc->sc_fd, &ev);
+	sc->sc_waiting = false;
+}
+
+/*
+ * Heads with bytes to read.  One connection per epoll_wait(): reading one
+ * may end others (and free them), which would leave their pointers stale
+ * in a longer list; a connection that has ended is out of the set.
+ */
+static void
+front_heads_cb(EV_P_ ev_io *w, int revents)
+{
+	struct epoll_event ev;
+
+	(void) w;
+	(void) revents;
+	for (int i = 0; i < FRONT_HEADS_PER_EVENT; i++) {
+		struct sconn *sc;
+
+		if (epoll_wait(sup.s_headep, &ev, 1, 0) != 1)
+			return;
+		sc = ev.data.ptr;
+		front_read_cb(EV_A_ &sc->sc_rio, EV_READ);
+	}
+}
+
+int
+front_init(void)
+{
+	if ((sup.s_headep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		fprintf(stderr, "medusa: epoll_create1: %s\n", strerror(errno));
+		return (-1);
+	}
+	ev_io_init(&sup.s_headio, front_heads_cb, sup.s_headep, EV_READ);
+	ev_io_start(sup.s_loop, &sup.s_headio);
+	return (0);
+}
 
 static void
 front_timer(struct sconn *sc, double after)
@@ -56,6 +134,7 @@ front_unlink(struct sconn *sc)
 {
 	workers_batch_forget(sc);
 	front_unhold(sc);
+	front_head_unwait(sc);
 	ev_io_stop(sup.s_loop, &sc->sc_rio);
 	ev_io_stop(sup.s_loop, &sc->sc_wio);
 	ev_timer_stop(sup.s_loop, &sc->sc_timer);
@@ -85,6 +164,7 @@ front_unlink(struct sconn *sc)
 static void
 front_destroy(struct sconn *sc)
 {
+	front_head_unwait(sc);
 	(void) close(sc->sc_fd);
 	front_unlink(sc);
 }
@@ -121,7 +201,6 @@ front_conn(int fd, const char *peer, uint64_t accept_ms, const char *reqid)
 		sup.s_conns->sc_prev = sc;
 	sup.s_conns = sc;
 	sup.s_nconns++;
-	ev_io_start(sup.s_loop, &sc->sc_rio);
 	front_timer(sc, sup.s_conf.mc_head_timeout);
 	return (sc);
 }
@@ -164,6 +243,7 @@ front_respond(struct sconn *sc, const char *data, size_t len)
 	ssize_t n;
 
 	front_unhold(sc);
+	front_head_unwait(sc);
 	sc->sc_state = SC_RESPOND;
 	ev_io_stop(sup.s_loop, &sc->sc_rio);
 	front_timer(sc, sup.s_conf.mc_close_timeout);
@@ -395,7 +475,8 @@ front_read_cb(EV_P_ ev_io *w, int revents)
 		} while (n < 0 && errno == EINTR);
 	}
 	if (n < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
+		if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
+		    front_head_wait(sc) != 0)
 			front_destroy(sc);
 		return;
 	}
@@ -418,9 +499,11 @@ front_read_cb(EV_P_ ev_io *w, int revents)
 		if (sc->sc_len == cap)
 			front_error(sc, 431, "RequestHeaderFieldsTooLarge",
 			    "the request head is too large", NULL);
+		else if (front_head_wait(sc) != 0)
+			front_destroy(sc);
 		return;
 	}
-	ev_io_stop(sup.s_loop, &sc->sc_rio);
+	front_head_unwait(sc);
 	front_route(sc, end);
 }
 

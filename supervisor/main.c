@@ -11,9 +11,11 @@
  *
  * Processes.  This process, the supervisor, owns the listening sockets and
  * one worker process (medusa-worker) per shard.  It never relays a byte of
- * a session.  It accepts connections, reads each request head (bounded in
- * size and time; a slow client costs only its own timer, never a blocking
- * read), and then:
+ * a session.  It accepts connections (TCP_DEFER_ACCEPT: once their first
+ * bytes are there), reads each request head (bounded in size and time; a
+ * slow client costs only its own timer, never a blocking read; one whose
+ * head comes in pieces waits in an epoll set of front.c's own, so that it
+ * can be taken out before its socket goes to a worker), and then:
  *
  *	GET /status		answers itself, from the workers' replies
  *	GET .../attach/<id>/master|slave
@@ -703,7 +705,7 @@ main(int argc, char **argv)
 		return (1);
 	sup.s_worker_fd = open(sup.s_worker_path, O_RDONLY | O_CLOEXEC);
 	sup.s_config_fd = open(cfgpath, O_RDONLY | O_CLOEXEC);
-	if (sup_listen() != 0 || admin_listen() != 0 ||
+	if (front_init() != 0 || sup_listen() != 0 || admin_listen() != 0 ||
 	    sup_drop_privileges(&sup.s_conf, false) != 0)
 		return (1);
 	if (faccessat(sup.s_worker_dirfd, sup.s_worker_name, X_OK, 0) != 0)

@@ -45,6 +45,7 @@ struct sconn {
 	size_t		sc_len;
 	size_t		sc_cap;		/* sc_buf's size: head_max when made */
 	size_t		sc_scan;	/* where to look for the end of head */
+	bool		sc_waiting;	/* in sup.s_headep, for more head */
 	struct buf	sc_out;
 	struct statusq	*sc_query;
 	uint64_t	sc_accept_ms;
@@ -133,6 +134,8 @@ struct supervisor {
 	struct wproc	*s_procs;	/* every worker process alive */
 	int		s_lfd[CONFIG_MAX_BINDS * 4];
 	ev_io		s_lio[CONFIG_MAX_BINDS * 4];
+	int		s_headep;	/* epoll set: heads still arriving */
+	ev_io		s_headio;	/* ... which the loop watches */
 	int		s_nlisten;
 	int		s_port;		/* the port bound (port 0 resolved) */
 	bool		s_accepting;
@@ -164,6 +167,7 @@ void front_respond(struct sconn *, const char *data, size_t len);
 void front_error(struct sconn *, int status, const char *code,
     const char *message, const char *extra);
 void front_close_all(void);
+int front_init(void);
 void front_accepting(bool);
 void front_hold(struct sconn *, struct shard *);
 void front_unhold(struct sconn *);

@@ -2,12 +2,13 @@
 Regression tests, one per defect found in review, each of which crashed a
 worker or broke a session before its fix.  A worker that crashes shows as
 a changed pid; each test also checks that a canary session on the same
-worker kept going.
+worker kept going.  Also one per defect found while measuring (the last).
 """
 import asyncio
 import base64
 import json
 import os
+import re
 import signal
 import socket
 import struct
@@ -371,6 +372,76 @@ class DescriptorLimitTest(AsyncTestCase):
             s.close()
         self.assertEqual(m.worker_pids()[0], pid)
         self.assertEqual(m.stop(), 0)
+
+
+def epoll_targets(pid):
+    """The inodes in every epoll set the process has open."""
+    out = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) != "anon_inode:[eventpoll]":
+                continue
+            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                for line in f:
+                    m = re.match(r"tfd:\s*\d+.*\sino:([0-9a-f]+)", line)
+                    if m:
+                        out.add(int(m.group(1), 16))
+        except OSError:
+            continue
+    return out
+
+
+def server_inode(port, client):
+    """The inode of the server's end of client socket `client`."""
+    want = "0100007F:%04X 0100007F:%04X" % (port, client.getsockname()[1])
+    with open("/proc/net/tcp") as f:
+        for line in f:
+            p = line.split()
+            if "%s %s" % (p[1], p[2]) == want:
+                return int(p[9])
+    return None
+
+
+class PassedSocketTest(AsyncTestCase):
+
+    async def test_a_passed_socket_leaves_the_supervisors_epoll_sets(self):
+        """A head that came in pieces was watched in the supervisor's
+        (libev's) epoll set; the socket went on in the worker, so the
+        supervisor's close() left it in the set, and its first traffic
+        woke the supervisor into rebuilding the whole set.  Now it is out
+        of every set of the supervisor's before it is passed."""
+        m = Medusa(workers=1)
+        pid = m.proc.pid
+        s = socket.create_connection(("127.0.0.1", m.port), TIMEOUT)
+        s.sendall(b"GET /attach/pieces/master HTTP/1.1\r\nHost: x\r\n")
+        deadline = time.monotonic() + TIMEOUT
+        ino = None
+        while ino is None or ino not in epoll_targets(pid):
+            self.assertLess(time.monotonic(), deadline,
+                            "the supervisor never watched the connection")
+            await asyncio.sleep(0.01)
+            ino = server_inode(m.port, s)
+        s.sendall(b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                  b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                  b"Sec-WebSocket-Version: 13\r\n\r\n")
+        s.settimeout(TIMEOUT)
+        got = b""
+        while b'{"type":"wait"}' not in got:
+            d = s.recv(4096)
+            self.assertTrue(d, "closed before the wait pulse: %r" % got)
+            got += d
+        self.assertTrue(got.startswith(b"HTTP/1.1 101 "), got)
+        # The worker has it; the supervisor watches it nowhere.
+        self.assertNotIn(ino, epoll_targets(pid))
+        # And the session works: its slave links it up.
+        sl = await RawWS.connect(m.port, "/attach/pieces/slave")
+        self.assertEqual(sl.status, 101)
+        self.assertEqual((await sl.recv_frame())[2], LINKUP.encode())
+        s.close()
+        sl.close()
+        await sl.writer.wait_closed()
+        self.assertEqual(m.stop(), 0)
+        m.check_clean(self)
 
 
 if __name__ == "__main__":
