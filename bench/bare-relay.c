@@ -505,9 +505,9 @@ main(int argc, char **argv)
 			}
 			break;
 		case 'D':
-			if ((defer = opt_int(optarg, 600)) < 0) {
+			if ((defer = opt_int(optarg, 10)) < 0) {
 				fprintf(stderr, "bare-relay: bad -D %s (0 to "
-				    "600 seconds)\n", optarg);
+				    "10 seconds)\n", optarg);
 				return (2);
 			}
 			break;

@@ -373,6 +373,7 @@ ws_close_frame(struct conn *c)
 	uint16_t code = 0;
 	const uint8_t *reason = NULL;
 	size_t rlen = 0;
+	ssize_t n;
 
 	if (c->c_cflen > 0 && wsframe_close_parse(c->c_cf, c->c_cflen,
 	    &code, &reason, &rlen) != 0)
@@ -389,14 +390,18 @@ ws_close_frame(struct conn *c)
 	/*
 	 * The peer ended the session: answer, then close.  The answer goes
 	 * with MSG_MORE, so the FIN of the close() right after rides in its
-	 * segment, as from a peer that ends its socket when it has answered
-	 * (and as the raw protocol's one FIN).
+	 * segment (the raw protocol's slave sends one FIN; watershed, the
+	 * original's agent, writes the answer and ends the socket at once,
+	 * two segments).
 	 */
 	send_control(c, WS_OP_CLOSE, c->c_cf, c->c_cflen >= 2 ? 2 : 0);
-	if (send(c->c_fd, buf_head(&c->c_out), c->c_out.b_len,
-	    MSG_NOSIGNAL | MSG_MORE) < 0 && errno != EAGAIN &&
-	    errno != EWOULDBLOCK && errno != EINTR) {
-		conn_error(c, "write", errno);
+	do {
+		n = send(c->c_fd, buf_head(&c->c_out), c->c_out.b_len,
+		    MSG_NOSIGNAL | MSG_MORE);
+	} while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)c->c_out.b_len) {
+		/* (A fresh socket takes 8 bytes whole; anything else is odd.) */
+		conn_error(c, "write of the CLOSE answer", n < 0 ? errno : EIO);
 		return;
 	}
 	conn_done(c);

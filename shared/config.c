@@ -108,7 +108,7 @@ static const struct cfield {
 	{ "max_connections_per_address", CK_INT, offsetof(struct medusa_config,
 	    mc_max_per_addr), 1, 10000000 },
 	{ "defer_accept_s", CK_INT, offsetof(struct medusa_config,
-	    mc_defer_accept), 0, 600 },
+	    mc_defer_accept), 0, 10 },
 };
 
 static int

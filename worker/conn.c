@@ -445,8 +445,12 @@ conn_linger(struct conn *c)
 		 * Both CLOSEs have crossed, so they send nothing more: close
 		 * now (the FIN follows our last bytes) instead of half-closing
 		 * and waiting for theirs.  Through the reaper, because a
-		 * caller up the stack may still hold the session.
+		 * caller up the stack may still hold the session.  The FIN
+		 * leaves now, with our reply that MSG_MORE held: a close()
+		 * that meets unread bytes of theirs sends a reset instead and
+		 * drops whatever is still unsent.
 		 */
+		(void) shutdown(c->c_fd, SHUT_WR);
 		conn_doom(c, "");
 		return;
 	}

@@ -301,9 +301,11 @@ class LimitTest(AsyncTestCase):
         b.close()
 
     async def test_defer_accept(self):
-        """defer_accept_s (default 1): the kernel holds a connection until
-        its first bytes arrive; 0, set by a reload, turns that off."""
-        m = self.start()
+        """defer_accept_s: the kernel holds a connection until its first
+        bytes arrive; 0, set by a reload, turns that off.  (10 s here, not
+        the default 1: the kernel hands a silent connection over once its
+        time is up, and the check must not depend on this test being quick.)"""
+        m = self.start(defer_accept_s=10)
 
         def server_side_state(s):
             """The TCP state of the server's end of client socket s."""

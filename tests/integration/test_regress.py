@@ -444,5 +444,48 @@ class PassedSocketTest(AsyncTestCase):
         m.check_clean(self)
 
 
+class CloseReplyTest(AsyncTestCase):
+
+    async def test_close_reply_survives_bytes_sent_after_the_close(self):
+        """The reply to a CLOSE goes with MSG_MORE so that the FIN rides in
+        its segment.  A client that sent more after its CLOSE has unread
+        bytes at our close(), which then sends a reset and drops what is
+        unsent: the held reply was lost (8 times in 20 in review).  The
+        FIN is now sent (shutdown) before the close, with the reply."""
+        m = Medusa(workers=1)
+        trailing = frame(2, b"x" * 60000) * 6       # ~360 KB after the CLOSE
+
+        def one(i):
+            sid = "rst-%d" % i
+            ma, _, rest = attach(m.port, sid, "master")
+            sl, _, srest = attach(m.port, sid, "slave")
+            ma.settimeout(TIMEOUT)
+            while LINKUP.encode() not in rest:
+                d = ma.recv(4096)
+                self.assertTrue(d)
+                rest += d
+            try:
+                ma.sendall(frame(8, close_payload(1000, b"bye")) + trailing)
+            except OSError:
+                pass            # the reflector closed after its reply
+            got = b""
+            try:
+                while True:
+                    d = ma.recv(65536)
+                    if not d:
+                        break
+                    got += d
+            except ConnectionResetError:
+                pass
+            ma.close()
+            sl.close()
+            return got
+        for i in range(10):
+            got = await asyncio.to_thread(one, i)
+            self.assertIn(b"\x88\x02\x03\xe8", got, "run %d" % i)
+        self.assertEqual(m.stop(), 0)
+        m.check_clean(self)
+
+
 if __name__ == "__main__":
     unittest.main()
