@@ -810,6 +810,14 @@ conn_read_cb(EV_P_ ev_io *w, int revents)
 			}
 			dst = buf_tail(&c->c_in);
 			cap = buf_avail(&c->c_in);
+			/*
+			 * No more in one read than into the scratch buffer,
+			 * however big a long message has grown c_in: the
+			 * messages of a read are relayed together, so a read
+			 * bounds what one batch can leave queued.
+			 */
+			if (cap > wk.w_scratch_len)
+				cap = wk.w_scratch_len;
 			scratch = false;
 		} else {
 			dst = wk.w_scratch;
