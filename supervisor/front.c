@@ -38,23 +38,39 @@ static void front_timer_cb(EV_P_ ev_timer *, int);
  * connection is taken out (front_head_unwait) before it is passed,
  * answered or closed.
  */
-static int
+static void front_refuse(struct sconn *, int, const char *, const char *,
+    const char *);
+
+/*
+ * Wait for more of sc's head.  If the kernel cannot watch one more socket
+ * (ENOMEM, or fs.epoll.max_user_watches), the client gets a 503 and the
+ * operator a line (at most one a second).
+ */
+static void
 front_head_wait(struct sconn *sc)
 {
 	struct epoll_event ev;
 
 	if (sc->sc_waiting)
-		return (0);
+		return;
 	memset(&ev, 0, sizeof (ev));
 	ev.events = EPOLLIN;
 	ev.data.ptr = sc;
 	if (epoll_ctl(sup.s_headep, EPOLL_CTL_ADD, sc->sc_fd, &ev) != 0) {
-		mlog(MLOG_ERROR, "cannot watch a connection", "req_id=%s "
-		    "error=%s", sc->sc_reqid, strerror(errno));
-		return (-1);
+		static struct mlog_limit lim;
+		unsigned long skipped;
+
+		if (mlog_allow(&lim, &skipped))
+			mlog(MLOG_ERROR, "cannot watch a connection for its "
+			    "head", "req_id=%s peer=%s error=%s "
+			    "times_since_last_line=%lu", sc->sc_reqid,
+			    sc->sc_peer, strerror(errno), skipped);
+		front_refuse(sc, 503, "ServiceUnavailable",
+		    "the server cannot take more connections now",
+		    "Retry-After: 1\r\n");
+		return;
 	}
 	sc->sc_waiting = true;
-	return (0);
 }
 
 static void
@@ -475,9 +491,10 @@ front_read_cb(EV_P_ ev_io *w, int revents)
 		} while (n < 0 && errno == EINTR);
 	}
 	if (n < 0) {
-		if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
-		    front_head_wait(sc) != 0)
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			front_destroy(sc);
+		else
+			front_head_wait(sc);
 		return;
 	}
 	if (n == 0) {
@@ -499,8 +516,8 @@ front_read_cb(EV_P_ ev_io *w, int revents)
 		if (sc->sc_len == cap)
 			front_error(sc, 431, "RequestHeaderFieldsTooLarge",
 			    "the request head is too large", NULL);
-		else if (front_head_wait(sc) != 0)
-			front_destroy(sc);
+		else
+			front_head_wait(sc);
 		return;
 	}
 	front_head_unwait(sc);

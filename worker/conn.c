@@ -362,6 +362,7 @@ conn_send_close(struct conn *c, uint16_t code, const char *reason,
 {
 	uint8_t pl[WSFRAME_MAX_CONTROL];
 	size_t n = 0;
+	int rv;
 
 	if (c->c_state != CONN_OPEN || c->c_close_sent || c->c_doomed)
 		return;
@@ -373,11 +374,10 @@ conn_send_close(struct conn *c, uint16_t code, const char *reason,
 	 * holds it for that moment and the FIN rides in the same segment.
 	 */
 	c->c_more = c->c_close_read;
-	if (conn_send_frame(c, WS_OP_CLOSE, pl, n) != 0) {
-		c->c_more = false;
-		return;
-	}
+	rv = conn_send_frame(c, WS_OP_CLOSE, pl, n);
 	c->c_more = false;
+	if (rv != 0)
+		return;
 	c->c_close_sent = true;
 	if (c->c_close_rcvd) {
 		conn_finish(c);

@@ -479,6 +479,19 @@ def _tcp_conn_inodes():
     return out
 
 
+def server_end(port, client):
+    """(state, inode) of the server's end, on 127.0.0.1:port, of client
+    socket `client`, from /proc/net/tcp (state as there: "01"
+    ESTABLISHED, "03" SYN_RECV); None if there is none."""
+    want = "0100007F:%04X 0100007F:%04X" % (port, client.getsockname()[1])
+    with open("/proc/net/tcp") as f:
+        for line in f:
+            p = line.split()
+            if "%s %s" % (p[1], p[2]) == want:
+                return p[3], int(p[9])
+    return None
+
+
 def tcp_conns(pid):
     """How many TCP connections (not listeners) the process holds."""
     conns = _tcp_conn_inodes()

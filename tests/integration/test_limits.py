@@ -51,7 +51,8 @@ import unittest
 
 from harness import (AsyncTestCase, BIN, Medusa, RawWS, UPGRADE,
                      close_payload, frame, parse_response, raw_exchange,
-                     tcp_conns, wait_tcp_conns, SLOW, TIMEOUT)
+                     server_end, tcp_conns, wait_tcp_conns, SLOW,
+                     TIMEOUT)
 
 ERROR, WARN, INFO = 50, 40, 30
 LINKUP = b'medusa:{"type":"linkup"}'
@@ -308,14 +309,8 @@ class LimitTest(AsyncTestCase):
         m = self.start(defer_accept_s=10)
 
         def server_side_state(s):
-            """The TCP state of the server's end of client socket s."""
-            want = "0100007F:%04X 0100007F:%04X" % (m.port, s.getsockname()[1])
-            with open("/proc/net/tcp") as f:
-                for line in f:
-                    p = line.split()
-                    if "%s %s" % (p[1], p[2]) == want:
-                        return p[3]
-            return None
+            end = server_end(m.port, s)
+            return end[0] if end else None
 
         s = held(m.port)
         # 03: SYN_RECV, still the kernel's, not accepted by the supervisor.

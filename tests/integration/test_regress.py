@@ -18,7 +18,8 @@ import unittest
 import websockets
 
 from harness import (AsyncTestCase, Medusa, RawWS, close_payload, frame,
-                     http_get_json, worker_rss_kb, TIMEOUT, VALGRIND)
+                     http_get_json, server_end, worker_rss_kb, TIMEOUT,
+                     VALGRIND)
 
 LINKUP = 'medusa:{"type":"linkup"}'
 
@@ -393,13 +394,8 @@ def epoll_targets(pid):
 
 def server_inode(port, client):
     """The inode of the server's end of client socket `client`."""
-    want = "0100007F:%04X 0100007F:%04X" % (port, client.getsockname()[1])
-    with open("/proc/net/tcp") as f:
-        for line in f:
-            p = line.split()
-            if "%s %s" % (p[1], p[2]) == want:
-                return int(p[9])
-    return None
+    end = server_end(port, client)
+    return end[1] if end else None
 
 
 class PassedSocketTest(AsyncTestCase):
