@@ -26,6 +26,17 @@ static int mlog_fd = 2;
 static pid_t mlog_pid;			/* 0: not yet known */
 
 /*
+ * Every line begins with the same bytes up to the level:
+ * {"name":..,"hostname":..,"pid":..[,"component":..][,"shard":..],"level":
+ * They are rendered once, and again when one of them changes (mlog_hdr_pid
+ * 0: stale; a fork changes the pid).  A busy worker writes several lines
+ * per session, so what each line costs matters.
+ */
+static char mlog_hdr[2048];
+static size_t mlog_hdr_len;
+static pid_t mlog_hdr_pid;
+
+/*
  * Buffering (mlog_buffer): lines wait in mlog_buf until mlog_flush(), a
  * line of level WARN or above, or one that would not fit.  A write holds
  * whole lines and at most PIPE_BUF bytes, so that processes sharing the
@@ -56,6 +67,7 @@ mlog_init(const char *name, const char *component, int shard)
 	mlog_host[sizeof (mlog_host) - 1] = '\0';
 	mlog_shard = shard;
 	mlog_pid = getpid();
+	mlog_hdr_pid = 0;
 	if (!mlog_atfork) {
 		(void) pthread_atfork(NULL, NULL, mlog_forked);
 		mlog_atfork = true;
@@ -66,6 +78,7 @@ void
 mlog_set_shard(int shard)
 {
 	mlog_shard = shard;
+	mlog_hdr_pid = 0;
 }
 
 void
@@ -147,22 +160,43 @@ mlog_puts(struct mlog_out *o, const char *s)
 	mlog_put(o, s, strlen(s));
 }
 
+/* Bytes that stand for themselves inside a JSON string. */
+static inline bool
+mlog_plain(unsigned char c)
+{
+	return (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f);
+}
+
 size_t
 mlog_json_string(char *out, size_t cap, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	struct mlog_out o = { out, cap - 1, 0 };
+	size_t i = 0;
 
 	if (cap == 0)
 		return (0);
 
+	/*
+	 * Whatever comes, at least 8 bytes stay free before each input byte
+	 * is taken (the longest escape, 6, and the closing quote fit).
+	 */
 	mlog_put(&o, "\"", 1);
-	for (size_t i = 0; i < n; i++) {
+	while (i < n && o.o_cap - o.o_len >= 8) {
 		unsigned char c = (unsigned char)s[i];
 		char esc[6];
+		size_t run, room;
 
-		if (o.o_cap - o.o_len < 8)
-			break;
+		if (mlog_plain(c)) {
+			room = o.o_cap - o.o_len - 7;
+			for (run = 1; i + run < n && run < room &&
+			    mlog_plain((unsigned char)s[i + run]); run++)
+				;
+			mlog_put(&o, s + i, run);
+			i += run;
+			continue;
+		}
+		i++;
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)c;
@@ -173,12 +207,10 @@ mlog_json_string(char *out, size_t cap, const char *s, size_t n)
 			mlog_put(&o, "\\r", 2);
 		} else if (c == '\t') {
 			mlog_put(&o, "\\t", 2);
-		} else if (c < 0x20 || c == 0x7f) {
+		} else {
 			esc[0] = '\\'; esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
 			esc[4] = hex[c >> 4]; esc[5] = hex[c & 0xf];
 			mlog_put(&o, esc, 6);
-		} else {
-			mlog_put(&o, (const char *)&c, 1);
 		}
 	}
 	mlog_put(&o, "\"", 1);
@@ -197,15 +229,60 @@ mlog_str(struct mlog_out *o, const char *s)
 	    s, strlen(s));
 }
 
+/* Decimal digits of v, written backwards ending at end; returns the start. */
+static char *
+mlog_digits(char *end, unsigned long long v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return (end);
+}
+
+static void
+mlog_num(struct mlog_out *o, unsigned long long mag, bool neg)
+{
+	char d[24], *p = mlog_digits(d + sizeof (d), mag);
+
+	if (neg)
+		*--p = '-';
+	mlog_put(o, p, (size_t)(d + sizeof (d) - p));
+}
+
+static void
+mlog_signed(struct mlog_out *o, long long v)
+{
+	mlog_num(o, v < 0 ? 0ULL - (unsigned long long)v :
+	    (unsigned long long)v, v < 0);
+}
+
+/*
+ * "time":"2026-01-02T03:04:05.678Z": the part up to the seconds changes
+ * once a second, so it is rendered then and kept.
+ */
 static void
 mlog_time(struct mlog_out *o)
 {
-	char t[64];
+	static uint64_t sec = UINT64_MAX;
+	static char upto[24];		/* "2026-01-02T03:04:05." */
+	uint64_t ms = netutil_now_ms();
+	char t[64], frac[5];
+	unsigned m = (unsigned)(ms % 1000);
 
-	netutil_iso8601(netutil_now_ms(), t, sizeof (t));
-	mlog_puts(o, "\"");
-	mlog_puts(o, t);
-	mlog_puts(o, "\"");
+	if (ms / 1000 != sec) {
+		netutil_iso8601(ms, t, sizeof (t));
+		memcpy(upto, t, 20);
+		sec = ms / 1000;
+	}
+	mlog_put(o, "\"", 1);
+	mlog_put(o, upto, 20);
+	frac[0] = (char)('0' + m / 100);
+	frac[1] = (char)('0' + m / 10 % 10);
+	frac[2] = (char)('0' + m % 10);
+	frac[3] = 'Z';
+	frac[4] = '"';
+	mlog_put(o, frac, 5);
 }
 
 /*
@@ -234,16 +311,14 @@ mlog_fields(struct mlog_out *o, const char *f, va_list ap)
 			conv[cl++] = *f++;
 		conv[cl] = '\0';
 
-		mlog_puts(o, ",");
+		mlog_put(o, ",", 1);
 		o->o_len += mlog_json_string(o->o_p + o->o_len,
 		    o->o_cap - o->o_len, k, (size_t)(eq - k));
-		mlog_puts(o, ":");
+		mlog_put(o, ":", 1);
 
 		if (strcmp(conv, "s") == 0) {
 			mlog_str(o, va_arg(ap, const char *));
-			continue;
-		}
-		if (strcmp(conv, ".*s") == 0) {
+		} else if (strcmp(conv, ".*s") == 0) {
 			int prec = va_arg(ap, int);
 			const char *sv = va_arg(ap, const char *);
 
@@ -255,38 +330,61 @@ mlog_fields(struct mlog_out *o, const char *f, va_list ap)
 				    prec < 0 ? strlen(sv) : strnlen(sv,
 				    (size_t)prec));
 			}
-			continue;
-		}
-		if (strcmp(conv, "d") == 0 || strcmp(conv, "i") == 0)
-			snprintf(num, sizeof (num), "%d", va_arg(ap, int));
-		else if (strcmp(conv, "u") == 0)
-			snprintf(num, sizeof (num), "%u", va_arg(ap, unsigned));
-		else if (strcmp(conv, "x") == 0)
-			snprintf(num, sizeof (num), "%u", va_arg(ap, unsigned));
-		else if (strcmp(conv, "ld") == 0)
-			snprintf(num, sizeof (num), "%ld", va_arg(ap, long));
-		else if (strcmp(conv, "lu") == 0)
-			snprintf(num, sizeof (num), "%lu",
-			    va_arg(ap, unsigned long));
-		else if (strcmp(conv, "lld") == 0)
-			snprintf(num, sizeof (num), "%lld",
-			    va_arg(ap, long long));
-		else if (strcmp(conv, "llu") == 0)
-			snprintf(num, sizeof (num), "%llu",
-			    va_arg(ap, unsigned long long));
-		else if (strcmp(conv, "zu") == 0)
-			snprintf(num, sizeof (num), "%zu", va_arg(ap, size_t));
-		else if (strcmp(conv, "zd") == 0)
-			snprintf(num, sizeof (num), "%zd", va_arg(ap, ssize_t));
-		else if (cl > 0 && (conv[cl - 1] == 'f' || conv[cl - 1] == 'g') &&
-		    strchr(conv, '*') == NULL && strchr(conv, 'l') == NULL)
+		} else if (strcmp(conv, "d") == 0 || strcmp(conv, "i") == 0) {
+			mlog_signed(o, va_arg(ap, int));
+		} else if (strcmp(conv, "u") == 0 || strcmp(conv, "x") == 0) {
+			mlog_num(o, va_arg(ap, unsigned), false);
+		} else if (strcmp(conv, "ld") == 0) {
+			mlog_signed(o, va_arg(ap, long));
+		} else if (strcmp(conv, "lu") == 0) {
+			mlog_num(o, va_arg(ap, unsigned long), false);
+		} else if (strcmp(conv, "lld") == 0) {
+			mlog_signed(o, va_arg(ap, long long));
+		} else if (strcmp(conv, "llu") == 0) {
+			mlog_num(o, va_arg(ap, unsigned long long), false);
+		} else if (strcmp(conv, "zu") == 0) {
+			mlog_num(o, va_arg(ap, size_t), false);
+		} else if (strcmp(conv, "zd") == 0) {
+			mlog_signed(o, va_arg(ap, ssize_t));
+		} else if (cl > 0 && (conv[cl - 1] == 'f' ||
+		    conv[cl - 1] == 'g') && strchr(conv, '*') == NULL &&
+		    strchr(conv, 'l') == NULL) {
 			snprintf(num, sizeof (num), "%.6g", va_arg(ap, double));
-		else {
+			mlog_puts(o, num);
+		} else {
 			mlog_puts(o, "null");
 			break;	/* unknown conversion: cannot go on safely */
 		}
-		mlog_puts(o, num);
 	}
+}
+
+/* mlog_hdr: see its definition. */
+static void
+mlog_header(void)
+{
+	struct mlog_out h = { mlog_hdr, sizeof (mlog_hdr), 0 };
+
+	if (mlog_pid == 0)
+		mlog_pid = getpid();
+	if (mlog_hdr_pid == mlog_pid)
+		return;
+	mlog_puts(&h, "{\"name\":");
+	mlog_str(&h, mlog_name);
+	mlog_puts(&h, ",\"hostname\":");
+	mlog_str(&h, mlog_host);
+	mlog_puts(&h, ",\"pid\":");
+	mlog_signed(&h, mlog_pid);
+	if (mlog_component[0] != '\0') {
+		mlog_puts(&h, ",\"component\":");
+		mlog_str(&h, mlog_component);
+	}
+	if (mlog_shard >= 0) {
+		mlog_puts(&h, ",\"shard\":");
+		mlog_signed(&h, mlog_shard);
+	}
+	mlog_puts(&h, ",\"level\":");
+	mlog_hdr_len = h.o_len;
+	mlog_hdr_pid = mlog_pid;
 }
 
 size_t
@@ -294,26 +392,11 @@ mlog_format(char *out, size_t cap, int level, const char *msg,
     const char *fields, va_list ap)
 {
 	struct mlog_out o = { out, cap - 1, 0 };
-	char num[64];
 
-	mlog_puts(&o, "{\"name\":");
-	mlog_str(&o, mlog_name);
-	mlog_puts(&o, ",\"hostname\":");
-	mlog_str(&o, mlog_host);
-	if (mlog_pid == 0)
-		mlog_pid = getpid();
-	snprintf(num, sizeof (num), ",\"pid\":%d", (int)mlog_pid);
-	mlog_puts(&o, num);
-	if (mlog_component[0] != '\0') {
-		mlog_puts(&o, ",\"component\":");
-		mlog_str(&o, mlog_component);
-	}
-	if (mlog_shard >= 0) {
-		snprintf(num, sizeof (num), ",\"shard\":%d", mlog_shard);
-		mlog_puts(&o, num);
-	}
-	snprintf(num, sizeof (num), ",\"level\":%d,\"msg\":", level);
-	mlog_puts(&o, num);
+	mlog_header();
+	mlog_put(&o, mlog_hdr, mlog_hdr_len);
+	mlog_signed(&o, level);
+	mlog_puts(&o, ",\"msg\":");
 	mlog_str(&o, msg);
 	mlog_puts(&o, ",\"time\":");
 	mlog_time(&o);

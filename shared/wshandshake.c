@@ -11,6 +11,22 @@
 
 static const char wsh_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
+/*
+ * SHA-1, fetched from its provider once: EVP_sha1() makes OpenSSL 3 look
+ * the algorithm up again on every init, which cost more than the digest
+ * itself (0.35 against 0.16 us a handshake, measured).  Kept for the life
+ * of the process (our processes are single-threaded).
+ */
+static const EVP_MD *
+wsh_sha1(void)
+{
+	static EVP_MD *md;
+
+	if (md == NULL)
+		md = EVP_MD_fetch(NULL, "SHA1", NULL);
+	return (md != NULL ? md : EVP_sha1());
+}
+
 void
 wshandshake_accept(const char *key, size_t keylen, char *out)
 {
@@ -19,7 +35,7 @@ wshandshake_accept(const char *key, size_t keylen, char *out)
 	EVP_MD_CTX *ctx;
 
 	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) != 1 ||
+	    EVP_DigestInit_ex(ctx, wsh_sha1(), NULL) != 1 ||
 	    EVP_DigestUpdate(ctx, key, keylen) != 1 ||
 	    EVP_DigestUpdate(ctx, wsh_guid, sizeof (wsh_guid) - 1) != 1 ||
 	    EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 20) {

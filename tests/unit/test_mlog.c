@@ -2,6 +2,7 @@
  * test_mlog.c: mlog.h, bunyan-format JSON log lines.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,6 +262,110 @@ START_TEST(test_escape_cut)
 END_TEST
 
 /*
+ * The escaper copies runs of plain bytes at once; it must cut exactly where
+ * escaping byte by byte does: an input byte is taken while 8 bytes of the
+ * buffer (less its NUL) are free.  The reference below is that rule.
+ */
+static size_t
+ref_json_string(char *out, size_t cap, const char *s, size_t n)
+{
+	size_t len = 0, lim = cap - 1;
+
+	out[len++] = '"';
+	for (size_t i = 0; i < n && lim - len >= 8; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			len += (size_t)sprintf(out + len, "\\%c", c);
+		else if (c == '\n')
+			len += (size_t)sprintf(out + len, "\\n");
+		else if (c == '\r')
+			len += (size_t)sprintf(out + len, "\\r");
+		else if (c == '\t')
+			len += (size_t)sprintf(out + len, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			len += (size_t)sprintf(out + len, "\\u%04x", c);
+		else
+			out[len++] = (char)c;
+	}
+	out[len++] = '"';
+	out[len] = '\0';
+	return (len);
+}
+
+START_TEST(test_escape_cut_exact)
+{
+	static const char *ins[] = {
+		"a long plain run of bytes that goes on and on and on",
+		"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"",
+		"mixed\trun\x01with \\ escapes \"here\" and\nthere, caf\xc3\xa9",
+		"\x7f\x7f plain \x1f",
+	};
+	char got[128], want[128];
+
+	for (size_t k = 0; k < NELEM(ins); k++) {
+		for (size_t cap = 10; cap <= sizeof (got); cap++) {
+			size_t n = mlog_json_string(got, cap, ins[k],
+			    strlen(ins[k]));
+
+			ck_assert_uint_eq(n, ref_json_string(want, cap,
+			    ins[k], strlen(ins[k])));
+			ck_assert_msg(strcmp(got, want) == 0,
+			    "cap %zu: %s vs %s", cap, got, want);
+		}
+	}
+}
+END_TEST
+
+/* Integers at their limits, written as printf writes them. */
+START_TEST(test_integer_limits)
+{
+	char line[1024], want[256];
+	size_t n;
+
+	n = fmt(line, sizeof (line), MLOG_INFO, "n",
+	    "a=%d b=%d c=%u d=%ld e=%lld f=%llu g=%zu h=%zd i=%d j=%lu",
+	    INT_MIN, INT_MAX, UINT_MAX, LONG_MIN, LLONG_MIN, ULLONG_MAX,
+	    SIZE_MAX, (ssize_t)-1, 0, 0UL);
+	snprintf(want, sizeof (want), ",\"a\":%d,\"b\":%d,\"c\":%u,\"d\":%ld,"
+	    "\"e\":%lld,\"f\":%llu,\"g\":%zu,\"h\":-1,\"i\":0,\"j\":0}\n",
+	    INT_MIN, INT_MAX, UINT_MAX, LONG_MIN, LLONG_MIN, ULLONG_MAX,
+	    SIZE_MAX);
+	ck_assert_uint_gt(n, strlen(want));
+	ck_assert_str_eq(line + n - strlen(want), want);
+}
+END_TEST
+
+/*
+ * The time is kept rendered up to the second; what a line carries must
+ * still be the clock's, within the second it was formatted in.
+ */
+START_TEST(test_time_is_now)
+{
+	char line[1024], before[32], after[32];
+	const char *t;
+	size_t n;
+	json_t *j;
+
+	for (int tries = 0; tries < 5; tries++) {
+		netutil_iso8601(netutil_now_ms(), before, sizeof (before));
+		n = fmt(line, sizeof (line), MLOG_INFO, "t", NULL);
+		netutil_iso8601(netutil_now_ms(), after, sizeof (after));
+		if (strncmp(before, after, 19) != 0)
+			continue;	/* a second ended in between */
+		j = parse_line(line, n);
+		t = json_string_value(json_object_get(j, "time"));
+		ck_assert_ptr_nonnull(t);
+		ck_assert_int_eq(strncmp(t, before, 19), 0);
+		ck_assert(strcmp(t, before) >= 0 && strcmp(t, after) <= 0);
+		json_decref(j);
+		return;
+	}
+	ck_abort_msg("the second kept ending");
+}
+END_TEST
+
+/*
  * A line cut to fit a small buffer still reads "{...}\n" and stays inside
  * the buffer (each one allocated to the exact size, for ASan).  Four bytes
  * are the least that hold "{}\n" and the byte mlog_format() keeps spare.
@@ -501,6 +606,9 @@ mlog_suite(void)
 	tcase_add_test(tc, test_null_msg);
 	tcase_add_loop_test(tc, test_escapes, 0, NELEM(escapes));
 	tcase_add_test(tc, test_escape_cut);
+	tcase_add_test(tc, test_escape_cut_exact);
+	tcase_add_test(tc, test_integer_limits);
+	tcase_add_test(tc, test_time_is_now);
 	tcase_add_test(tc, test_line_cut);
 	tcase_add_test(tc, test_iso8601);
 	tcase_add_loop_test(tc, test_level_parse, 0, NELEM(levels));
