@@ -2,6 +2,7 @@
  * mlog.c: bunyan JSON log lines; see mlog.h.
  */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,7 +33,10 @@ static pid_t mlog_pid;			/* 0: not yet known */
  * 0: stale; a fork changes the pid).  A busy worker writes several lines
  * per session, so what each line costs matters.
  */
-static char mlog_hdr[2048];
+static char mlog_hdr[2304];
+/* Room for every name, host and component escaped at worst (6 bytes each). */
+_Static_assert(sizeof (mlog_hdr) >= 96 + 6 * (sizeof (mlog_name) +
+    sizeof (mlog_host) + sizeof (mlog_component)), "mlog_hdr too small");
 static size_t mlog_hdr_len;
 static pid_t mlog_hdr_pid;
 
@@ -349,8 +353,15 @@ mlog_fields(struct mlog_out *o, const char *f, va_list ap)
 		} else if (cl > 0 && (conv[cl - 1] == 'f' ||
 		    conv[cl - 1] == 'g') && strchr(conv, '*') == NULL &&
 		    strchr(conv, 'l') == NULL) {
-			snprintf(num, sizeof (num), "%.6g", va_arg(ap, double));
-			mlog_puts(o, num);
+			double d = va_arg(ap, double);
+
+			/* JSON has no NaN or infinity. */
+			if (isfinite(d)) {
+				snprintf(num, sizeof (num), "%.6g", d);
+				mlog_puts(o, num);
+			} else {
+				mlog_puts(o, "null");
+			}
 		} else {
 			mlog_puts(o, "null");
 			break;	/* unknown conversion: cannot go on safely */

@@ -3,6 +3,7 @@
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,7 +333,26 @@ START_TEST(test_integer_limits)
 	    INT_MIN, INT_MAX, UINT_MAX, LONG_MIN, LLONG_MIN, ULLONG_MAX,
 	    SIZE_MAX);
 	ck_assert_uint_gt(n, strlen(want));
+	line[n] = '\0';		/* a line is not a C string; n < cap */
 	ck_assert_str_eq(line + n - strlen(want), want);
+}
+END_TEST
+
+/* NaN and infinity, which JSON cannot hold, become null. */
+START_TEST(test_not_finite)
+{
+	char line[1024];
+	size_t n;
+	json_t *j;
+
+	n = fmt(line, sizeof (line), MLOG_INFO, "d", "a=%f b=%g c=%f d=%g",
+	    NAN, INFINITY, -INFINITY, 2.5);
+	j = parse_line(line, n);
+	ck_assert(json_is_null(json_object_get(j, "a")));
+	ck_assert(json_is_null(json_object_get(j, "b")));
+	ck_assert(json_is_null(json_object_get(j, "c")));
+	ck_assert(json_real_value(json_object_get(j, "d")) == 2.5);
+	json_decref(j);
 }
 END_TEST
 
@@ -608,6 +628,7 @@ mlog_suite(void)
 	tcase_add_test(tc, test_escape_cut);
 	tcase_add_test(tc, test_escape_cut_exact);
 	tcase_add_test(tc, test_integer_limits);
+	tcase_add_test(tc, test_not_finite);
 	tcase_add_test(tc, test_time_is_now);
 	tcase_add_test(tc, test_line_cut);
 	tcase_add_test(tc, test_iso8601);
