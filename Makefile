@@ -1,14 +1,26 @@
 # Medusa: build, test, run.  See README.md.
 #
-#   make            build bin/medusa, bin/medusa-worker, bin/medusa-agent and
-#                   bin/mlogin
+#   make            build the programs: bin/medusa (the supervisor),
+#                   bin/medusa-worker, bin/medusa-agent, bin/mlogin,
+#                   bin/medusactl, and the benchmark's bin/medusa-bench and
+#                   bin/bare-relay
+#   make check      build and run the unit and integration tests of the
+#                   plain build; installs nothing (a test whose tool is
+#                   missing skips): what a developer runs all day
+#   make test       install what is missing, build, run every test, then
+#                   the whole suite again under ASan + UBSan, then the fuzz
+#                   regressions: the one command for a fresh machine (CI)
+#   make test-unit, make test-integration
+#                   one half of `make check`
+#   make run        install what is missing, build, run on etc/medusa.json
 #   make agent-static   bin/medusa-agent-static: the agent with no run-time
 #                   dependencies
-#   make run        install what is missing, build, run on etc/medusa.json
-#   make test       install what is missing, build, run every test, then
-#                   the whole suite again under ASan + UBSan
 #   make SAN=1 ...  build (into build-san/) with ASan + UBSan
+#   make sanitize   the suite under ASan + UBSan only
 #   make valgrind   the integration tests under valgrind's memcheck
+#   make fuzz, fuzz-regress, ...   tests/fuzz/fuzz.mk
+#   make bench, bench-build        bench/bench.mk
+#   make clean      remove every build output
 #
 # Every target that needs packages depends on `deps`, which installs only
 # what is missing (tools/deps.sh).
@@ -33,7 +45,10 @@ endif
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wno-missing-field-initializers \
 	   -Wno-format-zero-length
-CPPFLAGS += -Ishared -D_GNU_SOURCE
+# shared/ is three libraries: common/ (every program), server/ (the
+# reflector and medusactl), client/ (mlogin, the agent, the benchmark).
+# Each program sees the headers of the libraries it links, and no others.
+CPPFLAGS += -Ishared/common -D_GNU_SOURCE
 CFLAGS	+= -std=gnu11 $(OPT) -g $(WARN) $(SANFLAGS) -MMD -MP
 LDFLAGS	+= $(SANFLAGS)
 
@@ -44,7 +59,9 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 CPPFLAGS += $(PKG_CFLAGS)
 LIBS	= $(PKG_LIBS) -lev
 
-SHARED_SRC := $(wildcard shared/*.c)
+COMMON_SRC := $(wildcard shared/common/*.c)
+SERVER_SRC := $(wildcard shared/server/*.c)
+CLIENTLIB_SRC := $(wildcard shared/client/*.c)
 SUP_SRC    := $(wildcard supervisor/*.c)
 WORKER_SRC := $(wildcard worker/*.c)
 AGENT_SRC  := $(wildcard agent/*.c)
@@ -54,13 +71,17 @@ UNIT_SRC   := $(wildcard tests/unit/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
-LIB	:= $(BUILD)/libmedusa.a
+LIB_COMMON := $(BUILD)/libmedusa-common.a
+LIB_SERVER := $(BUILD)/libmedusa-server.a
+LIB_CLIENT := $(BUILD)/libmedusa-client.a
+SERVER_LIBS := $(LIB_SERVER) $(LIB_COMMON)
+CLIENT_LIBS := $(LIB_CLIENT) $(LIB_COMMON)
 PROGS	:= $(BIN)/medusa $(BIN)/medusa-worker $(BIN)/medusa-agent $(BIN)/mlogin \
 	   $(BIN)/medusactl
 UNIT	:= $(BUILD)/unit-tests
 
-.PHONY: all agent-static deps run test test-suite test-unit test-integration sanitize \
-	valgrind clean help
+.PHONY: all agent-static deps run check test test-suite test-unit test-integration \
+	sanitize valgrind clean help
 
 all: $(PROGS)
 
@@ -68,28 +89,45 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(LIB): $(call obj,$(SHARED_SRC))
+$(LIB_COMMON): $(call obj,$(COMMON_SRC))
 	@mkdir -p $(@D)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BIN)/medusa: $(call obj,$(SUP_SRC)) $(LIB)
+$(LIB_SERVER): $(call obj,$(SERVER_SRC))
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(LIB_CLIENT): $(call obj,$(CLIENTLIB_SRC))
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+# Who sees which headers.
+SERVER_DIRS := shared/server supervisor worker ctl
+CLIENT_DIRS := shared/client agent client
+$(foreach d,$(SERVER_DIRS),$(eval $(BUILD)/$(d)/%.o: CPPFLAGS += -Ishared/server))
+$(foreach d,$(CLIENT_DIRS),$(eval $(BUILD)/$(d)/%.o: CPPFLAGS += -Ishared/client))
+$(BUILD)/tests/unit/%.o: CPPFLAGS += -Ishared/server -Ishared/client
+
+$(BIN)/medusa: $(call obj,$(SUP_SRC)) $(SERVER_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BIN)/medusa-worker: $(call obj,$(WORKER_SRC)) $(LIB)
+$(BIN)/medusa-worker: $(call obj,$(WORKER_SRC)) $(SERVER_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BIN)/medusa-agent: $(call obj,$(AGENT_SRC)) $(LIB)
+$(BIN)/medusa-agent: $(call obj,$(AGENT_SRC)) $(CLIENT_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lutil
 
-$(BIN)/mlogin: $(call obj,$(CLIENT_SRC)) $(LIB)
+$(BIN)/mlogin: $(call obj,$(CLIENT_SRC)) $(CLIENT_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BIN)/medusactl: $(call obj,$(CTL_SRC)) $(LIB)
+$(BIN)/medusactl: $(call obj,$(CTL_SRC)) $(SERVER_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -97,7 +135,7 @@ $(BIN)/medusactl: $(call obj,$(CTL_SRC)) $(LIB)
 # into any job as a single file.
 agent-static: $(BIN)/medusa-agent-static
 
-$(BIN)/medusa-agent-static: $(call obj,$(AGENT_SRC)) $(LIB)
+$(BIN)/medusa-agent-static: $(call obj,$(AGENT_SRC)) $(CLIENT_LIBS)
 	@mkdir -p $(@D)
 	$(CC) -static $(LDFLAGS) -o $@ $^ -ljansson -lssl -lcrypto -lev -lutil \
 	    -lpthread -ldl -lm
@@ -106,12 +144,12 @@ $(BIN)/medusa-agent-static: $(call obj,$(AGENT_SRC)) $(LIB)
 # new build during a rolling restart.
 ALT_WORKER := $(BUILD)/alt/medusa-worker
 
-$(ALT_WORKER): $(WORKER_SRC) $(LIB)
+$(ALT_WORKER): $(WORKER_SRC) $(SERVER_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(filter-out -MMD -MP,$(CFLAGS)) \
+	$(CC) $(CPPFLAGS) -Ishared/server $(filter-out -MMD -MP,$(CFLAGS)) \
 	    -DMEDUSA_VERSION='"0.1.0-next"' $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(UNIT): $(call obj,$(UNIT_SRC)) $(LIB)
+$(UNIT): $(call obj,$(UNIT_SRC)) $(LIB_SERVER) $(LIB_CLIENT) $(LIB_COMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
 
@@ -130,6 +168,13 @@ test-suite: all $(UNIT) $(ALT_WORKER)
 	MEDUSA_BIN=$(CURDIR)/$(BIN) MEDUSA_REQUIRE_ALL=1 \
 	    MEDUSA_ALT_WORKER=$(CURDIR)/$(ALT_WORKER) \
 	    $(PY) -m unittest discover -s tests/integration -p 'test_*.py' -v
+
+check: test-suite-plain
+
+test-suite-plain: all $(UNIT) $(ALT_WORKER)
+	CK_FORK=yes $(UNIT)
+	MEDUSA_BIN=$(CURDIR)/$(BIN) MEDUSA_ALT_WORKER=$(CURDIR)/$(ALT_WORKER) \
+	    $(PY) -m unittest discover -s tests/integration -p 'test_*.py'
 
 test-unit: all $(UNIT)
 	CK_FORK=yes $(UNIT)
@@ -159,7 +204,7 @@ clean:
 	rm -rf build build-san build-fuzz bin
 
 help:
-	@sed -n '1,12p' Makefile
+	@sed -n '1,30p' Makefile
 
 -include $(shell find build build-san -name '*.d' 2>/dev/null)
 

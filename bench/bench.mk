@@ -13,6 +13,8 @@
 BENCH_SRC	:= bench/medusa-bench.c bench/bconn.c bench/bstats.c
 BENCH_PROGS	:= $(BIN)/medusa-bench $(BIN)/bare-relay
 
+$(BUILD)/bench/%.o: CPPFLAGS += -Ishared/client
+
 .PHONY: bench bench-build
 
 # `make` builds them with the rest (the tests run them briefly).
@@ -20,7 +22,7 @@ all: $(BENCH_PROGS)
 
 bench-build: $(BENCH_PROGS)
 
-$(BIN)/medusa-bench: $(call obj,$(BENCH_SRC)) $(LIB)
+$(BIN)/medusa-bench: $(call obj,$(BENCH_SRC)) $(CLIENT_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 

@@ -17,7 +17,7 @@
 #   make fuzz-clean      remove build-fuzz/
 #
 # FUZZ_NAMES=proto (say) limits any of them to some harnesses.  The
-# harnesses are built with clang and compile the shared/*.c files they need
+# harnesses are built with clang and compile the shared/*/*.c files they need
 # themselves (instrumented), rather than link build/libmedusa.a, so they
 # never touch build/ or build-san/.
 
@@ -30,19 +30,19 @@ FUZZ_PKGS	:= openssl msgpack jansson
 FUZZ_SAN	:= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 # The top Makefile's warnings (-Werror included), when it defines them.
 FUZZ_WARN	:= $(or $(WARN),-Wall -Wextra)
-FUZZ_CFLAGS	:= -std=gnu11 -g -O1 $(FUZZ_SAN) -Ishared -D_GNU_SOURCE \
+FUZZ_CFLAGS	:= -std=gnu11 -g -O1 $(FUZZ_SAN) -Ishared/common -Ishared/server -D_GNU_SOURCE \
 		   $(FUZZ_WARN)
 FUZZ_PKG_CFLAGS	= $(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null)
 FUZZ_LIBS	= $(shell pkg-config --libs $(FUZZ_PKGS) 2>/dev/null)
 
 # What each harness compiles besides itself.
-FUZZ_SRC_httphead := shared/httphead.c shared/route.c shared/wshandshake.c
-FUZZ_SRC_wsframe  := shared/wsframe.c shared/utf8.c
-FUZZ_SRC_proto    := shared/proto.c shared/utf8.c
-FUZZ_SRC_config   := shared/config.c shared/mlog.c shared/netutil.c
+FUZZ_SRC_httphead := shared/common/httphead.c shared/server/route.c shared/common/wshandshake.c
+FUZZ_SRC_wsframe  := shared/common/wsframe.c shared/common/utf8.c
+FUZZ_SRC_proto    := shared/server/proto.c shared/common/utf8.c
+FUZZ_SRC_config   := shared/server/config.c shared/common/mlog.c shared/common/netutil.c
 
 FUZZ_BINS	:= $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
-FUZZ_DEPS	:= tests/fuzz/fuzzutil.h tests/fuzz/fuzz.mk $(wildcard shared/*.h)
+FUZZ_DEPS	:= tests/fuzz/fuzzutil.h tests/fuzz/fuzz.mk $(wildcard shared/*/*.h)
 
 .PHONY: fuzz fuzz-build fuzz-run fuzz-regress fuzz-seeds fuzz-clean
 
@@ -67,12 +67,12 @@ fuzz-regress: $(FUZZ_BINS)
 	@tests/fuzz/run.sh regress $(FUZZ_DIR) 0 $(FUZZ_NAMES)
 
 # The seed generator uses the real encoders; built without the fuzzer.
-$(FUZZ_DIR)/mkseeds: tests/fuzz/mkseeds.c shared/proto.c shared/wsframe.c \
-    shared/utf8.c $(FUZZ_DEPS)
+$(FUZZ_DIR)/mkseeds: tests/fuzz/mkseeds.c shared/server/proto.c shared/common/wsframe.c \
+    shared/common/utf8.c $(FUZZ_DEPS)
 	@mkdir -p $(FUZZ_DIR)
-	$(FUZZ_CC) -std=gnu11 -g -O1 $(FUZZ_WARN) -Ishared -D_GNU_SOURCE \
-	    $(FUZZ_PKG_CFLAGS) -o $@ tests/fuzz/mkseeds.c shared/proto.c \
-	    shared/wsframe.c shared/utf8.c $(FUZZ_LIBS)
+	$(FUZZ_CC) -std=gnu11 -g -O1 $(FUZZ_WARN) -Ishared/common -Ishared/server -D_GNU_SOURCE \
+	    $(FUZZ_PKG_CFLAGS) -o $@ tests/fuzz/mkseeds.c shared/server/proto.c \
+	    shared/common/wsframe.c shared/common/utf8.c $(FUZZ_LIBS)
 
 fuzz-seeds: $(FUZZ_DIR)/mkseeds
 	@mkdir -p tests/fuzz/corpus/proto tests/fuzz/corpus/wsframe

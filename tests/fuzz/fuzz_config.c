@@ -1,6 +1,6 @@
 /*
  * fuzz_config.c: libFuzzer harness for the configuration parser
- * (shared/config.c; JSON by jansson).
+ * (shared/server/config.c; JSON by jansson).
  *
  * The input is the text of a configuration file.  config_parse() starts
  * from the defaults, as config_load() callers do.  Checks:

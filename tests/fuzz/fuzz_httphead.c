@@ -1,7 +1,7 @@
 /*
  * fuzz_httphead.c: libFuzzer harness for the HTTP head parser
- * (shared/httphead.c) and what the reflector does with a parsed head: the
- * route (shared/route.c) and the WebSocket handshake (shared/wshandshake.c).
+ * (shared/common/httphead.c) and what the reflector does with a parsed head: the
+ * route (shared/server/route.c) and the WebSocket handshake (shared/common/wshandshake.c).
  *
  * The input is the first bytes of a connection.  Checks:
  *

@@ -1,6 +1,6 @@
 /*
  * fuzz_proto.c: libFuzzer harness for the control protocol's decoders
- * (shared/proto.c, described in shared/proto.h).
+ * (shared/server/proto.c, described in shared/server/proto.h).
  *
  * The input is one frame body, as ctlchan_next() hands it out (no length
  * prefix).  proto_type() and every proto_dec_*() see it.  Each decoder

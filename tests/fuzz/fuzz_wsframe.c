@@ -1,6 +1,6 @@
 /*
  * fuzz_wsframe.c: libFuzzer harness for the WebSocket frame codec
- * (shared/wsframe.c) and the incremental UTF-8 validator (shared/utf8.c).
+ * (shared/common/wsframe.c) and the incremental UTF-8 validator (shared/common/utf8.c).
  *
  * Input layout:
  *

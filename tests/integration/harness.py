@@ -53,7 +53,7 @@ def _is_report(line):
 
 
 def fnv1a(s):
-    """The shard hash (shared/shard.h): FNV-1a 32 over the lowercased id."""
+    """The shard hash (shared/server/shard.h): FNV-1a 32 over the lowercased id."""
     h = 2166136261
     for c in s.lower().encode():
         h ^= c

@@ -4,7 +4,7 @@ and when it is hit the client gets the documented answer and the server
 writes a log line.
 
 One test per limit.  Each sets its limit small in a config of its own (key
-names and ranges: shared/config.c), hits it against the real binaries, and
+names and ranges: shared/server/config.c), hits it against the real binaries, and
 checks both what the client sees (an HTTP status with a JSON body before
 the upgrade, a WebSocket close code after it, a sender that is no longer
 read, or for max_connections that an extra connection is served only once
