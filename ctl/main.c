@@ -91,57 +91,106 @@ ctl_connect(const char *path)
 	return (fd);
 }
 
-/* Wait for the next reply; 1 with it decoded, -1 on error (reported). */
-static int
-ctl_next(struct ctlchan *ch, struct proto_admin_reply *r, bool *have)
+/* What the replies to one request have brought so far. */
+struct ctl_reply {
+	enum proto_admin_cmd	cr_cmd;
+	bool			cr_json;	/* --json */
+	bool			cr_done;	/* the last reply has come */
+	bool			cr_ok;
+	bool			cr_failed;	/* reported on stderr */
+	char			*cr_doc;	/* JSON joined from the pieces */
+	size_t			cr_doclen;
+};
+
+static int ctl_join(char **, size_t *, const char *, size_t);
+static void ctl_print_status(json_t *);
+static void ctl_print_sessions(json_t *);
+
+/* The whole document has come: print it, raw or as a table. */
+static void
+ctl_print(const struct ctl_reply *cr)
 {
+	json_error_t je;
+	json_t *doc = json_loadb(cr->cr_doc, cr->cr_doclen, 0, &je);
+
+	if (cr->cr_json || doc == NULL)
+		printf("%.*s\n", (int)cr->cr_doclen, cr->cr_doc);
+	else if (cr->cr_cmd == ADMIN_SESSIONS)
+		ctl_print_sessions(doc);
+	else
+		ctl_print_status(doc);
+	json_decref(doc);
+}
+
+/*
+ * One ADMIN_REPLY (proto.h): its text as it comes (a restart's steps),
+ * its JSON joined with the pieces before it; the last one ends the wait.
+ */
+static int
+ctl_on_reply(void *arg, const uint8_t *b, size_t n)
+{
+	struct ctl_reply *cr = arg;
+	struct proto_admin_reply r;
 	char err[128] = "not an ADMIN_REPLY";
 
-	if (*have) {
-		ctlchan_done(ch);
-		*have = false;
+	if (proto_type(b, n) != PROTO_ADMIN_REPLY ||
+	    proto_dec_admin_reply(b, n, &r, err, sizeof (err)) != 0) {
+		fprintf(stderr, "medusactl: bad reply: %s\n", err);
+		cr->cr_failed = true;
+		return (CTLCHAN_STOP);
 	}
-	for (;;) {
-		const uint8_t *b;
-		size_t n;
-		struct pollfd pfd = { ch->cc_fd, POLLIN, 0 };
-		int k = ctlchan_next(ch, &b, &n);
+	if (r.pap_text.ps_n > 0)
+		printf("%s%.*s\n", r.pap_done || !r.pap_ok ? "" : " * ",
+		    (int)r.pap_text.ps_n, r.pap_text.ps_p);
+	(void) fflush(stdout);
+	if (r.pap_json.ps_n > 0 && ctl_join(&cr->cr_doc, &cr->cr_doclen,
+	    r.pap_json.ps_p, r.pap_json.ps_n) != 0) {
+		cr->cr_failed = true;
+		return (CTLCHAN_STOP);
+	}
+	if (!r.pap_done)
+		return (CTLCHAN_NEXT);
+	cr->cr_done = true;
+	cr->cr_ok = r.pap_ok;
+	if (cr->cr_ok && cr->cr_doclen > 0)
+		ctl_print(cr);
+	return (CTLCHAN_STOP);
+}
 
-		if (k < 0) {
-			fprintf(stderr, "medusactl: oversized reply\n");
-			return (-1);
-		}
-		if (k == 1) {
-			*have = true;
-			if (proto_type(b, n) != PROTO_ADMIN_REPLY ||
-			    proto_dec_admin_reply(b, n, r, err,
-			    sizeof (err)) != 0) {
-				fprintf(stderr, "medusactl: bad reply: %s\n",
-				    err);
-				return (-1);
-			}
-			return (1);
-		}
+/*
+ * Read replies until the last; false (reported) if the channel failed or
+ * medusa fell silent for CTL_TIMEOUT_MS.
+ */
+static bool
+ctl_wait(struct ctlchan *ch, struct ctl_reply *cr)
+{
+	struct pollfd pfd = { ch->cc_fd, POLLIN, 0 };
+	int k;
+
+	while (!cr->cr_done && !cr->cr_failed) {
 		k = poll(&pfd, 1, CTL_TIMEOUT_MS);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0) {
 			fprintf(stderr, "medusactl: no answer from medusa%s\n",
 			    k < 0 ? ": poll failed" : " for 30 s");
-			return (-1);
+			return (false);
 		}
-		{
-			ssize_t got = ctlchan_fill(ch);
-
-			if (got < 0 && (errno == EAGAIN || errno == EINTR))
-				continue;
-			if (got <= 0) {
-				fprintf(stderr, "medusactl: medusa closed the "
-				    "connection\n");
-				return (-1);
-			}
+		switch (ctlchan_pump(ch, ctl_on_reply, cr, 1)) {
+		case CTLCHAN_AGAIN:
+		case CTLCHAN_CLOSED:
+			break;
+		case CTLCHAN_BAD:
+			fprintf(stderr, "medusactl: oversized reply\n");
+			return (false);
+		case CTLCHAN_END:
+		case CTLCHAN_ERROR:
+			fprintf(stderr, "medusactl: medusa closed the "
+			    "connection\n");
+			return (false);
 		}
 	}
+	return (cr->cr_done);
 }
 
 /* Append p[0..n) to *buf (of *len bytes).  0, or -1 (reported). */
@@ -275,14 +324,12 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct proto_admin_req req;
-	struct proto_admin_reply r;
+	struct ctl_reply cr;
 	struct ctlchan ch;
 	msgpack_sbuffer sb;
 	char sock[108], *end;
 	const char *sockopt = NULL, *cfg = NULL, *cmd;
-	bool json = false, have = false, ok = false;
-	char *doctext = NULL;
-	size_t doclen = 0;
+	bool json = false;
 	int ch_, fd, shard = -1, rc = 1;
 
 	while ((ch_ = getopt_long(argc, argv, "S:f:hV", opts, NULL)) != -1) {
@@ -355,6 +402,9 @@ main(int argc, char **argv)
 	}
 	if ((fd = ctl_connect(sock)) < 0)
 		return (1);
+	memset(&cr, 0, sizeof (cr));
+	cr.cr_cmd = req.par_command;
+	cr.cr_json = json;
 
 	ctlchan_init(&ch, fd, 1u << 20);
 	msgpack_sbuffer_init(&sb);
@@ -369,34 +419,9 @@ main(int argc, char **argv)
 	}
 	msgpack_sbuffer_destroy(&sb);
 
-	while (ctl_next(&ch, &r, &have) == 1) {
-		if (r.pap_text.ps_n > 0)
-			printf("%s%.*s\n", r.pap_done || !r.pap_ok ? "" :
-			    " * ", (int)r.pap_text.ps_n, r.pap_text.ps_p);
-		(void) fflush(stdout);
-		/* A large document comes in pieces: join them. */
-		if (r.pap_json.ps_n > 0 && ctl_join(&doctext, &doclen,
-		    r.pap_json.ps_p, r.pap_json.ps_n) != 0)
-			break;
-		if (!r.pap_done)
-			continue;
-		ok = r.pap_ok;
-		if (ok && doclen > 0) {
-			json_error_t je;
-			json_t *doc = json_loadb(doctext, doclen, 0, &je);
-
-			if (json || doc == NULL)
-				printf("%.*s\n", (int)doclen, doctext);
-			else if (req.par_command == ADMIN_SESSIONS)
-				ctl_print_sessions(doc);
-			else
-				ctl_print_status(doc);
-			json_decref(doc);
-		}
-		rc = ok ? 0 : 1;
-		break;
-	}
+	if (ctl_wait(&ch, &cr))
+		rc = cr.cr_ok ? 0 : 1;
 	ctlchan_close(&ch, NULL, NULL);
-	free(doctext);
+	free(cr.cr_doc);
 	return (rc);
 }

@@ -136,9 +136,10 @@ admin_status_done(void *arg, const char *json, size_t len)
 		admin_reply(a, true, true, "", json, len);
 }
 
-static void
-admin_request(struct admin_conn *a, const uint8_t *b, size_t n)
+static int
+admin_request(void *arg, const uint8_t *b, size_t n)
 {
+	struct admin_conn *a = arg;
 	struct proto_admin_req m;
 	char err[256];
 
@@ -146,14 +147,14 @@ admin_request(struct admin_conn *a, const uint8_t *b, size_t n)
 	    proto_dec_admin_req(b, n, &m, err, sizeof (err)) != 0) {
 		mlog(MLOG_WARN, "bad admin request", "");
 		admin_reply(a, true, false, "bad request", NULL, 0);
-		return;
+		return (CTLCHAN_NEXT);
 	}
 	if (m.par_version != PROTO_VERSION) {
 		snprintf(err, sizeof (err), "medusactl speaks protocol %u, "
 		    "medusa %d: use the medusactl of this build",
 		    m.par_version, PROTO_VERSION);
 		admin_reply(a, true, false, err, NULL, 0);
-		return;
+		return (CTLCHAN_NEXT);
 	}
 	switch (m.par_command) {
 	case ADMIN_STATUS:
@@ -175,32 +176,17 @@ admin_request(struct admin_conn *a, const uint8_t *b, size_t n)
 		admin_reply(a, true, false, "unknown command", NULL, 0);
 		break;
 	}
+	return (CTLCHAN_NEXT);
 }
 
 static void
 admin_read_cb(EV_P_ ev_io *w, int revents)
 {
 	struct admin_conn *a = w->data;
-	const uint8_t *body;
-	size_t len;
-	ssize_t n;
-	int r;
 
 	(void) EV_A;
 	(void) revents;
-	n = ctlchan_fill(&a->a_ch);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-	    errno == EINTR))
-		return;
-	if (n <= 0) {
-		admin_close(a);
-		return;
-	}
-	while ((r = ctlchan_next(&a->a_ch, &body, &len)) == 1) {
-		admin_request(a, body, len);
-		ctlchan_done(&a->a_ch);
-	}
-	if (r < 0)
+	if (ctlchan_pump(&a->a_ch, admin_request, a, 1) != CTLCHAN_AGAIN)
 		admin_close(a);
 }
 

@@ -579,22 +579,24 @@ static void (*const supervisor_dispatch[PROTO_MAX])(struct wproc *,
 	[PROTO_HANDOFF_DONE] = workers_msg_handoff_done,
 };
 
-static void
-supervisor_dispatch_worker(struct wproc *w, const uint8_t *b, size_t n)
+static int
+supervisor_dispatch_worker(void *arg, const uint8_t *b, size_t n)
 {
+	struct wproc *w = arg;
 	int type = proto_type(b, n);
 
 	if (type == PROTO_INVALID || supervisor_dispatch[type] == NULL) {
 		mlog(MLOG_ERROR, "unexpected message from worker", "shard=%u "
 		    "type=%s", w->wp_shard->sh_index, proto_type_name(type));
 		workers_kill(w, "unexpected message");
-		return;
+		return (CTLCHAN_NEXT);
 	}
 	if (w->wp_state == W_STARTING && type != PROTO_READY) {
 		workers_kill(w, "message before READY");
-		return;
+		return (CTLCHAN_NEXT);
 	}
 	supervisor_dispatch[type](w, b, n);
+	return (CTLCHAN_NEXT);
 }
 
 static void
@@ -612,36 +614,27 @@ static void
 workers_read_cb(EV_P_ ev_io *io, int revents)
 {
 	struct wproc *w = io->data;
-	const uint8_t *body;
-	size_t len;
-	ssize_t n;
-	int r = 0;
 
 	(void) EV_A;
 	(void) revents;
-	n = ctlchan_fill(&w->wp_ctl);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-	    errno == EINTR))
+	switch (ctlchan_pump(&w->wp_ctl, supervisor_dispatch_worker, w, 1)) {
+	case CTLCHAN_AGAIN:
+	case CTLCHAN_CLOSED:
 		return;
-	if (n <= 0) {
-		/* Channel gone: the process is dying, or must. */
-		if (n < 0)
-			mlog(MLOG_ERROR, "control channel read failed",
-			    "shard=%u error=%s", w->wp_shard->sh_index,
-			    strerror(errno));
-		workers_channel_down(w);
-		if (w->wp_state != W_STOPPING)
-			workers_kill(w, "control channel closed");
-		return;
-	}
-	while (w->wp_ctl.cc_fd >= 0 &&
-	    (r = ctlchan_next(&w->wp_ctl, &body, &len)) == 1) {
-		supervisor_dispatch_worker(w, body, len);
-		if (w->wp_ctl.cc_fd >= 0)
-			ctlchan_done(&w->wp_ctl);
-	}
-	if (w->wp_ctl.cc_fd >= 0 && r < 0)
+	case CTLCHAN_BAD:
 		workers_kill(w, "oversized frame");
+		return;
+	case CTLCHAN_ERROR:
+		mlog(MLOG_ERROR, "control channel read failed", "shard=%u "
+		    "error=%s", w->wp_shard->sh_index, strerror(errno));
+		break;
+	case CTLCHAN_END:
+		break;
+	}
+	/* Channel gone: the process is dying, or must. */
+	workers_channel_down(w);
+	if (w->wp_state != W_STOPPING)
+		workers_kill(w, "control channel closed");
 }
 
 static void

@@ -63,6 +63,7 @@ struct handoff {
 	bool		h_end_sent;
 	uint64_t	h_moved;
 	uint64_t	h_failed;	/* should have moved, could not */
+	const char	*h_bad;		/* the type of an unexpected message */
 	/* arriving side: a session whose ACK could not leave yet */
 	uint8_t		*h_deferred;
 	size_t		h_deferred_len;
@@ -142,24 +143,24 @@ handoff_unsent(const char *tag, const uint8_t *frame, size_t len, int *fds,
 
 static void handoff_ack(const uint8_t *, size_t);
 
+/* The successor's acknowledgements; anything else is refused. */
+static int
+handoff_on_ack(void *arg, const uint8_t *b, size_t n)
+{
+	(void) arg;
+	if (proto_type(b, n) != PROTO_HANDOFF_ACK) {
+		ho.h_bad = proto_type_name(proto_type(b, n));
+		return (CTLCHAN_REFUSE);
+	}
+	handoff_ack(b, n);
+	return (CTLCHAN_NEXT);
+}
+
 /* Act on every acknowledgement that has arrived, without waiting. */
 static void
 handoff_read_acks(void)
 {
-	const uint8_t *body;
-	size_t len;
-	int r;
-
-	for (;;) {
-		while ((r = ctlchan_next(&ho.h_ch, &body, &len)) == 1) {
-			if (proto_type(body, len) != PROTO_HANDOFF_ACK)
-				return;
-			handoff_ack(body, len);
-			ctlchan_done(&ho.h_ch);
-		}
-		if (r < 0 || ctlchan_fill(&ho.h_ch) <= 0)
-			return;
-	}
+	(void) ctlchan_pump(&ho.h_ch, handoff_on_ack, NULL, 0);
 }
 
 static void
@@ -329,41 +330,26 @@ handoff_ack(const uint8_t *b, size_t n)
 static void
 handoff_out_read_cb(EV_P_ ev_io *w, int revents)
 {
-	const uint8_t *body;
-	size_t len;
-	ssize_t n;
-	int r = 0;
-
 	(void) EV_A;
 	(void) w;
 	(void) revents;
-	n = ctlchan_fill(&ho.h_ch);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-	    errno == EINTR))
+	switch (ctlchan_pump(&ho.h_ch, handoff_on_ack, NULL, 1)) {
+	case CTLCHAN_AGAIN:
+		handoff_pump();		/* the window has room again */
 		return;
-	while (ho.h_active && (r = ctlchan_next(&ho.h_ch, &body, &len)) == 1) {
-		if (proto_type(body, len) != PROTO_HANDOFF_ACK) {
-			mlog(MLOG_ERROR, "unexpected message from the "
-			    "successor", "type=%s",
-			    proto_type_name(proto_type(body, len)));
-			handoff_finish(true);
-			return;
-		}
-		handoff_ack(body, len);
-		ctlchan_done(&ho.h_ch);
-	}
-	if (ho.h_active && r < 0) {
-		mlog(MLOG_ERROR, "oversized frame from the successor", "");
-		handoff_finish(true);
+	case CTLCHAN_CLOSED:
 		return;
-	}
-	if (n <= 0) {
+	case CTLCHAN_BAD:
+		mlog(MLOG_ERROR, "unexpected message from the successor",
+		    "type=%s", ho.h_bad != NULL ? ho.h_bad : "oversized frame");
+		break;
+	case CTLCHAN_END:
+	case CTLCHAN_ERROR:
 		mlog(MLOG_ERROR, "the successor closed the handoff channel",
 		    "successor_pid=%u", ho.h_peer);
-		handoff_finish(true);
-		return;
+		break;
 	}
-	handoff_pump();
+	handoff_finish(true);
 }
 
 /* Set up one side's channel; -1 (and the descriptor closed) if busy. */
@@ -607,53 +593,50 @@ handin_write_cb(EV_P_ ev_io *w, int revents)
 	ev_feed_event(EV_A_ &hi.h_rio, EV_READ);
 }
 
+/* The predecessor's SESSIONs, then its HANDOFF_END. */
+static int
+handin_dispatch(void *arg, const uint8_t *b, size_t n)
+{
+	int type = proto_type(b, n);
+
+	(void) arg;
+	if (type == PROTO_SESSION) {
+		handin_session(b, n);
+		/* A session whose ACK waits for room: so does the channel. */
+		return (hi.h_deferred != NULL ? CTLCHAN_STOP : CTLCHAN_NEXT);
+	}
+	if (type == PROTO_HANDOFF_END)
+		mlog(MLOG_INFO, "hand-in complete", "predecessor_pid=%u "
+		    "resumed=%llu", hi.h_peer,
+		    (unsigned long long)hi.h_resumed);
+	else
+		mlog(MLOG_ERROR, "unexpected message on the handoff channel",
+		    "type=%s", proto_type_name(type));
+	handin_stop();
+	return (CTLCHAN_STOP);
+}
+
 static void
 handin_read_cb(EV_P_ ev_io *w, int revents)
 {
-	const uint8_t *body;
-	size_t len;
-	ssize_t n;
-	int r = 0;
-
 	(void) EV_A;
 	(void) w;
 	(void) revents;
-	n = ctlchan_fill(&hi.h_ch);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-	    errno == EINTR))
-		n = 1;		/* nothing new; frames may be waiting */
-	while (hi.h_active && hi.h_deferred == NULL &&
-	    (r = ctlchan_next(&hi.h_ch, &body, &len)) == 1) {
-		int type = proto_type(body, len);
-
-		if (type == PROTO_SESSION) {
-			handin_session(body, len);
-		} else if (type == PROTO_HANDOFF_END) {
-			mlog(MLOG_INFO, "hand-in complete", "predecessor_pid=%u "
-			    "resumed=%llu", hi.h_peer,
-			    (unsigned long long)hi.h_resumed);
-			handin_stop();
-			return;
-		} else {
-			mlog(MLOG_ERROR, "unexpected message on the handoff "
-			    "channel", "type=%s", proto_type_name(type));
-			handin_stop();
-			return;
-		}
-		if (hi.h_active)
-			ctlchan_done(&hi.h_ch);
-	}
-	if (hi.h_active && r < 0) {
-		mlog(MLOG_ERROR, "oversized frame on the handoff channel", "");
-		handin_stop();
+	switch (ctlchan_pump(&hi.h_ch, handin_dispatch, NULL, 1)) {
+	case CTLCHAN_AGAIN:
+	case CTLCHAN_CLOSED:
 		return;
-	}
-	if (hi.h_active && hi.h_deferred == NULL && n <= 0) {
+	case CTLCHAN_BAD:
+		mlog(MLOG_ERROR, "oversized frame on the handoff channel", "");
+		break;
+	case CTLCHAN_END:
+	case CTLCHAN_ERROR:
 		mlog(MLOG_WARN, "the predecessor closed the handoff channel "
 		    "early", "predecessor_pid=%u resumed=%llu", hi.h_peer,
 		    (unsigned long long)hi.h_resumed);
-		handin_stop();
+		break;
 	}
+	handin_stop();
 }
 
 void

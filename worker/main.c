@@ -485,11 +485,12 @@ static void (*const worker_dispatch[PROTO_MAX])(const uint8_t *, size_t) = {
 	[PROTO_HANDIN] = worker_msg_handoff_in,
 };
 
-static void
-worker_dispatch_supervisor(const uint8_t *b, size_t n)
+static int
+worker_dispatch_supervisor(void *arg, const uint8_t *b, size_t n)
 {
 	int type = proto_type(b, n);
 
+	(void) arg;
 	if (type == PROTO_INVALID || worker_dispatch[type] == NULL)
 		worker_protocol_error("unexpected message type",
 		    proto_type_name(type));
@@ -497,52 +498,49 @@ worker_dispatch_supervisor(const uint8_t *b, size_t n)
 		worker_protocol_error("message before CONFIG",
 		    proto_type_name(type));
 	worker_dispatch[type](b, n);
+	return (CTLCHAN_NEXT);
 }
 
 /* --- control channel I/O --------------------------------------------- */
 
+/* The supervisor is gone (or the channel broke): close everything. */
+static void
+worker_ctl_lost(void)
+{
+	ev_io_stop(wk.w_loop, &wk.w_ctl_rio);
+	ev_io_stop(wk.w_loop, &wk.w_ctl_wio);
+	ctlchan_close(&wk.w_ctl, NULL, NULL);
+	worker_shutdown(PROTO_SHUTDOWN_CLOSE, "supervisor went away");
+}
+
 static void
 worker_ctl_read_cb(EV_P_ ev_io *w, int revents)
 {
-	const uint8_t *body;
-	size_t len;
-	ssize_t n;
-	int r;
-
+	(void) EV_A;
+	(void) w;
 	(void) revents;
 	/*
 	 * Each message with descriptors is a read of its own (the kernel
 	 * ends a read at another sender's descriptors): take what waits, up
 	 * to a bound, in one wake-up rather than one wake-up per attach.
 	 */
-	for (int i = 0; i < WORKER_CTL_READS && ev_is_active(w); i++) {
-		n = ctlchan_fill(&wk.w_ctl);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR)
-				return;
-			mlog(MLOG_ERROR, "control channel read failed",
-			    "error=%s", strerror(errno));
-		}
-		if (n <= 0) {
-			if (n == 0)
-				mlog(MLOG_WARN, "supervisor went away", "");
-			ev_io_stop(EV_A_ &wk.w_ctl_rio);
-			ev_io_stop(EV_A_ &wk.w_ctl_wio);
-			ctlchan_close(&wk.w_ctl, NULL, NULL);
-			worker_shutdown(PROTO_SHUTDOWN_CLOSE,
-			    "supervisor went away");
-			return;
-		}
-		while ((r = ctlchan_next(&wk.w_ctl, &body, &len)) == 1) {
-			worker_dispatch_supervisor(body, len);
-			ctlchan_done(&wk.w_ctl);
-		}
-		if (r < 0) {
-			worker_protocol_error("oversized frame", "");
-			return;
-		}
+	switch (ctlchan_pump(&wk.w_ctl, worker_dispatch_supervisor, NULL,
+	    WORKER_CTL_READS)) {
+	case CTLCHAN_AGAIN:
+	case CTLCHAN_CLOSED:
+		return;
+	case CTLCHAN_BAD:
+		worker_protocol_error("oversized frame", "");
+		return;
+	case CTLCHAN_ERROR:
+		mlog(MLOG_ERROR, "control channel read failed", "error=%s",
+		    strerror(errno));
+		break;
+	case CTLCHAN_END:
+		mlog(MLOG_WARN, "supervisor went away", "");
+		break;
 	}
+	worker_ctl_lost();
 }
 
 static void
@@ -557,10 +555,7 @@ worker_ctl_write_cb(EV_P_ ev_io *w, int revents)
 	} else if (r < 0) {
 		mlog(MLOG_ERROR, "control channel write failed", "error=%s",
 		    strerror(errno));
-		ev_io_stop(EV_A_ w);
-		ev_io_stop(EV_A_ &wk.w_ctl_rio);
-		ctlchan_close(&wk.w_ctl, NULL, NULL);
-		worker_shutdown(PROTO_SHUTDOWN_CLOSE, "supervisor went away");
+		worker_ctl_lost();
 	}
 }
 

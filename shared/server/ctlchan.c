@@ -247,3 +247,35 @@ ctlchan_close(struct ctlchan *c, ctlchan_unsent_f *unsent, void *arg)
 	buf_free(&c->cc_in);
 	c->cc_cur = 0;
 }
+
+enum ctlchan_result
+ctlchan_pump(struct ctlchan *c, ctlchan_frame_f *fn, void *arg, int maxreads)
+{
+	const uint8_t *body;
+	size_t len;
+	ssize_t n;
+	int r, reads = 0;
+
+	for (;;) {
+		while ((r = ctlchan_next(c, &body, &len)) == 1) {
+			int v = fn(arg, body, len);
+
+			if (c->cc_fd < 0)
+				return (CTLCHAN_CLOSED);
+			ctlchan_done(c);
+			if (v == CTLCHAN_REFUSE)
+				return (CTLCHAN_BAD);
+			if (v != CTLCHAN_NEXT)
+				return (CTLCHAN_AGAIN);
+		}
+		if (r < 0)
+			return (CTLCHAN_BAD);
+		if (maxreads > 0 && reads++ == maxreads)
+			return (CTLCHAN_AGAIN);
+		if ((n = ctlchan_fill(c)) == 0)
+			return (CTLCHAN_END);
+		if (n < 0)
+			return (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR ? CTLCHAN_AGAIN : CTLCHAN_ERROR);
+	}
+}

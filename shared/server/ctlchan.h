@@ -92,7 +92,56 @@ int ctlchan_flush(struct ctlchan *);
 static inline int ctlchan_pending(const struct ctlchan *c)
 { return (c->cc_head != NULL); }
 
-/* One recvmsg(): > 0 bytes read, 0 end of file, -1 error (errno). */
+/*
+ * Reading.  Every reader of a channel (the worker's of the supervisor,
+ * the supervisor's of each worker, both ends of a handoff, the admin
+ * socket and medusactl) reads through ctlchan_pump(), and each keeps its
+ * own dispatch table in its handler.  The pump hands fn every whole frame
+ * that has arrived, then reads (one recvmsg() a time, at most maxreads
+ * times; 0: until the socket would block) and hands out what each read
+ * completed, and says why it stopped:
+ *
+ *	CTLCHAN_AGAIN	nothing more to read now (EAGAIN, EWOULDBLOCK and
+ *			EINTR all mean this), maxreads reached, or fn asked
+ *			to stop; the channel goes on
+ *	CTLCHAN_END	the peer closed its end; every whole frame before
+ *			the end has been handed out
+ *	CTLCHAN_ERROR	a read failed; errno says why (ENOMEM, EPROTO: more
+ *			descriptors waiting than CTLCHAN_RFDS_MAX, ...)
+ *	CTLCHAN_BAD	the peer broke the protocol: a frame over
+ *			PROTO_FRAME_MAX or an empty one, or fn found the
+ *			frame bad (and has said so)
+ *	CTLCHAN_CLOSED	fn closed the channel (ctlchan_close()); nothing of
+ *			it may be touched but to free what holds it
+ *
+ * fn gets the frame's body, valid until it returns; it may take the
+ * frame's descriptors (ctlchan_take_fds()) and may close the channel, but
+ * must not free it.  It returns CTLCHAN_NEXT to go on, CTLCHAN_STOP to
+ * stop after this frame (those behind it wait for the next call), or
+ * CTLCHAN_REFUSE if the frame was bad.  The frame is done (ctlchan_done())
+ * when fn returns, whatever it returned, unless the channel is closed.
+ */
+enum ctlchan_result {
+	CTLCHAN_AGAIN = 0,
+	CTLCHAN_END,
+	CTLCHAN_ERROR,
+	CTLCHAN_BAD,
+	CTLCHAN_CLOSED
+};
+
+#define	CTLCHAN_NEXT	0
+#define	CTLCHAN_STOP	1
+#define	CTLCHAN_REFUSE	(-1)
+
+typedef int ctlchan_frame_f(void *arg, const uint8_t *body, size_t len);
+
+enum ctlchan_result ctlchan_pump(struct ctlchan *, ctlchan_frame_f *fn,
+    void *arg, int maxreads);
+
+/*
+ * The pieces the pump is made of, for its tests.  ctlchan_fill(): one
+ * recvmsg(): > 0 bytes read, 0 end of file, -1 error (errno).
+ */
 ssize_t ctlchan_fill(struct ctlchan *);
 /*
  * The next complete frame's body: 1 (and *body, *len valid until

@@ -863,6 +863,165 @@ START_TEST(test_untaken_and_short)
 }
 END_TEST
 
+/* --- the read pump ------------------------------------------------------ */
+
+/* What a pump handler does with each frame: by the frame's first byte. */
+struct pumpseen {
+	char		seen[16];	/* first bytes of the frames handed out */
+	int		n;
+	char		stop, refuse, close;	/* at this frame: stop, ... */
+	struct ctlchan	*ch;
+};
+
+static int
+pump_handler(void *arg, const uint8_t *body, size_t len)
+{
+	struct pumpseen *ps = arg;
+	char c = (char)body[0];
+
+	ck_assert_uint_gt(len, 0);
+	ck_assert_int_lt(ps->n, (int)sizeof (ps->seen) - 1);
+	ps->seen[ps->n++] = c;
+	if (c == ps->close) {
+		ctlchan_close(ps->ch, NULL, NULL);
+		return (CTLCHAN_NEXT);
+	}
+	if (c == ps->refuse)
+		return (CTLCHAN_REFUSE);
+	return (c == ps->stop ? CTLCHAN_STOP : CTLCHAN_NEXT);
+}
+
+/*
+ * What the peer wrote, and whether it then closed its end; what the
+ * handler does; what the pump hands out and says.
+ */
+START_TEST(test_pump_results)
+{
+	static const struct {
+		const char	*bytes;
+		size_t		n;
+		int		eof;
+		char		stop, refuse, close;
+		const char	*seen;
+		int		want;
+	} rows[] = {
+		{ "", 0, 0, 0, 0, 0, "", CTLCHAN_AGAIN },
+		{ "", 0, 1, 0, 0, 0, "", CTLCHAN_END },
+		{ "\0\0\0\1a" "\0\0\0\2bb", 11, 0, 0, 0, 0, "ab", CTLCHAN_AGAIN },
+		{ "\0\0\0\1a" "\0\0\0\2bb", 11, 1, 0, 0, 0, "ab", CTLCHAN_END },
+		/* A frame cut short by the end: the whole ones before it. */
+		{ "\0\0\0\1a" "\0\0\0\5bb", 11, 1, 0, 0, 0, "a", CTLCHAN_END },
+		{ "\0\0\0\1a" "\0\0\0\5bb", 11, 0, 0, 0, 0, "a", CTLCHAN_AGAIN },
+		/* Framing the peer broke: over PROTO_FRAME_MAX, or empty. */
+		{ "\x01\0\0\1", 4, 0, 0, 0, 0, "", CTLCHAN_BAD },
+		{ "\0\0\0\1a" "\0\0\0\0", 9, 1, 0, 0, 0, "a", CTLCHAN_BAD },
+		/* The handler stops, refuses, closes. */
+		{ "\0\0\0\1a" "\0\0\0\1b" "\0\0\0\1c", 15, 1, 'a', 0, 0, "a",
+		    CTLCHAN_AGAIN },
+		{ "\0\0\0\1a" "\0\0\0\1b" "\0\0\0\1c", 15, 1, 0, 'b', 0, "ab",
+		    CTLCHAN_BAD },
+		{ "\0\0\0\1a" "\0\0\0\1b" "\0\0\0\1c", 15, 1, 0, 0, 'b', "ab",
+		    CTLCHAN_CLOSED },
+	};
+	struct pumpseen ps;
+	struct pair p;
+	int before = count_fds();
+
+	pair_open(&p, 1 << 20);
+	memset(&ps, 0, sizeof (ps));
+	ps.stop = rows[_i].stop;
+	ps.refuse = rows[_i].refuse;
+	ps.close = rows[_i].close;
+	ps.ch = &p.rx;
+	if (rows[_i].n > 0)
+		ck_assert_int_eq(write(p.s[0], rows[_i].bytes, rows[_i].n),
+		    (ssize_t)rows[_i].n);
+	if (rows[_i].eof)
+		ck_assert_int_eq(shutdown(p.s[0], SHUT_WR), 0);
+	ck_assert_int_eq(ctlchan_pump(&p.rx, pump_handler, &ps, 0),
+	    rows[_i].want);
+	ck_assert_str_eq(ps.seen, rows[_i].seen);
+	pair_close(&p);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/*
+ * Frames behind a stop wait for the next call, which hands them out
+ * before it reads; a read that fails is an error, with errno.
+ */
+START_TEST(test_pump_resume_and_error)
+{
+	static const char bytes[] = "\0\0\0\1a" "\0\0\0\1b" "\0\0\0\1c";
+	struct pumpseen ps;
+	struct pair p;
+	int pfd[2];
+
+	pair_open(&p, 1 << 20);
+	memset(&ps, 0, sizeof (ps));
+	ps.stop = 'b';
+	ck_assert_int_eq(write(p.s[0], bytes, sizeof (bytes) - 1), 15);
+	ck_assert_int_eq(ctlchan_pump(&p.rx, pump_handler, &ps, 0),
+	    CTLCHAN_AGAIN);
+	ck_assert_str_eq(ps.seen, "ab");
+	/* The last frame is handed out without a read: the socket is empty. */
+	ck_assert_int_eq(ctlchan_pump(&p.rx, pump_handler, &ps, 0),
+	    CTLCHAN_AGAIN);
+	ck_assert_str_eq(ps.seen, "abc");
+	pair_close(&p);
+
+	/* Not a socket: recvmsg() fails. */
+	ck_assert_int_eq(pipe(pfd), 0);
+	ctlchan_init(&p.rx, pfd[0], 1 << 20);
+	errno = 0;
+	ck_assert_int_eq(ctlchan_pump(&p.rx, pump_handler, &ps, 0),
+	    CTLCHAN_ERROR);
+	ck_assert_int_eq(errno, ENOTSOCK);
+	ctlchan_close(&p.rx, NULL, NULL);
+	close(pfd[1]);
+}
+END_TEST
+
+/*
+ * maxreads bounds the reads of one call.  Each message with descriptors
+ * is a read of its own (the kernel ends a read at another sendmsg()'s
+ * descriptors), so three of them take three reads.
+ */
+START_TEST(test_pump_maxreads)
+{
+	static const struct {
+		int	maxreads;
+		int	frames;		/* handed out by this call */
+	} calls[] = { { 1, 1 }, { 1, 1 }, { 0, 1 }, { 0, 0 } };
+	uint8_t frame[8];
+	struct pumpseen ps;
+	struct pipes pp;
+	struct pair p;
+	int before = count_fds();
+
+	pair_open(&p, 1 << 20);
+	pipes_open(&pp, 3);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(ctlchan_send(&p.tx, frame, mkframe(frame,
+		    i == 0 ? "a" : i == 1 ? "b" : "c", 1), &pp.wr[i], 1, NULL),
+		    0);
+	ck_assert_int_eq(ctlchan_flush(&p.tx), 1);
+	memset(&ps, 0, sizeof (ps));
+	for (size_t i = 0; i < NELEM(calls); i++) {
+		int had = ps.n;
+
+		ck_assert_int_eq(ctlchan_pump(&p.rx, pump_handler, &ps,
+		    calls[i].maxreads), CTLCHAN_AGAIN);
+		ck_assert_msg(ps.n - had == calls[i].frames, "call %zu", i);
+	}
+	ck_assert_str_eq(ps.seen, "abc");
+	/* Each frame's descriptor was closed with it: nobody took them. */
+	pipes_close(&pp);
+	pair_close(&p);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
 Suite *
 ctlchan_suite(void)
 {
@@ -870,6 +1029,7 @@ ctlchan_suite(void)
 	TCase *tc = tcase_create("transfer");
 	TCase *to = tcase_create("ownership");
 	TCase *tf = tcase_create("framing");
+	TCase *tp = tcase_create("pump");
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, test_send_fds, 0, 4);
@@ -892,5 +1052,10 @@ ctlchan_suite(void)
 	tcase_add_test(tf, test_lost_then_next);
 	tcase_add_test(tf, test_untaken_and_short);
 	suite_add_tcase(s, tf);
+
+	tcase_add_loop_test(tp, test_pump_results, 0, 11);
+	tcase_add_test(tp, test_pump_resume_and_error);
+	tcase_add_test(tp, test_pump_maxreads);
+	suite_add_tcase(s, tp);
 	return (s);
 }
