@@ -44,6 +44,113 @@
 #define	CONN_BATCH_FRAMES	32
 
 /*
+ * A connection's life, one state at a time.  Every move goes through
+ * conn_move(), which asserts that it is one of these:
+ *
+ *	OPEN ----------> CLOSING ------------> CLOSED ---> DOOMED ---> DEAD
+ *	  |   we sent        |   they replied    all written: the FIN, then
+ *	  |   our CLOSE      |                   closed by the reaper
+ *	  |                  |
+ *	  |-------------------------------------> CLOSED
+ *	  |   they sent CLOSE first; we echoed it
+ *	  |                  |
+ *	  |------------------+-> FLUSHING ---> LINGER ---> DEAD
+ *	  |   we failed it: our CLOSE, no     all written, SHUT_WR; their
+ *	  |   waiting for theirs              EOF or the close time-out
+ *	  |
+ *	  `--> HTTP_ERROR -----> LINGER	(an error response before the upgrade)
+ *
+ * A write that fails inside a call chain moves any live state to DOOMED:
+ * the reaper destroys the connection after the callback, so nothing up
+ * the stack sees its session end under it.  Any state can end abruptly in
+ * DEAD (a read error, an EOF before the close handshake, a time-out): the
+ * socket is closed at once and the struct goes on the dead list, freed
+ * before the loop next blocks.
+ */
+enum conn_state {
+	CONN_OPEN = 1,		/* upgraded; frames flow */
+	CONN_CLOSING,		/* we sent CLOSE; waiting for theirs */
+	CONN_CLOSED,		/* both CLOSEs crossed; writing what is queued */
+	CONN_FLUSHING,		/* we failed it; writing what is queued */
+	CONN_LINGER,		/* SHUT_WR sent; discarding until their EOF */
+	CONN_HTTP_ERROR,	/* writing an HTTP error response */
+	CONN_DOOMED,		/* failed or finished; the reaper destroys it */
+	CONN_DEAD		/* socket closed; waiting to be freed */
+};
+
+#define	CONN_TO(s)	(1u << (s))
+static const unsigned conn_moves[] = {
+	[CONN_OPEN] = CONN_TO(CONN_CLOSING) | CONN_TO(CONN_CLOSED) |
+	    CONN_TO(CONN_FLUSHING) | CONN_TO(CONN_HTTP_ERROR) |
+	    CONN_TO(CONN_DOOMED) | CONN_TO(CONN_DEAD),
+	[CONN_CLOSING] = CONN_TO(CONN_CLOSED) | CONN_TO(CONN_FLUSHING) |
+	    CONN_TO(CONN_DOOMED) | CONN_TO(CONN_DEAD),
+	[CONN_CLOSED] = CONN_TO(CONN_DOOMED) | CONN_TO(CONN_DEAD),
+	[CONN_FLUSHING] = CONN_TO(CONN_LINGER) | CONN_TO(CONN_DOOMED) |
+	    CONN_TO(CONN_DEAD),
+	[CONN_LINGER] = CONN_TO(CONN_DEAD),
+	[CONN_HTTP_ERROR] = CONN_TO(CONN_LINGER) | CONN_TO(CONN_DOOMED) |
+	    CONN_TO(CONN_DEAD),
+	[CONN_DOOMED] = CONN_TO(CONN_DEAD),
+	[CONN_DEAD] = 0
+};
+
+/*
+ * One WebSocket endpoint: its socket and state, the bytes not yet parsed
+ * (c_in), a message being reassembled (c_frag), the bytes not yet written
+ * (c_out) and timestamps.  Only this file sees inside: the session and
+ * the handoff go through the functions in worker.h.
+ */
+struct conn {
+	int		c_fd;
+	enum conn_state	c_state;
+	ev_io		c_rio;
+	ev_io		c_wio;
+	ev_timer	c_timer;	/* close deadline, or ping cadence */
+	struct session	*c_sess;	/* NULL once out of its session */
+	int		c_role;		/* ROLE_MASTER or ROLE_SLAVE */
+	bool		c_ping_ok;	/* peer said it answers PINGs */
+	bool		c_was_paused;	/* its peer's queue has been full */
+	uint8_t		c_pause;	/* not reading: CONN_PAUSE_* bits */
+	bool		c_corked;	/* queue output, send at conn_uncork */
+	char		c_doom_why[64];	/* DOOMED: why ("" a finished close) */
+	struct conn	*c_dnext;	/* the doomed list */
+	struct buf	c_in;		/* received, not yet parsed */
+	struct buf	c_frag;		/* fragmented message so far */
+	uint8_t		c_frag_op;	/* its opcode, 0 if none */
+	uint32_t	c_frag_utf8;	/* UTF-8 state across its fragments */
+	struct buf	c_out;		/* queued for writing */
+	ev_tstamp	c_last_rx;	/* last frame received */
+	ev_tstamp	c_ping_sent;	/* 0, or when our PING went out */
+	uint64_t	c_rx_msgs;
+	uint64_t	c_tx_msgs;
+	char		c_reqid[48];
+	char		c_peer[64];
+	char		c_host[ADDRCOUNT_HOST_MAX];	/* counted; "" if not */
+	struct conn	*c_next;	/* all connections, or the dead list */
+	struct conn	*c_prev;
+};
+
+/* Why a connection is not being read. */
+#define	CONN_PAUSE_PEER	0x1	/* the other side's queue is full */
+#define	CONN_PAUSE_SELF	0x2	/* our own queue is full (answers to pings) */
+#define	CONN_PAUSE_ALL	0x3
+
+static void
+conn_move(struct conn *c, enum conn_state to)
+{
+	assert(conn_moves[c->c_state] & CONN_TO(to));
+	c->c_state = to;
+}
+
+/* Not doomed or dead: it may still be written to, read, timed. */
+static bool
+conn_live(const struct conn *c)
+{
+	return (c->c_state != CONN_DOOMED && c->c_state != CONN_DEAD);
+}
+
+/*
  * Relaying in batches.  While conn_parse() works through one read, the
  * messages it relays to the peer are gathered here (a header each, and a
  * pointer to the payload where it lies, unmasked in place) and leave in
@@ -64,11 +171,14 @@ static void conn_write_cb(EV_P_ ev_io *, int);
 static void conn_timer_cb(EV_P_ ev_timer *, int);
 static void conn_destroy(struct conn *, const char *why);
 static void conn_fail(struct conn *, uint16_t code, const char *why);
-static void conn_finish(struct conn *);
+static void conn_finish(struct conn *, enum conn_state);
 static void conn_linger(struct conn *);
+static void conn_pause(struct conn *, uint8_t why);
+static void conn_resume(struct conn *, uint8_t why);
+static void conn_drained(struct conn *);
 
 static const char *
-conn_role(const struct conn *c)
+conn_role_name(const struct conn *c)
 {
 	return (route_role_name(c->c_role));
 }
@@ -80,8 +190,8 @@ conn_sid(const struct conn *c)
 }
 
 struct conn *
-conn_new(int fd, const char *reqid, size_t reqidlen, const char *peer,
-    size_t peerlen)
+conn_new(int fd, int role, const char *reqid, size_t reqidlen,
+    const char *peer, size_t peerlen)
 {
 	struct conn *c;
 
@@ -89,6 +199,7 @@ conn_new(int fd, const char *reqid, size_t reqidlen, const char *peer,
 		return (NULL);
 	c->c_fd = fd;
 	c->c_state = CONN_OPEN;
+	c->c_role = role;
 	snprintf(c->c_reqid, sizeof (c->c_reqid), "%.*s", (int)reqidlen,
 	    reqid);
 	snprintf(c->c_peer, sizeof (c->c_peer), "%.*s", (int)peerlen, peer);
@@ -112,7 +223,73 @@ conn_new(int fd, const char *reqid, size_t reqidlen, const char *peer,
 bool
 conn_is_open(const struct conn *c)
 {
-	return (c->c_state == CONN_OPEN && !c->c_doomed);
+	return (c->c_state == CONN_OPEN);
+}
+
+/* --- what others may know of a connection ------------------------------- */
+
+int
+conn_role(const struct conn *c)
+{
+	return (c->c_role);
+}
+
+const char *
+conn_reqid(const struct conn *c)
+{
+	return (c->c_reqid);
+}
+
+const char *
+conn_peer(const struct conn *c)
+{
+	return (c->c_peer);
+}
+
+struct session *
+conn_session(const struct conn *c)
+{
+	return (c->c_sess);
+}
+
+/* c is one side of s now (its role is the one it came with). */
+void
+conn_join(struct conn *c, struct session *s)
+{
+	c->c_sess = s;
+}
+
+/* Its queue is at or above the high watermark: its peer must wait. */
+bool
+conn_full(const struct conn *c)
+{
+	return (c->c_out.b_len >= wk.w_conf.wc_out_high);
+}
+
+/*
+ * The per-address limit on established connections: the supervisor
+ * limits those it is still reading, each worker those it holds.  true if
+ * c was refused (503).
+ */
+bool
+conn_too_many_from(struct conn *c)
+{
+	static struct mlog_limit lim;
+	unsigned long skipped;
+	unsigned n;
+
+	if (wk.w_conf.wc_max_per_addr == 0 || c->c_host[0] == '\0' ||
+	    (n = addrcount_get(wk.w_peers, c->c_host)) <=
+	    wk.w_conf.wc_max_per_addr)
+		return (false);
+	if (mlog_allow(&lim, &skipped))
+		mlog(MLOG_WARN, "too many connections from one address",
+		    "address=%s connections=%u max_connections_per_address=%zu "
+		    "times_since_last_line=%lu", c->c_host, n,
+		    wk.w_conf.wc_max_per_addr, skipped);
+	conn_http_refuse(c, 503, "TooManyConnections", "too many connections "
+	    "from this address", "Retry-After: 1\r\n");
+	return (true);
 }
 
 /* (Re)arm the connection's one timer to fire after `after` seconds. */
@@ -153,10 +330,11 @@ conn_parse_in(struct conn *c)
 }
 
 void
-conn_start(struct conn *c, const uint8_t *early, size_t n)
+conn_start(struct conn *c, bool ping_ok, const uint8_t *early, size_t n)
 {
-	if (c->c_state != CONN_OPEN || c->c_doomed)
+	if (c->c_state != CONN_OPEN)
 		return;		/* it failed during pairing */
+	c->c_ping_ok = ping_ok;
 	if (c->c_ping_ok)
 		conn_timer(c, wk.w_conf.wc_ping);
 	if (n > 0) {
@@ -167,8 +345,7 @@ conn_start(struct conn *c, const uint8_t *early, size_t n)
 		}
 		conn_parse_in(c);
 	}
-	if (c->c_state != CONN_DEAD && !c->c_doomed && c->c_pause == 0 &&
-	    conn_reading(c))
+	if (c->c_pause == 0 && conn_reading(c))
 		ev_io_start(wk.w_loop, &c->c_rio);
 }
 
@@ -180,9 +357,9 @@ conn_start(struct conn *c, const uint8_t *early, size_t n)
 static void
 conn_doom(struct conn *c, const char *why)
 {
-	if (c->c_state == CONN_DEAD || c->c_doomed)
+	if (!conn_live(c))
 		return;
-	c->c_doomed = true;
+	conn_move(c, CONN_DOOMED);
 	snprintf(c->c_doom_why, sizeof (c->c_doom_why), "%s", why);
 	ev_io_stop(wk.w_loop, &c->c_rio);
 	ev_io_stop(wk.w_loop, &c->c_wio);
@@ -200,14 +377,14 @@ conn_doom(struct conn *c, const char *why)
 static void conn_batch_flush(void);
 
 static int
-conn_writev(struct conn *c, struct iovec *iov, int iovcnt)
+conn_writev(struct conn *c, struct iovec *iov, int iovcnt, bool more)
 {
 	size_t total = 0, sent = 0;
 	ssize_t n = 0;
 
 	if (c == rb.rb_to && rb.rb_niov > 0)
 		conn_batch_flush();	/* what was relayed first goes first */
-	if (c->c_state == CONN_DEAD || c->c_doomed)
+	if (!conn_live(c))
 		return (-1);
 
 	for (int i = 0; i < iovcnt; i++)
@@ -220,7 +397,7 @@ conn_writev(struct conn *c, struct iovec *iov, int iovcnt)
 		msg.msg_iovlen = (size_t)iovcnt;
 		do {
 			n = sendmsg(c->c_fd, &msg, MSG_NOSIGNAL |
-			    MSG_DONTWAIT | (c->c_more ? MSG_MORE : 0));
+			    MSG_DONTWAIT | (more ? MSG_MORE : 0));
 		} while (n < 0 && errno == EINTR);
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 			char why[64];
@@ -267,7 +444,7 @@ conn_uncork(struct conn *c)
 	if (!c->c_corked)
 		return;
 	c->c_corked = false;
-	if (c->c_state != CONN_DEAD && !c->c_doomed && c->c_out.b_len > 0)
+	if (conn_live(c) && c->c_out.b_len > 0)
 		conn_flush(c, false);
 }
 
@@ -276,29 +453,37 @@ conn_write_raw(struct conn *c, const void *p, size_t n)
 {
 	struct iovec iov = { (void *)(uintptr_t)p, n };
 
-	if (c->c_state == CONN_DEAD || c->c_doomed)
+	if (!conn_live(c))
 		return (-1);
-	return (conn_writev(c, &iov, 1));
+	return (conn_writev(c, &iov, 1, false));
 }
 
-int
-conn_send_frame(struct conn *c, uint8_t opcode, const void *p, size_t n)
+/* One frame; more: the last we send, with MSG_MORE (the FIN follows). */
+static int
+conn_frame_out(struct conn *c, uint8_t opcode, const void *p, size_t n,
+    bool more)
 {
 	uint8_t hdr[WSFRAME_MAX_HEADER];
 	struct iovec iov[2];
 
 	/* After our CLOSE nothing more may be sent. */
-	if (c->c_state != CONN_OPEN || c->c_close_sent || c->c_doomed)
+	if (c->c_state != CONN_OPEN)
 		return (-1);
 	iov[0].iov_base = hdr;
 	iov[0].iov_len = wsframe_header(hdr, true, opcode, n, NULL);
 	iov[1].iov_base = (void *)(uintptr_t)p;
 	iov[1].iov_len = n;
-	if (conn_writev(c, iov, n > 0 ? 2 : 1) != 0)
+	if (conn_writev(c, iov, n > 0 ? 2 : 1, more) != 0)
 		return (-1);
 	if (!wsframe_is_control(opcode))
 		c->c_tx_msgs++;
 	return (0);
+}
+
+int
+conn_send_frame(struct conn *c, uint8_t opcode, const void *p, size_t n)
+{
+	return (conn_frame_out(c, opcode, p, n, false));
 }
 
 /*
@@ -312,11 +497,11 @@ conn_relay_frame(struct conn *c, uint8_t opcode, const void *p, size_t n)
 
 	if (c != rb.rb_to || c->c_out.b_len > 0 || c->c_corked)
 		return (conn_send_frame(c, opcode, p, n));
-	if (c->c_state != CONN_OPEN || c->c_close_sent || c->c_doomed)
+	if (c->c_state != CONN_OPEN)
 		return (-1);
 	if (rb.rb_niov == 2 * CONN_BATCH_FRAMES) {
 		conn_batch_flush();
-		if (c->c_state == CONN_DEAD || c->c_doomed)
+		if (!conn_live(c))
 			return (-1);
 		if (c->c_out.b_len > 0)
 			return (conn_send_frame(c, opcode, p, n));
@@ -341,9 +526,9 @@ conn_batch_flush(void)
 	int n = rb.rb_niov;
 
 	rb.rb_niov = 0;
-	if (n == 0 || to->c_state == CONN_DEAD || to->c_doomed)
+	if (n == 0 || !conn_live(to))
 		return;
-	(void) conn_writev(to, rb.rb_iov, n);
+	(void) conn_writev(to, rb.rb_iov, n, false);
 }
 
 int
@@ -353,37 +538,35 @@ conn_send_text(struct conn *c, const char *s)
 }
 
 /*
- * Send our CLOSE: code 0 or 1005 sends an empty payload.  If theirs has
- * not come yet, wait for it (bounded by the close time-out).
+ * Our CLOSE frame: code 0 or 1005 sends an empty payload.  more: it is our
+ * reply to theirs, the last we send, and the socket is closed right after
+ * it (conn_linger()): with MSG_MORE the kernel holds it for that moment
+ * and the FIN rides in the same segment.  0, or -1 (not sent).
+ */
+static int
+conn_close_frame(struct conn *c, uint16_t code, const char *reason,
+    size_t reasonlen, bool more)
+{
+	uint8_t pl[WSFRAME_MAX_CONTROL];
+	size_t n = 0;
+
+	if (code != 0 && code != WS_CLOSE_NO_STATUS)
+		n = wsframe_close_payload(pl, code, reason, reasonlen);
+	return (conn_frame_out(c, WS_OP_CLOSE, pl, n, more));
+}
+
+/*
+ * Begin the close handshake: send our CLOSE and wait for theirs (bounded
+ * by the close time-out).
  */
 void
 conn_send_close(struct conn *c, uint16_t code, const char *reason,
     size_t reasonlen)
 {
-	uint8_t pl[WSFRAME_MAX_CONTROL];
-	size_t n = 0;
-	int rv;
-
-	if (c->c_state != CONN_OPEN || c->c_close_sent || c->c_doomed)
+	if (c->c_state != CONN_OPEN ||
+	    conn_close_frame(c, code, reason, reasonlen, false) != 0)
 		return;
-	if (code != 0 && code != WS_CLOSE_NO_STATUS)
-		n = wsframe_close_payload(pl, code, reason, reasonlen);
-	/*
-	 * Our reply to their CLOSE is the last we send, and the socket is
-	 * closed right after it (conn_linger()): with MSG_MORE the kernel
-	 * holds it for that moment and the FIN rides in the same segment.
-	 */
-	c->c_more = c->c_close_read;
-	rv = conn_send_frame(c, WS_OP_CLOSE, pl, n);
-	c->c_more = false;
-	if (rv != 0)
-		return;
-	c->c_close_sent = true;
-	if (c->c_close_rcvd) {
-		conn_finish(c);
-		return;
-	}
-	c->c_state = CONN_CLOSING;
+	conn_move(c, CONN_CLOSING);
 	conn_timer(c, wk.w_conf.wc_close);
 	/* Their reply must be read even if we had paused them. */
 	conn_resume(c, CONN_PAUSE_ALL);
@@ -407,7 +590,7 @@ conn_http_refuse(struct conn *c, int status, const char *code,
 	size_t n;
 
 	n = httpresp_error(resp, sizeof (resp), status, code, message, extra);
-	c->c_state = CONN_HTTP_ERROR;
+	conn_move(c, CONN_HTTP_ERROR);
 	conn_timer(c, wk.w_conf.wc_close);
 	if (conn_write_raw(c, resp, n) != 0)
 		return;
@@ -415,15 +598,18 @@ conn_http_refuse(struct conn *c, int status, const char *code,
 		conn_linger(c);
 }
 
-/* The close handshake is done: write what is queued, then linger. */
+/*
+ * The close handshake is over (to CLOSED) or given up (to FLUSHING):
+ * write what is queued, then linger.
+ */
 static void
-conn_finish(struct conn *c)
+conn_finish(struct conn *c, enum conn_state to)
 {
-	if (c->c_state == CONN_DEAD || c->c_state == CONN_LINGER)
+	if (!conn_live(c))
 		return;
 	if (c->c_state == CONN_OPEN)
 		conn_timer(c, wk.w_conf.wc_close);
-	c->c_state = CONN_FLUSHING;
+	conn_move(c, to);
 	ev_io_stop(wk.w_loop, &c->c_rio);
 	c->c_pause = 0;
 	if (c->c_out.b_len == 0)
@@ -437,10 +623,9 @@ conn_finish(struct conn *c)
 static void
 conn_linger(struct conn *c)
 {
-	if (c->c_doomed)
+	if (!conn_live(c))
 		return;
-	if (c->c_close_sent && c->c_close_read &&
-	    c->c_state == CONN_FLUSHING) {
+	if (c->c_state == CONN_CLOSED) {
 		/*
 		 * Both CLOSEs have crossed, so they send nothing more: close
 		 * now (the FIN follows our last bytes) instead of half-closing
@@ -455,7 +640,7 @@ conn_linger(struct conn *c)
 		return;
 	}
 	(void) shutdown(c->c_fd, SHUT_WR);
-	c->c_state = CONN_LINGER;
+	conn_move(c, CONN_LINGER);
 	/*
 	 * c_in and c_frag may still be in a caller's hands (conn_parse_in):
 	 * they are freed there, or by the reaper.
@@ -517,17 +702,17 @@ conn_flush(struct conn *c, bool incb)
 	if (c->c_out.b_len <= wk.w_conf.wc_out_low) {
 		if (c->c_pause & CONN_PAUSE_SELF)
 			conn_resume(c, CONN_PAUSE_SELF);
-		if (c->c_sess != NULL && c->c_state != CONN_DEAD)
-			session_drained(c);
+		if (c->c_state != CONN_DEAD)
+			conn_drained(c);
 	}
-	if (c->c_out.b_len == 0 && (c->c_state == CONN_FLUSHING ||
-	    c->c_state == CONN_HTTP_ERROR))
+	if (c->c_out.b_len == 0 && (c->c_state == CONN_CLOSED ||
+	    c->c_state == CONN_FLUSHING || c->c_state == CONN_HTTP_ERROR))
 		conn_linger(c);
 }
 
 /* --- input ------------------------------------------------------------ */
 
-void
+static void
 conn_pause(struct conn *c, uint8_t why)
 {
 	if (c->c_state == CONN_DEAD)
@@ -536,11 +721,10 @@ conn_pause(struct conn *c, uint8_t why)
 	ev_io_stop(wk.w_loop, &c->c_rio);
 }
 
-void
+static void
 conn_resume(struct conn *c, uint8_t why)
 {
-	if ((c->c_pause & why) == 0 || c->c_state == CONN_DEAD ||
-	    c->c_doomed)
+	if ((c->c_pause & why) == 0 || !conn_live(c))
 		return;
 	c->c_pause &= (uint8_t)~why;
 	if (c->c_pause != 0)
@@ -550,8 +734,40 @@ conn_resume(struct conn *c, uint8_t why)
 	c->c_ping_sent = 0;
 	/* Frames that arrived before the pause come first. */
 	conn_parse_in(c);
-	if (c->c_state != CONN_DEAD && c->c_pause == 0 && conn_reading(c))
+	if (c->c_pause == 0 && conn_reading(c))
 		ev_io_start(wk.w_loop, &c->c_rio);
+}
+
+/*
+ * Backpressure (the session decides when it applies: while it relays).
+ * Pause from while to, its peer, has its queue full; resume other when
+ * c, its peer, has drained below the low watermark.
+ */
+void
+conn_throttle(struct conn *from, const struct conn *to)
+{
+	if (from->c_state != CONN_OPEN || !conn_full(to) ||
+	    (from->c_pause & CONN_PAUSE_PEER))
+		return;
+	/* The first time in a connection's life is worth a line. */
+	mlog(from->c_was_paused ? MLOG_DEBUG : MLOG_INFO,
+	    "peer not reading; pausing", "session=%s paused=%s queued=%zu",
+	    conn_sid(from), conn_role_name(from), to->c_out.b_len);
+	from->c_was_paused = true;
+	conn_pause(from, CONN_PAUSE_PEER);
+}
+
+static void
+conn_drained(struct conn *c)
+{
+	struct conn *other = session_peer(c);
+
+	if (other == NULL || !(other->c_pause & CONN_PAUSE_PEER))
+		return;
+	mlog(MLOG_DEBUG, "peer reading again; resuming", "session=%s "
+	    "resumed=%s queued=%zu", conn_sid(c), conn_role_name(other),
+	    c->c_out.b_len);
+	conn_resume(other, CONN_PAUSE_PEER);
 }
 
 /* Fail the connection: our CLOSE with code, then close (RFC 6455 7.1.7). */
@@ -562,17 +778,17 @@ conn_fail(struct conn *c, uint16_t code, const char *why)
 
 	mlog(MLOG_WARN, "closing connection: bad input", "req_id=%s "
 	    "session=%s role=%s peer=%s close_code=%u error=%s", c->c_reqid,
-	    conn_sid(c), conn_role(c), c->c_peer, (unsigned)code, why);
+	    conn_sid(c), conn_role_name(c), c->c_peer, (unsigned)code, why);
 	if (c->c_sess != NULL) {
-		snprintf(reason, sizeof (reason), "%s: %s", conn_role(c), why);
+		snprintf(reason, sizeof (reason), "%s: %s", conn_role_name(c),
+		    why);
 		session_peer_closed(c, WS_CLOSE_GOING_AWAY, (const uint8_t *)
 		    reason, strlen(reason));
 	}
-	if (c->c_state == CONN_OPEN && !c->c_close_sent) {
-		c->c_close_rcvd = true;	/* do not wait for their reply */
-		conn_send_close(c, code, why, strlen(why));
-	}
-	conn_finish(c);
+	/* Ours, if not sent already; theirs is not waited for. */
+	if (c->c_state == CONN_OPEN)
+		(void) conn_close_frame(c, code, why, strlen(why), false);
+	conn_finish(c, CONN_FLUSHING);
 }
 
 static void
@@ -586,21 +802,19 @@ conn_on_close(struct conn *c, const uint8_t *p, size_t n)
 		conn_fail(c, WS_CLOSE_PROTOCOL, "invalid close frame");
 		return;
 	}
-	c->c_close_rcvd = true;
-	c->c_close_read = true;
-	if (c->c_close_sent) {
+	if (c->c_state == CONN_CLOSING) {
 		/* Their reply to ours. */
-		conn_finish(c);
+		conn_finish(c, CONN_CLOSED);
 		return;
 	}
 	mlog(MLOG_DEBUG, "close received", "req_id=%s session=%s role=%s "
-	    "close_code=%u", c->c_reqid, conn_sid(c), conn_role(c),
+	    "close_code=%u", c->c_reqid, conn_sid(c), conn_role_name(c),
 	    (unsigned)code);
 	if (c->c_sess != NULL)
 		session_peer_closed(c, code, reason, rlen);
-	/* Echo their code (RFC 6455 5.5.1), then finish. */
-	conn_send_close(c, code, NULL, 0);
-	conn_finish(c);
+	/* Echo their code (RFC 6455 5.5.1), the last we send, then finish. */
+	(void) conn_close_frame(c, code, NULL, 0, true);
+	conn_finish(c, CONN_CLOSED);
 }
 
 /* A whole frame has arrived, payload unmasked. */
@@ -613,7 +827,7 @@ conn_frame(struct conn *c, const struct wsframe_hdr *h, uint8_t *p)
 	c->c_last_rx = ev_now(wk.w_loop);
 	c->c_ping_sent = 0;
 	if (c->c_sess != NULL)
-		session_activity(c);
+		session_activity(c->c_sess);
 
 	switch (op) {
 	case WS_OP_PING:
@@ -628,7 +842,7 @@ conn_frame(struct conn *c, const struct wsframe_hdr *h, uint8_t *p)
 				mlog(MLOG_WARN, "peer not reading its pongs; "
 				    "pausing", "req_id=%s session=%s role=%s "
 				    "queued=%zu times_since_last_line=%lu",
-				    c->c_reqid, conn_sid(c), conn_role(c),
+				    c->c_reqid, conn_sid(c), conn_role_name(c),
 				    c->c_out.b_len, skipped);
 			conn_pause(c, CONN_PAUSE_SELF);
 		}
@@ -734,7 +948,7 @@ conn_parse(struct conn *c, uint8_t *data, size_t len)
 	if (rb.rb_to != NULL)
 		conn_batch_flush();
 	rb.rb_to = outer;
-	if (c->c_state != CONN_DEAD && !c->c_doomed)
+	if (conn_live(c))
 		session_backpressure(c);
 	return (used);
 }
@@ -749,7 +963,7 @@ conn_parse_frames(struct conn *c, uint8_t *data, size_t len)
 		uint8_t *p;
 		int r;
 
-		if (c->c_pause != 0 || c->c_doomed || !conn_reading(c))
+		if (c->c_pause != 0 || !conn_reading(c))
 			break;
 		r = wsframe_parse(data + off, len - off, WSFRAME_F_MASKED, &h);
 		if (r == 0)
@@ -778,14 +992,13 @@ conn_parse_frames(struct conn *c, uint8_t *data, size_t len)
 static void
 conn_eof(struct conn *c)
 {
-	if (c->c_state == CONN_LINGER || c->c_state == CONN_HTTP_ERROR ||
-	    c->c_close_rcvd || c->c_close_sent) {
-		conn_destroy(c, NULL);
+	if (c->c_state != CONN_OPEN) {
+		conn_destroy(c, NULL);	/* a close under way: it is over */
 		return;
 	}
 	mlog(MLOG_INFO, "connection closed without a close frame",
 	    "req_id=%s session=%s role=%s peer=%s", c->c_reqid, conn_sid(c),
-	    conn_role(c), c->c_peer);
+	    conn_role_name(c), c->c_peer);
 	conn_destroy(c, "disconnected");
 }
 
@@ -801,7 +1014,7 @@ conn_read_cb(EV_P_ ev_io *w, int revents)
 		bool scratch;
 		ssize_t n;
 
-		if (c->c_state == CONN_DEAD || c->c_pause != 0 || c->c_doomed)
+		if (!conn_live(c) || c->c_pause != 0)
 			return;
 		if (c->c_in.b_len > 0) {
 			if (buf_reserve(&c->c_in, CONN_READ_CHUNK) != 0) {
@@ -872,7 +1085,7 @@ conn_timer_cb(EV_P_ ev_timer *w, int revents)
 	if (c->c_state != CONN_OPEN) {
 		mlog(MLOG_INFO, "close handshake timed out", "req_id=%s "
 		    "session=%s role=%s peer=%s", c->c_reqid, conn_sid(c),
-		    conn_role(c), c->c_peer);
+		    conn_role_name(c), c->c_peer);
 		conn_destroy(c, "close timed out");
 		return;
 	}
@@ -887,7 +1100,7 @@ conn_timer_cb(EV_P_ ev_timer *w, int revents)
 		/* Nothing at all came back for a whole interval. */
 		mlog(MLOG_INFO, "peer stopped answering pings", "req_id=%s "
 		    "session=%s role=%s peer=%s", c->c_reqid, conn_sid(c),
-		    conn_role(c), c->c_peer);
+		    conn_role_name(c), c->c_peer);
 		conn_destroy(c, "ping timed out");
 		return;
 	}
@@ -907,7 +1120,7 @@ conn_bury(struct conn *c)
 {
 	(void) close(c->c_fd);
 	c->c_fd = -1;
-	c->c_state = CONN_DEAD;
+	conn_move(c, CONN_DEAD);
 	if (c->c_prev != NULL)
 		c->c_prev->c_next = c->c_next;
 	else
@@ -938,11 +1151,13 @@ conn_destroy(struct conn *c, const char *why)
 	ev_timer_stop(wk.w_loop, &c->c_timer);
 	conn_bury(c);
 	if (c->c_sess != NULL) {
+		struct session *s = c->c_sess;
 		char reason[96];
 
-		snprintf(reason, sizeof (reason), "%s %s", conn_role(c),
+		snprintf(reason, sizeof (reason), "%s %s", conn_role_name(c),
 		    why != NULL ? why : "closed");
-		session_conn_gone(c, reason);
+		c->c_sess = NULL;
+		session_conn_gone(s, c, reason);
 	}
 }
 
@@ -963,13 +1178,14 @@ conn_hold(struct conn *c)
 
 /*
  * The connection lives on in another process, which has its own copy of
- * the socket: close ours quietly (no CLOSE frame, no session news).  The
- * caller has taken it out of its session.
+ * the socket: close ours quietly (no CLOSE frame, no session news).  Its
+ * session has let it go.
  */
 void
 conn_forget(struct conn *c)
 {
-	assert(c->c_state == CONN_OPEN && c->c_sess == NULL);
+	assert(c->c_state == CONN_OPEN);
+	c->c_sess = NULL;
 	conn_hold(c);
 	conn_bury(c);
 }
@@ -978,8 +1194,72 @@ conn_forget(struct conn *c)
 bool
 conn_movable(const struct conn *c)
 {
-	return (c->c_state == CONN_OPEN && !c->c_close_sent &&
-	    !c->c_close_rcvd && !c->c_doomed);
+	return (c->c_state == CONN_OPEN);
+}
+
+/*
+ * A connection as plain data, for a successor (proto.h SESSION): the
+ * spans point into its own buffers, valid while it is held.  Returns its
+ * socket.
+ */
+int
+conn_freeze(const struct conn *c, ev_tstamp now, struct proto_conn_state *pc)
+{
+	memset(pc, 0, sizeof (*pc));
+	pc->pcs_role = (uint32_t)c->c_role;
+	pc->pcs_reqid.ps_p = c->c_reqid;
+	pc->pcs_reqid.ps_n = strlen(c->c_reqid);
+	pc->pcs_peer.ps_p = c->c_peer;
+	pc->pcs_peer.ps_n = strlen(c->c_peer);
+	pc->pcs_ping_ok = c->c_ping_ok;
+	pc->pcs_out.ps_p = (const char *)buf_head(&c->c_out);
+	pc->pcs_out.ps_n = c->c_out.b_len;
+	pc->pcs_in.ps_p = (const char *)buf_head(&c->c_in);
+	pc->pcs_in.ps_n = c->c_in.b_len;
+	pc->pcs_frag.ps_p = (const char *)buf_head(&c->c_frag);
+	pc->pcs_frag.ps_n = c->c_frag.b_len;
+	pc->pcs_frag_op = c->c_frag_op;
+	pc->pcs_frag_utf8 = c->c_frag_utf8;
+	pc->pcs_rx_age_ms = worker_ms(now - c->c_last_rx);
+	/* 0 is "no PING out", so a PING sent this very moment is 1. */
+	pc->pcs_ping_age_ms = c->c_ping_sent > 0 ?
+	    worker_ms(now - c->c_ping_sent) + 1 : 0;
+	pc->pcs_rx_msgs = c->c_rx_msgs;
+	pc->pcs_tx_msgs = c->c_tx_msgs;
+	return (c->c_fd);
+}
+
+/*
+ * The connection conn_freeze() described, rebuilt here on its socket fd,
+ * which it owns from now on: on failure (out of memory: NULL) fd is
+ * closed too.  It is in no session and does nothing until conn_thawed().
+ */
+struct conn *
+conn_thaw(const struct proto_conn_state *pc, int fd, ev_tstamp now)
+{
+	struct conn *c;
+
+	c = conn_new(fd, (int)pc->pcs_role, pc->pcs_reqid.ps_p,
+	    pc->pcs_reqid.ps_n, pc->pcs_peer.ps_p, pc->pcs_peer.ps_n);
+	if (c == NULL) {
+		(void) close(fd);
+		return (NULL);
+	}
+	if (buf_append(&c->c_out, pc->pcs_out.ps_p, pc->pcs_out.ps_n) != 0 ||
+	    buf_append(&c->c_in, pc->pcs_in.ps_p, pc->pcs_in.ps_n) != 0 ||
+	    buf_append(&c->c_frag, pc->pcs_frag.ps_p, pc->pcs_frag.ps_n) != 0) {
+		conn_destroy(c, "out of memory");
+		return (NULL);
+	}
+	c->c_ping_ok = pc->pcs_ping_ok;
+	c->c_frag_op = (uint8_t)pc->pcs_frag_op;
+	c->c_frag_utf8 = pc->pcs_frag_utf8;
+	c->c_last_rx = now - (ev_tstamp)pc->pcs_rx_age_ms / 1000.0;
+	c->c_ping_sent = pc->pcs_ping_age_ms > 0 ? now -
+	    (ev_tstamp)(pc->pcs_ping_age_ms - 1) / 1000.0 : 0;
+	c->c_rx_msgs = pc->pcs_rx_msgs;
+	c->c_tx_msgs = pc->pcs_tx_msgs;
+	return (c);
 }
 
 /*
@@ -988,29 +1268,31 @@ conn_movable(const struct conn *c)
  * partial message already in place.  Output first (it was due before
  * anything new), then what was received, then reading; the session has
  * paired it already.  It starts paused if its peer's queue is full
- * (paused) or its own is, as it was; its ping deadline runs on from where
- * it was, and a close under way keeps its own timer.
+ * (peer_full) or its own is, as it was; its ping deadline runs on from
+ * where it was, and a close under way keeps its own timer.  One that has
+ * ended meanwhile is left to the reaper.
  */
 void
-conn_thawed(struct conn *c, bool paused)
+conn_thawed(struct conn *c, bool peer_full)
 {
 	uint8_t pause = 0;
 
+	if (!conn_live(c))
+		return;
 	if (c->c_out.b_len > 0)
 		ev_io_start(wk.w_loop, &c->c_wio);
-	if (c->c_ping_ok && c->c_state == CONN_OPEN && !c->c_close_sent)
+	if (c->c_ping_ok && c->c_state == CONN_OPEN)
 		conn_timer(c, c->c_ping_sent > 0 ? wk.w_conf.wc_ping :
 		    c->c_last_rx + wk.w_conf.wc_ping - ev_now(wk.w_loop));
-	if (paused)
+	if (peer_full)
 		pause |= CONN_PAUSE_PEER;
-	if (c->c_out.b_len >= wk.w_conf.wc_out_high)
+	if (conn_full(c))
 		pause |= CONN_PAUSE_SELF;
 	c->c_pause = pause;
 	if (pause != 0)
 		return;
 	conn_parse_in(c);
-	if (c->c_state != CONN_DEAD && !c->c_doomed && c->c_pause == 0 &&
-	    conn_reading(c))
+	if (c->c_pause == 0 && conn_reading(c))
 		ev_io_start(wk.w_loop, &c->c_rio);
 }
 
@@ -1022,7 +1304,6 @@ conn_reap(void)
 	/* Destroying one may doom another (its peer's CLOSE fails too). */
 	while ((c = wk.w_doomed) != NULL) {
 		wk.w_doomed = c->c_dnext;
-		c->c_doomed = false;
 		/* An empty reason: a completed close, not a failure. */
 		conn_destroy(c, c->c_doom_why[0] != '\0' ? c->c_doom_why :
 		    NULL);

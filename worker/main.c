@@ -98,7 +98,6 @@
 struct worker wk;
 
 static void worker_shutdown(int mode, const char *why);
-static bool worker_too_many_from(struct conn *);
 
 void
 worker_ctl_send(msgpack_sbuffer *sb)
@@ -271,14 +270,13 @@ worker_attach(const struct proto_attach *mp, int fd)
 	size_t rn;
 
 	/* Non-blocking already: the supervisor accepts with SOCK_NONBLOCK. */
-	if ((c = conn_new(fd, m.pa_req_id.ps_p, m.pa_req_id.ps_n,
-	    m.pa_peer.ps_p, m.pa_peer.ps_n)) == NULL) {
+	if ((c = conn_new(fd, (int)m.pa_role, m.pa_req_id.ps_p,
+	    m.pa_req_id.ps_n, m.pa_peer.ps_p, m.pa_peer.ps_n)) == NULL) {
 		mlog(MLOG_ERROR, "out of memory for a connection", "");
 		(void) close(fd);
 		return;
 	}
-	c->c_role = (int)m.pa_role;
-	if (worker_too_many_from(c))
+	if (conn_too_many_from(c))
 		return;
 
 	if (httphead_parse_request(m.pa_head.ps_p, m.pa_head.ps_n,
@@ -329,7 +327,6 @@ worker_attach(const struct proto_attach *mp, int fd)
 		    "Retry-After: 1\r\n" : NULL);
 		return;
 	}
-	c->c_ping_ok = ping_ok != 0;
 	rn = wshandshake_response(resp, sizeof (resp), accept);
 	/* The 101 and what joining sends (linkup or wait) in one write. */
 	conn_cork(c);
@@ -345,36 +342,8 @@ worker_attach(const struct proto_attach *mp, int fd)
 		batch_corked[batch_ncorked++] = c;
 	else
 		conn_uncork(c);
-	if (c->c_state == CONN_DEAD)
-		return;
-	conn_start(c, (const uint8_t *)m.pa_head.ps_p + head.hh_len,
-	    m.pa_head.ps_n - head.hh_len);
-}
-
-/*
- * The per-address limit on established connections: the supervisor
- * limits those it is still reading, each worker those it holds.  true if
- * c was refused (503).
- */
-static bool
-worker_too_many_from(struct conn *c)
-{
-	static struct mlog_limit lim;
-	unsigned long skipped;
-	unsigned n;
-
-	if (wk.w_conf.wc_max_per_addr == 0 || c->c_host[0] == '\0' ||
-	    (n = addrcount_get(wk.w_peers, c->c_host)) <=
-	    wk.w_conf.wc_max_per_addr)
-		return (false);
-	if (mlog_allow(&lim, &skipped))
-		mlog(MLOG_WARN, "too many connections from one address",
-		    "address=%s connections=%u max_connections_per_address=%zu "
-		    "times_since_last_line=%lu", c->c_host, n,
-		    wk.w_conf.wc_max_per_addr, skipped);
-	conn_http_refuse(c, 503, "TooManyConnections", "too many connections "
-	    "from this address", "Retry-After: 1\r\n");
-	return (true);
+	conn_start(c, ping_ok != 0, (const uint8_t *)m.pa_head.ps_p +
+	    head.hh_len, m.pa_head.ps_n - head.hh_len);
 }
 
 static void

@@ -320,8 +320,8 @@ session_link(struct session *s)
 	s->s_last_activity = ev_now(wk.w_loop);
 	session_arm(s);
 	mlog(MLOG_INFO, "session linked", "session=%s master_req_id=%s "
-	    "slave_req_id=%s wait_ms=%.0f", s->s_id, s->s_master->c_reqid,
-	    s->s_slave->c_reqid,
+	    "slave_req_id=%s wait_ms=%.0f", s->s_id, conn_reqid(s->s_master),
+	    conn_reqid(s->s_slave),
 	    (ev_now(wk.w_loop) - s->s_created) * 1000.0);
 	/*
 	 * The slave's linkup goes first: the client sends "start" the moment
@@ -346,14 +346,13 @@ session_attach(struct conn *c, const char *id, size_t idlen, int role)
 		if (s == NULL)
 			return (-1);
 	}
-	c->c_sess = s;
-	c->c_role = role;
+	conn_join(c, s);
 	if (role == ROLE_MASTER)
 		s->s_master = c;
 	else
 		s->s_slave = c;
 	mlog(MLOG_INFO, "attached", "session=%s role=%s req_id=%s peer=%s",
-	    s->s_id, route_role_name(role), c->c_reqid, c->c_peer);
+	    s->s_id, route_role_name(role), conn_reqid(c), conn_peer(c));
 	if (s->s_master != NULL && s->s_slave != NULL) {
 		session_link(s);
 		return (0);
@@ -379,21 +378,21 @@ session_other(const struct session *s, const struct conn *c)
 }
 
 void
-session_activity(struct conn *c)
+session_activity(struct session *s)
 {
-	c->c_sess->s_last_activity = ev_now(wk.w_loop);
+	s->s_last_activity = ev_now(wk.w_loop);
 }
 
 void
 session_message(struct conn *from, uint8_t opcode, uint8_t *p, size_t n)
 {
-	struct session *s = from->c_sess;
+	struct session *s = conn_session(from);
 	struct conn *to;
 
 	if (s->s_state != SSTATE_FORWARDING) {
 		mlog(MLOG_DEBUG, "message before linkup dropped", "session=%s "
-		    "role=%s bytes=%zu", s->s_id, route_role_name(from->c_role),
-		    n);
+		    "role=%s bytes=%zu", s->s_id,
+		    route_role_name(conn_role(from)), n);
 		return;
 	}
 	to = session_other(s, from);
@@ -411,49 +410,24 @@ session_message(struct conn *from, uint8_t opcode, uint8_t *p, size_t n)
 struct conn *
 session_peer(const struct conn *c)
 {
-	return (c->c_sess != NULL ? session_other(c->c_sess, c) : NULL);
+	struct session *s = conn_session(c);
+
+	return (s != NULL ? session_other(s, c) : NULL);
 }
 
-/* Pause from while its peer has too much queued. */
+/*
+ * Pause from while its peer has too much queued.  Only while relaying: a
+ * closing connection must stay readable for the reply to its CLOSE.
+ */
 void
 session_backpressure(struct conn *from)
 {
-	struct session *s = from->c_sess;
+	struct session *s = conn_session(from);
 	struct conn *to;
 
-	/*
-	 * Only while relaying: a closing connection must stay readable for
-	 * the reply to its CLOSE.
-	 */
-	if (s == NULL || s->s_state != SSTATE_FORWARDING ||
-	    from->c_state != CONN_OPEN || (to = session_other(s, from)) == NULL)
-		return;
-	if (to->c_out.b_len >= wk.w_conf.wc_out_high &&
-	    !(from->c_pause & CONN_PAUSE_PEER)) {
-		/* The first time in a connection's life is worth a line. */
-		mlog(from->c_was_paused ? MLOG_DEBUG : MLOG_INFO,
-		    "peer not reading; pausing", "session=%s paused=%s "
-		    "queued=%zu", s->s_id, route_role_name(from->c_role),
-		    to->c_out.b_len);
-		from->c_was_paused = true;
-		conn_pause(from, CONN_PAUSE_PEER);
-	}
-}
-
-void
-session_drained(struct conn *c)
-{
-	struct session *s = c->c_sess;
-	struct conn *other;
-
-	if (s == NULL || (other = session_other(s, c)) == NULL)
-		return;
-	if (other->c_pause & CONN_PAUSE_PEER) {
-		mlog(MLOG_DEBUG, "peer reading again; resuming", "session=%s "
-		    "resumed=%s queued=%zu", s->s_id,
-		    route_role_name(other->c_role), c->c_out.b_len);
-		conn_resume(other, CONN_PAUSE_PEER);
-	}
+	if (s != NULL && s->s_state == SSTATE_FORWARDING &&
+	    (to = session_other(s, from)) != NULL)
+		conn_throttle(from, to);
 }
 
 /* --- ends ------------------------------------------------------------- */
@@ -491,16 +465,13 @@ void
 session_peer_closed(struct conn *c, uint16_t code, const uint8_t *reason,
     size_t reasonlen)
 {
-	session_end(c->c_sess, c, code, reason, reasonlen);
+	session_end(conn_session(c), c, code, reason, reasonlen);
 }
 
-/* Connection c is gone (its socket is closed). */
+/* Connection c of s is gone (its socket is closed). */
 void
-session_conn_gone(struct conn *c, const char *why)
+session_conn_gone(struct session *s, struct conn *c, const char *why)
 {
-	struct session *s = c->c_sess;
-
-	c->c_sess = NULL;
 	if (s->s_master == c)
 		s->s_master = NULL;
 	if (s->s_slave == c)
@@ -525,12 +496,6 @@ session_close_all(uint16_t code, const char *reason)
 }
 
 /* --- moving between processes ------------------------------------------ */
-
-static uint64_t
-session_ms(ev_tstamp t)
-{
-	return (t > 0 ? (uint64_t)(t * 1000.0 + 0.5) : 0);
-}
 
 /*
  * Waiting or forwarding, with every connection open and not closing, and
@@ -568,39 +533,18 @@ session_freeze(struct session *s, struct proto_session *m, int *fds)
 	m->ps_id.ps_n = s->s_idlen;
 	m->ps_state = (uint32_t)s->s_state;
 	m->ps_create_ms = s->s_create_ms;
-	m->ps_age_ms = session_ms(now - s->s_created);
-	m->ps_idle_ms = session_ms(now - s->s_last_activity);
+	m->ps_age_ms = worker_ms(now - s->s_created);
+	m->ps_idle_ms = worker_ms(now - s->s_last_activity);
 	m->ps_wait_in_ms = s->s_next_wait > now ?
-	    session_ms(s->s_next_wait - now) : 0;
+	    worker_ms(s->s_next_wait - now) : 0;
 	m->ps_bytes = s->s_bytes;
 	m->ps_msgs = s->s_msgs;
 	for (int i = 0; i < 2; i++) {
-		struct proto_conn_state *pc;
-		struct conn *c = cs[i];
-
-		if (c == NULL)
-			continue;
-		pc = &m->ps_conns[m->ps_nconns];
-		fds[m->ps_nconns++] = c->c_fd;
-		pc->pcs_role = (uint32_t)c->c_role;
-		pc->pcs_reqid.ps_p = c->c_reqid;
-		pc->pcs_reqid.ps_n = strlen(c->c_reqid);
-		pc->pcs_peer.ps_p = c->c_peer;
-		pc->pcs_peer.ps_n = strlen(c->c_peer);
-		pc->pcs_ping_ok = c->c_ping_ok;
-		pc->pcs_out.ps_p = (const char *)buf_head(&c->c_out);
-		pc->pcs_out.ps_n = c->c_out.b_len;
-		pc->pcs_in.ps_p = (const char *)buf_head(&c->c_in);
-		pc->pcs_in.ps_n = c->c_in.b_len;
-		pc->pcs_frag.ps_p = (const char *)buf_head(&c->c_frag);
-		pc->pcs_frag.ps_n = c->c_frag.b_len;
-		pc->pcs_frag_op = c->c_frag_op;
-		pc->pcs_frag_utf8 = c->c_frag_utf8;
-		pc->pcs_rx_age_ms = session_ms(now - c->c_last_rx);
-		pc->pcs_ping_age_ms = c->c_ping_sent > 0 ?
-		    session_ms(now - c->c_ping_sent) + 1 : 0;
-		pc->pcs_rx_msgs = c->c_rx_msgs;
-		pc->pcs_tx_msgs = c->c_tx_msgs;
+		if (cs[i] != NULL) {
+			fds[m->ps_nconns] = conn_freeze(cs[i], now,
+			    &m->ps_conns[m->ps_nconns]);
+			m->ps_nconns++;
+		}
 	}
 }
 
@@ -667,15 +611,56 @@ session_release(struct session *s)
 	session_list_remove(&wk.w_moving, s);
 	s->s_master = s->s_slave = NULL;
 	for (int i = 0; i < 2; i++) {
-		if (cs[i] == NULL)
-			continue;
-		cs[i]->c_sess = NULL;
-		conn_forget(cs[i]);
+		if (cs[i] != NULL)
+			conn_forget(cs[i]);
 	}
 	wk.w_nstate[s->s_state]--;
 	s->s_freed = true;
 	s->s_next = wk.w_sdead;
 	wk.w_sdead = s;
+}
+
+/* The thawed connections cs[0..n) join s, each in its role. */
+static void
+session_join(struct session *s, struct conn **cs, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		conn_join(cs[i], s);
+		if (conn_role(cs[i]) == ROLE_MASTER)
+			s->s_master = cs[i];
+		else
+			s->s_slave = cs[i];
+	}
+}
+
+/*
+ * Start the connections of a session back in service: each starts paused
+ * if the other's queue is full.
+ */
+static void
+session_thaw_conns(struct conn **cs, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		struct conn *other;
+
+		if (cs[i] == NULL)
+			continue;
+		other = session_peer(cs[i]);
+		conn_thawed(cs[i], other != NULL && conn_full(other));
+	}
+}
+
+/* Out of memory resuming m: what was rebuilt of it is closed.  -1. */
+static int
+session_thaw_fail(const struct proto_session *m, struct conn **cs)
+{
+	mlog(MLOG_ERROR, "out of memory resuming a session", "session=%.*s",
+	    (int)m->ps_id.ps_n, m->ps_id.ps_p);
+	for (uint32_t i = 0; i < m->ps_nconns; i++) {
+		if (cs[i] != NULL)
+			conn_abort(cs[i], "out of memory");
+	}
+	return (-1);
 }
 
 /*
@@ -708,13 +693,7 @@ session_unhold(struct session *s)
 		wk.w_tcount++;
 		session_arm(s);
 	}
-	for (int i = 0; i < 2; i++) {
-		struct conn *other = i == 0 ? cs[1] : cs[0];
-
-		if (cs[i] != NULL && cs[i]->c_state != CONN_DEAD)
-			conn_thawed(cs[i], other != NULL &&
-			    other->c_out.b_len >= wk.w_conf.wc_out_high);
-	}
+	session_thaw_conns(cs, 2);
 }
 
 /*
@@ -727,11 +706,10 @@ session_refuse(struct conn *c)
 	static const char why[] = "session exists already";
 
 	mlog(MLOG_WARN, "handed-in connection conflicts with a session "
-	    "here; closing it", "req_id=%s role=%s", c->c_reqid,
-	    route_role_name(c->c_role));
+	    "here; closing it", "req_id=%s role=%s", conn_reqid(c),
+	    route_role_name(conn_role(c)));
 	conn_send_close(c, WS_CLOSE_POLICY, why, sizeof (why) - 1);
-	if (c->c_state != CONN_DEAD)
-		conn_thawed(c, false);
+	conn_thawed(c, false);
 }
 
 /*
@@ -748,111 +726,63 @@ int
 session_thaw(const struct proto_session *m, const int *fds)
 {
 	ev_tstamp now = ev_now(wk.w_loop);
-	struct conn *cs[2] = { NULL, NULL };
+	struct conn *cs[PROTO_SESSION_CONNS] = { NULL, NULL };
 	struct session *s, *local;
+	bool lost = false;
 	uint32_t i;
 
+	/* Each conn_thaw() owns its socket, even when it fails. */
 	for (i = 0; i < m->ps_nconns; i++) {
-		const struct proto_conn_state *pc = &m->ps_conns[i];
-		struct conn *c;
-
-		c = conn_new(fds[i], pc->pcs_reqid.ps_p, pc->pcs_reqid.ps_n,
-		    pc->pcs_peer.ps_p, pc->pcs_peer.ps_n);
-		if (c == NULL || buf_append(&c->c_out, pc->pcs_out.ps_p,
-		    pc->pcs_out.ps_n) != 0 || buf_append(&c->c_in,
-		    pc->pcs_in.ps_p, pc->pcs_in.ps_n) != 0 ||
-		    buf_append(&c->c_frag, pc->pcs_frag.ps_p,
-		    pc->pcs_frag.ps_n) != 0) {
-			mlog(MLOG_ERROR, "out of memory resuming a session",
-			    "session=%.*s", (int)m->ps_id.ps_n, m->ps_id.ps_p);
-			for (uint32_t k = 0; k < m->ps_nconns; k++) {
-				if (k < i && cs[k] != NULL)
-					conn_abort(cs[k], "out of memory");
-				else if (k == i && c != NULL)
-					conn_abort(c, "out of memory");
-				else if (k > i || c == NULL)
-					(void) close(fds[k]);
-			}
-			return (-1);
-		}
-		c->c_role = (int)pc->pcs_role;
-		c->c_ping_ok = pc->pcs_ping_ok;
-		c->c_frag_op = (uint8_t)pc->pcs_frag_op;
-		c->c_frag_utf8 = pc->pcs_frag_utf8;
-		c->c_last_rx = now - (ev_tstamp)pc->pcs_rx_age_ms / 1000.0;
-		c->c_ping_sent = pc->pcs_ping_age_ms > 0 ? now -
-		    (ev_tstamp)(pc->pcs_ping_age_ms - 1) / 1000.0 : 0;
-		c->c_rx_msgs = pc->pcs_rx_msgs;
-		c->c_tx_msgs = pc->pcs_tx_msgs;
-		cs[i] = c;
+		if ((cs[i] = conn_thaw(&m->ps_conns[i], fds[i], now)) == NULL)
+			lost = true;
 	}
+	if (lost)
+		return (session_thaw_fail(m, cs));
 
 	local = session_find(m->ps_id.ps_p, m->ps_id.ps_n);
 	if (local != NULL && m->ps_nconns == 1 &&
-	    local->s_state != SSTATE_FORWARDING &&
-	    (cs[0]->c_role == ROLE_MASTER ? local->s_master :
-	    local->s_slave) == NULL) {
-		/* Two halves of one session: join them. */
-		s = local;
-		mlog(MLOG_INFO, "joining a handed-in side to its session",
-		    "session=%s role=%s", s->s_id, route_role_name(cs[0]->c_role));
-	} else if (local != NULL && m->ps_nconns == 1 &&
 	    local->s_state == SSTATE_FORWARDING) {
 		session_refuse(cs[0]);
 		return (0);
-	} else {
-		if (local != NULL) {
-			static const char why[] = "session exists already";
-
-			mlog(MLOG_WARN, "a session handed in is already here; "
-			    "the one here yields", "session=%s", local->s_id);
-			session_end(local, NULL, WS_CLOSE_POLICY,
-			    (const uint8_t *)why, sizeof (why) - 1);
-		}
-		s = session_new(m->ps_id.ps_p, m->ps_id.ps_n,
-		    (int)m->ps_state);
-		if (s == NULL) {
-			for (i = 0; i < m->ps_nconns; i++)
-				conn_abort(cs[i], "out of memory");
-			return (-1);
-		}
-		s->s_create_ms = m->ps_create_ms;
-		s->s_created = now - (ev_tstamp)m->ps_age_ms / 1000.0;
-		s->s_last_activity = now - (ev_tstamp)m->ps_idle_ms / 1000.0;
-		s->s_next_wait = now + (ev_tstamp)m->ps_wait_in_ms / 1000.0;
-		s->s_bytes = m->ps_bytes;
-		s->s_msgs = m->ps_msgs;
 	}
-	for (i = 0; i < m->ps_nconns; i++) {
-		cs[i]->c_sess = s;
-		if (cs[i]->c_role == ROLE_MASTER)
-			s->s_master = cs[i];
-		else
-			s->s_slave = cs[i];
-	}
-	if (s == local) {
+	if (local != NULL && m->ps_nconns == 1 &&
+	    (conn_role(cs[0]) == ROLE_MASTER ? local->s_master :
+	    local->s_slave) == NULL) {
 		/*
-		 * What the handed-in side sent while it waited is parsed (and
-		 * dropped, as before any linkup) before the two are linked.
+		 * Two halves of one session: join them.  What the handed-in
+		 * side sent while it waited is parsed (and dropped, as before
+		 * any linkup) before the two are linked.
 		 */
+		mlog(MLOG_INFO, "joining a handed-in side to its session",
+		    "session=%s role=%s", local->s_id,
+		    route_role_name(conn_role(cs[0])));
+		session_join(local, cs, 1);
 		conn_thawed(cs[0], false);
-		if (cs[0]->c_state == CONN_DEAD || !conn_is_open(cs[0]) ||
-		    s->s_state == SSTATE_CLOSING)
-			return (0);
-		session_link(s);
+		if (conn_is_open(cs[0]) && local->s_state != SSTATE_CLOSING)
+			session_link(local);
 		return (0);
 	}
+	if (local != NULL) {
+		static const char why[] = "session exists already";
+
+		mlog(MLOG_WARN, "a session handed in is already here; the one "
+		    "here yields", "session=%s", local->s_id);
+		session_end(local, NULL, WS_CLOSE_POLICY, (const uint8_t *)why,
+		    sizeof (why) - 1);
+	}
+	if ((s = session_new(m->ps_id.ps_p, m->ps_id.ps_n,
+	    (int)m->ps_state)) == NULL)
+		return (session_thaw_fail(m, cs));
+	s->s_create_ms = m->ps_create_ms;
+	s->s_created = now - (ev_tstamp)m->ps_age_ms / 1000.0;
+	s->s_last_activity = now - (ev_tstamp)m->ps_idle_ms / 1000.0;
+	s->s_next_wait = now + (ev_tstamp)m->ps_wait_in_ms / 1000.0;
+	s->s_bytes = m->ps_bytes;
+	s->s_msgs = m->ps_msgs;
+	session_join(s, cs, m->ps_nconns);
 	session_arm(s);
 	mlog(MLOG_DEBUG, "session resumed", "session=%s state=%s", s->s_id,
 	    proto_sstate_name(s->s_state));
-	/* Each side starts paused if the other's queue is full. */
-	for (i = 0; i < m->ps_nconns; i++) {
-		struct conn *other = session_other(s, cs[i]);
-
-		if (cs[i]->c_state == CONN_DEAD)
-			continue;
-		conn_thawed(cs[i], other != NULL &&
-		    other->c_out.b_len >= wk.w_conf.wc_out_high);
-	}
+	session_thaw_conns(cs, m->ps_nconns);
 	return (0);
 }

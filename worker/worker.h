@@ -1,13 +1,15 @@
 /*
- * worker.h: the worker's connections and sessions.  See the big theory
+ * worker.h: what the worker's files offer each other.  See the big theory
  * statement in worker/main.c.
  *
- * Both structs are plain data apart from their embedded libev watchers:
- * a session is its id, state, two connection pointers, timestamps and
- * counters; a connection is its socket, state, the bytes not yet parsed
- * (c_in), a message being reassembled (c_frag), the bytes not yet written
- * (c_out) and timestamps.  That is everything a later handoff needs to move
- * a live session into another process.
+ * Sessions and connections are plain data apart from their embedded libev
+ * watchers: a session is its id, state, two connection pointers,
+ * timestamps and counters; a connection (private to conn.c) is its socket,
+ * state, the bytes not yet parsed, a message being reassembled, the bytes
+ * not yet written and timestamps.  That is everything a handoff
+ * (handoff.c) needs to move a live session into another process:
+ * session_freeze() and conn_freeze() describe one, session_thaw() and
+ * conn_thaw() rebuild it.
  */
 #ifndef MEDUSA_WORKER_H
 #define MEDUSA_WORKER_H
@@ -25,68 +27,8 @@
 
 struct session;
 
-/*
- * A connection's life:
- *
- *	OPEN -------> CLOSING ----> FLUSHING --> LINGER --> (closed)
- *	  \  we sent CLOSE   they replied   written,   their EOF or
- *	   \                                 SHUT_WR    close timeout
- *	    `---------------------> FLUSHING  (they sent CLOSE first; we echo)
- *
- *	HTTP_ERROR --> LINGER	(an error response before the upgrade)
- *
- * Any state can end abruptly (read or write error, EOF before the close
- * handshake, a time-out): the socket is closed at once and the struct goes
- * on the dead list, freed before the loop next blocks.
- */
-enum conn_state {
-	CONN_OPEN = 1,		/* upgraded; frames flow */
-	CONN_CLOSING,		/* we sent CLOSE; waiting for theirs */
-	CONN_FLUSHING,		/* handshake done; writing what is queued */
-	CONN_LINGER,		/* SHUT_WR sent; discarding until their EOF */
-	CONN_HTTP_ERROR,	/* writing an HTTP error response */
-	CONN_DEAD		/* socket closed; waiting to be freed */
-};
-
-struct conn {
-	int		c_fd;
-	enum conn_state	c_state;
-	ev_io		c_rio;
-	ev_io		c_wio;
-	ev_timer	c_timer;	/* close deadline, or ping cadence */
-	struct session	*c_sess;	/* NULL once out of its session */
-	int		c_role;		/* ROLE_MASTER or ROLE_SLAVE */
-	bool		c_ping_ok;	/* peer said it answers PINGs */
-	bool		c_was_paused;	/* its peer's queue has been full */
-	uint8_t		c_pause;	/* not reading: CONN_PAUSE_* bits */
-	bool		c_doomed;	/* failed; destroyed by the reaper */
-	char		c_doom_why[64];
-	struct conn	*c_dnext;	/* the doomed list */
-	bool		c_close_sent;
-	bool		c_close_rcvd;
-	bool		c_close_read;	/* their CLOSE really came */
-	bool		c_corked;	/* queue output, send at conn_uncork */
-	bool		c_more;		/* this write: MSG_MORE (the FIN follows) */
-	struct buf	c_in;		/* received, not yet parsed */
-	struct buf	c_frag;		/* fragmented message so far */
-	uint8_t		c_frag_op;	/* its opcode, 0 if none */
-	uint32_t	c_frag_utf8;	/* UTF-8 state across its fragments */
-	struct buf	c_out;		/* queued for writing */
-	ev_tstamp	c_last_rx;	/* last frame received */
-	ev_tstamp	c_ping_sent;	/* 0, or when our PING went out */
-	uint64_t	c_rx_msgs;
-	uint64_t	c_tx_msgs;
-	char		c_reqid[48];
-	char		c_peer[64];
-	char		c_host[ADDRCOUNT_HOST_MAX];	/* counted; "" if not */
-	struct conn	*c_next;	/* all connections, or the dead list */
-	struct conn	*c_prev;
-};
-
-/* Why a connection is not being read. */
-#define	CONN_PAUSE_PEER	0x1	/* the other side's queue is full */
-#define	CONN_PAUSE_SELF	0x2	/* our own queue is full (answers to pings) */
-#define	CONN_PAUSE_ALL	0x3
+/* A WebSocket endpoint: conn.c's own. */
+struct conn;
 
 struct session {
 	char		*s_id;
@@ -162,10 +104,18 @@ struct worker {
 
 extern struct worker wk;
 
+/* A duration in whole milliseconds, for the wire (0 for none or less). */
+static inline uint64_t
+worker_ms(ev_tstamp t)
+{
+	return (t > 0 ? (uint64_t)(t * 1000.0 + 0.5) : 0);
+}
+
 /* conn.c: one WebSocket endpoint. */
-struct conn *conn_new(int fd, const char *reqid, size_t reqidlen,
+struct conn *conn_new(int fd, int role, const char *reqid, size_t reqidlen,
     const char *peer, size_t peerlen);
-void conn_start(struct conn *, const uint8_t *early, size_t n);
+bool conn_too_many_from(struct conn *);
+void conn_start(struct conn *, bool ping_ok, const uint8_t *early, size_t n);
 void conn_http_refuse(struct conn *, int status, const char *code,
     const char *message, const char *extra);
 void conn_http_error(struct conn *, int status, const char *code,
@@ -179,13 +129,22 @@ int conn_send_text(struct conn *, const char *);
 void conn_send_close(struct conn *, uint16_t code, const char *reason,
     size_t reasonlen);
 void conn_abort(struct conn *, const char *why);
+bool conn_is_open(const struct conn *);
+int conn_role(const struct conn *);
+const char *conn_reqid(const struct conn *);
+const char *conn_peer(const struct conn *);
+struct session *conn_session(const struct conn *);
+void conn_join(struct conn *, struct session *);
+bool conn_full(const struct conn *);
+void conn_throttle(struct conn *from, const struct conn *to);
+bool conn_movable(const struct conn *);
+int conn_freeze(const struct conn *, ev_tstamp now,
+    struct proto_conn_state *);
 void conn_hold(struct conn *);
 void conn_forget(struct conn *);
-bool conn_movable(const struct conn *);
-void conn_thawed(struct conn *, bool paused);
-void conn_pause(struct conn *, uint8_t why);
-void conn_resume(struct conn *, uint8_t why);
-bool conn_is_open(const struct conn *);
+struct conn *conn_thaw(const struct proto_conn_state *, int fd,
+    ev_tstamp now);
+void conn_thawed(struct conn *, bool peer_full);
 void conn_reap(void);
 void session_reap(void);
 
@@ -208,11 +167,10 @@ int session_admit(const char *id, size_t idlen, int role, const char **code,
 int session_attach(struct conn *, const char *id, size_t idlen, int role);
 void session_message(struct conn *from, uint8_t opcode, uint8_t *p,
     size_t n);
-void session_activity(struct conn *);
+void session_activity(struct session *);
 void session_peer_closed(struct conn *, uint16_t code, const uint8_t *reason,
     size_t reasonlen);
-void session_conn_gone(struct conn *, const char *why);
-void session_drained(struct conn *);
+void session_conn_gone(struct session *, struct conn *, const char *why);
 struct conn *session_peer(const struct conn *);
 void session_backpressure(struct conn *from);
 void session_close_all(uint16_t code, const char *reason);

@@ -33,7 +33,9 @@ VALGRIND_CMD = ["valgrind", "--trace-children=yes", "--quiet", "--vgdb=no",
                 "--errors-for-leak-kinds=definite,indirect", "--num-callers=30"]
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                   "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
+                   "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer",
+                   # assert(3) in our programs: a state they must never reach
+                   "Assertion `")
 
 
 # Valgrind's notes about itself rather than about our code: an ioctl it has
