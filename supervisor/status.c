@@ -68,7 +68,7 @@ status_proc(const struct wproc *w)
 	const struct proto_report *r = &w->wp_report;
 	uint64_t ns = 0;
 
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < PROTO_REPORT_STATES; k++)
 		ns += r->prp_sessions[k];
 	return (json_pack("{s:I, s:I, s:s, s:I, s:o, s:s, s:I, s:I, s:I, "
 	    "s:I}",

@@ -32,6 +32,7 @@
 #include <sys/uio.h>
 
 #include "addrcount.h"
+#include "buf.h"
 #include "httpresp.h"
 #include "mlog.h"
 #include "route.h"
@@ -42,6 +43,7 @@
 #define	CONN_READ_CHUNK		65536
 #define	CONN_READS_PER_EVENT	4
 #define	CONN_BATCH_FRAMES	32
+#define	CONN_SCRATCH		(256u * 1024)	/* one read, at most */
 
 /*
  * A connection's life, one state at a time.  Every move goes through
@@ -136,6 +138,40 @@ struct conn {
 #define	CONN_PAUSE_SELF	0x2	/* our own queue is full (answers to pings) */
 #define	CONN_PAUSE_ALL	0x3
 
+/*
+ * Relaying in batches.  While conn_parse() works through one read, the
+ * messages it relays to the peer are gathered here (a header each, and a
+ * pointer to the payload where it lies, unmasked in place) and leave in
+ * one sendmsg() when the read is parsed: one system call per read instead
+ * of one per message.  Only conn_relay_frame() adds to the batch, for a
+ * payload that stays put until then; anything else written to the peer
+ * sends the batch first, so the order on the wire is kept.
+ */
+struct conn_batch {
+	struct conn	*rb_to;		/* NULL: not batching */
+	int		rb_niov;
+	struct iovec	rb_iov[2 * CONN_BATCH_FRAMES];
+	uint8_t		rb_hdr[CONN_BATCH_FRAMES][WSFRAME_MAX_HEADER];
+};
+
+/*
+ * This file's state: every connection of the worker, on one of three
+ * lists, the per-address counts, the read buffer they share and the relay
+ * batch.
+ */
+static struct conns {
+	struct ev_loop	*cn_loop;
+	const struct wconf *cn_conf;	/* main.c's, from CONFIG */
+	struct conn	*cn_live;	/* live connections */
+	struct conn	*cn_doomed;	/* failed, to destroy (the reaper) */
+	struct conn	*cn_dead;	/* closed, to free (the reaper) */
+	size_t		cn_count;	/* live and doomed */
+	struct addrcount *cn_peers;	/* connections per client address */
+	uint8_t		*cn_scratch;	/* read buffer shared by all */
+	size_t		cn_scratch_len;
+	struct conn_batch cn_rb;
+} cn;
+
 static void
 conn_move(struct conn *c, enum conn_state to)
 {
@@ -150,22 +186,6 @@ conn_live(const struct conn *c)
 	return (c->c_state != CONN_DOOMED && c->c_state != CONN_DEAD);
 }
 
-/*
- * Relaying in batches.  While conn_parse() works through one read, the
- * messages it relays to the peer are gathered here (a header each, and a
- * pointer to the payload where it lies, unmasked in place) and leave in
- * one sendmsg() when the read is parsed: one system call per read instead
- * of one per message.  Only conn_relay_frame() adds to the batch, for a
- * payload that stays put until then; anything else written to the peer
- * sends the batch first, so the order on the wire is kept.
- */
-static struct {
-	struct conn	*rb_to;		/* NULL: not batching */
-	int		rb_niov;
-	struct iovec	rb_iov[2 * CONN_BATCH_FRAMES];
-	uint8_t		rb_hdr[CONN_BATCH_FRAMES][WSFRAME_MAX_HEADER];
-} rb;
-
 static void conn_read_cb(EV_P_ ev_io *, int);
 static void conn_write_cb(EV_P_ ev_io *, int);
 static void conn_timer_cb(EV_P_ ev_timer *, int);
@@ -177,6 +197,26 @@ static void conn_pause(struct conn *, uint8_t why);
 static void conn_resume(struct conn *, uint8_t why);
 static void conn_drained(struct conn *);
 
+/* 0, or -1 (out of memory). */
+int
+conn_init(struct ev_loop *loop, const struct wconf *conf)
+{
+	cn.cn_loop = loop;
+	cn.cn_conf = conf;
+	cn.cn_scratch_len = CONN_SCRATCH;
+	if ((cn.cn_scratch = malloc(cn.cn_scratch_len)) == NULL ||
+	    (cn.cn_peers = addrcount_new()) == NULL)
+		return (-1);
+	return (0);
+}
+
+/* Connections the worker holds (its own limits, REPORT). */
+size_t
+conn_count(void)
+{
+	return (cn.cn_count);
+}
+
 static const char *
 conn_role_name(const struct conn *c)
 {
@@ -186,7 +226,7 @@ conn_role_name(const struct conn *c)
 static const char *
 conn_sid(const struct conn *c)
 {
-	return (c->c_sess != NULL ? c->c_sess->s_id : NULL);
+	return (c->c_sess != NULL ? session_id(c->c_sess) : NULL);
 }
 
 struct conn *
@@ -205,18 +245,18 @@ conn_new(int fd, int role, const char *reqid, size_t reqidlen,
 	snprintf(c->c_peer, sizeof (c->c_peer), "%.*s", (int)peerlen, peer);
 	/* Counted per address (the limit is checked by the caller). */
 	addrcount_host(c->c_peer, c->c_host, sizeof (c->c_host));
-	if (addrcount_add(wk.w_peers, c->c_host) == 0)
+	if (addrcount_add(cn.cn_peers, c->c_host) == 0)
 		c->c_host[0] = '\0';		/* out of memory: not counted */
 	ev_io_init(&c->c_rio, conn_read_cb, fd, EV_READ);
 	ev_io_init(&c->c_wio, conn_write_cb, fd, EV_WRITE);
 	ev_init(&c->c_timer, conn_timer_cb);
 	c->c_rio.data = c->c_wio.data = c->c_timer.data = c;
-	c->c_last_rx = ev_now(wk.w_loop);
-	c->c_next = wk.w_conns;
-	if (wk.w_conns != NULL)
-		wk.w_conns->c_prev = c;
-	wk.w_conns = c;
-	wk.w_nconns++;
+	c->c_last_rx = ev_now(cn.cn_loop);
+	c->c_next = cn.cn_live;
+	if (cn.cn_live != NULL)
+		cn.cn_live->c_prev = c;
+	cn.cn_live = c;
+	cn.cn_count++;
 	return (c);
 }
 
@@ -263,7 +303,7 @@ conn_join(struct conn *c, struct session *s)
 bool
 conn_full(const struct conn *c)
 {
-	return (c->c_out.b_len >= wk.w_conf.wc_out_high);
+	return (c->c_out.b_len >= cn.cn_conf->wc_out_high);
 }
 
 /*
@@ -278,15 +318,15 @@ conn_too_many_from(struct conn *c)
 	unsigned long skipped;
 	unsigned n;
 
-	if (wk.w_conf.wc_max_per_addr == 0 || c->c_host[0] == '\0' ||
-	    (n = addrcount_get(wk.w_peers, c->c_host)) <=
-	    wk.w_conf.wc_max_per_addr)
+	if (cn.cn_conf->wc_max_per_addr == 0 || c->c_host[0] == '\0' ||
+	    (n = addrcount_get(cn.cn_peers, c->c_host)) <=
+	    cn.cn_conf->wc_max_per_addr)
 		return (false);
 	if (mlog_allow(&lim, &skipped))
 		mlog(MLOG_WARN, "too many connections from one address",
 		    "address=%s connections=%u max_connections_per_address=%zu "
 		    "times_since_last_line=%lu", c->c_host, n,
-		    wk.w_conf.wc_max_per_addr, skipped);
+		    cn.cn_conf->wc_max_per_addr, skipped);
 	conn_http_refuse(c, 503, "TooManyConnections", "too many connections "
 	    "from this address", "Retry-After: 1\r\n");
 	return (true);
@@ -296,9 +336,9 @@ conn_too_many_from(struct conn *c)
 static void
 conn_timer(struct conn *c, ev_tstamp after)
 {
-	ev_timer_stop(wk.w_loop, &c->c_timer);
+	ev_timer_stop(cn.cn_loop, &c->c_timer);
 	ev_timer_set(&c->c_timer, after > 0 ? after : 0, 0);
-	ev_timer_start(wk.w_loop, &c->c_timer);
+	ev_timer_start(cn.cn_loop, &c->c_timer);
 }
 
 static size_t conn_parse(struct conn *, uint8_t *, size_t);
@@ -336,7 +376,7 @@ conn_start(struct conn *c, bool ping_ok, const uint8_t *early, size_t n)
 		return;		/* it failed during pairing */
 	c->c_ping_ok = ping_ok;
 	if (c->c_ping_ok)
-		conn_timer(c, wk.w_conf.wc_ping);
+		conn_timer(c, cn.cn_conf->wc_ping);
 	if (n > 0) {
 		/* Bytes the client sent after its head, before our 101. */
 		if (buf_append(&c->c_in, early, n) != 0) {
@@ -346,7 +386,7 @@ conn_start(struct conn *c, bool ping_ok, const uint8_t *early, size_t n)
 		conn_parse_in(c);
 	}
 	if (c->c_pause == 0 && conn_reading(c))
-		ev_io_start(wk.w_loop, &c->c_rio);
+		ev_io_start(cn.cn_loop, &c->c_rio);
 }
 
 /*
@@ -361,11 +401,11 @@ conn_doom(struct conn *c, const char *why)
 		return;
 	conn_move(c, CONN_DOOMED);
 	snprintf(c->c_doom_why, sizeof (c->c_doom_why), "%s", why);
-	ev_io_stop(wk.w_loop, &c->c_rio);
-	ev_io_stop(wk.w_loop, &c->c_wio);
-	ev_timer_stop(wk.w_loop, &c->c_timer);
-	c->c_dnext = wk.w_doomed;
-	wk.w_doomed = c;
+	ev_io_stop(cn.cn_loop, &c->c_rio);
+	ev_io_stop(cn.cn_loop, &c->c_wio);
+	ev_timer_stop(cn.cn_loop, &c->c_timer);
+	c->c_dnext = cn.cn_doomed;
+	cn.cn_doomed = c;
 }
 
 /* --- output ----------------------------------------------------------- */
@@ -382,7 +422,7 @@ conn_writev(struct conn *c, struct iovec *iov, int iovcnt, bool more)
 	size_t total = 0, sent = 0;
 	ssize_t n = 0;
 
-	if (c == rb.rb_to && rb.rb_niov > 0)
+	if (c == cn.cn_rb.rb_to && cn.cn_rb.rb_niov > 0)
 		conn_batch_flush();	/* what was relayed first goes first */
 	if (!conn_live(c))
 		return (-1);
@@ -422,7 +462,7 @@ conn_writev(struct conn *c, struct iovec *iov, int iovcnt, bool more)
 		}
 	}
 	if (!c->c_corked)
-		ev_io_start(wk.w_loop, &c->c_wio);
+		ev_io_start(cn.cn_loop, &c->c_wio);
 	return (0);
 }
 
@@ -495,24 +535,24 @@ conn_relay_frame(struct conn *c, uint8_t opcode, const void *p, size_t n)
 {
 	struct iovec *iov;
 
-	if (c != rb.rb_to || c->c_out.b_len > 0 || c->c_corked)
+	if (c != cn.cn_rb.rb_to || c->c_out.b_len > 0 || c->c_corked)
 		return (conn_send_frame(c, opcode, p, n));
 	if (c->c_state != CONN_OPEN)
 		return (-1);
-	if (rb.rb_niov == 2 * CONN_BATCH_FRAMES) {
+	if (cn.cn_rb.rb_niov == 2 * CONN_BATCH_FRAMES) {
 		conn_batch_flush();
 		if (!conn_live(c))
 			return (-1);
 		if (c->c_out.b_len > 0)
 			return (conn_send_frame(c, opcode, p, n));
 	}
-	iov = &rb.rb_iov[rb.rb_niov];
-	iov[0].iov_base = rb.rb_hdr[rb.rb_niov / 2];
+	iov = &cn.cn_rb.rb_iov[cn.cn_rb.rb_niov];
+	iov[0].iov_base = cn.cn_rb.rb_hdr[cn.cn_rb.rb_niov / 2];
 	iov[0].iov_len = wsframe_header(iov[0].iov_base, true, opcode, n,
 	    NULL);
 	iov[1].iov_base = (void *)(uintptr_t)p;
 	iov[1].iov_len = n;
-	rb.rb_niov += 2;
+	cn.cn_rb.rb_niov += 2;
 	if (!wsframe_is_control(opcode))
 		c->c_tx_msgs++;
 	return (0);
@@ -522,13 +562,13 @@ conn_relay_frame(struct conn *c, uint8_t opcode, const void *p, size_t n)
 static void
 conn_batch_flush(void)
 {
-	struct conn *to = rb.rb_to;
-	int n = rb.rb_niov;
+	struct conn *to = cn.cn_rb.rb_to;
+	int n = cn.cn_rb.rb_niov;
 
-	rb.rb_niov = 0;
+	cn.cn_rb.rb_niov = 0;
 	if (n == 0 || !conn_live(to))
 		return;
-	(void) conn_writev(to, rb.rb_iov, n, false);
+	(void) conn_writev(to, cn.cn_rb.rb_iov, n, false);
 }
 
 int
@@ -567,7 +607,7 @@ conn_send_close(struct conn *c, uint16_t code, const char *reason,
 	    conn_close_frame(c, code, reason, reasonlen, false) != 0)
 		return;
 	conn_move(c, CONN_CLOSING);
-	conn_timer(c, wk.w_conf.wc_close);
+	conn_timer(c, cn.cn_conf->wc_close);
 	/* Their reply must be read even if we had paused them. */
 	conn_resume(c, CONN_PAUSE_ALL);
 }
@@ -591,7 +631,7 @@ conn_http_refuse(struct conn *c, int status, const char *code,
 
 	n = httpresp_error(resp, sizeof (resp), status, code, message, extra);
 	conn_move(c, CONN_HTTP_ERROR);
-	conn_timer(c, wk.w_conf.wc_close);
+	conn_timer(c, cn.cn_conf->wc_close);
 	if (conn_write_raw(c, resp, n) != 0)
 		return;
 	if (c->c_out.b_len == 0)
@@ -608,9 +648,9 @@ conn_finish(struct conn *c, enum conn_state to)
 	if (!conn_live(c))
 		return;
 	if (c->c_state == CONN_OPEN)
-		conn_timer(c, wk.w_conf.wc_close);
+		conn_timer(c, cn.cn_conf->wc_close);
 	conn_move(c, to);
-	ev_io_stop(wk.w_loop, &c->c_rio);
+	ev_io_stop(cn.cn_loop, &c->c_rio);
 	c->c_pause = 0;
 	if (c->c_out.b_len == 0)
 		conn_linger(c);
@@ -645,7 +685,7 @@ conn_linger(struct conn *c)
 	 * c_in and c_frag may still be in a caller's hands (conn_parse_in):
 	 * they are freed there, or by the reaper.
 	 */
-	ev_io_start(wk.w_loop, &c->c_rio);
+	ev_io_start(cn.cn_loop, &c->c_rio);
 }
 
 static void
@@ -666,7 +706,7 @@ conn_flush(struct conn *c, bool incb)
 	ssize_t n;
 
 	if (c->c_out.b_len == 0) {
-		ev_io_stop(wk.w_loop, &c->c_wio);
+		ev_io_stop(cn.cn_loop, &c->c_wio);
 		return;
 	}
 	do {
@@ -677,7 +717,7 @@ conn_flush(struct conn *c, bool incb)
 		char why[64];
 
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			ev_io_start(wk.w_loop, &c->c_wio);
+			ev_io_start(cn.cn_loop, &c->c_wio);
 			return;
 		}
 		snprintf(why, sizeof (why), "write failed: %s",
@@ -690,16 +730,16 @@ conn_flush(struct conn *c, bool incb)
 	}
 	buf_consume(&c->c_out, (size_t)n);
 	if (c->c_out.b_len == 0)
-		ev_io_stop(wk.w_loop, &c->c_wio);
+		ev_io_stop(cn.cn_loop, &c->c_wio);
 	else
-		ev_io_start(wk.w_loop, &c->c_wio);
+		ev_io_start(cn.cn_loop, &c->c_wio);
 	/*
 	 * While closing, the time-out counts from the last progress: a slow
 	 * reader still gets all of its output, and then the CLOSE.
 	 */
 	if (c->c_state != CONN_OPEN && n > 0)
-		conn_timer(c, wk.w_conf.wc_close);
-	if (c->c_out.b_len <= wk.w_conf.wc_out_low) {
+		conn_timer(c, cn.cn_conf->wc_close);
+	if (c->c_out.b_len <= cn.cn_conf->wc_out_low) {
 		if (c->c_pause & CONN_PAUSE_SELF)
 			conn_resume(c, CONN_PAUSE_SELF);
 		if (c->c_state != CONN_DEAD)
@@ -718,7 +758,7 @@ conn_pause(struct conn *c, uint8_t why)
 	if (c->c_state == CONN_DEAD)
 		return;
 	c->c_pause |= why;
-	ev_io_stop(wk.w_loop, &c->c_rio);
+	ev_io_stop(cn.cn_loop, &c->c_rio);
 }
 
 static void
@@ -730,12 +770,12 @@ conn_resume(struct conn *c, uint8_t why)
 	if (c->c_pause != 0)
 		return;		/* still held for the other reason */
 	/* We were not listening: silence meanwhile proves nothing. */
-	c->c_last_rx = ev_now(wk.w_loop);
+	c->c_last_rx = ev_now(cn.cn_loop);
 	c->c_ping_sent = 0;
 	/* Frames that arrived before the pause come first. */
 	conn_parse_in(c);
 	if (c->c_pause == 0 && conn_reading(c))
-		ev_io_start(wk.w_loop, &c->c_rio);
+		ev_io_start(cn.cn_loop, &c->c_rio);
 }
 
 /*
@@ -824,7 +864,7 @@ conn_frame(struct conn *c, const struct wsframe_hdr *h, uint8_t *p)
 	size_t n = (size_t)h->fh_len;
 	uint8_t op = h->fh_opcode;
 
-	c->c_last_rx = ev_now(wk.w_loop);
+	c->c_last_rx = ev_now(cn.cn_loop);
 	c->c_ping_sent = 0;
 	if (c->c_sess != NULL)
 		session_activity(c->c_sess);
@@ -833,7 +873,7 @@ conn_frame(struct conn *c, const struct wsframe_hdr *h, uint8_t *p)
 	case WS_OP_PING:
 		(void) conn_send_frame(c, WS_OP_PONG, p, n);
 		/* A peer that pings and never reads gets no more pongs queued. */
-		if (c->c_out.b_len >= wk.w_conf.wc_out_high &&
+		if (c->c_out.b_len >= cn.cn_conf->wc_out_high &&
 		    !(c->c_pause & CONN_PAUSE_SELF)) {
 			static struct mlog_limit lim;
 			unsigned long skipped;
@@ -864,7 +904,7 @@ conn_frame(struct conn *c, const struct wsframe_hdr *h, uint8_t *p)
 			    "continuation frame outside a message");
 			return;
 		}
-		if (n > wk.w_conf.wc_max_message - c->c_frag.b_len) {
+		if (n > cn.cn_conf->wc_max_message - c->c_frag.b_len) {
 			conn_fail(c, WS_CLOSE_TOO_BIG, "message too big");
 			return;
 		}
@@ -889,7 +929,7 @@ conn_frame(struct conn *c, const struct wsframe_hdr *h, uint8_t *p)
 		if (c->c_sess != NULL)
 			session_message(c, op, buf_head(&c->c_frag),
 			    c->c_frag.b_len);
-		if (rb.rb_to != NULL)
+		if (cn.cn_rb.rb_to != NULL)
 			conn_batch_flush();	/* before c_frag goes */
 		buf_free(&c->c_frag);
 		return;
@@ -933,7 +973,7 @@ static size_t conn_parse_frames(struct conn *, uint8_t *, size_t);
 static size_t
 conn_parse(struct conn *c, uint8_t *data, size_t len)
 {
-	struct conn *outer = rb.rb_to;
+	struct conn *outer = cn.cn_rb.rb_to;
 	size_t used;
 
 	/*
@@ -943,11 +983,11 @@ conn_parse(struct conn *c, uint8_t *data, size_t len)
 	 */
 	if (outer != NULL)
 		conn_batch_flush();
-	rb.rb_to = session_peer(c);
+	cn.cn_rb.rb_to = session_peer(c);
 	used = conn_parse_frames(c, data, len);
-	if (rb.rb_to != NULL)
+	if (cn.cn_rb.rb_to != NULL)
 		conn_batch_flush();
-	rb.rb_to = outer;
+	cn.cn_rb.rb_to = outer;
 	if (conn_live(c))
 		session_backpressure(c);
 	return (used);
@@ -973,7 +1013,7 @@ conn_parse_frames(struct conn *c, uint8_t *data, size_t len)
 			return (len);
 		}
 		if (!wsframe_is_control(h.fh_opcode) &&
-		    h.fh_len > wk.w_conf.wc_max_message) {
+		    h.fh_len > cn.cn_conf->wc_max_message) {
 			conn_fail(c, WS_CLOSE_TOO_BIG, "message too big");
 			return (len);
 		}
@@ -1029,12 +1069,12 @@ conn_read_cb(EV_P_ ev_io *w, int revents)
 			 * messages of a read are relayed together, so a read
 			 * bounds what one batch can leave queued.
 			 */
-			if (cap > wk.w_scratch_len)
-				cap = wk.w_scratch_len;
+			if (cap > cn.cn_scratch_len)
+				cap = cn.cn_scratch_len;
 			scratch = false;
 		} else {
-			dst = wk.w_scratch;
-			cap = wk.w_scratch_len;
+			dst = cn.cn_scratch;
+			cap = cn.cn_scratch_len;
 			scratch = true;
 		}
 		do {
@@ -1093,7 +1133,7 @@ conn_timer_cb(EV_P_ ev_timer *w, int revents)
 		return;
 	if (c->c_pause != 0) {
 		/* Not reading it: its answers could not be seen. */
-		conn_timer(c, wk.w_conf.wc_ping);
+		conn_timer(c, cn.cn_conf->wc_ping);
 		return;
 	}
 	if (c->c_ping_sent > 0) {
@@ -1104,14 +1144,14 @@ conn_timer_cb(EV_P_ ev_timer *w, int revents)
 		conn_destroy(c, "ping timed out");
 		return;
 	}
-	if (now - c->c_last_rx >= wk.w_conf.wc_ping) {
+	if (now - c->c_last_rx >= cn.cn_conf->wc_ping) {
 		if (conn_send_frame(c, WS_OP_PING, "medusa", 6) != 0)
 			return;
 		c->c_ping_sent = now;
-		conn_timer(c, wk.w_conf.wc_ping);
+		conn_timer(c, cn.cn_conf->wc_ping);
 		return;
 	}
-	conn_timer(c, c->c_last_rx + wk.w_conf.wc_ping - now);
+	conn_timer(c, c->c_last_rx + cn.cn_conf->wc_ping - now);
 }
 
 /* Close the socket, uncount it, and move it to the list the reaper frees. */
@@ -1124,15 +1164,15 @@ conn_bury(struct conn *c)
 	if (c->c_prev != NULL)
 		c->c_prev->c_next = c->c_next;
 	else
-		wk.w_conns = c->c_next;
+		cn.cn_live = c->c_next;
 	if (c->c_next != NULL)
 		c->c_next->c_prev = c->c_prev;
 	c->c_prev = NULL;
-	c->c_next = wk.w_dead;
-	wk.w_dead = c;
-	wk.w_nconns--;
+	c->c_next = cn.cn_dead;
+	cn.cn_dead = c;
+	cn.cn_count--;
 	if (c->c_host[0] != '\0')
-		addrcount_del(wk.w_peers, c->c_host);
+		addrcount_del(cn.cn_peers, c->c_host);
 	c->c_host[0] = '\0';
 }
 
@@ -1146,9 +1186,9 @@ conn_destroy(struct conn *c, const char *why)
 {
 	if (c->c_state == CONN_DEAD)
 		return;
-	ev_io_stop(wk.w_loop, &c->c_rio);
-	ev_io_stop(wk.w_loop, &c->c_wio);
-	ev_timer_stop(wk.w_loop, &c->c_timer);
+	ev_io_stop(cn.cn_loop, &c->c_rio);
+	ev_io_stop(cn.cn_loop, &c->c_wio);
+	ev_timer_stop(cn.cn_loop, &c->c_timer);
 	conn_bury(c);
 	if (c->c_sess != NULL) {
 		struct session *s = c->c_sess;
@@ -1171,9 +1211,9 @@ conn_abort(struct conn *c, const char *why)
 void
 conn_hold(struct conn *c)
 {
-	ev_io_stop(wk.w_loop, &c->c_rio);
-	ev_io_stop(wk.w_loop, &c->c_wio);
-	ev_timer_stop(wk.w_loop, &c->c_timer);
+	ev_io_stop(cn.cn_loop, &c->c_rio);
+	ev_io_stop(cn.cn_loop, &c->c_wio);
+	ev_timer_stop(cn.cn_loop, &c->c_timer);
 }
 
 /*
@@ -1280,10 +1320,10 @@ conn_thawed(struct conn *c, bool peer_full)
 	if (!conn_live(c))
 		return;
 	if (c->c_out.b_len > 0)
-		ev_io_start(wk.w_loop, &c->c_wio);
+		ev_io_start(cn.cn_loop, &c->c_wio);
 	if (c->c_ping_ok && c->c_state == CONN_OPEN)
-		conn_timer(c, c->c_ping_sent > 0 ? wk.w_conf.wc_ping :
-		    c->c_last_rx + wk.w_conf.wc_ping - ev_now(wk.w_loop));
+		conn_timer(c, c->c_ping_sent > 0 ? cn.cn_conf->wc_ping :
+		    c->c_last_rx + cn.cn_conf->wc_ping - ev_now(cn.cn_loop));
 	if (peer_full)
 		pause |= CONN_PAUSE_PEER;
 	if (conn_full(c))
@@ -1293,7 +1333,7 @@ conn_thawed(struct conn *c, bool peer_full)
 		return;
 	conn_parse_in(c);
 	if (c->c_pause == 0 && conn_reading(c))
-		ev_io_start(wk.w_loop, &c->c_rio);
+		ev_io_start(cn.cn_loop, &c->c_rio);
 }
 
 void
@@ -1302,14 +1342,14 @@ conn_reap(void)
 	struct conn *c;
 
 	/* Destroying one may doom another (its peer's CLOSE fails too). */
-	while ((c = wk.w_doomed) != NULL) {
-		wk.w_doomed = c->c_dnext;
+	while ((c = cn.cn_doomed) != NULL) {
+		cn.cn_doomed = c->c_dnext;
 		/* An empty reason: a completed close, not a failure. */
 		conn_destroy(c, c->c_doom_why[0] != '\0' ? c->c_doom_why :
 		    NULL);
 	}
-	while ((c = wk.w_dead) != NULL) {
-		wk.w_dead = c->c_next;
+	while ((c = cn.cn_dead) != NULL) {
+		cn.cn_dead = c->c_next;
 		buf_free(&c->c_in);
 		buf_free(&c->c_out);
 		buf_free(&c->c_frag);

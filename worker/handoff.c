@@ -43,6 +43,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctlchan.h"
 #include "mlog.h"
 #include "netutil.h"
 #include "proto.h"
@@ -71,8 +72,11 @@ struct handoff {
 	uint64_t	h_resumed;
 };
 
+/* This file's state: the two sides, and what it was given at start. */
 static struct handoff ho;	/* this worker leaving */
 static struct handoff hi;	/* this worker arriving */
+static struct ev_loop *handoff_loop;
+static const struct wconf *handoff_conf;	/* main.c's, from CONFIG */
 static long handoff_fault_after = -1;	/* test hook, see handoff_init */
 static long handoff_stop_after = -1;	/* ditto */
 
@@ -80,9 +84,12 @@ static void handoff_pump(void);
 static void handin_stop(void);
 
 void
-handoff_init(void)
+handoff_init(struct ev_loop *loop, const struct wconf *conf)
 {
 	const char *f = getenv("MEDUSA_FAULT_HANDIN_CRASH");
+
+	handoff_loop = loop;
+	handoff_conf = conf;
 
 	/*
 	 * Fault injection for the tests: a successor that crashes when it
@@ -109,14 +116,12 @@ handoff_report(bool aborted)
 {
 	struct proto_handoff_done d;
 	msgpack_sbuffer sb;
-	struct session *s;
 
 	memset(&d, 0, sizeof (d));
 	d.phd_moved = ho.h_moved;
 	d.phd_failed = ho.h_failed;
 	d.phd_aborted = aborted;
-	for (s = wk.w_sessions; s != NULL; s = s->s_next)
-		d.phd_stayed++;
+	d.phd_stayed = session_count_all();
 	mlog(aborted || d.phd_failed > 0 ? MLOG_ERROR : MLOG_INFO, aborted ?
 	    "handoff aborted" : "handoff done", "successor_pid=%u moved=%llu "
 	    "stayed=%llu failed=%llu", ho.h_peer,
@@ -170,13 +175,13 @@ handoff_finish(bool aborted)
 
 	if (aborted && ho.h_inflight > 0)
 		handoff_read_acks();
-	ev_io_stop(wk.w_loop, &ho.h_rio);
-	ev_io_stop(wk.w_loop, &ho.h_wio);
+	ev_io_stop(handoff_loop, &ho.h_rio);
+	ev_io_stop(handoff_loop, &ho.h_wio);
 	ctlchan_close(&ho.h_ch, handoff_unsent, NULL);
 	/* Whatever was not acknowledged goes back into service, untouched. */
-	while ((s = wk.w_moving) != NULL) {
+	while ((s = session_first_held()) != NULL) {
 		mlog(MLOG_INFO, "session stays: the successor never took it",
-		    "session=%s successor_pid=%u", s->s_id, ho.h_peer);
+		    "session=%s successor_pid=%u", session_id(s), ho.h_peer);
 		session_unhold(s);
 	}
 	ho.h_active = false;
@@ -185,19 +190,6 @@ handoff_finish(bool aborted)
 		mlog(MLOG_ERROR, "sessions the successor had taken ended with "
 		    "it", "sessions=%llu successor_pid=%u",
 		    (unsigned long long)ho.h_moved, ho.h_peer);
-}
-
-/* The next session that can move as it is, or NULL. */
-static struct session *
-handoff_next(void)
-{
-	struct session *s;
-
-	for (s = wk.w_sessions; s != NULL; s = s->s_next) {
-		if (session_movable(s))
-			return (s);
-	}
-	return (NULL);
 }
 
 /*
@@ -226,7 +218,7 @@ handoff_send(struct session *s)
 			goto out;
 	}
 	if (ctlchan_send(&ho.h_ch, sb.data, sb.size, dups, (int)m.ps_nconns,
-	    s->s_id) != 0)
+	    session_id(s)) != 0)
 		goto out;
 	i = 0;
 	session_hold(s);
@@ -259,14 +251,14 @@ handoff_pump(void)
 	int r;
 
 	while (!ho.h_end_sent && ho.h_inflight < HANDOFF_WINDOW &&
-	    (s = handoff_next()) != NULL) {
+	    (s = session_next_movable()) != NULL) {
 		if ((r = handoff_send(s)) > 0)
 			break;		/* the channel drains first */
 		if (r < 0) {
 			mlog(MLOG_ERROR, "a session cannot be sent to the "
 			    "successor; it stays here", "session=%s error=%s",
-			    s->s_id, strerror(errno));
-			s->s_nomove = true;
+			    session_id(s), strerror(errno));
+			session_nomove(s);
 			ho.h_failed++;
 		}
 	}
@@ -280,10 +272,10 @@ handoff_pump(void)
 		return;
 	}
 	if (r == 0) {
-		ev_io_start(wk.w_loop, &ho.h_wio);
+		ev_io_start(handoff_loop, &ho.h_wio);
 		return;
 	}
-	ev_io_stop(wk.w_loop, &ho.h_wio);
+	ev_io_stop(handoff_loop, &ho.h_wio);
 	if (ho.h_end_sent)
 		handoff_finish(false);
 }
@@ -313,15 +305,15 @@ handoff_ack(const uint8_t *b, size_t n)
 	ho.h_inflight--;
 	if (!a.pha_taken) {
 		mlog(MLOG_ERROR, "the successor could not take a session; it "
-		    "stays here", "session=%s successor_pid=%u", s->s_id,
+		    "stays here", "session=%s successor_pid=%u", session_id(s),
 		    ho.h_peer);
-		s->s_nomove = true;
+		session_nomove(s);
 		ho.h_failed++;
 		session_unhold(s);
 		return;
 	}
 	mlog(MLOG_INFO, "session handed off", "session=%s successor_pid=%u",
-	    s->s_id, ho.h_peer);
+	    session_id(s), ho.h_peer);
 	session_release(s);
 	ho.h_moved++;
 }
@@ -370,20 +362,17 @@ handoff_open(struct handoff *h, int fd, uint32_t peer,
 	ctlchan_init(&h->h_ch, fd, HANDOFF_QMAX);
 	ev_io_init(&h->h_rio, rcb, fd, EV_READ);
 	ev_io_init(&h->h_wio, wcb, fd, EV_WRITE);
-	ev_io_start(wk.w_loop, &h->h_rio);
+	ev_io_start(handoff_loop, &h->h_rio);
 	return (0);
 }
 
 void
 handoff_start(int fd, uint32_t peer)
 {
-	struct session *s;
-
 	if (handoff_open(&ho, fd, peer, handoff_out_read_cb,
 	    handoff_out_write_cb) != 0)
 		return;
-	for (s = wk.w_sessions; s != NULL; s = s->s_next)
-		s->s_nomove = false;	/* a new successor: try them all */
+	session_allow_moves();		/* a new successor: try them all */
 	mlog(MLOG_INFO, "handing sessions off", "successor_pid=%u "
 	    "sessions=%zu", peer, session_count());
 	handoff_pump();
@@ -424,8 +413,8 @@ static void handin_write_cb(EV_P_ ev_io *, int);
 static void
 handin_stop(void)
 {
-	ev_io_stop(wk.w_loop, &hi.h_rio);
-	ev_io_stop(wk.w_loop, &hi.h_wio);
+	ev_io_stop(handoff_loop, &hi.h_rio);
+	ev_io_stop(handoff_loop, &hi.h_wio);
 	ctlchan_close(&hi.h_ch, NULL, NULL);
 	if (hi.h_deferred != NULL) {
 		for (int i = 0; i < PROTO_SESSION_CONNS; i++) {
@@ -477,7 +466,7 @@ handin_answer(const struct proto_str *id, bool taken)
 		return (-1);
 	if (r == 1)
 		return (0);
-	ev_io_start(wk.w_loop, &hi.h_wio);
+	ev_io_start(handoff_loop, &hi.h_wio);
 	return (1);
 }
 
@@ -522,7 +511,7 @@ handin_session(const uint8_t *b, size_t n)
 		return;
 	}
 	/* Room for its sockets within our limits, descriptors included. */
-	if (wk.w_nconns + m.ps_nconns > 2 * wk.w_conf.wc_max_sessions) {
+	if (conn_count() + m.ps_nconns > 2 * handoff_conf->wc_max_sessions) {
 		handin_refuse(&m, fds, "no room: at the session limit");
 		return;
 	}
@@ -565,7 +554,7 @@ handin_session(const uint8_t *b, size_t n)
 	hi.h_deferred_len = n;
 	for (int i = 0; i < PROTO_SESSION_CONNS; i++)
 		hi.h_deferred_fds[i] = i < (int)m.ps_nconns ? fds[i] : -1;
-	ev_io_stop(wk.w_loop, &hi.h_rio);
+	ev_io_stop(handoff_loop, &hi.h_rio);
 }
 
 static void

@@ -80,6 +80,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "ctlchan.h"
 #include "httphead.h"
 #include "mlog.h"
 #include "netutil.h"
@@ -90,12 +91,39 @@
 #include "wshandshake.h"
 
 #define	WORKER_CTL_QMAX		(64u * 1024 * 1024)
-#define	WORKER_SCRATCH		(256u * 1024)
 #define	WORKER_CTL_READS	32	/* control reads per wake-up, at most */
 #define	WORKER_EXIT_VERSION	3
 #define	WORKER_FD_RESERVE	32
 
-struct worker wk;
+/*
+ * This file's state: the control channel to the supervisor and the
+ * settings it sent (the other files read them through the pointer their
+ * init was given), the shutdown, the process's timers and signals, and
+ * the ATTACH_BATCH being handled.  Connections are conn.c's, sessions
+ * session.c's, a handoff handoff.c's.
+ */
+static struct worker {
+	struct ev_loop	*w_loop;
+	struct wconf	w_conf;
+	bool		w_configured;
+	int		w_shutdown;	/* 0, or PROTO_SHUTDOWN_* */
+	struct ctlchan	w_ctl;
+	ev_io		w_ctl_rio;
+	ev_io		w_ctl_wio;
+	ev_timer	w_report;
+	ev_timer	w_shutdown_timer;
+	ev_timer	w_drain_timer;
+	ev_prepare	w_reaper;
+	ev_signal	w_sigterm;
+	ev_signal	w_sigint;
+	size_t		w_fd_sessions;	/* sessions the fd limit allows */
+	unsigned long long w_fd_limit;	/* RLIMIT_NOFILE as we found it */
+	/* The connections of the ATTACH_BATCH being handled, still corked. */
+	bool		w_corking;
+	struct conn	*w_corked[PROTO_BATCH_MAX];
+	unsigned	w_ncorked;
+	struct proto_attach_batch w_batch;	/* 16 x 6 spans: not on the stack */
+} wk;
 
 static void worker_shutdown(int mode, const char *why);
 
@@ -185,11 +213,6 @@ worker_msg_config(const uint8_t *b, size_t n)
 
 static void worker_attach(const struct proto_attach *, int fd);
 
-/* The connections of the ATTACH_BATCH being handled, still corked. */
-static bool batch_corking;
-static struct conn *batch_corked[PROTO_BATCH_MAX];
-static unsigned batch_ncorked;
-
 static void
 worker_msg_attach(const uint8_t *b, size_t n)
 {
@@ -219,36 +242,36 @@ worker_msg_attach(const uint8_t *b, size_t n)
 static void
 worker_msg_attach_batch(const uint8_t *b, size_t n)
 {
-	static struct proto_attach_batch m;	/* 16 x 6 spans: not on the stack */
+	struct proto_attach_batch *m = &wk.w_batch;
 	int fds[PROTO_BATCH_MAX];
 	char err[128];
 
-	if (proto_dec_attach_batch(b, n, &m, err, sizeof (err)) != 0)
+	if (proto_dec_attach_batch(b, n, m, err, sizeof (err)) != 0)
 		worker_protocol_error("bad ATTACH_BATCH", err);
-	switch (ctlchan_take_fds(&wk.w_ctl, fds, (int)m.pab_n)) {
+	switch (ctlchan_take_fds(&wk.w_ctl, fds, (int)m->pab_n)) {
 	case 0:
 		mlog(MLOG_DEBUG, "attaches received together",
-		    "connections=%u", (unsigned)m.pab_n);
+		    "connections=%u", (unsigned)m->pab_n);
 		/*
 		 * Each stays corked until the whole batch is handled: a slave
 		 * and its master that came together get their 101 and their
 		 * linkup in one write each.  (session_link() uncorks the
 		 * slave itself, so its linkup still leaves first.)
 		 */
-		batch_ncorked = 0;
-		batch_corking = true;
-		for (uint32_t i = 0; i < m.pab_n; i++)
-			worker_attach(&m.pab_a[i], fds[i]);
-		batch_corking = false;
-		for (unsigned i = 0; i < batch_ncorked; i++)
-			conn_uncork(batch_corked[i]);
+		wk.w_ncorked = 0;
+		wk.w_corking = true;
+		for (uint32_t i = 0; i < m->pab_n; i++)
+			worker_attach(&m->pab_a[i], fds[i]);
+		wk.w_corking = false;
+		for (unsigned i = 0; i < wk.w_ncorked; i++)
+			conn_uncork(wk.w_corked[i]);
 		return;
 	case 1:
 		/* One read lost (EMFILE): every socket of the batch with it. */
 		mlog(MLOG_ERROR, "connections were lost: out of file "
 		    "descriptors", "connections=%u first_req_id=%.*s",
-		    (unsigned)m.pab_n, (int)m.pab_a[0].pa_req_id.ps_n,
-		    m.pab_a[0].pa_req_id.ps_p);
+		    (unsigned)m->pab_n, (int)m->pab_a[0].pa_req_id.ps_n,
+		    m->pab_a[0].pa_req_id.ps_p);
 		return;
 	default:
 		worker_protocol_error("ATTACH_BATCH without its descriptors",
@@ -338,8 +361,8 @@ worker_attach(const struct proto_attach *mp, int fd)
 		conn_uncork(c);
 		return;
 	}
-	if (batch_corking)
-		batch_corked[batch_ncorked++] = c;
+	if (wk.w_corking)
+		wk.w_corked[wk.w_ncorked++] = c;
 	else
 		conn_uncork(c);
 	conn_start(c, ping_ok != 0, (const uint8_t *)m.pa_head.ps_p +
@@ -352,7 +375,6 @@ worker_msg_status_req(const uint8_t *b, size_t n)
 	struct proto_status_req m;
 	struct proto_status_reply r;
 	struct proto_session_info info[PROTO_STATUS_CHUNK];
-	struct session *s;
 	msgpack_sbuffer sb;
 	char err[128];
 
@@ -362,26 +384,17 @@ worker_msg_status_req(const uint8_t *b, size_t n)
 	r.psr_qid = m.psq_qid;
 	r.psr_sessions = info;
 	msgpack_sbuffer_init(&sb);
-	s = wk.w_sessions;
+	session_walk_begin();
 	do {
 		r.psr_nsessions = 0;
-		for (; s != NULL && r.psr_nsessions < PROTO_STATUS_CHUNK;
-		    s = s->s_next) {
-			struct proto_session_info *i =
-			    &info[r.psr_nsessions++];
-
-			i->psi_id.ps_p = s->s_id;
-			i->psi_id.ps_n = s->s_idlen;
-			i->psi_state = (uint32_t)s->s_state;
-			i->psi_has_master = s->s_master != NULL;
-			i->psi_has_slave = s->s_slave != NULL;
-			i->psi_create_ms = s->s_create_ms;
-		}
-		r.psr_more = s != NULL;
+		while (r.psr_nsessions < PROTO_STATUS_CHUNK &&
+		    session_walk_next(&info[r.psr_nsessions]))
+			r.psr_nsessions++;
+		r.psr_more = !session_walk_done();
 		sb.size = 0;
 		(void) proto_enc_status_reply(&sb, &r);
 		worker_ctl_send(&sb);
-	} while (s != NULL);
+	} while (r.psr_more);
 	msgpack_sbuffer_destroy(&sb);
 }
 
@@ -541,11 +554,8 @@ worker_report_cb(EV_P_ ev_timer *w, int revents)
 		return;
 	(void) EV_A;
 	memset(&r, 0, sizeof (r));
-	for (int i = 0; i < 4; i++)
-		r.prp_sessions[i] = wk.w_nstate[i];
-	r.prp_conns = wk.w_nconns;
-	r.prp_bytes = wk.w_bytes;
-	r.prp_messages = wk.w_msgs;
+	session_counts(&r);
+	r.prp_conns = conn_count();
 	msgpack_sbuffer_init(&sb);
 	(void) proto_enc_report(&sb, &r);
 	worker_ctl_send(&sb);
@@ -564,10 +574,10 @@ worker_reaper_cb(EV_P_ ev_prepare *w, int revents)
 	mlog_flush();
 	if (handoff_busy())
 		return;
-	if (wk.w_shutdown == PROTO_SHUTDOWN_CLOSE && wk.w_nconns == 0)
+	if (wk.w_shutdown == PROTO_SHUTDOWN_CLOSE && conn_count() == 0)
 		ev_break(EV_A_ EVBREAK_ALL);
-	if (wk.w_shutdown == PROTO_SHUTDOWN_DRAIN && wk.w_nconns == 0 &&
-	    wk.w_sessions == NULL)
+	if (wk.w_shutdown == PROTO_SHUTDOWN_DRAIN && conn_count() == 0 &&
+	    !session_any())
 		ev_break(EV_A_ EVBREAK_ALL);
 }
 
@@ -577,7 +587,7 @@ worker_shutdown_timer_cb(EV_P_ ev_timer *w, int revents)
 	(void) w;
 	(void) revents;
 	mlog(MLOG_WARN, "shutdown time-out: closing what is left",
-	    "connections=%zu", wk.w_nconns);
+	    "connections=%zu", conn_count());
 	ev_break(EV_A_ EVBREAK_ALL);
 }
 
@@ -600,7 +610,7 @@ worker_shutdown(int mode, const char *why)
 		return;
 	mlog(MLOG_INFO, mode == PROTO_SHUTDOWN_CLOSE ? "shutting down" :
 	    "draining", "reason=%s sessions=%zu connections=%zu", why,
-	    session_count(), wk.w_nconns);
+	    session_count(), conn_count());
 	wk.w_shutdown = mode;
 	if (mode == PROTO_SHUTDOWN_CLOSE) {
 		handoff_shutdown();
@@ -707,16 +717,11 @@ main(int argc, char **argv)
 		    (size_t)rl.rlim_cur / 4;
 	}
 	wk.w_loop = EV_DEFAULT;
-	if ((wk.w_scratch = malloc(WORKER_SCRATCH)) == NULL) {
+	if (conn_init(wk.w_loop, &wk.w_conf) != 0) {
 		mlog(MLOG_FATAL, "out of memory", "");
 		return (1);
 	}
-	wk.w_scratch_len = WORKER_SCRATCH;
-	session_table_init();
-	if ((wk.w_peers = addrcount_new()) == NULL) {
-		mlog(MLOG_FATAL, "out of memory", "");
-		return (1);
-	}
+	session_init(wk.w_loop, &wk.w_conf);
 	(void) netutil_nonblock(cfd);
 	ctlchan_init(&wk.w_ctl, cfd, WORKER_CTL_QMAX);
 	ev_io_init(&wk.w_ctl_rio, worker_ctl_read_cb, cfd, EV_READ);
@@ -726,7 +731,7 @@ main(int argc, char **argv)
 	ev_timer_start(wk.w_loop, &wk.w_report);
 	ev_init(&wk.w_shutdown_timer, worker_shutdown_timer_cb);
 	ev_init(&wk.w_drain_timer, worker_drain_timer_cb);
-	handoff_init();
+	handoff_init(wk.w_loop, &wk.w_conf);
 	ev_prepare_init(&wk.w_reaper, worker_reaper_cb);
 	ev_prepare_start(wk.w_loop, &wk.w_reaper);
 	ev_signal_init(&wk.w_sigterm, worker_signal_cb, SIGTERM);
@@ -736,6 +741,6 @@ main(int argc, char **argv)
 
 	ev_run(wk.w_loop, 0);
 
-	mlog(MLOG_INFO, "worker exiting", "connections=%zu", wk.w_nconns);
+	mlog(MLOG_INFO, "worker exiting", "connections=%zu", conn_count());
 	return (0);
 }

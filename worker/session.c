@@ -27,6 +27,46 @@
 #define	MSG_WAIT	"medusa:{\"type\":\"wait\"}"
 #define	MSG_LINKUP	"medusa:{\"type\":\"linkup\"}"
 
+struct session {
+	char		*s_id;
+	size_t		s_idlen;
+	int		s_state;	/* proto.h SSTATE_* */
+	struct conn	*s_master;
+	struct conn	*s_slave;
+	uint64_t	s_create_ms;	/* wall clock, for /status */
+	ev_tstamp	s_created;	/* monotonic */
+	ev_tstamp	s_last_activity;
+	ev_tstamp	s_next_wait;	/* next "wait" pulse */
+	ev_timer	s_timer;	/* pairing, wait pulse or idle deadline */
+	uint64_t	s_bytes;
+	uint64_t	s_msgs;
+	bool		s_freed;	/* on the reaper's list */
+	bool		s_nomove;	/* a handoff could not move it */
+	struct session	*s_hnext;	/* hash chain (waiting, forwarding) */
+	struct session	*s_next;	/* all sessions */
+	struct session	*s_prev;
+};
+
+/*
+ * This file's state: every session of the worker, in the table while it
+ * waits or forwards and on one of three lists, and the counts REPORT
+ * sends.
+ */
+static struct sessions {
+	struct ev_loop	*ss_loop;
+	const struct wconf *ss_conf;	/* main.c's, from CONFIG */
+	struct session	**ss_table;	/* hash of waiting/forwarding */
+	size_t		ss_tsize;	/* buckets, a power of two */
+	size_t		ss_tcount;
+	struct session	*ss_list;	/* all sessions, closing included */
+	struct session	*ss_moving;	/* held while a successor takes them */
+	struct session	*ss_dead;	/* ended, to free (the reaper) */
+	struct session	*ss_walk;	/* the status walk's next, on ss_list */
+	uint64_t	ss_nstate[SSTATE_MAX];
+	uint64_t	ss_bytes;	/* payload bytes relayed */
+	uint64_t	ss_msgs;	/* messages relayed */
+} ss;
+
 static void session_timer_cb(EV_P_ ev_timer *, int);
 static void session_end(struct session *, struct conn *from, uint16_t code,
     const uint8_t *reason, size_t reasonlen);
@@ -47,15 +87,17 @@ session_bucket(const char *id, size_t n)
 	h ^= h >> 15;
 	h *= 0x846ca68bU;
 	h ^= h >> 16;
-	return (h & (wk.w_tsize - 1));
+	return (h & (ss.ss_tsize - 1));
 }
 
 void
-session_table_init(void)
+session_init(struct ev_loop *loop, const struct wconf *conf)
 {
-	wk.w_tsize = 1024;
-	wk.w_table = calloc(wk.w_tsize, sizeof (struct session *));
-	if (wk.w_table == NULL) {
+	ss.ss_loop = loop;
+	ss.ss_conf = conf;
+	ss.ss_tsize = 1024;
+	ss.ss_table = calloc(ss.ss_tsize, sizeof (struct session *));
+	if (ss.ss_table == NULL) {
 		mlog(MLOG_FATAL, "cannot allocate the session table", "");
 		exit(1);
 	}
@@ -64,14 +106,14 @@ session_table_init(void)
 static void
 session_table_grow(void)
 {
-	size_t nsize = wk.w_tsize * 2;
-	struct session **nt, **ot = wk.w_table;
-	size_t osize = wk.w_tsize;
+	size_t nsize = ss.ss_tsize * 2;
+	struct session **nt, **ot = ss.ss_table;
+	size_t osize = ss.ss_tsize;
 
 	if ((nt = calloc(nsize, sizeof (struct session *))) == NULL)
 		return;		/* longer chains, still correct */
-	wk.w_table = nt;
-	wk.w_tsize = nsize;
+	ss.ss_table = nt;
+	ss.ss_tsize = nsize;
 	for (size_t i = 0; i < osize; i++) {
 		struct session *s, *next;
 
@@ -91,7 +133,7 @@ session_find(const char *id, size_t idlen)
 {
 	struct session *s;
 
-	for (s = wk.w_table[session_bucket(id, idlen)]; s != NULL;
+	for (s = ss.ss_table[session_bucket(id, idlen)]; s != NULL;
 	    s = s->s_hnext) {
 		if (s->s_idlen == idlen && memcmp(s->s_id, id, idlen) == 0)
 			return (s);
@@ -102,30 +144,89 @@ session_find(const char *id, size_t idlen)
 static void
 session_table_remove(struct session *s)
 {
-	struct session **pp = &wk.w_table[session_bucket(s->s_id, s->s_idlen)];
+	struct session **pp = &ss.ss_table[session_bucket(s->s_id, s->s_idlen)];
 
 	for (; *pp != NULL; pp = &(*pp)->s_hnext) {
 		if (*pp == s) {
 			*pp = s->s_hnext;
 			s->s_hnext = NULL;
-			wk.w_tcount--;
+			ss.ss_tcount--;
 			return;
 		}
 	}
 }
 
+/* Sessions in the table: waiting or forwarding. */
 size_t
 session_count(void)
 {
-	return (wk.w_tcount);
+	return (ss.ss_tcount);
 }
 
+/* Sessions here, closing included (not those held for a move). */
+size_t
+session_count_all(void)
+{
+	size_t n = 0;
+
+	for (struct session *s = ss.ss_list; s != NULL; s = s->s_next)
+		n++;
+	return (n);
+}
+
+bool
+session_any(void)
+{
+	return (ss.ss_list != NULL);
+}
+
+/* What REPORT says of the sessions. */
 void
+session_counts(struct proto_report *r)
+{
+	for (int i = 0; i < PROTO_REPORT_STATES; i++)
+		r->prp_sessions[i] = ss.ss_nstate[i];
+	r->prp_bytes = ss.ss_bytes;
+	r->prp_messages = ss.ss_msgs;
+}
+
+const char *
+session_id(const struct session *s)
+{
+	return (s->s_id);
+}
+
+/* Take s off a list (ss_list or ss_moving); the status walk skips it. */
+static void
+session_list_remove(struct session **head, struct session *s)
+{
+	if (ss.ss_walk == s)
+		ss.ss_walk = s->s_next;
+	if (s->s_prev != NULL)
+		s->s_prev->s_next = s->s_next;
+	else
+		*head = s->s_next;
+	if (s->s_next != NULL)
+		s->s_next->s_prev = s->s_prev;
+	s->s_next = s->s_prev = NULL;
+}
+
+static void
+session_list_add(struct session **head, struct session *s)
+{
+	s->s_prev = NULL;
+	s->s_next = *head;
+	if (*head != NULL)
+		(*head)->s_prev = s;
+	*head = s;
+}
+
+static void
 session_set_state(struct session *s, int state)
 {
-	wk.w_nstate[s->s_state]--;
+	ss.ss_nstate[s->s_state]--;
 	s->s_state = state;
-	wk.w_nstate[s->s_state]++;
+	ss.ss_nstate[s->s_state]++;
 }
 
 static struct session *
@@ -144,22 +245,19 @@ session_new(const char *id, size_t idlen, int state)
 	s->s_id[idlen] = '\0';
 	s->s_idlen = idlen;
 	s->s_state = state;
-	wk.w_nstate[state]++;
+	ss.ss_nstate[state]++;
 	s->s_create_ms = netutil_now_ms();
-	s->s_created = s->s_last_activity = ev_now(wk.w_loop);
+	s->s_created = s->s_last_activity = ev_now(ss.ss_loop);
 	ev_init(&s->s_timer, session_timer_cb);
 	s->s_timer.data = s;
 
-	if (wk.w_tcount >= wk.w_tsize)
+	if (ss.ss_tcount >= ss.ss_tsize)
 		session_table_grow();
 	b = session_bucket(id, idlen);
-	s->s_hnext = wk.w_table[b];
-	wk.w_table[b] = s;
-	wk.w_tcount++;
-	s->s_next = wk.w_sessions;
-	if (wk.w_sessions != NULL)
-		wk.w_sessions->s_prev = s;
-	wk.w_sessions = s;
+	s->s_hnext = ss.ss_table[b];
+	ss.ss_table[b] = s;
+	ss.ss_tcount++;
+	session_list_add(&ss.ss_list, s);
 	return (s);
 }
 
@@ -174,19 +272,13 @@ session_free(struct session *s)
 	if (s->s_freed)
 		return;
 	s->s_freed = true;
-	ev_timer_stop(wk.w_loop, &s->s_timer);
+	ev_timer_stop(ss.ss_loop, &s->s_timer);
 	if (s->s_state != SSTATE_CLOSING)
 		session_table_remove(s);
-	wk.w_nstate[s->s_state]--;
-	if (s->s_prev != NULL)
-		s->s_prev->s_next = s->s_next;
-	else
-		wk.w_sessions = s->s_next;
-	if (s->s_next != NULL)
-		s->s_next->s_prev = s->s_prev;
-	s->s_prev = NULL;
-	s->s_next = wk.w_sdead;
-	wk.w_sdead = s;
+	ss.ss_nstate[s->s_state]--;
+	session_list_remove(&ss.ss_list, s);
+	s->s_next = ss.ss_dead;
+	ss.ss_dead = s;
 }
 
 void
@@ -194,8 +286,8 @@ session_reap(void)
 {
 	struct session *s;
 
-	while ((s = wk.w_sdead) != NULL) {
-		wk.w_sdead = s->s_next;
+	while ((s = ss.ss_dead) != NULL) {
+		ss.ss_dead = s->s_next;
 		free(s->s_id);
 		free(s);
 	}
@@ -206,27 +298,27 @@ session_reap(void)
 static void
 session_arm(struct session *s)
 {
-	ev_tstamp now = ev_now(wk.w_loop), at;
+	ev_tstamp now = ev_now(ss.ss_loop), at;
 
 	switch (s->s_state) {
 	case SSTATE_MASTER_WAIT:
-		at = s->s_created + wk.w_conf.wc_pairing;
+		at = s->s_created + ss.ss_conf->wc_pairing;
 		break;
 	case SSTATE_SLAVE_WAIT:
-		at = s->s_created + wk.w_conf.wc_pairing;
+		at = s->s_created + ss.ss_conf->wc_pairing;
 		if (s->s_next_wait < at)
 			at = s->s_next_wait;
 		break;
 	case SSTATE_FORWARDING:
-		at = s->s_last_activity + wk.w_conf.wc_idle;
+		at = s->s_last_activity + ss.ss_conf->wc_idle;
 		break;
 	default:
-		ev_timer_stop(wk.w_loop, &s->s_timer);
+		ev_timer_stop(ss.ss_loop, &s->s_timer);
 		return;
 	}
-	ev_timer_stop(wk.w_loop, &s->s_timer);
+	ev_timer_stop(ss.ss_loop, &s->s_timer);
 	ev_timer_set(&s->s_timer, at > now ? at - now : 0, 0);
-	ev_timer_start(wk.w_loop, &s->s_timer);
+	ev_timer_start(ss.ss_loop, &s->s_timer);
 }
 
 static void
@@ -248,7 +340,7 @@ session_timer_cb(EV_P_ ev_timer *w, int revents)
 	switch (s->s_state) {
 	case SSTATE_MASTER_WAIT:
 	case SSTATE_SLAVE_WAIT:
-		if (now >= s->s_created + wk.w_conf.wc_pairing) {
+		if (now >= s->s_created + ss.ss_conf->wc_pairing) {
 			mlog(MLOG_INFO, "pairing timed out", "session=%s "
 			    "state=%s", s->s_id, proto_sstate_name(s->s_state));
 			session_end(s, NULL, WS_CLOSE_GOING_AWAY,
@@ -256,9 +348,9 @@ session_timer_cb(EV_P_ ev_timer *w, int revents)
 			return;
 		}
 		if (s->s_state == SSTATE_SLAVE_WAIT && now >= s->s_next_wait) {
-			s->s_next_wait += wk.w_conf.wc_wait;
+			s->s_next_wait += ss.ss_conf->wc_wait;
 			if (s->s_next_wait <= now)
-				s->s_next_wait = now + wk.w_conf.wc_wait;
+				s->s_next_wait = now + ss.ss_conf->wc_wait;
 			/* Arm first: a failed send may free the session. */
 			session_arm(s);
 			session_send_wait(s);
@@ -266,7 +358,7 @@ session_timer_cb(EV_P_ ev_timer *w, int revents)
 		}
 		break;
 	case SSTATE_FORWARDING:
-		if (now >= s->s_last_activity + wk.w_conf.wc_idle) {
+		if (now >= s->s_last_activity + ss.ss_conf->wc_idle) {
 			mlog(MLOG_INFO, "session idle too long", "session=%s",
 			    s->s_id);
 			session_end(s, NULL, WS_CLOSE_GOING_AWAY,
@@ -293,7 +385,7 @@ session_admit(const char *id, size_t idlen, int role, const char **code,
 	struct session *s = session_find(id, idlen);
 
 	if (s == NULL) {
-		if (wk.w_tcount >= wk.w_conf.wc_max_sessions) {
+		if (ss.ss_tcount >= ss.ss_conf->wc_max_sessions) {
 			*code = "TooManySessions";
 			*message = "this worker has too many sessions";
 			return (503);
@@ -317,12 +409,12 @@ static void
 session_link(struct session *s)
 {
 	session_set_state(s, SSTATE_FORWARDING);
-	s->s_last_activity = ev_now(wk.w_loop);
+	s->s_last_activity = ev_now(ss.ss_loop);
 	session_arm(s);
 	mlog(MLOG_INFO, "session linked", "session=%s master_req_id=%s "
 	    "slave_req_id=%s wait_ms=%.0f", s->s_id, conn_reqid(s->s_master),
 	    conn_reqid(s->s_slave),
-	    (ev_now(wk.w_loop) - s->s_created) * 1000.0);
+	    (ev_now(ss.ss_loop) - s->s_created) * 1000.0);
 	/*
 	 * The slave's linkup goes first: the client sends "start" the moment
 	 * it sees its own, and that must reach the agent after the linkup.
@@ -358,7 +450,7 @@ session_attach(struct conn *c, const char *id, size_t idlen, int role)
 		return (0);
 	}
 	if (role == ROLE_MASTER)
-		s->s_next_wait = ev_now(wk.w_loop) + wk.w_conf.wc_wait;
+		s->s_next_wait = ev_now(ss.ss_loop) + ss.ss_conf->wc_wait;
 	session_arm(s);
 	/*
 	 * The client shows its spinner from the first pulse.  (Sent last: if
@@ -380,7 +472,7 @@ session_other(const struct session *s, const struct conn *c)
 void
 session_activity(struct session *s)
 {
-	s->s_last_activity = ev_now(wk.w_loop);
+	s->s_last_activity = ev_now(ss.ss_loop);
 }
 
 void
@@ -401,8 +493,8 @@ session_message(struct conn *from, uint8_t opcode, uint8_t *p, size_t n)
 		return;
 	s->s_msgs++;
 	s->s_bytes += n;
-	wk.w_msgs++;
-	wk.w_bytes += n;
+	ss.ss_msgs++;
+	ss.ss_bytes += n;
 	session_backpressure(from);
 }
 
@@ -446,11 +538,11 @@ session_end(struct session *s, struct conn *from, uint16_t code,
 		return;
 	session_table_remove(s);
 	session_set_state(s, SSTATE_CLOSING);
-	ev_timer_stop(wk.w_loop, &s->s_timer);
+	ev_timer_stop(ss.ss_loop, &s->s_timer);
 	mlog(MLOG_INFO, "session ended", "session=%s close_code=%u "
 	    "reason=%.*s duration_ms=%.0f messages=%llu bytes=%llu", s->s_id,
 	    (unsigned)code, (int)reasonlen, (const char *)reason,
-	    (ev_now(wk.w_loop) - s->s_created) * 1000.0,
+	    (ev_now(ss.ss_loop) - s->s_created) * 1000.0,
 	    (unsigned long long)s->s_msgs, (unsigned long long)s->s_bytes);
 	c[0] = s->s_master;
 	c[1] = s->s_slave;
@@ -488,7 +580,7 @@ session_close_all(uint16_t code, const char *reason)
 {
 	struct session *s, *next;
 
-	for (s = wk.w_sessions; s != NULL; s = next) {
+	for (s = ss.ss_list; s != NULL; s = next) {
 		next = s->s_next;
 		session_end(s, NULL, code, (const uint8_t *)reason,
 		    strlen(reason));
@@ -501,7 +593,7 @@ session_close_all(uint16_t code, const char *reason)
  * Waiting or forwarding, with every connection open and not closing, and
  * not already found unable to move (too big, refused by the successor).
  */
-bool
+static bool
 session_movable(const struct session *s)
 {
 	if (s->s_nomove)
@@ -525,7 +617,7 @@ session_movable(const struct session *s)
 void
 session_freeze(struct session *s, struct proto_session *m, int *fds)
 {
-	ev_tstamp now = ev_now(wk.w_loop);
+	ev_tstamp now = ev_now(ss.ss_loop);
 	struct conn *cs[2] = { s->s_master, s->s_slave };
 
 	memset(m, 0, sizeof (*m));
@@ -548,28 +640,6 @@ session_freeze(struct session *s, struct proto_session *m, int *fds)
 	}
 }
 
-static void
-session_list_remove(struct session **head, struct session *s)
-{
-	if (s->s_prev != NULL)
-		s->s_prev->s_next = s->s_next;
-	else
-		*head = s->s_next;
-	if (s->s_next != NULL)
-		s->s_next->s_prev = s->s_prev;
-	s->s_next = s->s_prev = NULL;
-}
-
-static void
-session_list_add(struct session **head, struct session *s)
-{
-	s->s_prev = NULL;
-	s->s_next = *head;
-	if (*head != NULL)
-		(*head)->s_prev = s;
-	*head = s;
-}
-
 /*
  * Take a movable session out of service while a successor takes it: out
  * of the table and the list, every timer and watcher stopped.  Its state
@@ -581,13 +651,50 @@ session_hold(struct session *s)
 	struct conn *cs[2] = { s->s_master, s->s_slave };
 
 	session_table_remove(s);
-	session_list_remove(&wk.w_sessions, s);
-	session_list_add(&wk.w_moving, s);
-	ev_timer_stop(wk.w_loop, &s->s_timer);
+	session_list_remove(&ss.ss_list, s);
+	session_list_add(&ss.ss_moving, s);
+	ev_timer_stop(ss.ss_loop, &s->s_timer);
 	for (int i = 0; i < 2; i++) {
 		if (cs[i] != NULL)
 			conn_hold(cs[i]);
 	}
+}
+
+/*
+ * The next session that can move as it is (session_movable()), or NULL;
+ * one found unable to move is not tried again (session_nomove()) until a
+ * new successor (session_allow_moves()).
+ */
+struct session *
+session_next_movable(void)
+{
+	struct session *s;
+
+	for (s = ss.ss_list; s != NULL; s = s->s_next) {
+		if (session_movable(s))
+			return (s);
+	}
+	return (NULL);
+}
+
+void
+session_nomove(struct session *s)
+{
+	s->s_nomove = true;
+}
+
+void
+session_allow_moves(void)
+{
+	for (struct session *s = ss.ss_list; s != NULL; s = s->s_next)
+		s->s_nomove = false;
+}
+
+/* A session held for a move, if any (the successor never took them). */
+struct session *
+session_first_held(void)
+{
+	return (ss.ss_moving);
 }
 
 struct session *
@@ -595,7 +702,7 @@ session_held(const char *id, size_t idlen)
 {
 	struct session *s;
 
-	for (s = wk.w_moving; s != NULL; s = s->s_next) {
+	for (s = ss.ss_moving; s != NULL; s = s->s_next) {
 		if (s->s_idlen == idlen && memcmp(s->s_id, id, idlen) == 0)
 			return (s);
 	}
@@ -608,16 +715,16 @@ session_release(struct session *s)
 {
 	struct conn *cs[2] = { s->s_master, s->s_slave };
 
-	session_list_remove(&wk.w_moving, s);
+	session_list_remove(&ss.ss_moving, s);
 	s->s_master = s->s_slave = NULL;
 	for (int i = 0; i < 2; i++) {
 		if (cs[i] != NULL)
 			conn_forget(cs[i]);
 	}
-	wk.w_nstate[s->s_state]--;
+	ss.ss_nstate[s->s_state]--;
 	s->s_freed = true;
-	s->s_next = wk.w_sdead;
-	wk.w_sdead = s;
+	s->s_next = ss.ss_dead;
+	ss.ss_dead = s;
 }
 
 /* The thawed connections cs[0..n) join s, each in its role. */
@@ -675,8 +782,8 @@ session_unhold(struct session *s)
 	bool conflict = session_find(s->s_id, s->s_idlen) != NULL;
 	size_t b;
 
-	session_list_remove(&wk.w_moving, s);
-	session_list_add(&wk.w_sessions, s);
+	session_list_remove(&ss.ss_moving, s);
+	session_list_add(&ss.ss_list, s);
 	if (conflict) {
 		mlog(MLOG_WARN, "a session came back from a failed move but "
 		    "its id is taken; closing it", "session=%s", s->s_id);
@@ -688,9 +795,9 @@ session_unhold(struct session *s)
 		}
 	} else {
 		b = session_bucket(s->s_id, s->s_idlen);
-		s->s_hnext = wk.w_table[b];
-		wk.w_table[b] = s;
-		wk.w_tcount++;
+		s->s_hnext = ss.ss_table[b];
+		ss.ss_table[b] = s;
+		ss.ss_tcount++;
 		session_arm(s);
 	}
 	session_thaw_conns(cs, 2);
@@ -725,7 +832,7 @@ session_refuse(struct conn *c)
 int
 session_thaw(const struct proto_session *m, const int *fds)
 {
-	ev_tstamp now = ev_now(wk.w_loop);
+	ev_tstamp now = ev_now(ss.ss_loop);
 	struct conn *cs[PROTO_SESSION_CONNS] = { NULL, NULL };
 	struct session *s, *local;
 	bool lost = false;
@@ -785,4 +892,42 @@ session_thaw(const struct proto_session *m, const int *fds)
 	    proto_sstate_name(s->s_state));
 	session_thaw_conns(cs, m->ps_nconns);
 	return (0);
+}
+
+/* --- the status walk ------------------------------------------------------ */
+
+/*
+ * One walk over the sessions at a time (worker/status.c's, answering
+ * STATUS_REQ), which may span loop iterations: a session that ends or is
+ * held for a move meanwhile is skipped (session_list_remove() moves the
+ * walk past it), and one that starts meanwhile is not seen.
+ */
+void
+session_walk_begin(void)
+{
+	ss.ss_walk = ss.ss_list;
+}
+
+bool
+session_walk_done(void)
+{
+	return (ss.ss_walk == NULL);
+}
+
+/* The next session's entry for STATUS_REPLY: false when there is none. */
+bool
+session_walk_next(struct proto_session_info *i)
+{
+	struct session *s = ss.ss_walk;
+
+	if (s == NULL)
+		return (false);
+	ss.ss_walk = s->s_next;
+	i->psi_id.ps_p = s->s_id;
+	i->psi_id.ps_n = s->s_idlen;
+	i->psi_state = (uint32_t)s->s_state;
+	i->psi_has_master = s->s_master != NULL;
+	i->psi_has_slave = s->s_slave != NULL;
+	i->psi_create_ms = s->s_create_ms;
+	return (true);
 }

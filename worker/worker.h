@@ -10,6 +10,12 @@
  * (handoff.c) needs to move a live session into another process:
  * session_freeze() and conn_freeze() describe one, session_thaw() and
  * conn_thaw() rebuild it.
+ *
+ * Each file keeps the state it owns in one struct of its own at its top
+ * (main.c the control channel and the settings, conn.c the connections,
+ * session.c the sessions, handoff.c the two sides of a handoff); what
+ * another file needs crosses as a function here, and the loop and the
+ * settings are handed to each file's init.
  */
 #ifndef MEDUSA_WORKER_H
 #define MEDUSA_WORKER_H
@@ -20,35 +26,13 @@
 
 #include <ev.h>
 
-#include "addrcount.h"
-#include "buf.h"
-#include "ctlchan.h"
 #include "proto.h"
-
-struct session;
 
 /* A WebSocket endpoint: conn.c's own. */
 struct conn;
 
-struct session {
-	char		*s_id;
-	size_t		s_idlen;
-	int		s_state;	/* proto.h SSTATE_* */
-	struct conn	*s_master;
-	struct conn	*s_slave;
-	uint64_t	s_create_ms;	/* wall clock, for /status */
-	ev_tstamp	s_created;	/* monotonic */
-	ev_tstamp	s_last_activity;
-	ev_tstamp	s_next_wait;	/* next "wait" pulse */
-	ev_timer	s_timer;	/* pairing, wait pulse or idle deadline */
-	uint64_t	s_bytes;
-	uint64_t	s_msgs;
-	bool		s_freed;	/* on the reaper's list */
-	bool		s_nomove;	/* a handoff could not move it */
-	struct session	*s_hnext;	/* hash chain (waiting, forwarding) */
-	struct session	*s_next;	/* all sessions */
-	struct session	*s_prev;
-};
+/* A session: session.c's own. */
+struct session;
 
 /* Settings, from the supervisor's CONFIG message. */
 struct wconf {
@@ -68,42 +52,6 @@ struct wconf {
 	size_t		wc_max_per_addr;	/* 0: no limit */
 };
 
-struct worker {
-	struct ev_loop	*w_loop;
-	struct wconf	w_conf;
-	bool		w_configured;
-	int		w_shutdown;	/* 0, or PROTO_SHUTDOWN_* */
-	struct ctlchan	w_ctl;
-	ev_io		w_ctl_rio;
-	ev_io		w_ctl_wio;
-	ev_timer	w_report;
-	ev_timer	w_shutdown_timer;
-	ev_timer	w_drain_timer;
-	ev_prepare	w_reaper;
-	ev_signal	w_sigterm;
-	ev_signal	w_sigint;
-	struct conn	*w_conns;	/* live connections */
-	struct conn	*w_dead;	/* closed, to free */
-	struct conn	*w_doomed;	/* failed, to destroy */
-	struct session	*w_sdead;	/* ended, to free */
-	size_t		w_nconns;
-	struct session	**w_table;	/* hash of waiting/forwarding */
-	size_t		w_tsize;	/* buckets, a power of two */
-	size_t		w_tcount;
-	struct session	*w_sessions;	/* all sessions, closing included */
-	struct session	*w_moving;	/* held while a successor takes them */
-	uint64_t	w_nstate[SSTATE_MAX];
-	uint64_t	w_bytes;	/* payload bytes relayed */
-	uint64_t	w_msgs;		/* messages relayed */
-	struct addrcount *w_peers;	/* connections per client address */
-	size_t		w_fd_sessions;	/* sessions the fd limit allows */
-	unsigned long long w_fd_limit;	/* RLIMIT_NOFILE as we found it */
-	uint8_t		*w_scratch;	/* read buffer shared by all conns */
-	size_t		w_scratch_len;
-};
-
-extern struct worker wk;
-
 /* A duration in whole milliseconds, for the wire (0 for none or less). */
 static inline uint64_t
 worker_ms(ev_tstamp t)
@@ -112,6 +60,8 @@ worker_ms(ev_tstamp t)
 }
 
 /* conn.c: one WebSocket endpoint. */
+int conn_init(struct ev_loop *, const struct wconf *);
+size_t conn_count(void);
 struct conn *conn_new(int fd, int role, const char *reqid, size_t reqidlen,
     const char *peer, size_t peerlen);
 bool conn_too_many_from(struct conn *);
@@ -146,13 +96,12 @@ struct conn *conn_thaw(const struct proto_conn_state *, int fd,
     ev_tstamp now);
 void conn_thawed(struct conn *, bool peer_full);
 void conn_reap(void);
-void session_reap(void);
 
 /* main.c */
 void worker_ctl_send(msgpack_sbuffer *);
 
 /* handoff.c: moving sessions to a successor worker. */
-void handoff_init(void);
+void handoff_init(struct ev_loop *, const struct wconf *);
 void handoff_start(int fd, uint32_t successor_pid);
 void handin_start(int fd, uint32_t predecessor_pid);
 void handoff_lost(uint32_t successor_pid);
@@ -160,8 +109,14 @@ void handoff_shutdown(void);
 bool handoff_busy(void);
 
 /* session.c: table, pairing, relay, timers. */
-void session_table_init(void);
+void session_init(struct ev_loop *, const struct wconf *);
+void session_reap(void);
 struct session *session_find(const char *id, size_t idlen);
+const char *session_id(const struct session *);
+size_t session_count(void);
+size_t session_count_all(void);
+bool session_any(void);
+void session_counts(struct proto_report *);
 int session_admit(const char *id, size_t idlen, int role, const char **code,
     const char **message);
 int session_attach(struct conn *, const char *id, size_t idlen, int role);
@@ -174,14 +129,20 @@ void session_conn_gone(struct session *, struct conn *, const char *why);
 struct conn *session_peer(const struct conn *);
 void session_backpressure(struct conn *from);
 void session_close_all(uint16_t code, const char *reason);
-size_t session_count(void);
-void session_set_state(struct session *, int state);
-bool session_movable(const struct session *);
+/* Moving (handoff.c). */
+struct session *session_next_movable(void);
+void session_nomove(struct session *);
+void session_allow_moves(void);
 void session_freeze(struct session *, struct proto_session *, int *fds);
 void session_hold(struct session *);
 void session_release(struct session *);
 void session_unhold(struct session *);
 struct session *session_held(const char *id, size_t idlen);
+struct session *session_first_held(void);
 int session_thaw(const struct proto_session *, const int *fds);
+/* The status walk (STATUS_REQ). */
+void session_walk_begin(void);
+bool session_walk_next(struct proto_session_info *);
+bool session_walk_done(void);
 
 #endif

@@ -146,8 +146,8 @@ proto_enc_report(msgpack_sbuffer *sb, const struct proto_report *m)
 	struct penc e;
 
 	pe_begin(&e, sb, PROTO_REPORT, 4);
-	msgpack_pack_array(&e.pk, 4);
-	for (int i = 0; i < 4; i++)
+	msgpack_pack_array(&e.pk, PROTO_REPORT_STATES);
+	for (int i = 0; i < PROTO_REPORT_STATES; i++)
 		msgpack_pack_uint64(&e.pk, m->prp_sessions[i]);
 	msgpack_pack_uint64(&e.pk, m->prp_conns);
 	msgpack_pack_uint64(&e.pk, m->prp_bytes);
@@ -742,10 +742,10 @@ proto_dec_report(const uint8_t *b, size_t n, struct proto_report *m,
 	if (pd_begin(&d, b, n, PROTO_REPORT, 4, err, errlen) == 0) {
 		o = pd_next(&d);
 		if (o != NULL && (o->type != MSGPACK_OBJECT_ARRAY ||
-		    o->via.array.size != 4)) {
+		    o->via.array.size != PROTO_REPORT_STATES)) {
 			pd_fail(&d, "session counts are not an array of 4");
 		} else if (o != NULL) {
-			for (int i = 0; i < 4; i++) {
+			for (int i = 0; i < PROTO_REPORT_STATES; i++) {
 				const msgpack_object *c = &o->via.array.ptr[i];
 				if (c->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
 					pd_fail(&d, "session count is not an "

@@ -144,6 +144,15 @@ enum proto_sstate {
 	SSTATE_MAX
 };
 
+/*
+ * REPORT counts the sessions in each state a session is in while it
+ * lives: master_wait, slave_wait, forwarding and closing.
+ */
+#define	PROTO_REPORT_STATES	(SSTATE_CLOSING + 1)
+_Static_assert(SSTATE_MASTER_WAIT == 0 && SSTATE_SLAVE_WAIT == 1 &&
+    SSTATE_FORWARDING == 2 && SSTATE_CLOSING == 3,
+    "REPORT's session counts are indexed by state");
+
 enum proto_shutdown_mode {
 	PROTO_SHUTDOWN_CLOSE = 1,
 	PROTO_SHUTDOWN_DRAIN = 2
@@ -198,7 +207,7 @@ struct proto_attach_batch {
 };
 
 struct proto_report {
-	uint64_t	prp_sessions[4];	/* by state, SSTATE_* < 4 */
+	uint64_t	prp_sessions[PROTO_REPORT_STATES];	/* by state */
 	uint64_t	prp_conns;
 	uint64_t	prp_bytes;
 	uint64_t	prp_messages;

@@ -354,7 +354,7 @@ same(int type, const union msg *mx, const union msg *my)
 	case PROTO_REPORT: {
 		const struct proto_report *x = &mx->report, *y = &my->report;
 
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < PROTO_REPORT_STATES; i++)
 			EQ(prp_sessions[i]);
 		EQ(prp_conns); EQ(prp_bytes); EQ(prp_messages);
 		break;

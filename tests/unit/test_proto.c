@@ -411,7 +411,7 @@ START_TEST(test_report)
 	b = frame_body(&sb, 0, &n);
 	ck_assert_int_eq(proto_type(b, n), PROTO_REPORT);
 	ck_assert_int_eq(proto_dec_report(b, n, &out, err, sizeof (err)), 0);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < PROTO_REPORT_STATES; i++)
 		ck_assert_uint_eq(out.prp_sessions[i],
 		    sample_report.prp_sessions[i]);
 	ck_assert_uint_eq(out.prp_conns, 10);
