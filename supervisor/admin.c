@@ -31,26 +31,31 @@ struct admin_conn {
 	struct admin_conn *a_prev;
 };
 
-static int admin_fd = -1;
-static ev_io admin_lio;
-static struct admin_conn *admin_conns;
-static unsigned admin_nconns;
+/* This file's state: the admin socket and its connections. */
+static struct admin {
+	struct ev_loop	*a_loop;
+	const struct medusa_config *a_conf;	/* main.c's */
+	int		a_fd;		/* listening */
+	ev_io		a_lio;
+	struct admin_conn *a_conns;
+	unsigned	a_nconns;
+} adm = { .a_fd = -1 };
 
 static void
 admin_close(struct admin_conn *a)
 {
 	status_cancel(a);
 	restart_forget_watcher(a);
-	ev_io_stop(sup.s_loop, &a->a_rio);
-	ev_io_stop(sup.s_loop, &a->a_wio);
+	ev_io_stop(adm.a_loop, &a->a_rio);
+	ev_io_stop(adm.a_loop, &a->a_wio);
 	ctlchan_close(&a->a_ch, NULL, NULL);
 	if (a->a_prev != NULL)
 		a->a_prev->a_next = a->a_next;
 	else
-		admin_conns = a->a_next;
+		adm.a_conns = a->a_next;
 	if (a->a_next != NULL)
 		a->a_next->a_prev = a->a_prev;
-	admin_nconns--;
+	adm.a_nconns--;
 	free(a);
 }
 
@@ -74,7 +79,7 @@ admin_reply1(struct admin_conn *a, bool done, bool ok, const char *text,
 		rv = ctlchan_send(&a->a_ch, sb.data, sb.size, NULL, 0, NULL);
 	msgpack_sbuffer_destroy(&sb);
 	if (rv == 0)
-		ev_io_start(sup.s_loop, &a->a_wio);
+		ev_io_start(adm.a_loop, &a->a_wio);
 	return (rv);
 }
 
@@ -115,7 +120,7 @@ broken:
 	mlog(MLOG_WARN, "admin connection dropped: its reply cannot be "
 	    "queued", "error=%s", strerror(errno));
 	a->a_broken = true;
-	ev_feed_event(sup.s_loop, &a->a_wio, EV_WRITE);
+	ev_feed_event(adm.a_loop, &a->a_wio, EV_WRITE);
 }
 
 void
@@ -219,7 +224,7 @@ admin_accept_cb(EV_P_ ev_io *w, int revents)
 	fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
-	if (admin_nconns >= ADMIN_MAX_CONNS ||
+	if (adm.a_nconns >= ADMIN_MAX_CONNS ||
 	    (a = calloc(1, sizeof (*a))) == NULL) {
 		mlog(MLOG_WARN, "admin connection refused: too many", "");
 		(void) close(fd);
@@ -229,19 +234,19 @@ admin_accept_cb(EV_P_ ev_io *w, int revents)
 	ev_io_init(&a->a_rio, admin_read_cb, fd, EV_READ);
 	ev_io_init(&a->a_wio, admin_write_cb, fd, EV_WRITE);
 	a->a_rio.data = a->a_wio.data = a;
-	ev_io_start(sup.s_loop, &a->a_rio);
-	a->a_next = admin_conns;
-	if (admin_conns != NULL)
-		admin_conns->a_prev = a;
-	admin_conns = a;
-	admin_nconns++;
+	ev_io_start(adm.a_loop, &a->a_rio);
+	a->a_next = adm.a_conns;
+	if (adm.a_conns != NULL)
+		adm.a_conns->a_prev = a;
+	adm.a_conns = a;
+	adm.a_nconns++;
 }
 
 /* Listen on the admin socket.  0, or -1 with a message on stderr. */
 int
-admin_listen(void)
+admin_listen(struct ev_loop *loop, const struct medusa_config *conf)
 {
-	const char *path = sup.s_conf.mc_admin_socket;
+	const char *path = conf->mc_admin_socket;
 	struct sockaddr_un sa;
 	mode_t old;
 	int fd;
@@ -280,9 +285,11 @@ admin_listen(void)
 		return (-1);
 	}
 	(void) umask(old);
-	admin_fd = fd;
-	ev_io_init(&admin_lio, admin_accept_cb, fd, EV_READ);
-	ev_io_start(sup.s_loop, &admin_lio);
+	adm.a_loop = loop;
+	adm.a_conf = conf;
+	adm.a_fd = fd;
+	ev_io_init(&adm.a_lio, admin_accept_cb, fd, EV_READ);
+	ev_io_start(adm.a_loop, &adm.a_lio);
 	mlog(MLOG_INFO, "admin socket", "path=%s", path);
 	return (0);
 }
@@ -290,12 +297,12 @@ admin_listen(void)
 void
 admin_close_all(void)
 {
-	while (admin_conns != NULL)
-		admin_close(admin_conns);
-	if (admin_fd >= 0) {
-		ev_io_stop(sup.s_loop, &admin_lio);
-		(void) close(admin_fd);
-		(void) unlink(sup.s_conf.mc_admin_socket);
-		admin_fd = -1;
+	while (adm.a_conns != NULL)
+		admin_close(adm.a_conns);
+	if (adm.a_fd >= 0) {
+		ev_io_stop(adm.a_loop, &adm.a_lio);
+		(void) close(adm.a_fd);
+		(void) unlink(adm.a_conf->mc_admin_socket);
+		adm.a_fd = -1;
 	}
 }

@@ -9,8 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <netdb.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+
+#include <openssl/rand.h>
 
 #include "httphead.h"
 #include "httpresp.h"
@@ -22,14 +28,46 @@
 
 #define	FRONT_ACCEPTS_PER_EVENT	64
 #define	FRONT_HEADS_PER_EVENT	64
+#define	FRONT_MAX_LISTEN	(CONFIG_MAX_BINDS * 4)
 
+/*
+ * This file's state: the listeners, every connection whose head is read
+ * here (and its per-address count), and what accepting needs when it runs
+ * out of descriptors.
+ */
+static struct front {
+	struct ev_loop	*f_loop;
+	const struct medusa_config *f_conf;	/* main.c's */
+	int		f_lfd[FRONT_MAX_LISTEN];
+	ev_io		f_lio[FRONT_MAX_LISTEN];
+	int		f_nlisten;
+	int		f_port;		/* the port bound (port 0 resolved) */
+	bool		f_accepting;
+	int		f_spare_fd;	/* released to shed a connection on EMFILE */
+	ev_timer	f_accept_timer;	/* accepting again after EMFILE */
+	int		f_headep;	/* epoll set: heads still arriving */
+	ev_io		f_headio;	/* ... which the loop watches */
+	struct sconn	*f_conns;
+	size_t		f_nconns;
+	struct addrcount *f_peers;	/* connections held, per address */
+	uint64_t	f_reqseq;
+	char		f_reqprefix[16];
+	/*
+	 * The first read of every connection lands here: one that has
+	 * sent nothing yet holds no buffer of its own.
+	 */
+	char		*f_first;
+	size_t		f_firstcap;
+} fr;
+
+static void front_accept_cb(EV_P_ ev_io *, int);
 static void front_read_cb(EV_P_ ev_io *, int);
 static void front_write_cb(EV_P_ ev_io *, int);
 static void front_timer_cb(EV_P_ ev_timer *, int);
 
 /*
  * Waiting for the rest of a head.  Such connections are watched in an
- * epoll set of our own (sup.s_headep, itself watched by the loop), not by
+ * epoll set of our own (f_headep, itself watched by the loop), not by
  * libev, because most of them go on to a worker: close() does not take a
  * socket out of an epoll set while another process still holds it, and
  * libev never deletes from its set (it rebuilds the whole set when a
@@ -56,7 +94,7 @@ front_head_wait(struct sconn *sc)
 	memset(&ev, 0, sizeof (ev));
 	ev.events = EPOLLIN;
 	ev.data.ptr = sc;
-	if (epoll_ctl(sup.s_headep, EPOLL_CTL_ADD, sc->sc_fd, &ev) != 0) {
+	if (epoll_ctl(fr.f_headep, EPOLL_CTL_ADD, sc->sc_fd, &ev) != 0) {
 		static struct mlog_limit lim;
 		unsigned long skipped;
 
@@ -81,7 +119,7 @@ front_head_unwait(struct sconn *sc)
 	if (!sc->sc_waiting)
 		return;
 	memset(&ev, 0, sizeof (ev));
-	(void) epoll_ctl(sup.s_headep, EPOLL_CTL_DEL, sc->sc_fd, &ev);
+	(void) epoll_ctl(fr.f_headep, EPOLL_CTL_DEL, sc->sc_fd, &ev);
 	sc->sc_waiting = false;
 }
 
@@ -100,31 +138,174 @@ front_heads_cb(EV_P_ ev_io *w, int revents)
 	for (int i = 0; i < FRONT_HEADS_PER_EVENT; i++) {
 		struct sconn *sc;
 
-		if (epoll_wait(sup.s_headep, &ev, 1, 0) != 1)
+		if (epoll_wait(fr.f_headep, &ev, 1, 0) != 1)
 			return;
 		sc = ev.data.ptr;
 		front_read_cb(EV_A_ &sc->sc_rio, EV_READ);
 	}
 }
 
-int
-front_init(void)
+static void
+front_accept_timer_cb(EV_P_ ev_timer *w, int revents)
 {
-	if ((sup.s_headep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+	(void) EV_A;
+	(void) w;
+	(void) revents;
+	if (!sup_stopping())
+		front_accepting(true);
+}
+
+/* 0, or -1 with a message on stderr. */
+int
+front_init(struct ev_loop *loop, const struct medusa_config *conf)
+{
+	unsigned char rnd[4];
+
+	fr.f_loop = loop;
+	fr.f_conf = conf;
+	fr.f_port = conf->mc_port;
+	/* Request ids: a random prefix for this run, then a count. */
+	if (RAND_bytes(rnd, sizeof (rnd)) != 1)
+		memset(rnd, 0, sizeof (rnd));
+	snprintf(fr.f_reqprefix, sizeof (fr.f_reqprefix), "%02x%02x%02x%02x",
+	    rnd[0], rnd[1], rnd[2], rnd[3]);
+	fr.f_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ev_init(&fr.f_accept_timer, front_accept_timer_cb);
+	if ((fr.f_peers = addrcount_new()) == NULL) {
+		fprintf(stderr, "medusa: out of memory\n");
+		return (-1);
+	}
+	if ((fr.f_headep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		fprintf(stderr, "medusa: epoll_create1: %s\n", strerror(errno));
 		return (-1);
 	}
-	ev_io_init(&sup.s_headio, front_heads_cb, sup.s_headep, EV_READ);
-	ev_io_start(sup.s_loop, &sup.s_headio);
+	ev_io_init(&fr.f_headio, front_heads_cb, fr.f_headep, EV_READ);
+	ev_io_start(fr.f_loop, &fr.f_headio);
 	return (0);
 }
+
+/*
+ * TCP_DEFER_ACCEPT: a connection is not accepted until its first bytes
+ * arrive (or, from a client that sends none, once the kernel has retried
+ * its SYN-ACK for about that many seconds; the head time-out runs from
+ * then).  Every client of ours speaks first, so the supervisor wakes once
+ * per connection, with the head there to read, instead of once for the
+ * handshake and again for the head.
+ */
+static void
+front_defer_one(int fd, int secs)
+{
+	if (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs,
+	    sizeof (secs)) != 0)
+		mlog(MLOG_WARN, "cannot set TCP_DEFER_ACCEPT", "error=%s",
+		    strerror(errno));
+}
+
+static int
+front_listen_one(const struct addrinfo *ai, const char *name)
+{
+	int fd, one = 1;
+	char addr[96];
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof (ss);
+
+	if (fr.f_nlisten >= FRONT_MAX_LISTEN) {
+		fprintf(stderr, "medusa: too many listening addresses\n");
+		return (-1);
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd < 0) {
+		fprintf(stderr, "medusa: socket(%s): %s\n", name,
+		    strerror(errno));
+		return (-1);
+	}
+	(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof (one));
+	/* Accepted sockets inherit these: set once here, not per client. */
+	netutil_tune_tcp(fd);
+	if (fr.f_conf->mc_defer_accept > 0)
+		front_defer_one(fd, fr.f_conf->mc_defer_accept);
+	if (ai->ai_family == AF_INET6)
+		(void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+		    sizeof (one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+	    listen(fd, 1024) != 0) {
+		netutil_addr_str(ai->ai_addr, addr, sizeof (addr));
+		fprintf(stderr, "medusa: cannot listen on %s: %s\n", addr,
+		    strerror(errno));
+		(void) close(fd);
+		return (-1);
+	}
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		netutil_addr_str((struct sockaddr *)&ss, addr, sizeof (addr));
+		fr.f_port = ntohs(ss.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)&ss)->sin_port);
+	}
+	ev_io_init(&fr.f_lio[fr.f_nlisten], front_accept_cb, fd, EV_READ);
+	fr.f_lfd[fr.f_nlisten++] = fd;
+	mlog(MLOG_INFO, "listening", "address=%s port=%d", addr, fr.f_port);
+	return (0);
+}
+
+/*
+ * Listen on every configured address (before the privileges go).  0, or
+ * -1 with a message on stderr.
+ */
+int
+front_listen(void)
+{
+	for (int i = 0; i < fr.f_conf->mc_nbind; i++) {
+		struct addrinfo hints, *res, *ai;
+		char port[16];
+		int rv;
+
+		memset(&hints, 0, sizeof (hints));
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_PASSIVE;
+		/* With port 0, every address gets the port the first got. */
+		snprintf(port, sizeof (port), "%d", fr.f_port);
+		rv = getaddrinfo(fr.f_conf->mc_bind[i], port, &hints, &res);
+		if (rv != 0) {
+			fprintf(stderr, "medusa: bad bind address \"%s\": %s\n",
+			    fr.f_conf->mc_bind[i], gai_strerror(rv));
+			return (-1);
+		}
+		for (ai = res; ai != NULL; ai = ai->ai_next) {
+			if (front_listen_one(ai, fr.f_conf->mc_bind[i]) != 0) {
+				freeaddrinfo(res);
+				return (-1);
+			}
+			snprintf(port, sizeof (port), "%d", fr.f_port);
+		}
+		freeaddrinfo(res);
+	}
+	return (0);
+}
+
+/* SIGHUP changed defer_accept_s: the listeners take the new value. */
+void
+front_defer_accept(int secs)
+{
+	for (int i = 0; i < fr.f_nlisten; i++)
+		front_defer_one(fr.f_lfd[i], secs);
+}
+
+/* The port bound (port 0 resolved). */
+int
+front_port(void)
+{
+	return (fr.f_port);
+}
+
 
 static void
 front_timer(struct sconn *sc, double after)
 {
-	ev_timer_stop(sup.s_loop, &sc->sc_timer);
+	ev_timer_stop(fr.f_loop, &sc->sc_timer);
 	ev_timer_set(&sc->sc_timer, after, 0);
-	ev_timer_start(sup.s_loop, &sc->sc_timer);
+	ev_timer_start(fr.f_loop, &sc->sc_timer);
 }
 
 /* Take a held connection off its shard's list (if it is on it). */
@@ -151,28 +332,28 @@ front_unlink(struct sconn *sc)
 	workers_batch_forget(sc);
 	front_unhold(sc);
 	front_head_unwait(sc);
-	ev_io_stop(sup.s_loop, &sc->sc_rio);
-	ev_io_stop(sup.s_loop, &sc->sc_wio);
-	ev_timer_stop(sup.s_loop, &sc->sc_timer);
+	ev_io_stop(fr.f_loop, &sc->sc_rio);
+	ev_io_stop(fr.f_loop, &sc->sc_wio);
+	ev_timer_stop(fr.f_loop, &sc->sc_timer);
 	if (sc->sc_query != NULL)
 		status_conn_gone(sc);
 	if (sc->sc_prev != NULL)
 		sc->sc_prev->sc_next = sc->sc_next;
 	else
-		sup.s_conns = sc->sc_next;
+		fr.f_conns = sc->sc_next;
 	if (sc->sc_next != NULL)
 		sc->sc_next->sc_prev = sc->sc_prev;
-	sup.s_nconns--;
+	fr.f_nconns--;
 	if (sc->sc_host[0] != '\0')
-		addrcount_del(sup.s_peers, sc->sc_host);
+		addrcount_del(fr.f_peers, sc->sc_host);
 	free(sc->sc_buf);
 	free(sc->sc_sid);
 	buf_free(&sc->sc_out);
 	free(sc);
 	/* Below the connection limit again: accept again. */
-	if (!sup.s_accepting && !sup.s_stopping &&
-	    sup.s_nconns < (size_t)sup.s_conf.mc_max_conns &&
-	    !ev_is_active(&sup.s_accept_timer))
+	if (!fr.f_accepting && !sup_stopping() &&
+	    fr.f_nconns < (size_t)fr.f_conf->mc_max_conns &&
+	    !ev_is_active(&fr.f_accept_timer))
 		front_accepting(true);
 }
 
@@ -212,12 +393,12 @@ front_conn(int fd, const char *peer, uint64_t accept_ms, const char *reqid)
 	ev_io_init(&sc->sc_wio, front_write_cb, fd, EV_WRITE);
 	ev_init(&sc->sc_timer, front_timer_cb);
 	sc->sc_rio.data = sc->sc_wio.data = sc->sc_timer.data = sc;
-	sc->sc_next = sup.s_conns;
-	if (sup.s_conns != NULL)
-		sup.s_conns->sc_prev = sc;
-	sup.s_conns = sc;
-	sup.s_nconns++;
-	front_timer(sc, sup.s_conf.mc_head_timeout);
+	sc->sc_next = fr.f_conns;
+	if (fr.f_conns != NULL)
+		fr.f_conns->sc_prev = sc;
+	fr.f_conns = sc;
+	fr.f_nconns++;
+	front_timer(sc, fr.f_conf->mc_head_timeout);
 	return (sc);
 }
 
@@ -235,8 +416,8 @@ front_hold(struct sconn *sc, struct shard *sh)
 	sc->sc_hprevp = sh->sh_held_tail;
 	*sh->sh_held_tail = sc;
 	sh->sh_held_tail = &sc->sc_hnext;
-	ev_io_stop(sup.s_loop, &sc->sc_rio);
-	front_timer(sc, sup.s_conf.mc_hold_timeout);
+	ev_io_stop(fr.f_loop, &sc->sc_rio);
+	front_timer(sc, fr.f_conf->mc_hold_timeout);
 	mlog(MLOG_DEBUG, "holding an attach for its shard's worker",
 	    "req_id=%s shard=%u", sc->sc_reqid, sh->sh_index);
 }
@@ -248,8 +429,8 @@ front_linger(struct sconn *sc)
 {
 	(void) shutdown(sc->sc_fd, SHUT_WR);
 	sc->sc_state = SC_LINGER;
-	ev_io_start(sup.s_loop, &sc->sc_rio);
-	front_timer(sc, sup.s_conf.mc_close_timeout);
+	ev_io_start(fr.f_loop, &sc->sc_rio);
+	front_timer(sc, fr.f_conf->mc_close_timeout);
 }
 
 /* Write a whole response, then close gracefully. */
@@ -261,8 +442,8 @@ front_respond(struct sconn *sc, const char *data, size_t len)
 	front_unhold(sc);
 	front_head_unwait(sc);
 	sc->sc_state = SC_RESPOND;
-	ev_io_stop(sup.s_loop, &sc->sc_rio);
-	front_timer(sc, sup.s_conf.mc_close_timeout);
+	ev_io_stop(fr.f_loop, &sc->sc_rio);
+	front_timer(sc, fr.f_conf->mc_close_timeout);
 	do {
 		n = send(sc->sc_fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	} while (n < 0 && errno == EINTR);
@@ -281,7 +462,7 @@ front_respond(struct sconn *sc, const char *data, size_t len)
 		front_destroy(sc);
 		return;
 	}
-	ev_io_start(sup.s_loop, &sc->sc_wio);
+	ev_io_start(fr.f_loop, &sc->sc_wio);
 }
 
 /* An error response without a log line (the caller logs, rate-limited). */
@@ -325,7 +506,7 @@ front_write_cb(EV_P_ ev_io *w, int revents)
 	}
 	buf_consume(&sc->sc_out, (size_t)n);
 	if (sc->sc_out.b_len == 0) {
-		ev_io_stop(sup.s_loop, &sc->sc_wio);
+		ev_io_stop(fr.f_loop, &sc->sc_wio);
 		front_linger(sc);
 	}
 }
@@ -394,7 +575,7 @@ front_route(struct sconn *sc, size_t headlen)
 		return;
 	}
 
-	route_parse(h.hh_target.s_p, h.hh_target.s_n, sup.s_conf.mc_max_id,
+	route_parse(h.hh_target.s_p, h.hh_target.s_n, fr.f_conf->mc_max_id,
 	    &r);
 	if (r.r_kind == ROUTE_E_NOT_FOUND) {
 		front_error(sc, 404, "ResourceNotFound", "no such resource",
@@ -411,7 +592,7 @@ front_route(struct sconn *sc, size_t headlen)
 
 		snprintf(why, sizeof (why), "the session id must be 1 to %zu "
 		    "letters, digits, '-', '_', '.' or '~'",
-		    sup.s_conf.mc_max_id);
+		    fr.f_conf->mc_max_id);
 		front_error(sc, 400, "InvalidSessionId", why, NULL);
 		return;
 	}
@@ -420,7 +601,7 @@ front_route(struct sconn *sc, size_t headlen)
 		return;
 	}
 
-	shard = shard_of(r.r_id, r.r_idlen, sup.s_nworkers);
+	shard = shard_of(r.r_id, r.r_idlen, workers_nshards());
 	mlog(MLOG_DEBUG, "routing attach", "req_id=%s peer=%s session=%s "
 	    "role=%s shard=%u", sc->sc_reqid, sc->sc_peer, r.r_id,
 	    route_role_name(r.r_role), shard);
@@ -430,7 +611,7 @@ front_route(struct sconn *sc, size_t headlen)
 		return;
 	}
 	sc->sc_role = r.r_role;
-	sc->sc_shard = &sup.s_shards[shard];
+	sc->sc_shard = workers_shard(shard);
 	workers_route(sc);
 }
 
@@ -438,7 +619,7 @@ static void
 front_read_cb(EV_P_ ev_io *w, int revents)
 {
 	struct sconn *sc = w->data;
-	size_t cap = sup.s_conf.mc_head_max, end;
+	size_t cap = fr.f_conf->mc_head_max, end;
 	ssize_t n;
 
 	(void) EV_A;
@@ -455,24 +636,18 @@ front_read_cb(EV_P_ ev_io *w, int revents)
 		return;
 	}
 	if (sc->sc_buf == NULL) {
-		/*
-		 * The first read goes to a shared buffer: a connection that
-		 * has sent nothing yet holds no buffer of its own.
-		 */
-		static char *first;
-		static size_t firstcap;
-
-		if (firstcap < cap) {
-			free(first);
-			firstcap = 0;
-			if ((first = malloc(cap)) == NULL) {
+		/* The first read goes to the shared buffer (f_first). */
+		if (fr.f_firstcap < cap) {
+			free(fr.f_first);
+			fr.f_firstcap = 0;
+			if ((fr.f_first = malloc(cap)) == NULL) {
 				front_destroy(sc);
 				return;
 			}
-			firstcap = cap;
+			fr.f_firstcap = cap;
 		}
 		do {
-			n = recv(sc->sc_fd, first, cap, MSG_DONTWAIT);
+			n = recv(sc->sc_fd, fr.f_first, cap, MSG_DONTWAIT);
 		} while (n < 0 && errno == EINTR);
 		if (n > 0) {
 			if ((sc->sc_buf = malloc(cap)) == NULL) {
@@ -480,7 +655,7 @@ front_read_cb(EV_P_ ev_io *w, int revents)
 				return;
 			}
 			sc->sc_cap = cap;
-			memcpy(sc->sc_buf, first, (size_t)n);
+			memcpy(sc->sc_buf, fr.f_first, (size_t)n);
 		}
 	} else {
 		/* Its own size: head_max may have changed since (SIGHUP). */
@@ -538,17 +713,17 @@ front_count_peer(struct sconn *sc)
 	unsigned n;
 
 	addrcount_host(sc->sc_peer, sc->sc_host, sizeof (sc->sc_host));
-	if ((n = addrcount_add(sup.s_peers, sc->sc_host)) == 0) {
+	if ((n = addrcount_add(fr.f_peers, sc->sc_host)) == 0) {
 		sc->sc_host[0] = '\0';		/* out of memory: not counted */
 		return (true);
 	}
-	if (n <= (unsigned)sup.s_conf.mc_max_per_addr)
+	if (n <= (unsigned)fr.f_conf->mc_max_per_addr)
 		return (true);
 	if (mlog_allow(&lim, &skipped))
 		mlog(MLOG_WARN, "too many connections from one address",
 		    "address=%s connections=%u max_connections_per_address=%d "
 		    "times_since_last_line=%lu", sc->sc_host, n,
-		    sup.s_conf.mc_max_per_addr, skipped);
+		    fr.f_conf->mc_max_per_addr, skipped);
 	front_refuse(sc, 503, "TooManyConnections", "too many connections "
 	    "from this address", "Retry-After: 1\r\n");
 	return (false);
@@ -557,12 +732,12 @@ front_count_peer(struct sconn *sc)
 void
 front_accepting(bool on)
 {
-	sup.s_accepting = on;
-	for (int i = 0; i < sup.s_nlisten; i++) {
+	fr.f_accepting = on;
+	for (int i = 0; i < fr.f_nlisten; i++) {
 		if (on)
-			ev_io_start(sup.s_loop, &sup.s_lio[i]);
+			ev_io_start(fr.f_loop, &fr.f_lio[i]);
 		else
-			ev_io_stop(sup.s_loop, &sup.s_lio[i]);
+			ev_io_stop(fr.f_loop, &fr.f_lio[i]);
 	}
 }
 
@@ -577,21 +752,21 @@ front_shed(int lfd)
 	int fd;
 
 	mlog(MLOG_WARN, "out of file descriptors; shedding a connection and "
-	    "pausing accept", "connections=%zu", sup.s_nconns);
-	if (sup.s_spare_fd >= 0) {
-		(void) close(sup.s_spare_fd);
-		sup.s_spare_fd = -1;
+	    "pausing accept", "connections=%zu", fr.f_nconns);
+	if (fr.f_spare_fd >= 0) {
+		(void) close(fr.f_spare_fd);
+		fr.f_spare_fd = -1;
 		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd >= 0)
 			(void) close(fd);
-		sup.s_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		fr.f_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
 	front_accepting(false);
-	ev_timer_set(&sup.s_accept_timer, 0.1, 0);
-	ev_timer_start(sup.s_loop, &sup.s_accept_timer);
+	ev_timer_set(&fr.f_accept_timer, 0.1, 0);
+	ev_timer_start(fr.f_loop, &fr.f_accept_timer);
 }
 
-void
+static void
 front_accept_cb(EV_P_ ev_io *w, int revents)
 {
 	(void) EV_A;
@@ -603,7 +778,7 @@ front_accept_cb(EV_P_ ev_io *w, int revents)
 		struct sconn *sc;
 		int fd;
 
-		if (sup.s_nconns >= (size_t)sup.s_conf.mc_max_conns) {
+		if (fr.f_nconns >= (size_t)fr.f_conf->mc_max_conns) {
 			static struct mlog_limit lim;
 			unsigned long skipped;
 
@@ -611,7 +786,7 @@ front_accept_cb(EV_P_ ev_io *w, int revents)
 				mlog(MLOG_WARN, "connection limit reached; "
 				    "pausing accept", "max_connections=%d "
 				    "times_since_last_line=%lu",
-				    sup.s_conf.mc_max_conns, skipped);
+				    fr.f_conf->mc_max_conns, skipped);
 			front_accepting(false);
 			return;
 		}
@@ -628,8 +803,8 @@ front_accept_cb(EV_P_ ev_io *w, int revents)
 		}
 		/* (TCP options come from the listening socket.) */
 		netutil_addr_str((struct sockaddr *)&ss, peer, sizeof (peer));
-		snprintf(reqid, sizeof (reqid), "%s-%llu", sup.s_reqprefix,
-		    (unsigned long long)++sup.s_reqseq);
+		snprintf(reqid, sizeof (reqid), "%s-%llu", fr.f_reqprefix,
+		    (unsigned long long)++fr.f_reqseq);
 		if ((sc = front_conn(fd, peer, netutil_now_ms(), reqid)) == NULL)
 			continue;
 		/*
@@ -641,9 +816,15 @@ front_accept_cb(EV_P_ ev_io *w, int revents)
 	}
 }
 
+/* TERM: no more accepting, and every connection still here is closed. */
 void
-front_close_all(void)
+front_stop(void)
 {
-	while (sup.s_conns != NULL)
-		front_destroy(sup.s_conns);
+	front_accepting(false);
+	ev_timer_stop(fr.f_loop, &fr.f_accept_timer);
+	for (int i = 0; i < fr.f_nlisten; i++)
+		(void) close(fr.f_lfd[i]);
+	fr.f_nlisten = 0;
+	while (fr.f_conns != NULL)
+		front_destroy(fr.f_conns);
 }

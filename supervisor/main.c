@@ -89,27 +89,58 @@
 #include <pwd.h>
 #include <libgen.h>
 #include <limits.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-
-#include <openssl/rand.h>
 
 #include "config.h"
 #include "mlog.h"
-#include "netutil.h"
 #include "supervisor.h"
 #include "version.h"
 
-struct supervisor sup;
+/*
+ * This file's state: the configuration (every other file reads it through
+ * the pointer its init was given, and a reload changes it in place), the
+ * worker binary and the configuration file as opened at start-up, and
+ * whether the supervisor is stopping or draining.  The listeners and
+ * connections are front.c's, the shards and worker processes workers.c's,
+ * status queries status.c's, a rolling restart restart.c's, the admin
+ * socket admin.c's.
+ */
+static struct supervisor {
+	struct ev_loop	*s_loop;
+	struct medusa_config s_conf;
+	/*
+	 * The worker binary and the configuration, and their directories,
+	 * opened while still root.  Each worker start and each reload opens
+	 * the file afresh in its directory (so a new build or an edited
+	 * file is seen) when the unprivileged user may; where it may not (a
+	 * private checkout), the descriptors from start-up serve instead.
+	 */
+	struct worker_bin s_bin;
+	int		s_config_dirfd;
+	char		s_config_name[NAME_MAX + 1];
+	int		s_config_fd;	/* the file as it was at start-up */
+	bool		s_stopping;	/* TERM: closing everything */
+	bool		s_draining;	/* QUIT: no new sessions, then exit */
+	ev_timer	s_stop_timer;
+	ev_signal	s_sigs[4];
+} sup;
+
+bool
+sup_stopping(void)
+{
+	return (sup.s_stopping);
+}
+
+bool
+sup_draining(void)
+{
+	return (sup.s_draining);
+}
 
 static void
 sup_usage(FILE *f)
@@ -179,102 +210,6 @@ sup_self_dir(char *out, size_t cap)
 	snprintf(out, cap, "%s", dirname(self));
 }
 
-/*
- * TCP_DEFER_ACCEPT: a connection is not accepted until its first bytes
- * arrive (or, from a client that sends none, once the kernel has retried
- * its SYN-ACK for about that many seconds; the head time-out runs from
- * then).  Every client of ours speaks first, so the supervisor wakes once
- * per connection, with the head there to read, instead of once for the
- * handshake and again for the head.
- */
-static void
-sup_defer_accept(int fd, int secs)
-{
-	if (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs,
-	    sizeof (secs)) != 0)
-		mlog(MLOG_WARN, "cannot set TCP_DEFER_ACCEPT", "error=%s",
-		    strerror(errno));
-}
-
-static int
-sup_listen_one(const struct addrinfo *ai, const char *name)
-{
-	int fd, one = 1;
-	char addr[96];
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof (ss);
-
-	if (sup.s_nlisten >= (int)(sizeof (sup.s_lfd) / sizeof (int))) {
-		fprintf(stderr, "medusa: too many listening addresses\n");
-		return (-1);
-	}
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
-	if (fd < 0) {
-		fprintf(stderr, "medusa: socket(%s): %s\n", name,
-		    strerror(errno));
-		return (-1);
-	}
-	(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof (one));
-	/* Accepted sockets inherit these: set once here, not per client. */
-	netutil_tune_tcp(fd);
-	if (sup.s_conf.mc_defer_accept > 0)
-		sup_defer_accept(fd, sup.s_conf.mc_defer_accept);
-	if (ai->ai_family == AF_INET6)
-		(void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
-		    sizeof (one));
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
-	    listen(fd, 1024) != 0) {
-		netutil_addr_str(ai->ai_addr, addr, sizeof (addr));
-		fprintf(stderr, "medusa: cannot listen on %s: %s\n", addr,
-		    strerror(errno));
-		(void) close(fd);
-		return (-1);
-	}
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-		netutil_addr_str((struct sockaddr *)&ss, addr, sizeof (addr));
-		sup.s_port = ntohs(ss.ss_family == AF_INET6 ?
-		    ((struct sockaddr_in6 *)&ss)->sin6_port :
-		    ((struct sockaddr_in *)&ss)->sin_port);
-	}
-	ev_io_init(&sup.s_lio[sup.s_nlisten], front_accept_cb, fd, EV_READ);
-	sup.s_lfd[sup.s_nlisten++] = fd;
-	mlog(MLOG_INFO, "listening", "address=%s port=%d", addr, sup.s_port);
-	return (0);
-}
-
-static int
-sup_listen(void)
-{
-	for (int i = 0; i < sup.s_conf.mc_nbind; i++) {
-		struct addrinfo hints, *res, *ai;
-		char port[16];
-		int rv;
-
-		memset(&hints, 0, sizeof (hints));
-		hints.ai_family = AF_UNSPEC;
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_flags = AI_PASSIVE;
-		/* With port 0, every address gets the port the first got. */
-		snprintf(port, sizeof (port), "%d", sup.s_port);
-		rv = getaddrinfo(sup.s_conf.mc_bind[i], port, &hints, &res);
-		if (rv != 0) {
-			fprintf(stderr, "medusa: bad bind address \"%s\": %s\n",
-			    sup.s_conf.mc_bind[i], gai_strerror(rv));
-			return (-1);
-		}
-		for (ai = res; ai != NULL; ai = ai->ai_next) {
-			if (sup_listen_one(ai, sup.s_conf.mc_bind[i]) != 0) {
-				freeaddrinfo(res);
-				return (-1);
-			}
-			snprintf(port, sizeof (port), "%d", sup.s_port);
-		}
-		freeaddrinfo(res);
-	}
-	return (0);
-}
-
 static void
 sup_stop_timer_cb(EV_P_ ev_timer *w, int revents)
 {
@@ -282,10 +217,7 @@ sup_stop_timer_cb(EV_P_ ev_timer *w, int revents)
 	(void) revents;
 	mlog(MLOG_WARN, "shutdown time-out: killing workers still running",
 	    "");
-	for (struct wproc *p = sup.s_procs; p != NULL; p = p->wp_next) {
-		if (p->wp_pid > 0)
-			(void) kill(p->wp_pid, SIGKILL);
-	}
+	workers_kill_all();
 	/* Their exits arrive through the child watchers; wait a moment. */
 	ev_timer_set(w, 1.0, 0);
 	ev_timer_start(EV_A_ w);
@@ -300,12 +232,7 @@ sup_stop(const char *why)
 		return;
 	sup.s_stopping = true;
 	mlog(MLOG_INFO, "shutting down", "reason=%s", why);
-	front_accepting(false);
-	ev_timer_stop(sup.s_loop, &sup.s_accept_timer);
-	for (int i = 0; i < sup.s_nlisten; i++)
-		(void) close(sup.s_lfd[i]);
-	sup.s_nlisten = 0;
-	front_close_all();
+	front_stop();
 	workers_stop_all(PROTO_SHUTDOWN_CLOSE);
 	ev_timer_init(&sup.s_stop_timer, sup_stop_timer_cb,
 	    sup.s_conf.mc_shutdown_timeout + 1.0, 0);
@@ -417,15 +344,14 @@ sup_reload(void)
 	memcpy(c.mc_admin_socket, sup.s_conf.mc_admin_socket,
 	    sizeof (c.mc_admin_socket));
 	if (c.mc_defer_accept != sup.s_conf.mc_defer_accept)
-		for (int i = 0; i < sup.s_nlisten; i++)
-			sup_defer_accept(sup.s_lfd[i], c.mc_defer_accept);
+		front_defer_accept(c.mc_defer_accept);
 	sup.s_conf = c;
 	mlog_set_level(c.mc_log_level);
 	if (c.mc_worker_path[0] != '\0' &&
-	    strcmp(c.mc_worker_path, sup.s_worker_path) != 0) {
-		if (sup_open_dir(c.mc_worker_path, &sup.s_worker_dirfd,
-		    sup.s_worker_name, sizeof (sup.s_worker_name)) == 0)
-			snprintf(sup.s_worker_path, sizeof (sup.s_worker_path),
+	    strcmp(c.mc_worker_path, sup.s_bin.wb_path) != 0) {
+		if (sup_open_dir(c.mc_worker_path, &sup.s_bin.wb_dirfd,
+		    sup.s_bin.wb_name, sizeof (sup.s_bin.wb_name)) == 0)
+			snprintf(sup.s_bin.wb_path, sizeof (sup.s_bin.wb_path),
 			    "%s", c.mc_worker_path);
 		else
 			mlog(MLOG_ERROR, "SIGHUP: the new worker_path cannot "
@@ -460,16 +386,6 @@ sup_signal_cb(EV_P_ ev_signal *w, int revents)
 		sup_stop(strsignal(w->signum));
 		break;
 	}
-}
-
-static void
-sup_accept_timer_cb(EV_P_ ev_timer *w, int revents)
-{
-	(void) EV_A;
-	(void) w;
-	(void) revents;
-	if (!sup.s_stopping)
-		front_accepting(true);
 }
 
 /*
@@ -576,7 +492,6 @@ main(int argc, char **argv)
 	char cfgpath[PATH_MAX], selfdir[PATH_MAX], err[512];
 	char binds[CONFIG_MAX_BINDS][CONFIG_ADDR_MAX];
 	int nbinds = 0, port = -1, workers = -1, level = -1, test = 0, ch;
-	unsigned char rnd[4];
 	long ncpu;
 
 	sup_self_dir(selfdir, sizeof (selfdir));
@@ -653,16 +568,16 @@ main(int argc, char **argv)
 	snprintf(sup_cli.path, sizeof (sup_cli.path), "%s", cfgpath);
 	sup_apply_cli(&sup.s_conf);
 	if (sup.s_conf.mc_worker_path[0] != '\0')
-		snprintf(sup.s_worker_path, sizeof (sup.s_worker_path), "%s",
+		snprintf(sup.s_bin.wb_path, sizeof (sup.s_bin.wb_path), "%s",
 		    sup.s_conf.mc_worker_path);
-	else if (snprintf(sup.s_worker_path, sizeof (sup.s_worker_path),
-	    "%s/medusa-worker", selfdir) >= (int)sizeof (sup.s_worker_path)) {
+	else if (snprintf(sup.s_bin.wb_path, sizeof (sup.s_bin.wb_path),
+	    "%s/medusa-worker", selfdir) >= (int)sizeof (sup.s_bin.wb_path)) {
 		fprintf(stderr, "medusa: path of medusa-worker too long\n");
 		return (2);
 	}
-	if (access(sup.s_worker_path, X_OK) != 0) {
+	if (access(sup.s_bin.wb_path, X_OK) != 0) {
 		fprintf(stderr, "medusa: worker program %s: %s\n",
-		    sup.s_worker_path, strerror(errno));
+		    sup.s_bin.wb_path, strerror(errno));
 		return (2);
 	}
 	if (sup.s_conf.mc_workers == 0) {
@@ -684,37 +599,29 @@ main(int argc, char **argv)
 	(void) signal(SIGPIPE, SIG_IGN);
 	sup_raise_nofile();
 	sup.s_loop = EV_DEFAULT;
-	sup.s_nworkers = (unsigned)sup.s_conf.mc_workers;
-	sup.s_port = sup.s_conf.mc_port;
-	sup.s_started_ms = netutil_now_ms();
-	if (RAND_bytes(rnd, sizeof (rnd)) != 1)
-		memset(rnd, 0, sizeof (rnd));
-	snprintf(sup.s_reqprefix, sizeof (sup.s_reqprefix), "%02x%02x%02x%02x",
-	    rnd[0], rnd[1], rnd[2], rnd[3]);
-	sup.s_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if ((sup.s_peers = addrcount_new()) == NULL) {
-		fprintf(stderr, "medusa: out of memory\n");
-		return (1);
-	}
+	status_init(sup.s_loop);
+	restart_init(sup.s_loop, &sup.s_conf);
+	workers_init(sup.s_loop, &sup.s_conf, &sup.s_bin,
+	    (unsigned)sup.s_conf.mc_workers);
 
-	sup.s_worker_dirfd = sup.s_config_dirfd = -1;
-	if (sup_open_dir(sup.s_worker_path, &sup.s_worker_dirfd,
-	    sup.s_worker_name, sizeof (sup.s_worker_name)) != 0 ||
+	sup.s_bin.wb_dirfd = sup.s_config_dirfd = -1;
+	if (sup_open_dir(sup.s_bin.wb_path, &sup.s_bin.wb_dirfd,
+	    sup.s_bin.wb_name, sizeof (sup.s_bin.wb_name)) != 0 ||
 	    sup_open_dir(cfgpath, &sup.s_config_dirfd, sup.s_config_name,
 	    sizeof (sup.s_config_name)) != 0)
 		return (1);
-	sup.s_worker_fd = open(sup.s_worker_path, O_RDONLY | O_CLOEXEC);
+	sup.s_bin.wb_fd = open(sup.s_bin.wb_path, O_RDONLY | O_CLOEXEC);
 	sup.s_config_fd = open(cfgpath, O_RDONLY | O_CLOEXEC);
-	if (front_init() != 0 || sup_listen() != 0 || admin_listen() != 0 ||
+	if (front_init(sup.s_loop, &sup.s_conf) != 0 || front_listen() != 0 ||
+	    admin_listen(sup.s_loop, &sup.s_conf) != 0 ||
 	    sup_drop_privileges(&sup.s_conf, false) != 0)
 		return (1);
-	if (faccessat(sup.s_worker_dirfd, sup.s_worker_name, X_OK, 0) != 0)
+	if (faccessat(sup.s_bin.wb_dirfd, sup.s_bin.wb_name, X_OK, 0) != 0)
 		mlog(MLOG_WARN, "this user cannot reach the worker binary by "
 		    "its path: workers start from the binary as it was at "
 		    "start-up, and a rolling restart will not pick up a new "
-		    "build there", "worker_path=%s error=%s", sup.s_worker_path,
+		    "build there", "worker_path=%s error=%s", sup.s_bin.wb_path,
 		    strerror(errno));
-	ev_init(&sup.s_accept_timer, sup_accept_timer_cb);
 	{
 		int sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
 
@@ -724,8 +631,7 @@ main(int argc, char **argv)
 		}
 	}
 	mlog(MLOG_INFO, "starting", "version=%s config=%s workers=%u port=%d",
-	    MEDUSA_VERSION, cfgpath, sup.s_nworkers, sup.s_port);
-	workers_batch_init();
+	    MEDUSA_VERSION, cfgpath, workers_nshards(), front_port());
 	workers_start_all();
 	front_accepting(true);
 

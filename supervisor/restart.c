@@ -44,7 +44,13 @@ enum restart_step {
 	RS_HANDOFF		/* sessions moving */
 };
 
-static struct {
+/*
+ * This file's state: the one rolling restart there can be at a time (its
+ * shards, step, processes, counts, timers and the medusactl watching).
+ */
+static struct restart {
+	struct ev_loop	*j_loop;
+	const struct medusa_config *j_conf;	/* main.c's */
 	bool		j_active;
 	unsigned	j_shards[SUP_MAX_WORKERS];
 	unsigned	j_nshards;
@@ -64,6 +70,17 @@ static struct {
 } job;
 
 static void restart_next(void);
+static void restart_timer_cb(EV_P_ ev_timer *, int);
+static void restart_tick_cb(EV_P_ ev_timer *, int);
+
+void
+restart_init(struct ev_loop *loop, const struct medusa_config *conf)
+{
+	job.j_loop = loop;
+	job.j_conf = conf;
+	ev_init(&job.j_timer, restart_timer_cb);
+	ev_init(&job.j_tick, restart_tick_cb);
+}
 
 static void __attribute__((format(printf, 2, 3)))
 restart_say(int level, const char *fmt, ...)
@@ -102,13 +119,13 @@ restart_forget_watcher(struct admin_conn *a)
 static void
 restart_timer(double after)
 {
-	ev_timer_stop(sup.s_loop, &job.j_timer);
+	ev_timer_stop(job.j_loop, &job.j_timer);
 	ev_timer_set(&job.j_timer, after, 0);
-	ev_timer_start(sup.s_loop, &job.j_timer);
-	job.j_step_begun = ev_now(sup.s_loop);
-	ev_timer_stop(sup.s_loop, &job.j_tick);
+	ev_timer_start(job.j_loop, &job.j_timer);
+	job.j_step_begun = ev_now(job.j_loop);
+	ev_timer_stop(job.j_loop, &job.j_tick);
 	ev_timer_set(&job.j_tick, RESTART_TICK, RESTART_TICK);
-	ev_timer_start(sup.s_loop, &job.j_tick);
+	ev_timer_start(job.j_loop, &job.j_tick);
 }
 
 /*
@@ -141,12 +158,12 @@ restart_tick_cb(EV_P_ ev_timer *t, int revents)
 static void
 restart_shard_done(bool ok)
 {
-	struct shard *sh = &sup.s_shards[job.j_shards[job.j_pos]];
+	struct shard *sh = workers_shard(job.j_shards[job.j_pos]);
 
 	if (!ok)
 		job.j_failed++;
-	ev_timer_stop(sup.s_loop, &job.j_timer);
-	ev_timer_stop(sup.s_loop, &job.j_tick);
+	ev_timer_stop(job.j_loop, &job.j_timer);
+	ev_timer_stop(job.j_loop, &job.j_tick);
 	job.j_step = RS_IDLE;
 	job.j_old = job.j_new = NULL;
 	job.j_pos++;
@@ -166,7 +183,7 @@ restart_finish(void)
 	    ok ? "done" : "FAILED", job.j_nshards, job.j_nshards == 1 ? "" :
 	    "s", job.j_failed, (unsigned long long)job.j_moved,
 	    (unsigned long long)job.j_stayed, (unsigned long long)job.j_unmoved,
-	    ev_now(sup.s_loop) - job.j_begun);
+	    ev_now(job.j_loop) - job.j_begun);
 	mlog(ok ? MLOG_INFO : MLOG_ERROR, "rolling restart finished",
 	    "shards=%u failed=%u moved=%llu stayed=%llu unmoved=%llu",
 	    job.j_nshards, job.j_failed, (unsigned long long)job.j_moved,
@@ -183,7 +200,7 @@ restart_next(void)
 {
 	struct shard *sh;
 
-	if (sup.s_stopping || sup.s_draining) {
+	if (sup_stopping() || sup_draining()) {
 		restart_say(MLOG_WARN, "stopped: the server is shutting down");
 		job.j_failed += job.j_nshards - job.j_pos;
 		restart_finish();
@@ -193,7 +210,7 @@ restart_next(void)
 		restart_finish();
 		return;
 	}
-	sh = &sup.s_shards[job.j_shards[job.j_pos]];
+	sh = workers_shard(job.j_shards[job.j_pos]);
 	if (sh->sh_active == NULL || sh->sh_active->wp_state != W_READY) {
 		/* Down: the normal restart path brings the new binary. */
 		restart_say(MLOG_WARN, "shard %u: no ready worker to replace; "
@@ -317,7 +334,7 @@ restart_handoff_done(struct wproc *w, const struct proto_handoff_done *d)
 		    (unsigned long long)d->phd_moved,
 		    (unsigned long long)d->phd_stayed, (int)w->wp_pid);
 		workers_shutdown(w, PROTO_SHUTDOWN_DRAIN,
-		    (uint64_t)(sup.s_conf.mc_drain_timeout * 1000));
+		    (uint64_t)(job.j_conf->mc_drain_timeout * 1000));
 		restart_shard_done(false);
 		return;
 	}
@@ -336,7 +353,7 @@ restart_handoff_done(struct wproc *w, const struct proto_handoff_done *d)
 		    (unsigned long long)d->phd_moved,
 		    (unsigned long long)d->phd_stayed, (int)w->wp_pid);
 	workers_shutdown(w, PROTO_SHUTDOWN_DRAIN,
-	    (uint64_t)(sup.s_conf.mc_drain_timeout * 1000));
+	    (uint64_t)(job.j_conf->mc_drain_timeout * 1000));
 	restart_shard_done(d->phd_failed == 0);
 }
 
@@ -398,7 +415,7 @@ restart_timer_cb(EV_P_ ev_timer *t, int revents)
 		    "in time; the old worker drains what it has",
 		    job.j_old->wp_shard->sh_index);
 		workers_shutdown(job.j_old, PROTO_SHUTDOWN_DRAIN,
-		    (uint64_t)(sup.s_conf.mc_drain_timeout * 1000));
+		    (uint64_t)(job.j_conf->mc_drain_timeout * 1000));
 		restart_shard_done(false);
 	}
 }
@@ -415,31 +432,33 @@ restart_begin(int shard, struct admin_conn *watcher, char *err,
 		snprintf(err, errlen, "a rolling restart is already under way");
 		return (-1);
 	}
-	if (sup.s_stopping || sup.s_draining) {
+	if (sup_stopping() || sup_draining()) {
 		snprintf(err, errlen, "the server is shutting down");
 		return (-1);
 	}
-	if (shard >= (int)sup.s_nworkers) {
+	if (shard >= (int)workers_nshards()) {
 		snprintf(err, errlen, "no shard %d (there are %u)", shard,
-		    sup.s_nworkers);
+		    workers_nshards());
 		return (-1);
 	}
-	memset(&job, 0, sizeof (job));
-	ev_init(&job.j_timer, restart_timer_cb);
-	ev_init(&job.j_tick, restart_tick_cb);
+	/* What the last one left: everything but the loop and settings. */
+	job.j_nshards = job.j_pos = job.j_failed = 0;
+	job.j_step = RS_IDLE;
+	job.j_old = job.j_new = NULL;
+	job.j_moved = job.j_stayed = job.j_unmoved = 0;
 	job.j_active = true;
 	job.j_watcher = watcher;
-	job.j_begun = ev_now(sup.s_loop);
+	job.j_begun = ev_now(job.j_loop);
 	if (shard >= 0) {
 		job.j_shards[0] = (unsigned)shard;
 		job.j_nshards = 1;
 	} else {
-		for (unsigned i = 0; i < sup.s_nworkers; i++)
+		for (unsigned i = 0; i < workers_nshards(); i++)
 			job.j_shards[i] = i;
-		job.j_nshards = sup.s_nworkers;
+		job.j_nshards = workers_nshards();
 	}
 	mlog(MLOG_INFO, "rolling restart begins", "shards=%u worker_path=%s",
-	    job.j_nshards, sup.s_worker_path);
+	    job.j_nshards, workers_path());
 	restart_next();
 	return (0);
 }

@@ -49,7 +49,21 @@ struct statusq {
 	struct statusq	*q_prev;
 };
 
-static unsigned status_nqueries;
+/* This file's state: the queries under way. */
+static struct status {
+	struct ev_loop	*st_loop;
+	uint64_t	st_started_ms;	/* the supervisor's start, for "started" */
+	struct statusq	*st_queries;
+	unsigned	st_nqueries;
+	uint64_t	st_qseq;	/* the last query id */
+} st;
+
+void
+status_init(struct ev_loop *loop)
+{
+	st.st_loop = loop;
+	st.st_started_ms = netutil_now_ms();
+}
 
 static json_t *
 status_time(uint64_t ms)
@@ -90,13 +104,13 @@ status_workers(bool *healthy)
 	json_t *a = json_array();
 
 	*healthy = true;
-	for (unsigned i = 0; i < sup.s_nworkers; i++) {
-		const struct shard *sh = &sup.s_shards[i];
+	for (unsigned i = 0; i < workers_nshards(); i++) {
+		const struct shard *sh = workers_shard(i);
 		bool any = false;
 
 		if (sh->sh_active == NULL || sh->sh_active->wp_state != W_READY)
 			*healthy = false;
-		for (const struct wproc *w = sup.s_procs; w != NULL;
+		for (const struct wproc *w = workers_procs(); w != NULL;
 		    w = w->wp_next) {
 			if (w->wp_shard != sh || w->wp_pid <= 0)
 				continue;
@@ -124,14 +138,14 @@ status_finish(struct statusq *q)
 	char *body;
 	bool healthy;
 
-	ev_timer_stop(sup.s_loop, &q->q_timer);
+	ev_timer_stop(st.st_loop, &q->q_timer);
 	if (q->q_prev != NULL)
 		q->q_prev->q_next = q->q_next;
 	else
-		sup.s_queries = q->q_next;
+		st.st_queries = q->q_next;
 	if (q->q_next != NULL)
 		q->q_next->q_prev = q->q_prev;
-	status_nqueries--;
+	st.st_nqueries--;
 
 	if (q->q_arg != NULL) {
 		doc = json_pack("{s:s, s:{s:O}, s:o, s:s, s:o}",
@@ -139,11 +153,11 @@ status_finish(struct statusq *q)
 		    "sessions", "sessions", q->q_sessions,
 		    "workers", status_workers(&healthy),
 		    "version", MEDUSA_VERSION,
-		    "started", status_time(sup.s_started_ms));
-		if (doc != NULL && (!healthy || sup.s_draining ||
-		    sup.s_stopping))
+		    "started", status_time(st.st_started_ms));
+		if (doc != NULL && (!healthy || sup_draining() ||
+		    sup_stopping()))
 			json_object_set_new(doc, "health", json_string(
-			    sup.s_stopping ? "stopping" : sup.s_draining ?
+			    sup_stopping() ? "stopping" : sup_draining() ?
 			    "draining" : "degraded"));
 		if (doc != NULL && q->q_truncated)
 			json_object_set_new(doc, "truncated", json_true());
@@ -179,7 +193,7 @@ status_query(status_done_f *done, void *arg)
 	struct statusq *q;
 	msgpack_sbuffer sb;
 
-	if (status_nqueries >= STATUS_MAX_QUERIES ||
+	if (st.st_nqueries >= STATUS_MAX_QUERIES ||
 	    (q = calloc(1, sizeof (*q))) == NULL) {
 		done(arg, NULL, 0);
 		return;
@@ -189,21 +203,21 @@ status_query(status_done_f *done, void *arg)
 		done(arg, NULL, 0);
 		return;
 	}
-	status_nqueries++;
-	q->q_id = ++sup.s_qseq;
+	st.st_nqueries++;
+	q->q_id = ++st.st_qseq;
 	q->q_done = done;
 	q->q_arg = arg;
-	q->q_next = sup.s_queries;
-	if (sup.s_queries != NULL)
-		sup.s_queries->q_prev = q;
-	sup.s_queries = q;
+	q->q_next = st.st_queries;
+	if (st.st_queries != NULL)
+		st.st_queries->q_prev = q;
+	st.st_queries = q;
 	ev_timer_init(&q->q_timer, status_timer_cb, STATUS_TIMEOUT, 0);
 	q->q_timer.data = q;
 
 	m.psq_qid = q->q_id;
 	msgpack_sbuffer_init(&sb);
 	(void) proto_enc_status_req(&sb, &m);
-	for (struct wproc *w = sup.s_procs; w != NULL; w = w->wp_next) {
+	for (struct wproc *w = workers_procs(); w != NULL; w = w->wp_next) {
 		if ((w->wp_state != W_READY && w->wp_state != W_RETIRING) ||
 		    q->q_pending == STATUS_MAX_PROCS)
 			continue;
@@ -214,7 +228,7 @@ status_query(status_done_f *done, void *arg)
 	if (q->q_pending == 0)
 		status_finish(q);
 	else
-		ev_timer_start(sup.s_loop, &q->q_timer);
+		ev_timer_start(st.st_loop, &q->q_timer);
 }
 
 /* Drop w from q's waiting list; finish q when nobody is left. */
@@ -246,7 +260,7 @@ status_reply(struct wproc *w, const struct proto_status_reply *m)
 {
 	struct statusq *q;
 
-	for (q = sup.s_queries; q != NULL; q = q->q_next) {
+	for (q = st.st_queries; q != NULL; q = q->q_next) {
 		if (q->q_id == m->psr_qid)
 			break;
 	}
@@ -279,7 +293,7 @@ status_worker_gone(struct wproc *w)
 {
 	struct statusq *q, *next;
 
-	for (q = sup.s_queries; q != NULL; q = next) {
+	for (q = st.st_queries; q != NULL; q = next) {
 		next = q->q_next;
 		status_done_with(q, w);
 	}
@@ -316,12 +330,12 @@ void
 status_start(struct sconn *sc)
 {
 	sc->sc_state = SC_STATUS;
-	ev_io_stop(sup.s_loop, &sc->sc_rio);
-	ev_timer_stop(sup.s_loop, &sc->sc_timer);
+	ev_io_stop(st.st_loop, &sc->sc_rio);
+	ev_timer_stop(st.st_loop, &sc->sc_timer);
 	status_query(status_http_done, sc);
 	/* Still waiting: remember the query, in case the client goes. */
 	if (sc->sc_state == SC_STATUS) {
-		for (struct statusq *q = sup.s_queries; q != NULL;
+		for (struct statusq *q = st.st_queries; q != NULL;
 		    q = q->q_next) {
 			if (q->q_arg == sc)
 				sc->sc_query = q;
@@ -340,7 +354,7 @@ status_conn_gone(struct sconn *sc)
 void
 status_cancel(void *arg)
 {
-	for (struct statusq *q = sup.s_queries; q != NULL; q = q->q_next) {
+	for (struct statusq *q = st.st_queries; q != NULL; q = q->q_next) {
 		if (q->q_arg == arg)
 			q->q_arg = NULL;
 	}

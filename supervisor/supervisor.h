@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <limits.h>
 #include <sys/types.h>
 
 #include <ev.h>
@@ -45,7 +46,7 @@ struct sconn {
 	size_t		sc_len;
 	size_t		sc_cap;		/* sc_buf's size: head_max when made */
 	size_t		sc_scan;	/* where to look for the end of head */
-	bool		sc_waiting;	/* in sup.s_headep, for more head */
+	bool		sc_waiting;	/* in front.c's epoll set, for more head */
 	struct buf	sc_out;
 	struct statusq	*sc_query;
 	uint64_t	sc_accept_ms;
@@ -111,72 +112,57 @@ struct shard {
 	struct sconn	**sh_held_tail;
 };
 
-struct supervisor {
-	struct ev_loop	*s_loop;
-	struct medusa_config s_conf;
-	char		s_config_path[PATH_MAX];
-	char		s_worker_path[PATH_MAX];
-	/*
-	 * The worker binary and the configuration, and their directories,
-	 * opened while still root.  Each worker start and each reload opens
-	 * the file afresh in its directory (so a new build or an edited
-	 * file is seen) when the unprivileged user may; where it may not (a
-	 * private checkout), the descriptors from start-up serve instead.
-	 */
-	int		s_worker_dirfd;
-	char		s_worker_name[NAME_MAX + 1];
-	int		s_worker_fd;	/* the binary as it was at start-up */
-	int		s_config_dirfd;
-	char		s_config_name[NAME_MAX + 1];
-	int		s_config_fd;	/* the file as it was at start-up */
-	unsigned	s_nworkers;
-	struct shard	s_shards[SUP_MAX_WORKERS];
-	struct wproc	*s_procs;	/* every worker process alive */
-	int		s_lfd[CONFIG_MAX_BINDS * 4];
-	ev_io		s_lio[CONFIG_MAX_BINDS * 4];
-	int		s_headep;	/* epoll set: heads still arriving */
-	ev_io		s_headio;	/* ... which the loop watches */
-	int		s_nlisten;
-	int		s_port;		/* the port bound (port 0 resolved) */
-	bool		s_accepting;
-	int		s_spare_fd;	/* released to shed a connection on EMFILE */
-	ev_timer	s_accept_timer;	/* accepting again after EMFILE */
-	struct sconn	*s_conns;
-	size_t		s_nconns;
-	bool		s_stopping;	/* TERM: closing everything */
-	bool		s_draining;	/* QUIT: no new sessions, then exit */
-	ev_timer	s_stop_timer;
-	ev_signal	s_sigs[4];
-	uint64_t	s_reqseq;
-	struct wproc	*s_batched;	/* workers with attaches to send */
-	ev_prepare	s_batch_prep;	/* sends them before the loop waits */
-	char		s_reqprefix[16];
-	uint64_t	s_started_ms;
-	struct statusq	*s_queries;
-	uint64_t	s_qseq;
-	struct addrcount *s_peers;	/* connections held, per address */
+/*
+ * The worker binary, opened while still root (main.c's; workers.c
+ * starts workers from it): its path, its directory and name for openat(),
+ * and the file as it was at start-up, for when the unprivileged user
+ * cannot reach it by its path.
+ */
+struct worker_bin {
+	char		wb_path[PATH_MAX];
+	int		wb_dirfd;
+	char		wb_name[NAME_MAX + 1];
+	int		wb_fd;
 };
 
-extern struct supervisor sup;
+/*
+ * Each file keeps the state it owns in one struct of its own at its top;
+ * what another file needs crosses as one of these functions, and the loop
+ * and the configuration (main.c's, changed in place by a reload) are
+ * handed to each file's init.
+ */
+
+/* main.c */
+bool sup_stopping(void);
+bool sup_draining(void);
+void sup_drain(const char *why);
+int sup_open_dir(const char *path, int *dirfd, char *name, size_t cap);
 
 /* front.c */
-void front_accept_cb(EV_P_ ev_io *, int);
+int front_init(struct ev_loop *, const struct medusa_config *);
+int front_listen(void);
+int front_port(void);
+void front_defer_accept(int secs);
 struct sconn *front_conn(int fd, const char *peer, uint64_t accept_ms,
     const char *reqid);
 void front_respond(struct sconn *, const char *data, size_t len);
 void front_error(struct sconn *, int status, const char *code,
     const char *message, const char *extra);
-void front_close_all(void);
-int front_init(void);
+void front_stop(void);
 void front_accepting(bool);
 void front_hold(struct sconn *, struct shard *);
 void front_unhold(struct sconn *);
 void front_forget(struct sconn *);
 
 /* workers.c */
+void workers_init(struct ev_loop *, const struct medusa_config *,
+    const struct worker_bin *, unsigned nshards);
 void workers_start_all(void);
+unsigned workers_nshards(void);
+struct shard *workers_shard(unsigned);
+struct wproc *workers_procs(void);
+const char *workers_path(void);
 void workers_route(struct sconn *);
-void workers_batch_init(void);
 void workers_batch_forget(struct sconn *);
 void workers_flush_held(struct shard *);
 void workers_send(struct wproc *, msgpack_sbuffer *);
@@ -185,6 +171,7 @@ void workers_send_config(struct wproc *);
 void workers_config_all(void);
 struct wproc *workers_spawn(struct shard *);
 void workers_kill(struct wproc *, const char *why);
+void workers_kill_all(void);
 void workers_shutdown(struct wproc *, int mode, uint64_t timeout_ms);
 void workers_stop_all(int mode);
 void workers_ensure(struct shard *, struct wproc *dead);
@@ -194,6 +181,7 @@ const char *workers_shard_state(const struct shard *);
 
 /* restart.c: rolling restarts with live handoff */
 struct admin_conn;
+void restart_init(struct ev_loop *, const struct medusa_config *);
 int restart_begin(int shard, struct admin_conn *watcher, char *err,
     size_t errlen);
 bool restart_running(void);
@@ -204,22 +192,19 @@ bool restart_owns(const struct wproc *);
 void restart_forget_watcher(struct admin_conn *);
 
 /* admin.c: the admin socket (medusactl) */
-int admin_listen(void);
+int admin_listen(struct ev_loop *, const struct medusa_config *);
 void admin_progress(struct admin_conn *, bool done, bool ok,
     const char *text);
 void admin_close_all(void);
 
 /* status.c */
 typedef void status_done_f(void *arg, const char *json, size_t len);
+void status_init(struct ev_loop *);
 void status_query(status_done_f *, void *arg);
 void status_start(struct sconn *);
 void status_reply(struct wproc *, const struct proto_status_reply *);
 void status_worker_gone(struct wproc *);
 void status_conn_gone(struct sconn *);
 void status_cancel(void *arg);
-
-/* main.c */
-void sup_drain(const char *why);
-int sup_open_dir(const char *path, int *dirfd, char *name, size_t cap);
 
 #endif

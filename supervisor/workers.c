@@ -35,6 +35,22 @@
 #define	WORKER_HEALTHY_AFTER	60.0	/* s up before the back-off resets */
 #define	WORKER_FAILED_AFTER	5	/* quick deaths in a row */
 
+/*
+ * This file's state: the shards, every worker process alive, the workers
+ * with attaches waiting to leave, and the binary workers start from.
+ */
+static struct workers {
+	struct ev_loop	*ws_loop;
+	const struct medusa_config *ws_conf;	/* main.c's */
+	const struct worker_bin *ws_bin;	/* main.c's */
+	unsigned	ws_nshards;
+	struct shard	ws_shards[SUP_MAX_WORKERS];
+	struct wproc	*ws_procs;	/* every worker process alive */
+	struct wproc	*ws_batched;	/* workers with attaches to send */
+	ev_prepare	ws_batch_prep;	/* sends them before the loop waits */
+	struct proto_attach_batch ws_batch;	/* 16 x 6 spans: not on the stack */
+} ws;
+
 static void workers_read_cb(EV_P_ ev_io *, int);
 static void workers_write_cb(EV_P_ ev_io *, int);
 static void workers_child_cb(EV_P_ ev_child *, int);
@@ -70,9 +86,9 @@ workers_shard_state(const struct shard *sh)
 static void
 workers_timer(struct wproc *w, double after)
 {
-	ev_timer_stop(sup.s_loop, &w->wp_timer);
+	ev_timer_stop(ws.ws_loop, &w->wp_timer);
 	ev_timer_set(&w->wp_timer, after, 0);
-	ev_timer_start(sup.s_loop, &w->wp_timer);
+	ev_timer_start(ws.ws_loop, &w->wp_timer);
 }
 
 /* Kill a process that misbehaves; its exit arrives at workers_child_cb. */
@@ -100,7 +116,7 @@ workers_send(struct wproc *w, msgpack_sbuffer *sb)
 		workers_kill(w, "control channel queue full");
 		return;
 	}
-	ev_io_start(sup.s_loop, &w->wp_wio);
+	ev_io_start(ws.ws_loop, &w->wp_wio);
 }
 
 /* Send a frame with one descriptor; the channel owns it then.  0 or -1. */
@@ -112,21 +128,21 @@ workers_send_fd(struct wproc *w, msgpack_sbuffer *sb, int fd)
 	    ctlchan_send(&w->wp_ctl, sb->data, sb->size, &fd, 1, NULL) != 0)
 		return (-1);
 	if (ctlchan_flush(&w->wp_ctl) == 0)
-		ev_io_start(sup.s_loop, &w->wp_wio);
+		ev_io_start(ws.ws_loop, &w->wp_wio);
 	return (0);
 }
 
 void
 workers_send_config(struct wproc *w)
 {
-	const struct medusa_config *c = &sup.s_conf;
+	const struct medusa_config *c = ws.ws_conf;
 	struct proto_config m;
 	msgpack_sbuffer sb;
 
 	memset(&m, 0, sizeof (m));
 	m.pc_version = PROTO_VERSION;
 	m.pc_shard = w->wp_shard->sh_index;
-	m.pc_nshards = sup.s_nworkers;
+	m.pc_nshards = ws.ws_nshards;
 	m.pc_log_level = (uint32_t)c->mc_log_level;
 	m.pc_pairing_ms = (uint64_t)(c->mc_pairing_timeout * 1000);
 	m.pc_idle_ms = (uint64_t)(c->mc_idle_timeout * 1000);
@@ -150,7 +166,7 @@ workers_send_config(struct wproc *w)
 void
 workers_config_all(void)
 {
-	for (struct wproc *w = sup.s_procs; w != NULL; w = w->wp_next) {
+	for (struct wproc *w = ws.ws_procs; w != NULL; w = w->wp_next) {
 		if (w->wp_state != W_STOPPING)
 			workers_send_config(w);
 	}
@@ -206,18 +222,18 @@ workers_spawn(struct shard *sh)
 		 * descriptor left open for the interpreter.
 		 */
 		{
-			int xfd = openat(sup.s_worker_dirfd, sup.s_worker_name,
+			int xfd = openat(ws.ws_bin->wb_dirfd, ws.ws_bin->wb_name,
 			    O_RDONLY | O_CLOEXEC);
 
 			if (xfd < 0)
-				xfd = sup.s_worker_fd;	/* unreachable now */
+				xfd = ws.ws_bin->wb_fd;	/* unreachable now */
 			if (xfd >= 0)
 				fexecve(xfd, argv, environ);
 			if (xfd >= 0 && errno == ENOENT &&
 			    (xfd = fcntl(xfd, F_DUPFD, 4)) >= 0)
 				fexecve(xfd, argv, environ);
 		}
-		fprintf(stderr, "medusa: exec %s: %s\n", sup.s_worker_path,
+		fprintf(stderr, "medusa: exec %s: %s\n", ws.ws_bin->wb_path,
 		    strerror(errno));
 		_exit(127);
 	}
@@ -232,16 +248,16 @@ workers_spawn(struct shard *sh)
 	ev_io_init(&w->wp_wio, workers_write_cb, sv[0], EV_WRITE);
 	ev_init(&w->wp_timer, workers_timer_cb);
 	w->wp_rio.data = w->wp_wio.data = w->wp_timer.data = w;
-	ev_io_start(sup.s_loop, &w->wp_rio);
+	ev_io_start(ws.ws_loop, &w->wp_rio);
 	ev_child_init(&w->wp_child, workers_child_cb, pid, 0);
 	w->wp_child.data = w;
-	ev_child_start(sup.s_loop, &w->wp_child);
-	w->wp_next = sup.s_procs;
-	if (sup.s_procs != NULL)
-		sup.s_procs->wp_prev = w;
-	sup.s_procs = w;
+	ev_child_start(ws.ws_loop, &w->wp_child);
+	w->wp_next = ws.ws_procs;
+	if (ws.ws_procs != NULL)
+		ws.ws_procs->wp_prev = w;
+	ws.ws_procs = w;
 	mlog(MLOG_INFO, "worker started", "shard=%u worker_pid=%d path=%s",
-	    sh->sh_index, (int)pid, sup.s_worker_path);
+	    sh->sh_index, (int)pid, ws.ws_bin->wb_path);
 	workers_send_config(w);
 	workers_timer(w, WORKER_START_TIMEOUT);
 	return (w);
@@ -250,27 +266,77 @@ workers_spawn(struct shard *sh)
 static void
 workers_start_shard(struct shard *sh)
 {
-	if (sup.s_stopping || sup.s_draining || sh->sh_active != NULL)
+	if (sup_stopping() || sup_draining() || sh->sh_active != NULL)
 		return;
 	if ((sh->sh_active = workers_spawn(sh)) == NULL) {
 		ev_timer_set(&sh->sh_timer, WORKER_BACKOFF_MAX, 0);
-		ev_timer_start(sup.s_loop, &sh->sh_timer);
+		ev_timer_start(ws.ws_loop, &sh->sh_timer);
 	}
 }
 
-void
-workers_start_all(void)
-{
-	for (unsigned i = 0; i < sup.s_nworkers; i++) {
-		struct shard *sh = &sup.s_shards[i];
+static void workers_batch_prep_cb(EV_P_ ev_prepare *, int);
 
-		memset(sh, 0, sizeof (*sh));
+/* nshards shards, none started yet. */
+void
+workers_init(struct ev_loop *loop, const struct medusa_config *conf,
+    const struct worker_bin *bin, unsigned nshards)
+{
+	ws.ws_loop = loop;
+	ws.ws_conf = conf;
+	ws.ws_bin = bin;
+	ws.ws_nshards = nshards;
+	for (unsigned i = 0; i < nshards; i++) {
+		struct shard *sh = &ws.ws_shards[i];
+
 		sh->sh_index = i;
 		sh->sh_backoff = WORKER_BACKOFF_MIN;
 		sh->sh_held_tail = &sh->sh_held;
 		ev_init(&sh->sh_timer, workers_shard_timer_cb);
 		sh->sh_timer.data = sh;
-		workers_start_shard(sh);
+	}
+	ev_prepare_init(&ws.ws_batch_prep, workers_batch_prep_cb);
+	ev_prepare_start(ws.ws_loop, &ws.ws_batch_prep);
+}
+
+void
+workers_start_all(void)
+{
+	for (unsigned i = 0; i < ws.ws_nshards; i++)
+		workers_start_shard(&ws.ws_shards[i]);
+}
+
+unsigned
+workers_nshards(void)
+{
+	return (ws.ws_nshards);
+}
+
+struct shard *
+workers_shard(unsigned i)
+{
+	return (&ws.ws_shards[i]);
+}
+
+/* Every worker process alive, on its wp_next list. */
+struct wproc *
+workers_procs(void)
+{
+	return (ws.ws_procs);
+}
+
+const char *
+workers_path(void)
+{
+	return (ws.ws_bin->wb_path);
+}
+
+/* The shutdown time-out: whatever is still running is killed. */
+void
+workers_kill_all(void)
+{
+	for (struct wproc *w = ws.ws_procs; w != NULL; w = w->wp_next) {
+		if (w->wp_pid > 0)
+			(void) kill(w->wp_pid, SIGKILL);
 	}
 }
 
@@ -335,7 +401,7 @@ workers_attach_of(const struct sconn *sc, struct proto_attach *a)
 static void
 workers_batch_send(struct wproc *w)
 {
-	static struct proto_attach_batch m;
+	struct proto_attach_batch *m = &ws.ws_batch;
 	int fds[PROTO_BATCH_MAX], n = w->wp_nbatch, rv;
 	char tag[CTLCHAN_TAG_MAX];
 	msgpack_sbuffer sb;
@@ -344,7 +410,7 @@ workers_batch_send(struct wproc *w)
 	 * Off the list first, even if empty (its connections may all have
 	 * gone meanwhile): the prepare callback loops until the list is.
 	 */
-	for (struct wproc **pp = &sup.s_batched; *pp != NULL;
+	for (struct wproc **pp = &ws.ws_batched; *pp != NULL;
 	    pp = &(*pp)->wp_bnext) {
 		if (*pp == w) {
 			*pp = w->wp_bnext;
@@ -362,13 +428,13 @@ workers_batch_send(struct wproc *w)
 	}
 	msgpack_sbuffer_init(&sb);
 	if (n == 1) {
-		workers_attach_of(w->wp_batch[0], &m.pab_a[0]);
-		rv = proto_enc_attach(&sb, &m.pab_a[0]);
+		workers_attach_of(w->wp_batch[0], &m->pab_a[0]);
+		rv = proto_enc_attach(&sb, &m->pab_a[0]);
 	} else {
-		m.pab_n = (uint32_t)n;
+		m->pab_n = (uint32_t)n;
 		for (int i = 0; i < n; i++)
-			workers_attach_of(w->wp_batch[i], &m.pab_a[i]);
-		rv = proto_enc_attach_batch(&sb, &m);
+			workers_attach_of(w->wp_batch[i], &m->pab_a[i]);
+		rv = proto_enc_attach_batch(&sb, m);
 	}
 	if (n > 1)	/* a 503 for each if it comes back: "first+others" */
 		snprintf(tag, sizeof (tag), "%s+%d", w->wp_batch[0]->sc_reqid,
@@ -394,7 +460,7 @@ workers_batch_send(struct wproc *w)
 		front_forget(w->wp_batch[i]);	/* the worker's now */
 	/* Try at once; the sockets' descriptors are closed once sent. */
 	if (ctlchan_flush(&w->wp_ctl) == 0)
-		ev_io_start(sup.s_loop, &w->wp_wio);
+		ev_io_start(ws.ws_loop, &w->wp_wio);
 }
 
 static void
@@ -403,15 +469,8 @@ workers_batch_prep_cb(EV_P_ ev_prepare *p, int revents)
 	(void) EV_A;
 	(void) p;
 	(void) revents;
-	while (sup.s_batched != NULL)
-		workers_batch_send(sup.s_batched);
-}
-
-void
-workers_batch_init(void)
-{
-	ev_prepare_init(&sup.s_batch_prep, workers_batch_prep_cb);
-	ev_prepare_start(sup.s_loop, &sup.s_batch_prep);
+	while (ws.ws_batched != NULL)
+		workers_batch_send(ws.ws_batched);
 }
 
 /* sc is going away before its batch left: take it out. */
@@ -439,11 +498,11 @@ workers_pass(struct wproc *w, struct sconn *sc)
 	    w->wp_bbytes + sc->sc_len + 1024 > PROTO_FRAME_MAX / 2)
 		workers_batch_send(w);
 	/* It is the worker's now but for the sending: no time-out of ours. */
-	ev_timer_stop(sup.s_loop, &sc->sc_timer);
+	ev_timer_stop(ws.ws_loop, &sc->sc_timer);
 	w->wp_bbytes += sc->sc_len + 1024;
 	if (w->wp_nbatch == 0) {
-		w->wp_bnext = sup.s_batched;
-		sup.s_batched = w;
+		w->wp_bnext = ws.ws_batched;
+		ws.ws_batched = w;
 	}
 	w->wp_batch[w->wp_nbatch++] = sc;
 	sc->sc_batch = w;
@@ -461,7 +520,7 @@ workers_route(struct sconn *sc)
 	struct shard *sh = sc->sc_shard;
 	struct wproc *w = sh->sh_active;
 
-	if (sup.s_stopping) {
+	if (sup_stopping()) {
 		front_error(sc, 503, "ShuttingDown", "the server is shutting "
 		    "down", "Retry-After: 1\r\n");
 		return;
@@ -520,8 +579,8 @@ workers_msg_ready(struct wproc *w, const uint8_t *b, size_t n)
 	snprintf(w->wp_version, sizeof (w->wp_version), "%.*s",
 	    (int)m.pr_software.ps_n, m.pr_software.ps_p);
 	w->wp_state = W_READY;
-	w->wp_ready_at = ev_now(sup.s_loop);
-	ev_timer_stop(sup.s_loop, &w->wp_timer);
+	w->wp_ready_at = ev_now(ws.ws_loop);
+	ev_timer_stop(ws.ws_loop, &w->wp_timer);
 	mlog(MLOG_INFO, "worker ready", "shard=%u worker_pid=%d version=%s",
 	    sh->sh_index, (int)w->wp_pid, w->wp_version);
 	if (sh->sh_next == w) {
@@ -530,7 +589,7 @@ workers_msg_ready(struct wproc *w, const uint8_t *b, size_t n)
 	}
 	if (sh->sh_active == w)
 		workers_flush_held(sh);
-	if (sup.s_draining)
+	if (sup_draining())
 		workers_shutdown(w, PROTO_SHUTDOWN_DRAIN, 0);
 }
 
@@ -602,8 +661,8 @@ supervisor_dispatch_worker(void *arg, const uint8_t *b, size_t n)
 static void
 workers_channel_down(struct wproc *w)
 {
-	ev_io_stop(sup.s_loop, &w->wp_rio);
-	ev_io_stop(sup.s_loop, &w->wp_wio);
+	ev_io_stop(ws.ws_loop, &w->wp_rio);
+	ev_io_stop(ws.ws_loop, &w->wp_wio);
 	if (w->wp_ctl.cc_fd >= 0)
 		ctlchan_close(&w->wp_ctl, workers_unsent, NULL);
 	workers_batch_send(w);	/* the channel is closed: a 503 each */
@@ -662,11 +721,11 @@ static void
 workers_free(struct wproc *w)
 {
 	workers_batch_send(w);	/* none may stay behind (503 if closed) */
-	ev_timer_stop(sup.s_loop, &w->wp_timer);
+	ev_timer_stop(ws.ws_loop, &w->wp_timer);
 	if (w->wp_prev != NULL)
 		w->wp_prev->wp_next = w->wp_next;
 	else
-		sup.s_procs = w->wp_next;
+		ws.ws_procs = w->wp_next;
 	if (w->wp_next != NULL)
 		w->wp_next->wp_prev = w->wp_prev;
 	free(w);
@@ -677,7 +736,7 @@ static void
 workers_replace(struct shard *sh, struct wproc *dead)
 {
 	double up = dead != NULL && dead->wp_ready_at > 0 ?
-	    ev_now(sup.s_loop) - dead->wp_ready_at : 0;
+	    ev_now(ws.ws_loop) - dead->wp_ready_at : 0;
 
 	if (up >= WORKER_HEALTHY_AFTER) {
 		sh->sh_backoff = WORKER_BACKOFF_MIN;
@@ -694,9 +753,9 @@ workers_replace(struct shard *sh, struct wproc *dead)
 	mlog(MLOG_INFO, "restarting worker", "shard=%u delay_ms=%.0f "
 	    "restarts=%u", sh->sh_index, sh->sh_backoff * 1000,
 	    sh->sh_restarts);
-	ev_timer_stop(sup.s_loop, &sh->sh_timer);
+	ev_timer_stop(ws.ws_loop, &sh->sh_timer);
 	ev_timer_set(&sh->sh_timer, sh->sh_backoff, 0);
-	ev_timer_start(sup.s_loop, &sh->sh_timer);
+	ev_timer_start(ws.ws_loop, &sh->sh_timer);
 	sh->sh_backoff *= 2;
 	if (sh->sh_backoff > WORKER_BACKOFF_MAX)
 		sh->sh_backoff = WORKER_BACKOFF_MAX;
@@ -711,7 +770,7 @@ workers_replace(struct shard *sh, struct wproc *dead)
 void
 workers_ensure(struct shard *sh, struct wproc *dead)
 {
-	if (sup.s_stopping || sup.s_draining || sh->sh_active != NULL ||
+	if (sup_stopping() || sup_draining() || sh->sh_active != NULL ||
 	    sh->sh_next != NULL || ev_is_active(&sh->sh_timer))
 		return;
 	workers_replace(sh, dead);
@@ -723,7 +782,7 @@ workers_child_cb(EV_P_ ev_child *c, int revents)
 	struct wproc *w = c->data;
 	struct shard *sh = w->wp_shard;
 	int st = c->rstatus;
-	bool expected = sup.s_stopping || sup.s_draining ||
+	bool expected = sup_stopping() || sup_draining() ||
 	    w->wp_told_to_exit;
 	bool was_active = sh->sh_active == w;
 
@@ -749,7 +808,7 @@ workers_child_cb(EV_P_ ev_child *c, int revents)
 		restart_worker_gone(w);
 	workers_ensure(sh, was_active ? w : NULL);
 	workers_free(w);
-	if ((sup.s_stopping || sup.s_draining) && workers_all_down())
+	if ((sup_stopping() || sup_draining()) && workers_all_down())
 		ev_break(EV_A_ EVBREAK_ALL);
 }
 
@@ -793,9 +852,9 @@ workers_shutdown(struct wproc *w, int mode, uint64_t timeout_ms)
 void
 workers_stop_all(int mode)
 {
-	for (unsigned i = 0; i < sup.s_nworkers; i++)
-		ev_timer_stop(sup.s_loop, &sup.s_shards[i].sh_timer);
-	for (struct wproc *w = sup.s_procs; w != NULL; w = w->wp_next) {
+	for (unsigned i = 0; i < ws.ws_nshards; i++)
+		ev_timer_stop(ws.ws_loop, &ws.ws_shards[i].sh_timer);
+	for (struct wproc *w = ws.ws_procs; w != NULL; w = w->wp_next) {
 		if (w->wp_state == W_READY || w->wp_state == W_RETIRING) {
 			workers_shutdown(w, mode, 0);
 			if (mode == PROTO_SHUTDOWN_CLOSE)
@@ -813,5 +872,5 @@ workers_stop_all(int mode)
 bool
 workers_all_down(void)
 {
-	return (sup.s_procs == NULL);
+	return (ws.ws_procs == NULL);
 }
