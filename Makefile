@@ -12,6 +12,9 @@
 #                   regressions: the one command for a fresh machine (CI)
 #   make test-unit, make test-integration
 #                   one half of `make check`
+#                   (the integration tests also build two test workers:
+#                   build/alt/ reports another version, build/faults/ is
+#                   the only build with fault injection, worker/faults.h)
 #   make run        install what is missing, build, run on etc/medusa.json
 #   make agent-static   bin/medusa-agent-static: the agent with no run-time
 #                   dependencies
@@ -140,14 +143,28 @@ $(BIN)/medusa-agent-static: $(call obj,$(AGENT_SRC)) $(CLIENT_LIBS)
 	$(CC) -static $(LDFLAGS) -o $@ $^ -ljansson -lssl -lcrypto -lev -lutil \
 	    -lpthread -ldl -lm
 
-# For the tests: a worker that reports another version, to stand in for a
-# new build during a rolling restart.
+# For the tests, two more builds of the worker: one that reports another
+# version, to stand in for a new build during a rolling restart; and the
+# only one with fault injection (worker/faults.h: the MEDUSA_FAULT_*
+# variables), which the tests that need it name as their worker_path.
 ALT_WORKER := $(BUILD)/alt/medusa-worker
+FAULT_WORKER := $(BUILD)/faults/medusa-worker
+TEST_WORKERS := $(ALT_WORKER) $(FAULT_WORKER)
+TEST_ENV = MEDUSA_BIN=$(CURDIR)/$(BIN) \
+	   MEDUSA_ALT_WORKER=$(CURDIR)/$(ALT_WORKER) \
+	   MEDUSA_FAULT_WORKER=$(CURDIR)/$(FAULT_WORKER)
+WORKER_ALL := $(WORKER_SRC) $(wildcard worker/*.h) $(SERVER_LIBS)
 
-$(ALT_WORKER): $(WORKER_SRC) $(SERVER_LIBS)
+$(ALT_WORKER): $(WORKER_ALL)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Ishared/server $(filter-out -MMD -MP,$(CFLAGS)) \
-	    -DMEDUSA_VERSION='"0.1.0-next"' $(LDFLAGS) -o $@ $^ $(LIBS)
+	    -DMEDUSA_VERSION='"0.1.0-next"' $(LDFLAGS) -o $@ \
+	    $(filter %.c %.a,$^) $(LIBS)
+
+$(FAULT_WORKER): $(WORKER_ALL)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Ishared/server $(filter-out -MMD -MP,$(CFLAGS)) \
+	    -DMEDUSA_FAULTS $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LIBS)
 
 $(UNIT): $(call obj,$(UNIT_SRC)) $(LIB_SERVER) $(LIB_CLIENT) $(LIB_COMMON)
 	@mkdir -p $(@D)
@@ -161,27 +178,24 @@ run: deps
 	$(BIN)/medusa -f etc/medusa.json
 
 # The whole suite against one build (plain, or SAN=1).
-test-suite: all $(UNIT) $(ALT_WORKER)
+test-suite: all $(UNIT) $(TEST_WORKERS)
 	@echo "== unit tests ($(BUILD))"
 	CK_FORK=yes $(UNIT)
 	@echo "== integration tests ($(BIN))"
-	MEDUSA_BIN=$(CURDIR)/$(BIN) MEDUSA_REQUIRE_ALL=1 \
-	    MEDUSA_ALT_WORKER=$(CURDIR)/$(ALT_WORKER) \
+	$(TEST_ENV) MEDUSA_REQUIRE_ALL=1 \
 	    $(PY) -m unittest discover -s tests/integration -p 'test_*.py' -v
 
 check: test-suite-plain
 
-test-suite-plain: all $(UNIT) $(ALT_WORKER)
+test-suite-plain: all $(UNIT) $(TEST_WORKERS)
 	CK_FORK=yes $(UNIT)
-	MEDUSA_BIN=$(CURDIR)/$(BIN) MEDUSA_ALT_WORKER=$(CURDIR)/$(ALT_WORKER) \
-	    $(PY) -m unittest discover -s tests/integration -p 'test_*.py'
+	$(TEST_ENV) $(PY) -m unittest discover -s tests/integration -p 'test_*.py'
 
 test-unit: all $(UNIT)
 	CK_FORK=yes $(UNIT)
 
-test-integration: all $(ALT_WORKER)
-	MEDUSA_BIN=$(CURDIR)/$(BIN) MEDUSA_ALT_WORKER=$(CURDIR)/$(ALT_WORKER) \
-	    $(PY) -m unittest discover -s tests/integration -p 'test_*.py' -v
+test-integration: all $(TEST_WORKERS)
+	$(TEST_ENV) $(PY) -m unittest discover -s tests/integration -p 'test_*.py' -v
 
 test: deps
 	@$(MAKE) --no-print-directory test-suite
@@ -195,9 +209,8 @@ sanitize: deps
 # memcheck: any error or definite/indirect leak fails the test.  Slow: not
 # part of `make test`.
 valgrind: deps
-	@$(MAKE) --no-print-directory all $(ALT_WORKER)
-	MEDUSA_BIN=$(CURDIR)/$(BIN) MEDUSA_VALGRIND=1 MEDUSA_REQUIRE_ALL=1 \
-	    MEDUSA_ALT_WORKER=$(CURDIR)/$(ALT_WORKER) \
+	@$(MAKE) --no-print-directory all $(TEST_WORKERS)
+	$(TEST_ENV) MEDUSA_VALGRIND=1 MEDUSA_REQUIRE_ALL=1 \
 	    $(PY) -m unittest discover -s tests/integration -p 'test_*.py' -v
 
 clean:

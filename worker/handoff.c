@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "ctlchan.h"
+#include "faults.h"	/* the test build's */
 #include "mlog.h"
 #include "netutil.h"
 #include "proto.h"
@@ -77,8 +78,10 @@ static struct handoff ho;	/* this worker leaving */
 static struct handoff hi;	/* this worker arriving */
 static struct ev_loop *handoff_loop;
 static const struct wconf *handoff_conf;	/* main.c's, from CONFIG */
-static long handoff_fault_after = -1;	/* test hook, see handoff_init */
-static long handoff_stop_after = -1;	/* ditto */
+#ifdef MEDUSA_FAULTS
+static long handoff_fault_after = -1;	/* faults.h: HANDIN_CRASH */
+static long handoff_stop_after = -1;	/* faults.h: HANDIN_STOP */
+#endif
 
 static void handoff_pump(void);
 static void handin_stop(void);
@@ -86,21 +89,12 @@ static void handin_stop(void);
 void
 handoff_init(struct ev_loop *loop, const struct wconf *conf)
 {
-	const char *f = getenv("MEDUSA_FAULT_HANDIN_CRASH");
-
 	handoff_loop = loop;
 	handoff_conf = conf;
-
-	/*
-	 * Fault injection for the tests: a successor that crashes when it
-	 * has resumed this many sessions.  Never set in production.
-	 */
-	if (f != NULL && *f != '\0')
-		handoff_fault_after = strtol(f, NULL, 10);
-	/* And one that stops itself (SIGSTOP) there, for a test to resume. */
-	f = getenv("MEDUSA_FAULT_HANDIN_STOP");
-	if (f != NULL && *f != '\0')
-		handoff_stop_after = strtol(f, NULL, 10);
+#ifdef MEDUSA_FAULTS
+	handoff_fault_after = fault_knob("MEDUSA_FAULT_HANDIN_CRASH");
+	handoff_stop_after = fault_knob("MEDUSA_FAULT_HANDIN_STOP");
+#endif
 }
 
 bool
@@ -427,6 +421,32 @@ handin_stop(void)
 	hi.h_active = false;
 }
 
+/*
+ * The test build's faults (faults.h): a successor that crashes, or stops
+ * itself, when it has resumed so many sessions.  Nothing in other builds.
+ */
+static void
+handin_fault(void)
+{
+#ifdef MEDUSA_FAULTS
+	if (handoff_fault_after >= 0 &&
+	    hi.h_resumed >= (uint64_t)handoff_fault_after) {
+		mlog(MLOG_FATAL, "fault injection: crashing half-way through "
+		    "a hand-in", "resumed=%llu",
+		    (unsigned long long)hi.h_resumed);
+		abort();
+	}
+	if (handoff_stop_after >= 0 &&
+	    hi.h_resumed >= (uint64_t)handoff_stop_after) {
+		mlog(MLOG_WARN, "fault injection: stopping half-way through "
+		    "a hand-in", "resumed=%llu",
+		    (unsigned long long)hi.h_resumed);
+		handoff_stop_after = -1;
+		(void) raise(SIGSTOP);
+	}
+#endif
+}
+
 /* Resume an acknowledged session (its ACK has left). */
 static void
 handin_resume(const uint8_t *b, size_t n, int *fds)
@@ -515,21 +535,7 @@ handin_session(const uint8_t *b, size_t n)
 		handin_refuse(&m, fds, "no room: at the session limit");
 		return;
 	}
-	if (handoff_fault_after >= 0 &&
-	    hi.h_resumed >= (uint64_t)handoff_fault_after) {
-		mlog(MLOG_FATAL, "fault injection: crashing half-way through "
-		    "a hand-in", "resumed=%llu",
-		    (unsigned long long)hi.h_resumed);
-		abort();
-	}
-	if (handoff_stop_after >= 0 &&
-	    hi.h_resumed >= (uint64_t)handoff_stop_after) {
-		mlog(MLOG_WARN, "fault injection: stopping half-way through "
-		    "a hand-in", "resumed=%llu",
-		    (unsigned long long)hi.h_resumed);
-		handoff_stop_after = -1;
-		(void) raise(SIGSTOP);
-	}
+	handin_fault();
 	/* The ACK must have left before the sockets are touched. */
 	r = handin_answer(&m.ps_id, true);
 	if (r == 0) {

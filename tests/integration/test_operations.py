@@ -28,6 +28,19 @@ LINKUP = 'medusa:{"type":"linkup"}'
 SANITIZED = "build-san" in BIN
 ALT_WORKER = os.environ.get("MEDUSA_ALT_WORKER",
                             os.path.join(TOP, "build", "alt", "medusa-worker"))
+# The only build with fault injection (worker/faults.h).
+FAULT_WORKER = os.environ.get("MEDUSA_FAULT_WORKER",
+                              os.path.join(TOP, "build", "faults", "medusa-worker"))
+
+
+def fault_worker(tc, **knobs):
+    """Medusa() arguments for the fault-injection build of the worker with
+    the given MEDUSA_FAULT_* knobs (HANDIN_CRASH=20, ...) in its
+    environment."""
+    if not os.path.exists(FAULT_WORKER):
+        tc.fail("no %s: run make check" % FAULT_WORKER)
+    return ({"worker_path": FAULT_WORKER},
+            ["env"] + ["MEDUSA_FAULT_%s=%s" % kv for kv in knobs.items()])
 
 
 def payload(sid, direction, seq):
@@ -378,8 +391,8 @@ class RestartTest(AsyncTestCase):
         shutil.rmtree(d)
 
     async def test_handoff_interrupted_by_the_new_worker_crashing(self):
-        env = dict(os.environ, MEDUSA_FAULT_HANDIN_CRASH="20")
-        m = Medusa(workers=1, wrapper=["env", "MEDUSA_FAULT_HANDIN_CRASH=20"])
+        config, wrapper = fault_worker(self, HANDIN_CRASH=20)
+        m = Medusa(workers=1, config=config, wrapper=wrapper)
         ids = ["intr-%d" % i for i in range(100)]
         load = Load(m, ids)
         await load.start()
@@ -416,7 +429,6 @@ class RestartTest(AsyncTestCase):
                             for l in m.logs[mark:]))
         await load.close()
         self.assertEqual(m.stop(), 0)
-        del env
 
 
 def worker_script(body):
@@ -532,8 +544,9 @@ class HandoffFaultTest(AsyncTestCase):
         # The successor stops itself (SIGSTOP) before it takes the first
         # session: those sent to it wait in the channel, unacknowledged,
         # when the stop comes.
-        m = Medusa(workers=1, config={"shutdown_timeout_s": 30},
-                   wrapper=["env", "MEDUSA_FAULT_HANDIN_STOP=0"])
+        config, wrapper = fault_worker(self, HANDIN_STOP=0)
+        m = Medusa(workers=1, config=dict(config, shutdown_timeout_s=30),
+                   wrapper=wrapper)
         conns = []
         for i in range(100):
             a = await websockets.connect(m.url("/attach/term-%d/master" % i),
