@@ -31,7 +31,7 @@
 #include "version.h"
 
 #define	STATUS_TIMEOUT		2.0	/* s to wait for the workers */
-#define	STATUS_MAX_QUERIES	64
+#define	STATUS_MAX_QUERIES	PROTO_STATUS_QUERIES
 #define	STATUS_MAX_SESSIONS	1000000
 #define	STATUS_MAX_PROCS	(SUP_MAX_WORKERS * 3)
 

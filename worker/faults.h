@@ -10,7 +10,8 @@
  *	MEDUSA_FAULT_HANDIN_STOP=N	a successor stops itself (SIGSTOP)
  *					there, once, for a test to resume
  *	MEDUSA_FAULT_CTL_QMAX=BYTES	the bound of the control channel's
- *					queue (default WORKER_CTL_QMAX)
+ *					queue (default WORKER_CTL_QMAX); it
+ *					must hold one STATUS_REPLY chunk
  */
 #ifndef MEDUSA_FAULTS_H
 #define MEDUSA_FAULTS_H

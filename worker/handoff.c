@@ -123,7 +123,10 @@ handoff_report(bool aborted)
 	    (unsigned long long)d.phd_failed);
 	msgpack_sbuffer_init(&sb);
 	(void) proto_enc_handoff_done(&sb, &d);
-	worker_ctl_send(&sb);
+	if (worker_ctl_send(&sb) != 0)
+		mlog(MLOG_ERROR, "HANDOFF_DONE cannot be queued; the "
+		    "supervisor will give up on the restart step", "error=%s",
+		    strerror(errno));
 	msgpack_sbuffer_destroy(&sb);
 }
 

@@ -81,6 +81,7 @@
 #include <sys/socket.h>
 
 #include "ctlchan.h"
+#include "faults.h"	/* the test build's */
 #include "httphead.h"
 #include "mlog.h"
 #include "netutil.h"
@@ -91,6 +92,7 @@
 #include "wshandshake.h"
 
 #define	WORKER_CTL_QMAX		(64u * 1024 * 1024)
+#define	WORKER_CTL_RESERVE	64	/* 1/64 of it kept for small messages */
 #define	WORKER_CTL_READS	32	/* control reads per wake-up, at most */
 #define	WORKER_EXIT_VERSION	3
 #define	WORKER_FD_RESERVE	32
@@ -127,15 +129,49 @@ static struct worker {
 
 static void worker_shutdown(int mode, const char *why);
 
-void
+/* The control channel's queue bound (a test build may set another). */
+static size_t
+worker_ctl_qmax(void)
+{
+#ifdef MEDUSA_FAULTS
+	if (fault_knob("MEDUSA_FAULT_CTL_QMAX") > 0)
+		return ((size_t)fault_knob("MEDUSA_FAULT_CTL_QMAX"));
+#endif
+	return (WORKER_CTL_QMAX);
+}
+
+/*
+ * Queue a message for the supervisor.  0; or -1 if it cannot be queued
+ * (errno: EPIPE the channel is closed, ENOBUFS its queue is full, ENOMEM),
+ * and the caller says what that costs: nothing is dropped in silence.
+ * What can be large (status replies) waits for room instead (status.c,
+ * worker_ctl_room()), so the small messages always find some.
+ */
+int
 worker_ctl_send(msgpack_sbuffer *sb)
 {
-	if (ctlchan_send(&wk.w_ctl, sb->data, sb->size, NULL, 0, NULL) != 0) {
-		mlog(MLOG_ERROR, "control channel queue full; message dropped",
-		    "error=%s", strerror(errno));
-		return;
+	if (wk.w_ctl.cc_fd < 0) {
+		errno = EPIPE;
+		return (-1);
 	}
+	if (ctlchan_send(&wk.w_ctl, sb->data, sb->size, NULL, 0, NULL) != 0)
+		return (-1);
 	ev_io_start(wk.w_loop, &wk.w_ctl_wio);
+	return (0);
+}
+
+/*
+ * May a status chunk of n bytes be queued now?  Only with room left for
+ * the small messages (WORKER_CTL_RESERVE of the queue); and always into an
+ * empty queue, so that a reply makes progress whatever its size.
+ */
+bool
+worker_ctl_room(size_t n)
+{
+	size_t q = ctlchan_queued(&wk.w_ctl);
+
+	return (wk.w_ctl.cc_fd >= 0 && (q == 0 || q + n +
+	    wk.w_ctl.cc_qmax / WORKER_CTL_RESERVE <= wk.w_ctl.cc_qmax));
 }
 
 static void
@@ -202,7 +238,11 @@ worker_msg_config(const uint8_t *b, size_t n)
 		r.pr_software.ps_n = strlen(MEDUSA_VERSION);
 		msgpack_sbuffer_init(&sb);
 		(void) proto_enc_ready(&sb, &r);
-		worker_ctl_send(&sb);
+		if (worker_ctl_send(&sb) != 0) {
+			mlog(MLOG_FATAL, "cannot queue READY", "error=%s",
+			    strerror(errno));
+			exit(1);
+		}
 		msgpack_sbuffer_destroy(&sb);
 		mlog(MLOG_INFO, "worker ready", "version=%s nshards=%u",
 		    MEDUSA_VERSION, m.pc_nshards);
@@ -373,29 +413,11 @@ static void
 worker_msg_status_req(const uint8_t *b, size_t n)
 {
 	struct proto_status_req m;
-	struct proto_status_reply r;
-	struct proto_session_info info[PROTO_STATUS_CHUNK];
-	msgpack_sbuffer sb;
 	char err[128];
 
 	if (proto_dec_status_req(b, n, &m, err, sizeof (err)) != 0)
 		worker_protocol_error("bad STATUS_REQ", err);
-	memset(&r, 0, sizeof (r));
-	r.psr_qid = m.psq_qid;
-	r.psr_sessions = info;
-	msgpack_sbuffer_init(&sb);
-	session_walk_begin();
-	do {
-		r.psr_nsessions = 0;
-		while (r.psr_nsessions < PROTO_STATUS_CHUNK &&
-		    session_walk_next(&info[r.psr_nsessions]))
-			r.psr_nsessions++;
-		r.psr_more = !session_walk_done();
-		sb.size = 0;
-		(void) proto_enc_status_reply(&sb, &r);
-		worker_ctl_send(&sb);
-	} while (r.psr_more);
-	msgpack_sbuffer_destroy(&sb);
+	status_request(m.psq_qid);
 }
 
 static void
@@ -532,13 +554,15 @@ worker_ctl_write_cb(EV_P_ ev_io *w, int revents)
 
 	(void) revents;
 	r = ctlchan_flush(&wk.w_ctl);
-	if (r == 1) {
-		ev_io_stop(EV_A_ w);
-	} else if (r < 0) {
+	if (r < 0) {
 		mlog(MLOG_ERROR, "control channel write failed", "error=%s",
 		    strerror(errno));
 		worker_ctl_lost();
+		return;
 	}
+	if (r == 1)
+		ev_io_stop(EV_A_ w);
+	status_pump();		/* room again for a status reply waiting */
 }
 
 static void
@@ -558,8 +582,18 @@ worker_report_cb(EV_P_ ev_timer *w, int revents)
 	r.prp_conns = conn_count();
 	msgpack_sbuffer_init(&sb);
 	(void) proto_enc_report(&sb, &r);
-	worker_ctl_send(&sb);
+	if (worker_ctl_send(&sb) != 0) {
+		/* Its counts are totals: the next one carries them. */
+		static struct mlog_limit lim;
+		unsigned long skipped;
+
+		if (mlog_allow(&lim, &skipped))
+			mlog(MLOG_WARN, "REPORT skipped: the control channel "
+			    "is full", "error=%s times_since_last_line=%lu",
+			    strerror(errno), skipped);
+	}
 	msgpack_sbuffer_destroy(&sb);
+	status_pump();		/* a chunk that met no memory: again */
 }
 
 /* --- lifecycle --------------------------------------------------------- */
@@ -723,7 +757,7 @@ main(int argc, char **argv)
 	}
 	session_init(wk.w_loop, &wk.w_conf);
 	(void) netutil_nonblock(cfd);
-	ctlchan_init(&wk.w_ctl, cfd, WORKER_CTL_QMAX);
+	ctlchan_init(&wk.w_ctl, cfd, worker_ctl_qmax());
 	ev_io_init(&wk.w_ctl_rio, worker_ctl_read_cb, cfd, EV_READ);
 	ev_io_init(&wk.w_ctl_wio, worker_ctl_write_cb, cfd, EV_WRITE);
 	ev_io_start(wk.w_loop, &wk.w_ctl_rio);

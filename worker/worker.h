@@ -97,8 +97,13 @@ struct conn *conn_thaw(const struct proto_conn_state *, int fd,
 void conn_thawed(struct conn *, bool peer_full);
 void conn_reap(void);
 
-/* main.c */
-void worker_ctl_send(msgpack_sbuffer *);
+/* main.c: the control channel to the supervisor */
+int worker_ctl_send(msgpack_sbuffer *);
+bool worker_ctl_room(size_t);
+
+/* status.c: STATUS_REQ, answered in paced chunks */
+void status_request(uint64_t qid);
+void status_pump(void);
 
 /* handoff.c: moving sessions to a successor worker. */
 void handoff_init(struct ev_loop *, const struct wconf *);

@@ -104,6 +104,11 @@
 #define	PROTO_VERSION		5
 #define	PROTO_FRAME_MAX		(16u * 1024 * 1024)
 #define	PROTO_STATUS_CHUNK	500	/* sessions per STATUS_REPLY */
+/*
+ * The supervisor has at most this many status queries under way at once,
+ * so a worker never needs to keep more waiting (worker/status.c).
+ */
+#define	PROTO_STATUS_QUERIES	64
 
 enum proto_type {
 	PROTO_INVALID = 0,

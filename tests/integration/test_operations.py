@@ -8,6 +8,7 @@ The load: sessions streaming sequence-numbered messages both ways, each
 receiver checking that every message arrives, in order and intact.
 """
 import asyncio
+import concurrent.futures
 import json
 import os
 import shutil
@@ -767,30 +768,14 @@ class MedusactlTest(unittest.TestCase):
 
     def test_a_status_larger_than_one_reply(self):
         # About 5 MB of JSON: it comes in pieces, and medusactl joins them.
-        import resource
-        import socket
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
         n = 4500
         m = Medusa(workers=2, config={"max_id_length": 1024,
                                       "max_connections_per_address": 10000},
                    level="info")
+        ids = ["%05d" % i + "x" * 995 for i in range(n)]
         socks = []
         try:
-            ids = ["%05d" % i + "x" * 995 for i in range(n)]
-            for sid in ids:
-                s = socket.create_connection(("127.0.0.1", m.port), TIMEOUT)
-                s.sendall(("GET /attach/%s/master HTTP/1.1\r\nUpgrade: websocket"
-                           "\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "
-                           "dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n" % sid).encode())
-                socks.append(s)
-            for s in socks:             # each one's 101 and first "wait"
-                s.settimeout(TIMEOUT)
-                got = b""
-                while b"wait" not in got:
-                    d = s.recv(4096)
-                    self.assertTrue(d)
-                    got += d
+            socks = waiting_masters(m, ids)
             r = medusactl(m, "--json", "sessions")
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertGreater(len(r.stdout), 4 << 20)
@@ -801,6 +786,61 @@ class MedusactlTest(unittest.TestCase):
             for s in socks:
                 s.close()
             self.assertEqual(m.stop(), 0)
+
+    def test_status_replies_wait_for_room_and_none_is_lost(self):
+        # A worker with a control queue of 256 KiB, 1,200 sessions with
+        # 200-byte ids (some 280 KB of STATUS_REPLY per query) and eight
+        # queries at once.  Queued whole, the replies overflowed the queue
+        # and chunks were dropped: those queries waited out their 2 s and
+        # lacked sessions.  Paced, each query gets every session.
+        config, wrapper = fault_worker(self, CTL_QMAX=256 << 10)
+        m = Medusa(workers=1, config=dict(config, max_id_length=256,
+                                          max_connections_per_address=10000),
+                   wrapper=wrapper, level="info")
+        ids = ["%04d" % i + "y" * 196 for i in range(1200)]
+        socks = []
+        try:
+            socks = waiting_masters(m, ids)
+            mark = m.mark()
+            with concurrent.futures.ThreadPoolExecutor(8) as ex:
+                docs = list(ex.map(lambda _: http_get_json(m.port, "/status"),
+                                   range(8)))
+            for doc in docs:
+                self.assertEqual(sorted(x["id"] for x in
+                                        doc["sessions"]["sessions"]), sorted(ids))
+            self.assertEqual([l for l in m.logs[mark:] if l.get("msg") ==
+                              "status: some workers did not answer in time"], [])
+        finally:
+            for s in socks:
+                s.close()
+            self.assertEqual(m.stop(), 0)
+        m.check_clean(self)
+
+
+def waiting_masters(m, ids):
+    """A raw socket per id, each a master waiting for its slave (its 101
+    and first "wait" read): many sessions for few descriptors' worth of
+    client."""
+    import resource
+    import socket
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE,
+                       (max(soft, min(hard, 2 * len(ids) + 512)), hard))
+    socks = []
+    for sid in ids:
+        s = socket.create_connection(("127.0.0.1", m.port), TIMEOUT)
+        s.sendall(("GET /attach/%s/master HTTP/1.1\r\nUpgrade: websocket"
+                   "\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "
+                   "dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n" % sid).encode())
+        socks.append(s)
+    for s in socks:
+        s.settimeout(TIMEOUT)
+        got = b""
+        while b"wait" not in got:
+            d = s.recv(4096)
+            assert d, "closed before its first wait"
+            got += d
+    return socks
 
 
 if __name__ == "__main__":
