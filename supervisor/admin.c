@@ -2,8 +2,9 @@
  * admin.c: the admin socket, a UNIX stream socket (mode 0600, path from
  * "admin_socket") on which medusactl asks the supervisor for its status,
  * its sessions, a rolling restart or a drain.  Messages are proto.h's
- * ADMIN_REQ and ADMIN_REPLY, framed as on the control channels; a client
- * with another protocol version gets an error reply.
+ * ADMIN_REQ and ADMIN_REPLY (a large document in pieces, as proto.h says),
+ * framed as on the control channels; a client with another protocol
+ * version gets an error reply.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,8 +20,9 @@
 #include "supervisor.h"
 
 #define	ADMIN_QMAX	(256u * 1024 * 1024)
-#define	ADMIN_JSON_CHUNK (4u * 1024 * 1024)	/* JSON bytes per reply */
 #define	ADMIN_MAX_CONNS	64
+_Static_assert(ADMIN_QMAX >= 16 * PROTO_ADMIN_JSON_CHUNK,
+    "the admin queue holds a large document's pieces");
 
 struct admin_conn {
 	struct ctlchan	a_ch;
@@ -84,10 +86,10 @@ admin_reply1(struct admin_conn *a, bool done, bool ok, const char *text,
 }
 
 /*
- * A reply.  JSON longer than a frame holds goes in pieces of
- * ADMIN_JSON_CHUNK, in replies with done = false and no text, before the
- * last; medusactl joins them.  A document too big even for that gets an
- * error reply instead of silence.
+ * A reply, its JSON in pieces of PROTO_ADMIN_JSON_CHUNK as proto.h says
+ * under ADMIN_REPLY.  A document too big for the queue (what is left of
+ * it, less a sixteenth kept for progress lines) gets an error reply
+ * instead of silence.
  */
 static void
 admin_reply(struct admin_conn *a, bool done, bool ok, const char *text,
@@ -103,12 +105,12 @@ admin_reply(struct admin_conn *a, bool done, bool ok, const char *text,
 		(void) admin_reply1(a, true, false, err, NULL, 0);
 		return;
 	}
-	while (json != NULL && jsonlen > ADMIN_JSON_CHUNK) {
+	while (json != NULL && jsonlen > PROTO_ADMIN_JSON_CHUNK) {
 		if (admin_reply1(a, false, ok, "", json,
-		    ADMIN_JSON_CHUNK) != 0)
+		    PROTO_ADMIN_JSON_CHUNK) != 0)
 			goto broken;
-		json += ADMIN_JSON_CHUNK;
-		jsonlen -= ADMIN_JSON_CHUNK;
+		json += PROTO_ADMIN_JSON_CHUNK;
+		jsonlen -= PROTO_ADMIN_JSON_CHUNK;
 	}
 	if (admin_reply1(a, done, ok, text, json, jsonlen) == 0)
 		return;

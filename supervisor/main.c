@@ -7,7 +7,7 @@
  * remote job (medusa-agent, the "slave") though neither can accept a
  * connection: both dial in to this reflector with a WebSocket naming the
  * same session id, and the reflector pairs them and relays between them
- * (../PROTOCOL.md has the wire protocol).
+ * (docs/PROTOCOL.md has the wire protocol).
  *
  * Processes.  This process, the supervisor, owns the listening sockets and
  * one worker process (medusa-worker) per shard.  It never relays a byte of
@@ -43,8 +43,8 @@
  * binary (by default the one beside this one), with its end of a socketpair
  * as descriptor 3, in its own process group so that terminal signals reach
  * only the supervisor.  The supervisor sends CONFIG; the worker answers
- * READY; only then is the shard routed to it.  A shard with no ready worker
- * answers 503 with Retry-After.  A worker that exits is logged with its
+ * READY; only then is the shard routed to it; until then its new
+ * connections are held (below).  A worker that exits is logged with its
  * status or signal and started again after a back-off (100 ms, doubling to
  * 10 s, reset once a worker has been up for a minute).  A worker that
  * breaks the protocol is killed and restarted.  Every second each worker
@@ -56,11 +56,13 @@
  * until it is closed or passed; a passed socket is owned by the channel's
  * queue until sent.
  *
- * A shard with no ready worker (it just crashed) holds its new
- * connections for up to hold_timeout_s, then answers 503.  A worker that
- * keeps dying (five times in a row, each before a healthy minute) marks
- * its shard "failed" in /status; it is still retried, at the longest
- * back-off, and every other shard serves on.
+ * A shard with no ready worker (starting, or it just crashed) holds its
+ * new connections for up to hold_timeout_s, passes them on when one is
+ * ready, and answers 503 with Retry-After to those still waiting then.  A
+ * worker that keeps dying (five times in a row, each before a healthy
+ * minute) marks its shard "failed" in /status: while it has no worker its
+ * new connections get the 503 at once.  It is still retried, at the
+ * longest back-off, and every other shard serves on.
  *
  * Rolling restarts (restart.c).  SIGHUP (after re-reading the
  * configuration) or `medusactl restart` replaces the workers one shard at a

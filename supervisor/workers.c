@@ -34,6 +34,11 @@
 #define	WORKER_BACKOFF_MAX	10.0
 #define	WORKER_HEALTHY_AFTER	60.0	/* s up before the back-off resets */
 #define	WORKER_FAILED_AFTER	5	/* quick deaths in a row */
+_Static_assert(WORKER_CTL_QMAX >= PROTO_FRAME_MAX,
+    "any message fits the empty queue");
+/* An unsent batch's tag, "first request id+others", is kept whole. */
+_Static_assert(sizeof (((struct sconn *)0)->sc_reqid) + sizeof ("+15") <=
+    CTLCHAN_TAG_MAX, "a batch's tag fits");
 
 /*
  * This file's state: the shards, every worker process alive, the workers

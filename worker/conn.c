@@ -12,8 +12,9 @@
  * the socket (header and payload in one sendmsg); what the socket does not
  * take is queued in c_out and written when the socket is writable.  The
  * session pauses the sender while the receiver's c_out is above the high
- * watermark and resumes it below the low one, so c_out stays within the
- * high watermark plus one message.
+ * watermark and resumes it below the low one; the messages of one read
+ * are relayed together, so c_out stays within the high watermark plus one
+ * read (CONN_SCRATCH) or one reassembled message.
  *
  * Freeing.  A connection that ends is closed at once but freed only by the
  * reaper (an ev_prepare watcher), so a pointer held further up the call
@@ -24,6 +25,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,8 @@
 #define	CONN_READS_PER_EVENT	4
 #define	CONN_BATCH_FRAMES	32
 #define	CONN_SCRATCH		(256u * 1024)	/* one read, at most */
+_Static_assert(2 * CONN_BATCH_FRAMES <= IOV_MAX,
+    "a relay batch goes in one sendmsg()");
 
 /*
  * A connection's life, one state at a time.  Every move goes through

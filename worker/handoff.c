@@ -53,6 +53,8 @@
 
 #define	HANDOFF_QMAX	(64u * 1024 * 1024)
 #define	HANDOFF_WINDOW	32	/* sessions sent, not yet acknowledged */
+_Static_assert(HANDOFF_QMAX >= PROTO_FRAME_MAX,
+    "a SESSION of any size fits the empty queue");
 
 struct handoff {
 	bool		h_active;

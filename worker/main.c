@@ -17,7 +17,9 @@
  * the worker answers READY and from then on receives ATTACH messages, each
  * with one socket (or an ATTACH_BATCH of several, each handled as an
  * ATTACH in turn), and STATUS_REQ / SHUTDOWN; it sends a REPORT every
- * second.  Every message is decoded in full before it is acted on, and one
+ * second, and answers each STATUS_REQ in chunks paced to the room in its
+ * bounded queue (status.c), so that none is lost.  Reading is
+ * ctlchan_pump(), as for every control channel.  Every message is decoded in full before it is acted on, and one
  * dispatch table (worker_dispatch[]) maps type to handler; anything
  * unexpected from the supervisor is fatal, since the channel can no longer
  * be trusted, and the supervisor starts a new worker.  If the channel
@@ -50,8 +52,8 @@
  * Ownership.  Each socket belongs to exactly one struct conn from the
  * moment it is received until conn_destroy() closes it.  Structs are freed
  * only by the reaper, an ev_prepare watcher, after the callback that ended
- * them has returned.  Sessions are plain data (worker.h) so that they can
- * later be moved into another process.
+ * them has returned.  Sessions and connections are plain data (worker.h),
+ * so that a handoff can move them into another process.
  *
  * Handoff (handoff.c).  In a rolling restart this worker either hands its
  * live sessions to a successor (HANDOFF) or takes them over from a
@@ -93,6 +95,8 @@
 
 #define	WORKER_CTL_QMAX		(64u * 1024 * 1024)
 #define	WORKER_CTL_RESERVE	64	/* 1/64 of it kept for small messages */
+_Static_assert(WORKER_CTL_QMAX >= PROTO_FRAME_MAX,
+    "any message fits the empty queue");
 #define	WORKER_CTL_READS	32	/* control reads per wake-up, at most */
 #define	WORKER_EXIT_VERSION	3
 #define	WORKER_FD_RESERVE	32

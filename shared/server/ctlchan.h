@@ -40,6 +40,8 @@
 
 #define	CTLCHAN_RFDS_MAX	64	/* received, not yet taken */
 #define	CTLCHAN_RGROUPS_MAX	16	/* reads with descriptors, ditto */
+_Static_assert(CTLCHAN_RFDS_MAX >= FDPASS_MAX,
+    "one read's descriptors can wait for their frame");
 
 struct ctlchan_msg;
 

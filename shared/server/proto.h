@@ -90,7 +90,15 @@
  *	ADMIN_REQ	c->s	version, command (ADMIN_*), shard (-1: all)
  *	ADMIN_REPLY	s->c	done (bool), ok (bool), text (str), json (str,
  *				may be empty); a restart sends one reply per
- *				step, done = false, then a last with done
+ *				step, done = false, then a last with done.
+ *				A JSON document longer than
+ *				PROTO_ADMIN_JSON_CHUNK comes in pieces of
+ *				that size, each in a reply with done = false
+ *				and no text, then the rest in the last reply;
+ *				the client joins the json of every reply up to
+ *				the last.  A document too big for the
+ *				supervisor's queue gets a last reply with
+ *				ok = false and why, instead of silence.
  */
 #ifndef MEDUSA_PROTO_H
 #define MEDUSA_PROTO_H
@@ -101,6 +109,8 @@
 
 #include <msgpack.h>
 
+#include "fdpass.h"
+
 #define	PROTO_VERSION		5
 #define	PROTO_FRAME_MAX		(16u * 1024 * 1024)
 #define	PROTO_STATUS_CHUNK	500	/* sessions per STATUS_REPLY */
@@ -109,6 +119,10 @@
  * so a worker never needs to keep more waiting (worker/status.c).
  */
 #define	PROTO_STATUS_QUERIES	64
+/* JSON bytes in one ADMIN_REPLY, at most (see ADMIN_REPLY above). */
+#define	PROTO_ADMIN_JSON_CHUNK	(4u * 1024 * 1024)
+_Static_assert(PROTO_ADMIN_JSON_CHUNK <= PROTO_FRAME_MAX / 2,
+    "an ADMIN_REPLY's JSON and its text fit a frame");
 
 enum proto_type {
 	PROTO_INVALID = 0,
@@ -204,7 +218,9 @@ struct proto_attach {
 	uint64_t	pa_accept_ms;
 };
 
-#define	PROTO_BATCH_MAX		16	/* = FDPASS_MAX */
+#define	PROTO_BATCH_MAX		16
+_Static_assert(PROTO_BATCH_MAX <= FDPASS_MAX,
+    "an ATTACH_BATCH's sockets go in one sendmsg()");
 
 struct proto_attach_batch {
 	uint32_t	pab_n;		/* 2..PROTO_BATCH_MAX */
@@ -264,6 +280,8 @@ struct proto_conn_state {
 };
 
 #define	PROTO_SESSION_CONNS	2
+_Static_assert(PROTO_SESSION_CONNS <= FDPASS_MAX,
+    "a SESSION's sockets go in one sendmsg()");
 
 struct proto_session {
 	struct proto_str ps_id;

@@ -3,8 +3,14 @@ Integration-test harness: starts the real `medusa` (and its workers) on a
 port of its own, follows its bunyan log lines, and offers raw-socket helpers
 for what an ordinary WebSocket client will not send.
 
-Tests wait on events (a log line, a message, a close), never on sleeps.
-The independent WebSocket implementation is Debian's python3-websockets.
+Tests wait on events (a log line, a message, a close), never on fixed
+sleeps.  What no event announces (a descriptor count, a socket's state in
+/proc, a process gone, a counter another task moves) is polled by one
+helper, wait_until() (until() in asyncio tests), with a generous time-out
+that names what it waited for.  The few sleeps left pace traffic (a
+canary sending every 10 ms, a slow reader) or are the scenario itself,
+and say so.  The independent WebSocket implementation is Debian's
+python3-websockets.
 """
 import asyncio
 import json
@@ -52,6 +58,50 @@ def _is_report(line):
     if any(m in line for m in VALGRIND_NOISE):
         return False
     return line.startswith("==") and line[2:3].isdigit()
+
+
+def _poll(cond, timeout, what, fail):
+    """The poll behind wait_until() and until(): a generator that yields
+    while cond() is false and returns its first true value.  At the
+    deadline it raises an AssertionError naming `what` (a string, or a
+    function that gives one then), or, with fail=False, returns cond()'s
+    last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            if not fail:
+                return v
+            raise AssertionError("timed out after %g s waiting for %s" % (
+                timeout, what() if callable(what) else what))
+        yield
+
+
+def wait_until(cond, timeout=TIMEOUT, what="the condition", fail=True,
+               every=0.02):
+    """Poll cond() (every `every` s) until it is true; returns its value.
+    The one way the tests wait for what nothing announces."""
+    g = _poll(cond, timeout, what, fail)
+    try:
+        while True:
+            next(g)
+            time.sleep(every)
+    except StopIteration as e:
+        return e.value
+
+
+async def until(cond, timeout=TIMEOUT, what="the condition", fail=True,
+                every=0.02):
+    """wait_until() in an asyncio test: the loop runs while it waits."""
+    g = _poll(cond, timeout, what, fail)
+    try:
+        while True:
+            next(g)
+            await asyncio.sleep(every)
+    except StopIteration as e:
+        return e.value
 
 
 def fnv1a(s):
@@ -300,14 +350,15 @@ class Pty:
                 pass
         except EOFError:
             pass
-        while time.monotonic() < deadline:
+        def exited():
             pid, st = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                os.close(self.fd)
-                self.status = os.waitstatus_to_exitcode(st)
-                return self.status
-            time.sleep(0.02)
-        raise AssertionError("the program did not exit; output:\n%r" % self.buf[-2000:])
+            return (st,) if pid else None
+        st, = wait_until(exited, max(deadline - time.monotonic(), 0),
+                         lambda: "the program to exit; output:\n%r" %
+                         self.buf[-2000:])
+        os.close(self.fd)
+        self.status = os.waitstatus_to_exitcode(st)
+        return self.status
 
     def kill(self):
         if self.status is None:
@@ -504,12 +555,9 @@ def tcp_conns(pid):
 def wait_tcp_conns(pid, n, timeout=TIMEOUT):
     """Wait until the process holds exactly n TCP connections (it has seen
     the others close)."""
-    deadline = time.monotonic() + timeout
-    while tcp_conns(pid) != n:
-        if time.monotonic() > deadline:
-            raise AssertionError("pid %d holds %d TCP connections, not %d: %r"
-                                 % (pid, tcp_conns(pid), n, fd_table(pid)))
-        time.sleep(0.02)
+    wait_until(lambda: tcp_conns(pid) == n, timeout,
+               lambda: "pid %d to hold %d TCP connections, not %d: %r" %
+               (pid, n, tcp_conns(pid), fd_table(pid)))
 
 
 def quiet_fds(pid, timeout=5.0):

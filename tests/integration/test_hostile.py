@@ -16,7 +16,7 @@ import unittest
 import websockets
 
 from harness import (AsyncTestCase, Medusa, close_payload, frame, open_fds, quiet_fds,
-                     parse_response, fd_table, TIMEOUT)
+                     parse_response, fd_table, TIMEOUT, until)
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 UPG = ("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
@@ -205,10 +205,9 @@ class HostileTest(AsyncTestCase):
         self.assertEqual(m.worker_pids()[0], wpid, "the worker survived")
         # Nothing leaked: descriptors back where they were.
         for pid, base in ((sup, base_sup), (wpid, base_w)):
-            deadline = time.monotonic() + 5
-            while open_fds(pid) != base and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            self.assertEqual(open_fds(pid), base, fd_table(pid))
+            await until(lambda: open_fds(pid) == base, what=lambda:
+                        "pid %d back at %d descriptors: %r" %
+                        (pid, base, fd_table(pid)))
         self.assertEqual(m.stop(), 0)
         m.check_clean(self)
 
@@ -229,7 +228,7 @@ class HostileTest(AsyncTestCase):
             while not state["stop"].is_set():
                 await a.send(b"canary %d" % state["sent"])
                 state["sent"] += 1
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0.01)   # the canary's pace
 
         async def recv():
             while True:
@@ -244,9 +243,7 @@ class HostileTest(AsyncTestCase):
     async def canary_check(self, state):
         state["stop"].set()
         await state["tasks"][0]
-        deadline = time.monotonic() + TIMEOUT
-        while state["got"] < state["sent"] and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+        await until(lambda: state["got"] >= state["sent"], fail=False)
         self.assertIsNone(state["bad"])
         self.assertEqual(state["got"], state["sent"])
         self.assertGreater(state["sent"], 50)
@@ -280,7 +277,7 @@ class HostileTest(AsyncTestCase):
             s = socket.create_connection(("127.0.0.1", self.m.port), TIMEOUT)
             for i in range(0, len(req), 8):
                 s.sendall(req[i:i + 8])
-                time.sleep(0.005)
+                time.sleep(0.005)       # the drip is the case
             d = s.recv(4096)
             s.close()
             return d

@@ -15,7 +15,7 @@ import unittest
 import websockets
 
 from harness import (AsyncTestCase, BIN, TOP, Medusa, RawWS, http_get_json,
-                     ids_for_shards, TIMEOUT)
+                     ids_for_shards, TIMEOUT, until)
 
 WAIT = 'medusa:{"type":"wait"}'
 LINKUP = 'medusa:{"type":"linkup"}'
@@ -97,14 +97,16 @@ class CrashTest(AsyncTestCase):
         m.stop(signal.SIGKILL)
         self.assertEqual(await close_of(master), (1001, "server shutting down"))
         for pid in pids:
-            for _ in range(200):
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    break
-                await asyncio.sleep(0.05)
-            else:
-                self.fail("worker %d still running" % pid)
+            await until(lambda: not pid_alive(pid),
+                        what="worker %d to exit" % pid)
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
 
 
 class StopTest(AsyncTestCase):

@@ -35,7 +35,7 @@ and the README's "at most a line a second" for refusals in a flood.
 Everything waits on events (log lines, answers, closes).  Where a time-out
 is the limit, the elapsed time is only checked from below.  The two places
 where the test has to decide that the server stopped reading or closed a
-socket poll for that condition with a deadline.
+socket poll for that condition (harness.wait_until) with a deadline.
 """
 import asyncio
 import json
@@ -52,7 +52,7 @@ import unittest
 from harness import (AsyncTestCase, BIN, Medusa, RawWS, UPGRADE,
                      close_payload, frame, parse_response, raw_exchange,
                      server_end, tcp_conns, wait_tcp_conns, SLOW,
-                     TIMEOUT)
+                     TIMEOUT, wait_until)
 
 ERROR, WARN, INFO = 50, 40, 30
 LINKUP = b'medusa:{"type":"linkup"}'
@@ -128,9 +128,7 @@ def read_head(s):
 def wait_dropped(s, timeout=TIMEOUT):
     """After the server's FIN: poke the socket until the server has closed
     its end (our bytes then draw a reset).  True if it did in time."""
-    deadline = time.monotonic() + timeout
-    s.setblocking(False)
-    while time.monotonic() < deadline:
+    def reset():
         try:
             s.send(b"x")
             s.recv(65536)
@@ -138,8 +136,9 @@ def wait_dropped(s, timeout=TIMEOUT):
             pass
         except (ConnectionResetError, BrokenPipeError):
             return True
-        time.sleep(0.02)        # pacing of the poll, not a wait for it
-    return False
+        return False
+    s.setblocking(False)
+    return wait_until(reset, timeout, fail=False)
 
 
 class Frames:

@@ -22,7 +22,7 @@ import unittest
 import websockets
 
 from harness import (AsyncTestCase, BIN, SLOW, TOP, Medusa, fd_table, http_get, http_get_json,
-                     ids_for_shards, open_fds, quiet_fds, worker_rss_kb, TIMEOUT, VALGRIND)
+                     ids_for_shards, open_fds, quiet_fds, worker_rss_kb, TIMEOUT, VALGRIND, until)
 
 WAIT = 'medusa:{"type":"wait"}'
 LINKUP = 'medusa:{"type":"linkup"}'
@@ -68,7 +68,7 @@ class Direction:
             while not stop.is_set():
                 await self.tx.send(payload(self.sid, self.name, self.sent))
                 self.sent += 1
-                await asyncio.sleep(self.period)
+                await asyncio.sleep(self.period)    # the load's pace
         except websockets.ConnectionClosed:
             self.closed = True
 
@@ -124,24 +124,25 @@ class Load:
     async def flowing(self, sids, at_least=3):
         """Wait until every direction of sids has received at_least more."""
         base = {k: d.got for k, d in self.dirs.items() if k[0] in sids}
-        deadline = time.monotonic() + TIMEOUT
-        while any(self.dirs[k].got < base[k] + at_least for k in base):
-            if time.monotonic() > deadline:
-                raise AssertionError("sessions stopped flowing")
-            await asyncio.sleep(0.05)
+        await until(lambda: all(self.dirs[k].got >= base[k] + at_least
+                                for k in base), what="sessions to flow")
 
     async def finish(self, sids):
         """Stop sending; every message sent on sids must have arrived."""
         self.stop.set()
-        deadline = time.monotonic() + TIMEOUT
-        for sid in sids:
-            for name in ("m2s", "s2m"):
-                d = self.dirs[(sid, name)]
-                while d.got < d.sent and d.error is None and not d.closed:
-                    if time.monotonic() > deadline:
-                        raise AssertionError("%s %s: %d of %d arrived" %
-                                             (sid, name, d.got, d.sent))
-                    await asyncio.sleep(0.02)
+        ds = [self.dirs[(sid, name)] for sid in sids for name in ("m2s", "s2m")]
+        late = lambda: [d for d in ds if d.got < d.sent and d.error is None
+                        and not d.closed]
+        await until(lambda: not late(), what=lambda: "; ".join(
+            "%s %s: %d of %d arrived" % (d.sid, d.name, d.got, d.sent)
+            for d in late()))
+
+    async def ended(self, sids):
+        """Wait until both directions of each of sids have seen the end."""
+        ds = [self.dirs[(sid, name)] for sid in sids for name in ("m2s", "s2m")]
+        await until(lambda: all(d.closed for d in ds), what=lambda: "%s to end"
+                    % ", ".join("%s %s" % (d.sid, d.name) for d in ds
+                                if not d.closed))
 
     async def close(self):
         self.stop.set()
@@ -208,13 +209,7 @@ class CrashTest(AsyncTestCase):
         print("\n  crashed shard served again after %.0f ms" % (back * 1000))
         self.assertLess(back, 1.0 * SLOW)
         # Both sides of the killed shard's sessions saw it end.
-        for s in doomed:
-            for n in ("m2s", "s2m"):
-                d = load.dirs[(s, n)]
-                deadline = time.monotonic() + TIMEOUT
-                while not d.closed and time.monotonic() < deadline:
-                    await asyncio.sleep(0.02)
-                self.assertTrue(d.closed, "%s %s still open" % (s, n))
+        await load.ended(doomed)
         # Every other session keeps every byte.
         await load.flowing(others)
         await load.finish(others)
@@ -315,9 +310,7 @@ class RestartTest(AsyncTestCase):
         async def settled(get, want):
             # Connections being torn down (the last medusactl, a /status)
             # close a moment later: wait for the count, then read it.
-            deadline = time.monotonic() + 5
-            while get() != want and time.monotonic() < deadline:
-                await asyncio.sleep(0.02)
+            await until(lambda: get() == want, fail=False)
             return get()
         base_sup = quiet_fds(sup)
         base_table = fd_table(sup)
@@ -327,10 +320,10 @@ class RestartTest(AsyncTestCase):
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             await load.flowing(ids, at_least=2)
             # Only the new workers are left once the old ones drained.
-            deadline = time.monotonic() + TIMEOUT
-            while len(all_pids(m)) != 4 and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            pids = all_pids(m)
+            def four_workers():
+                pids = all_pids(m)
+                return pids if len(pids) == 4 else None
+            pids = await until(four_workers, what="the old workers to drain")
             wfds = sum(open_fds(p) for p in pids)
             if base_workers is None:
                 base_workers = wfds
@@ -376,12 +369,10 @@ class RestartTest(AsyncTestCase):
         m.proc.send_signal(signal.SIGHUP)
         await asyncio.to_thread(m.wait_log, lambda l: l.get("msg") ==
                                 "rolling restart finished", start=mark)
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
+        def two_workers():
             st = http_get_json(m.port, "/status")
-            if len(st["workers"]) == 2:
-                break
-            await asyncio.sleep(0.05)
+            return st if len(st["workers"]) == 2 else None
+        st = await until(two_workers, what="the old workers to go")
         self.assertEqual({w["version"] for w in st["workers"]}, {"0.1.0-next"})
         self.assertEqual({w["state"] for w in st["workers"]}, {"ready"})
         await load.flowing(ids)
@@ -416,13 +407,7 @@ class RestartTest(AsyncTestCase):
                   if l.get("msg") == "session handed off"}
         self.assertEqual(len(handed), moved)
         kept = [s for s in ids if s not in handed]
-        for s in handed:
-            for n in ("m2s", "s2m"):
-                d = load.dirs[(s, n)]
-                deadline = time.monotonic() + TIMEOUT
-                while not d.closed and time.monotonic() < deadline:
-                    await asyncio.sleep(0.02)
-                self.assertTrue(d.closed)
+        await load.ended(handed)
         await load.flowing(kept)
         await load.finish(kept)
         load.check_intact(self, kept)

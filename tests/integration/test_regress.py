@@ -19,7 +19,7 @@ import websockets
 
 from harness import (AsyncTestCase, Medusa, RawWS, close_payload, frame,
                      http_get_json, server_end, worker_rss_kb, TIMEOUT,
-                     VALGRIND)
+                     VALGRIND, until)
 
 LINKUP = 'medusa:{"type":"linkup"}'
 
@@ -121,14 +121,17 @@ class RegressTest(AsyncTestCase):
                              for l in self.m.logs[mark:])
         sl.setblocking(False)
         pending = b""                   # the rest of a frame half sent
-        deadline = time.monotonic() + TIMEOUT
-        while not paused():
-            self.assertLess(time.monotonic(), deadline, "never paused")
+
+        def flood_until_paused():
+            nonlocal pending
             try:
-                n = sl.send(pending or msg)
-                pending = (pending or msg)[n:]
+                while True:
+                    n = sl.send(pending or msg)
+                    pending = (pending or msg)[n:]
             except BlockingIOError:
-                await asyncio.sleep(0.01)
+                return paused()
+        await until(flood_until_paused, what="the slave to be paused",
+                    every=0.01)
         # The master ends the session; the slave gets the CLOSE, answers
         # (after the rest of its frame: the reflector reads it again now),
         # and must then see the connection end cleanly, at once.
@@ -165,10 +168,8 @@ class RegressTest(AsyncTestCase):
         await asyncio.to_thread(self.m.wait_log, lambda l: l.get("msg") ==
                                 "rolling restart finished", start=mark)
         # The reload restarted the worker: the new one, once the old is gone.
-        deadline = time.monotonic() + TIMEOUT
-        while len(http_get_json(self.m.port, "/status")["workers"]) > 1:
-            self.assertLess(time.monotonic(), deadline, "old worker lingers")
-            await asyncio.sleep(0.02)
+        await until(lambda: len(http_get_json(self.m.port, "/status")
+                                ["workers"]) == 1, what="the old worker to go")
         self.pid = self.m.worker_pids()[0]
         s.sendall(b"a" * 4000)                  # no end of head: 431 at 1024
         data = b""
@@ -223,15 +224,15 @@ class RegressTest(AsyncTestCase):
         sl.setblocking(False)
         chunk = frame(2, b"y" * 65000)
         # Flood a master that never reads, until the slave is paused.
-        while True:
+        def flood_until_paused():
             try:
                 sl.send(chunk)
             except BlockingIOError:
                 pass
-            if any(l.get("msg") == "peer not reading; pausing"
-                   for l in self.m.logs[mark:]):
-                break
-            await asyncio.sleep(0.01)
+            return any(l.get("msg") == "peer not reading; pausing"
+                       for l in self.m.logs[mark:])
+        await until(flood_until_paused, what="the slave to be paused",
+                    every=0.01)
         # The slave resets; not being read, the worker does not notice.
         sl.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sl.close()
@@ -322,7 +323,7 @@ class RegressTest(AsyncTestCase):
             buf = mrest
             m.settimeout(TIMEOUT)
             while True:
-                time.sleep(0.016)
+                time.sleep(0.016)       # the slow reader's pace
                 d = m.recv(4096)
                 if not d:
                     break
@@ -410,13 +411,12 @@ class PassedSocketTest(AsyncTestCase):
         pid = m.proc.pid
         s = socket.create_connection(("127.0.0.1", m.port), TIMEOUT)
         s.sendall(b"GET /attach/pieces/master HTTP/1.1\r\nHost: x\r\n")
-        deadline = time.monotonic() + TIMEOUT
-        ino = None
-        while ino is None or ino not in epoll_targets(pid):
-            self.assertLess(time.monotonic(), deadline,
-                            "the supervisor never watched the connection")
-            await asyncio.sleep(0.01)
+
+        def watched():
             ino = server_inode(m.port, s)
+            return ino if ino is not None and ino in epoll_targets(pid) else None
+        ino = await until(watched, what="the supervisor to watch the "
+                          "connection", every=0.01)
         s.sendall(b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
                   b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                   b"Sec-WebSocket-Version: 13\r\n\r\n")

@@ -24,7 +24,7 @@ import threading
 import unittest
 
 from harness import (AsyncTestCase, Medusa, RawWS, TIMEOUT, close_payload,
-                     frame)
+                     frame, until)
 from test_operations import worker_script
 
 LINKUP = b'medusa:{"type":"linkup"}'
@@ -159,16 +159,13 @@ class SegmentTest(AsyncTestCase):
     async def wait_segment(self, client_port, pred):
         """Wait until the server has sent client_port a segment with
         pred(flags, payload); returns the segments sent it so far."""
-        deadline = asyncio.get_running_loop().time() + TIMEOUT
-        while True:
+        def sent():
             segs = self.cap.to(client_port)
-            if any(pred(f, p) for _, _, f, p in segs):
-                return segs
-            if asyncio.get_running_loop().time() > deadline:
-                self.fail("no such segment to port %d in %r (the capture "
-                          "dropped %d packets)" %
-                          (client_port, segs, self.cap.dropped()))
-            await asyncio.sleep(0.01)
+            return segs if any(pred(f, p) for _, _, f, p in segs) else None
+        return await until(sent, what=lambda: "a segment to port %d; sent "
+                           "%r (the capture dropped %d packets)" % (
+                               client_port, self.cap.to(client_port),
+                               self.cap.dropped()), every=0.01)
 
     async def test_a_pair_attached_together_gets_one_segment_each(self):
         # The worker starts only when told, so the master and then the

@@ -8,10 +8,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 import unittest
 
-from harness import Agent, BIN, Medusa, TIMEOUT
+from harness import Agent, BIN, Medusa, TIMEOUT, wait_until
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 
@@ -88,17 +87,17 @@ class TlsTest(unittest.TestCase):
                                    stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE)
         # Ready when it accepts connections on both ports.
-        deadline = time.monotonic() + TIMEOUT
+        def accepts(p):
+            try:
+                socket.create_connection(("127.0.0.1", p), 1).close()
+                return True
+            except OSError:
+                if cls.hap.poll() is not None:
+                    raise AssertionError("haproxy exited: %s" %
+                                         cls.hap.stderr.read())
+                return False
         for p in (cls.port, cls.port2):
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", p), 1).close()
-                    break
-                except OSError:
-                    if cls.hap.poll() is not None or time.monotonic() > deadline:
-                        raise AssertionError("haproxy did not start: %s" %
-                                             cls.hap.stderr.read())
-                    time.sleep(0.05)
+            wait_until(lambda: accepts(p), what="haproxy to listen on %d" % p)
 
     @classmethod
     def tearDownClass(cls):
