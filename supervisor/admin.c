@@ -29,8 +29,7 @@ struct admin_conn {
 	ev_io		a_rio;
 	ev_io		a_wio;
 	bool		a_broken;	/* a reply could not be queued */
-	struct admin_conn *a_next;
-	struct admin_conn *a_prev;
+	LIST_ENTRY(admin_conn) a_link;
 };
 
 /* This file's state: the admin socket and its connections. */
@@ -39,7 +38,7 @@ static struct admin {
 	const struct medusa_config *a_conf;	/* main.c's */
 	int		a_fd;		/* listening */
 	ev_io		a_lio;
-	struct admin_conn *a_conns;
+	LIST_HEAD(, admin_conn) a_conns;
 	unsigned	a_nconns;
 } adm = { .a_fd = -1 };
 
@@ -51,12 +50,7 @@ admin_close(struct admin_conn *a)
 	ev_io_stop(adm.a_loop, &a->a_rio);
 	ev_io_stop(adm.a_loop, &a->a_wio);
 	ctlchan_close(&a->a_ch, NULL, NULL);
-	if (a->a_prev != NULL)
-		a->a_prev->a_next = a->a_next;
-	else
-		adm.a_conns = a->a_next;
-	if (a->a_next != NULL)
-		a->a_next->a_prev = a->a_prev;
+	LIST_REMOVE(a, a_link);
 	adm.a_nconns--;
 	free(a);
 }
@@ -237,10 +231,7 @@ admin_accept_cb(EV_P_ ev_io *w, int revents)
 	ev_io_init(&a->a_wio, admin_write_cb, fd, EV_WRITE);
 	a->a_rio.data = a->a_wio.data = a;
 	ev_io_start(adm.a_loop, &a->a_rio);
-	a->a_next = adm.a_conns;
-	if (adm.a_conns != NULL)
-		adm.a_conns->a_prev = a;
-	adm.a_conns = a;
+	LIST_INSERT_HEAD(&adm.a_conns, a, a_link);
 	adm.a_nconns++;
 }
 
@@ -299,8 +290,8 @@ admin_listen(struct ev_loop *loop, const struct medusa_config *conf)
 void
 admin_close_all(void)
 {
-	while (adm.a_conns != NULL)
-		admin_close(adm.a_conns);
+	while (!LIST_EMPTY(&adm.a_conns))
+		admin_close(LIST_FIRST(&adm.a_conns));
 	if (adm.a_fd >= 0) {
 		ev_io_stop(adm.a_loop, &adm.a_lio);
 		(void) close(adm.a_fd);

@@ -47,7 +47,7 @@ static struct front {
 	ev_timer	f_accept_timer;	/* accepting again after EMFILE */
 	int		f_headep;	/* epoll set: heads still arriving */
 	ev_io		f_headio;	/* ... which the loop watches */
-	struct sconn	*f_conns;
+	LIST_HEAD(, sconn) f_conns;
 	size_t		f_nconns;
 	struct addrcount *f_peers;	/* connections held, per address */
 	uint64_t	f_reqseq;
@@ -337,12 +337,7 @@ front_unlink(struct sconn *sc)
 	ev_timer_stop(fr.f_loop, &sc->sc_timer);
 	if (sc->sc_query != NULL)
 		status_conn_gone(sc);
-	if (sc->sc_prev != NULL)
-		sc->sc_prev->sc_next = sc->sc_next;
-	else
-		fr.f_conns = sc->sc_next;
-	if (sc->sc_next != NULL)
-		sc->sc_next->sc_prev = sc->sc_prev;
+	LIST_REMOVE(sc, sc_link);
 	fr.f_nconns--;
 	if (sc->sc_host[0] != '\0')
 		addrcount_del(fr.f_peers, sc->sc_host);
@@ -393,10 +388,7 @@ front_conn(int fd, const char *peer, uint64_t accept_ms, const char *reqid)
 	ev_io_init(&sc->sc_wio, front_write_cb, fd, EV_WRITE);
 	ev_init(&sc->sc_timer, front_timer_cb);
 	sc->sc_rio.data = sc->sc_wio.data = sc->sc_timer.data = sc;
-	sc->sc_next = fr.f_conns;
-	if (fr.f_conns != NULL)
-		fr.f_conns->sc_prev = sc;
-	fr.f_conns = sc;
+	LIST_INSERT_HEAD(&fr.f_conns, sc, sc_link);
 	fr.f_nconns++;
 	front_timer(sc, fr.f_conf->mc_head_timeout);
 	return (sc);
@@ -825,6 +817,6 @@ front_stop(void)
 	for (int i = 0; i < fr.f_nlisten; i++)
 		(void) close(fr.f_lfd[i]);
 	fr.f_nlisten = 0;
-	while (fr.f_conns != NULL)
-		front_destroy(fr.f_conns);
+	while (!LIST_EMPTY(&fr.f_conns))
+		front_destroy(LIST_FIRST(&fr.f_conns));
 }

@@ -172,6 +172,18 @@ restart_shard_done(bool ok)
 	restart_next();
 }
 
+/*
+ * The old worker has handed off what it could (or given up): it drains
+ * what stayed, bounded by drain_timeout_s, and the shard is done.
+ */
+static void
+restart_retire(struct wproc *old, bool ok)
+{
+	workers_shutdown(old, PROTO_SHUTDOWN_DRAIN,
+	    (uint64_t)(job.j_conf->mc_drain_timeout * 1000));
+	restart_shard_done(ok);
+}
+
 static void
 restart_finish(void)
 {
@@ -327,15 +339,15 @@ restart_handoff_done(struct wproc *w, const struct proto_handoff_done *d)
 		return;
 	}
 	if (d->phd_aborted) {
-		/* The channel broke but the successor lives: it keeps what it
-		 * has, and the old worker drains the rest where it is. */
+		/*
+		 * The channel broke but the successor lives: it keeps what it
+		 * has, and the old worker drains the rest where it is.
+		 */
 		restart_say(MLOG_ERROR, "shard %u: handoff aborted: %llu moved, "
 		    "%llu stay to finish in pid %d", sh->sh_index,
 		    (unsigned long long)d->phd_moved,
 		    (unsigned long long)d->phd_stayed, (int)w->wp_pid);
-		workers_shutdown(w, PROTO_SHUTDOWN_DRAIN,
-		    (uint64_t)(job.j_conf->mc_drain_timeout * 1000));
-		restart_shard_done(false);
+		restart_retire(w, false);
 		return;
 	}
 	if (d->phd_failed > 0)
@@ -352,9 +364,7 @@ restart_handoff_done(struct wproc *w, const struct proto_handoff_done *d)
 		    "stay to finish in pid %d", sh->sh_index,
 		    (unsigned long long)d->phd_moved,
 		    (unsigned long long)d->phd_stayed, (int)w->wp_pid);
-	workers_shutdown(w, PROTO_SHUTDOWN_DRAIN,
-	    (uint64_t)(job.j_conf->mc_drain_timeout * 1000));
-	restart_shard_done(d->phd_failed == 0);
+	restart_retire(w, d->phd_failed == 0);
 }
 
 /* A process of the job exited. */
@@ -414,9 +424,7 @@ restart_timer_cb(EV_P_ ev_timer *t, int revents)
 		restart_say(MLOG_ERROR, "shard %u: the handoff did not finish "
 		    "in time; the old worker drains what it has",
 		    job.j_old->wp_shard->sh_index);
-		workers_shutdown(job.j_old, PROTO_SHUTDOWN_DRAIN,
-		    (uint64_t)(job.j_conf->mc_drain_timeout * 1000));
-		restart_shard_done(false);
+		restart_retire(job.j_old, false);
 	}
 }
 

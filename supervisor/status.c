@@ -45,15 +45,14 @@ struct statusq {
 	bool		q_truncated;
 	json_t		*q_sessions;
 	ev_timer	q_timer;
-	struct statusq	*q_next;
-	struct statusq	*q_prev;
+	LIST_ENTRY(statusq) q_link;
 };
 
 /* This file's state: the queries under way. */
 static struct status {
 	struct ev_loop	*st_loop;
 	uint64_t	st_started_ms;	/* the supervisor's start, for "started" */
-	struct statusq	*st_queries;
+	LIST_HEAD(, statusq) st_queries;
 	unsigned	st_nqueries;
 	uint64_t	st_qseq;	/* the last query id */
 } st;
@@ -111,7 +110,7 @@ status_workers(bool *healthy)
 		if (sh->sh_active == NULL || sh->sh_active->wp_state != W_READY)
 			*healthy = false;
 		for (const struct wproc *w = workers_procs(); w != NULL;
-		    w = w->wp_next) {
+		    w = LIST_NEXT(w, wp_link)) {
 			if (w->wp_shard != sh || w->wp_pid <= 0)
 				continue;
 			json_array_append_new(a, status_proc(w));
@@ -139,12 +138,7 @@ status_finish(struct statusq *q)
 	bool healthy;
 
 	ev_timer_stop(st.st_loop, &q->q_timer);
-	if (q->q_prev != NULL)
-		q->q_prev->q_next = q->q_next;
-	else
-		st.st_queries = q->q_next;
-	if (q->q_next != NULL)
-		q->q_next->q_prev = q->q_prev;
+	LIST_REMOVE(q, q_link);
 	st.st_nqueries--;
 
 	if (q->q_arg != NULL) {
@@ -207,17 +201,15 @@ status_query(status_done_f *done, void *arg)
 	q->q_id = ++st.st_qseq;
 	q->q_done = done;
 	q->q_arg = arg;
-	q->q_next = st.st_queries;
-	if (st.st_queries != NULL)
-		st.st_queries->q_prev = q;
-	st.st_queries = q;
+	LIST_INSERT_HEAD(&st.st_queries, q, q_link);
 	ev_timer_init(&q->q_timer, status_timer_cb, STATUS_TIMEOUT, 0);
 	q->q_timer.data = q;
 
 	m.psq_qid = q->q_id;
 	msgpack_sbuffer_init(&sb);
 	(void) proto_enc_status_req(&sb, &m);
-	for (struct wproc *w = workers_procs(); w != NULL; w = w->wp_next) {
+	for (struct wproc *w = workers_procs(); w != NULL;
+	    w = LIST_NEXT(w, wp_link)) {
 		if ((w->wp_state != W_READY && w->wp_state != W_RETIRING) ||
 		    q->q_pending == STATUS_MAX_PROCS)
 			continue;
@@ -260,7 +252,7 @@ status_reply(struct wproc *w, const struct proto_status_reply *m)
 {
 	struct statusq *q;
 
-	for (q = st.st_queries; q != NULL; q = q->q_next) {
+	LIST_FOREACH(q, &st.st_queries, q_link) {
 		if (q->q_id == m->psr_qid)
 			break;
 	}
@@ -293,8 +285,8 @@ status_worker_gone(struct wproc *w)
 {
 	struct statusq *q, *next;
 
-	for (q = st.st_queries; q != NULL; q = next) {
-		next = q->q_next;
+	for (q = LIST_FIRST(&st.st_queries); q != NULL; q = next) {
+		next = LIST_NEXT(q, q_link);
 		status_done_with(q, w);
 	}
 }
@@ -335,8 +327,9 @@ status_start(struct sconn *sc)
 	status_query(status_http_done, sc);
 	/* Still waiting: remember the query, in case the client goes. */
 	if (sc->sc_state == SC_STATUS) {
-		for (struct statusq *q = st.st_queries; q != NULL;
-		    q = q->q_next) {
+		struct statusq *q;
+
+		LIST_FOREACH(q, &st.st_queries, q_link) {
 			if (q->q_arg == sc)
 				sc->sc_query = q;
 		}
@@ -354,7 +347,9 @@ status_conn_gone(struct sconn *sc)
 void
 status_cancel(void *arg)
 {
-	for (struct statusq *q = st.st_queries; q != NULL; q = q->q_next) {
+	struct statusq *q;
+
+	LIST_FOREACH(q, &st.st_queries, q_link) {
 		if (q->q_arg == arg)
 			q->q_arg = NULL;
 	}

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <limits.h>
+#include <sys/queue.h>
 #include <sys/types.h>
 
 #include <ev.h>
@@ -60,8 +61,7 @@ struct sconn {
 	struct wproc	*sc_batch;	/* in this worker's attach batch */
 	struct sconn	*sc_hnext;	/* the shard's held list */
 	struct sconn	**sc_hprevp;	/* what points at us in it */
-	struct sconn	*sc_next;
-	struct sconn	*sc_prev;
+	LIST_ENTRY(sconn) sc_link;	/* front.c's connections */
 };
 
 /*
@@ -95,8 +95,7 @@ struct wproc {
 	int		wp_nbatch;
 	size_t		wp_bbytes;	/* their heads, and room for the rest */
 	struct wproc	*wp_bnext;	/* the list of those with a batch */
-	struct wproc	*wp_next;	/* all processes */
-	struct wproc	*wp_prev;
+	LIST_ENTRY(wproc) wp_link;	/* all processes (workers_procs()) */
 };
 
 struct shard {

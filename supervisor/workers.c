@@ -50,7 +50,7 @@ static struct workers {
 	const struct worker_bin *ws_bin;	/* main.c's */
 	unsigned	ws_nshards;
 	struct shard	ws_shards[SUP_MAX_WORKERS];
-	struct wproc	*ws_procs;	/* every worker process alive */
+	LIST_HEAD(, wproc) ws_procs;	/* every worker process alive */
 	struct wproc	*ws_batched;	/* workers with attaches to send */
 	ev_prepare	ws_batch_prep;	/* sends them before the loop waits */
 	struct proto_attach_batch ws_batch;	/* 16 x 6 spans: not on the stack */
@@ -171,7 +171,9 @@ workers_send_config(struct wproc *w)
 void
 workers_config_all(void)
 {
-	for (struct wproc *w = ws.ws_procs; w != NULL; w = w->wp_next) {
+	struct wproc *w;
+
+	LIST_FOREACH(w, &ws.ws_procs, wp_link) {
 		if (w->wp_state != W_STOPPING)
 			workers_send_config(w);
 	}
@@ -257,10 +259,7 @@ workers_spawn(struct shard *sh)
 	ev_child_init(&w->wp_child, workers_child_cb, pid, 0);
 	w->wp_child.data = w;
 	ev_child_start(ws.ws_loop, &w->wp_child);
-	w->wp_next = ws.ws_procs;
-	if (ws.ws_procs != NULL)
-		ws.ws_procs->wp_prev = w;
-	ws.ws_procs = w;
+	LIST_INSERT_HEAD(&ws.ws_procs, w, wp_link);
 	mlog(MLOG_INFO, "worker started", "shard=%u worker_pid=%d path=%s",
 	    sh->sh_index, (int)pid, ws.ws_bin->wb_path);
 	workers_send_config(w);
@@ -322,11 +321,11 @@ workers_shard(unsigned i)
 	return (&ws.ws_shards[i]);
 }
 
-/* Every worker process alive, on its wp_next list. */
+/* The first of every worker process alive; LIST_NEXT(w, wp_link) on. */
 struct wproc *
 workers_procs(void)
 {
-	return (ws.ws_procs);
+	return (LIST_FIRST(&ws.ws_procs));
 }
 
 const char *
@@ -339,7 +338,9 @@ workers_path(void)
 void
 workers_kill_all(void)
 {
-	for (struct wproc *w = ws.ws_procs; w != NULL; w = w->wp_next) {
+	struct wproc *w;
+
+	LIST_FOREACH(w, &ws.ws_procs, wp_link) {
 		if (w->wp_pid > 0)
 			(void) kill(w->wp_pid, SIGKILL);
 	}
@@ -727,12 +728,7 @@ workers_free(struct wproc *w)
 {
 	workers_batch_send(w);	/* none may stay behind (503 if closed) */
 	ev_timer_stop(ws.ws_loop, &w->wp_timer);
-	if (w->wp_prev != NULL)
-		w->wp_prev->wp_next = w->wp_next;
-	else
-		ws.ws_procs = w->wp_next;
-	if (w->wp_next != NULL)
-		w->wp_next->wp_prev = w->wp_prev;
+	LIST_REMOVE(w, wp_link);
 	free(w);
 }
 
@@ -857,9 +853,11 @@ workers_shutdown(struct wproc *w, int mode, uint64_t timeout_ms)
 void
 workers_stop_all(int mode)
 {
+	struct wproc *w;
+
 	for (unsigned i = 0; i < ws.ws_nshards; i++)
 		ev_timer_stop(ws.ws_loop, &ws.ws_shards[i].sh_timer);
-	for (struct wproc *w = ws.ws_procs; w != NULL; w = w->wp_next) {
+	LIST_FOREACH(w, &ws.ws_procs, wp_link) {
 		if (w->wp_state == W_READY || w->wp_state == W_RETIRING) {
 			workers_shutdown(w, mode, 0);
 			if (mode == PROTO_SHUTDOWN_CLOSE)
@@ -877,5 +875,5 @@ workers_stop_all(int mode)
 bool
 workers_all_down(void)
 {
-	return (ws.ws_procs == NULL);
+	return (LIST_EMPTY(&ws.ws_procs));
 }

@@ -390,17 +390,35 @@ def raw_exchange(port, data, timeout=TIMEOUT, host="127.0.0.1", family=socket.AF
     s.connect((host, port))
     if data:
         s.sendall(data)
+    out = read_to_eof(s, timeout)
+    s.close()
+    return out
+
+
+def read_to_eof(s, timeout=TIMEOUT):
+    """What s receives until the server closes (or resets) it."""
+    s.settimeout(timeout)
     out = b""
     while True:
         try:
-            chunk = s.recv(65536)
+            d = s.recv(65536)
         except ConnectionResetError:
             break
-        if not chunk:
+        if not d:
             break
-        out += chunk
-    s.close()
+        out += d
     return out
+
+
+def read_until(s, marker):
+    """What s receives until marker has come (or the end)."""
+    buf = b""
+    while marker not in buf:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    return buf
 
 
 def http_get(port, path, headers=None):
@@ -415,6 +433,46 @@ def http_get_json(port, path):
     status, headers, body = http_get(port, path)
     assert status == 200, (status, body)
     return json.loads(body)
+
+
+# --- a WebSocket client (python3-websockets) ----------------------------------
+
+WAIT = 'medusa:{"type":"wait"}'
+LINKUP = 'medusa:{"type":"linkup"}'
+
+
+def ws_connect(m, path, **kw):
+    """python3-websockets on m's path: no compression, no size limit, no
+    pings of its own unless asked."""
+    import websockets
+    kw.setdefault("compression", None)
+    kw.setdefault("max_size", None)
+    kw.setdefault("ping_interval", None)
+    return websockets.connect(m.url(path), open_timeout=TIMEOUT, **kw)
+
+
+async def ws_recv(ws, timeout=TIMEOUT):
+    return await asyncio.wait_for(ws.recv(), timeout)
+
+
+async def ws_pair(m, sid):
+    """A linked master and slave; both linkups consumed."""
+    master = await ws_connect(m, "/attach/%s/master" % sid)
+    assert await ws_recv(master) == WAIT
+    slave = await ws_connect(m, "/attach/%s/slave" % sid)
+    assert await ws_recv(slave) == LINKUP
+    assert await ws_recv(master) == LINKUP
+    return master, slave
+
+
+async def ws_close_of(ws):
+    """The CLOSE ws got: (code, reason), or None for a bare disconnect."""
+    import websockets
+    try:
+        while True:
+            await ws_recv(ws)
+    except websockets.ConnectionClosed as e:
+        return (e.rcvd.code, e.rcvd.reason) if e.rcvd else None
 
 
 # --- raw WebSocket frames ---------------------------------------------------

@@ -12,40 +12,9 @@ import subprocess
 import tempfile
 import unittest
 
-import websockets
-
 from harness import (AsyncTestCase, BIN, TOP, Medusa, RawWS, http_get_json,
-                     ids_for_shards, TIMEOUT, until)
-
-WAIT = 'medusa:{"type":"wait"}'
-LINKUP = 'medusa:{"type":"linkup"}'
-
-
-def connect(m, path):
-    return websockets.connect(m.url(path), compression=None, max_size=None,
-                              ping_interval=None, open_timeout=TIMEOUT)
-
-
-async def recv(ws):
-    return await asyncio.wait_for(ws.recv(), TIMEOUT)
-
-
-async def pair(m, sid):
-    master = await connect(m, "/attach/%s/master" % sid)
-    assert await recv(master) == WAIT
-    slave = await connect(m, "/attach/%s/slave" % sid)
-    assert await recv(slave) == LINKUP
-    assert await recv(master) == LINKUP
-    return master, slave
-
-
-async def close_of(ws):
-    """The CLOSE ws got: (code, reason), or None for a bare disconnect."""
-    try:
-        while True:
-            await recv(ws)
-    except websockets.ConnectionClosed as e:
-        return (e.rcvd.code, e.rcvd.reason) if e.rcvd else None
+                     ids_for_shards, TIMEOUT, until,
+                     LINKUP, ws_connect, ws_recv, ws_pair, ws_close_of)
 
 
 class CrashTest(AsyncTestCase):
@@ -54,13 +23,13 @@ class CrashTest(AsyncTestCase):
         m = Medusa(workers=3)
         try:
             ids = ids_for_shards(3, "crash")
-            pairs = [await pair(m, sid) for sid in ids]
+            pairs = [await ws_pair(m, sid) for sid in ids]
             pids = m.worker_pids()
             mark = m.mark()
             os.kill(pids[1], signal.SIGKILL)
             # Both sides of the killed shard's session see it at once.
             for ws in pairs[1]:
-                self.assertIsNone(await close_of(ws))
+                self.assertIsNone(await ws_close_of(ws))
             line = await asyncio.to_thread(m.wait_log, lambda l: l.get("msg") ==
                                            "worker exited" and l.get("shard") == 1,
                                            start=mark)
@@ -70,17 +39,17 @@ class CrashTest(AsyncTestCase):
             for k in (0, 2):
                 master, slave = pairs[k]
                 await master.send("still %d" % k)
-                self.assertEqual(await recv(slave), "still %d" % k)
+                self.assertEqual(await ws_recv(slave), "still %d" % k)
                 await slave.send(b"back")
-                self.assertEqual(await recv(master), b"back")
+                self.assertEqual(await ws_recv(master), b"back")
             # The shard comes back, under a new pid, and pairs again.
             await asyncio.to_thread(m.wait_ready, start=mark, count=1)
             newpids = m.worker_pids()
             self.assertNotEqual(newpids[1], pids[1])
             self.assertEqual((newpids[0], newpids[2]), (pids[0], pids[2]))
-            master, slave = await pair(m, ids[1])
+            master, slave = await ws_pair(m, ids[1])
             await master.send("reborn")
-            self.assertEqual(await recv(slave), "reborn")
+            self.assertEqual(await ws_recv(slave), "reborn")
             st = http_get_json(m.port, "/status")
             self.assertEqual(st["workers"][1]["restarts"], 1)
             for a, b in pairs[0::2] + [(master, slave)]:
@@ -93,9 +62,9 @@ class CrashTest(AsyncTestCase):
     async def test_workers_exit_when_the_supervisor_dies(self):
         m = Medusa(workers=2)
         pids = list(m.worker_pids().values())
-        master, slave = await pair(m, "orphan")
+        master, slave = await ws_pair(m, "orphan")
         m.stop(signal.SIGKILL)
-        self.assertEqual(await close_of(master), (1001, "server shutting down"))
+        self.assertEqual(await ws_close_of(master), (1001, "server shutting down"))
         for pid in pids:
             await until(lambda: not pid_alive(pid),
                         what="worker %d to exit" % pid)
@@ -114,11 +83,11 @@ class StopTest(AsyncTestCase):
     async def stop_with(self, sig):
         m = Medusa(workers=2)
         ids = ids_for_shards(2, "stop")
-        pairs = [await pair(m, sid) for sid in ids]
-        lone = await connect(m, "/attach/stop-lone/slave")
+        pairs = [await ws_pair(m, sid) for sid in ids]
+        lone = await ws_connect(m, "/attach/stop-lone/slave")
         m.proc.send_signal(sig)
         for ws in [w for p in pairs for w in p] + [lone]:
-            self.assertEqual(await close_of(ws), (1001, "server shutting down"))
+            self.assertEqual(await ws_close_of(ws), (1001, "server shutting down"))
         rc = await asyncio.to_thread(m.stop)
         self.assertEqual(rc, 0)
         m.check_clean(self)
@@ -144,14 +113,14 @@ class TimeoutTest(AsyncTestCase):
         cls.m.check_clean(unittest.TestCase())
 
     async def test_pairing_timeout(self):
-        slave = await connect(self.m, "/attach/lonely/slave")
-        self.assertEqual(await close_of(slave),
+        slave = await ws_connect(self.m, "/attach/lonely/slave")
+        self.assertEqual(await ws_close_of(slave),
                          (1001, "timed out waiting for the peer"))
 
     async def test_idle_timeout(self):
-        master, slave = await pair(self.m, "idle")
-        self.assertEqual(await close_of(master), (1001, "idle timeout"))
-        self.assertEqual(await close_of(slave), (1001, "idle timeout"))
+        master, slave = await ws_pair(self.m, "idle")
+        self.assertEqual(await ws_close_of(master), (1001, "idle timeout"))
+        self.assertEqual(await ws_close_of(slave), (1001, "idle timeout"))
 
     async def test_pings_only_to_peers_that_accept_them(self):
         pinged = await RawWS.connect(self.m.port, "/attach/pings/slave",

@@ -52,7 +52,7 @@ import unittest
 from harness import (AsyncTestCase, BIN, Medusa, RawWS, UPGRADE,
                      close_payload, frame, parse_response, raw_exchange,
                      server_end, tcp_conns, wait_tcp_conns, SLOW,
-                     TIMEOUT, wait_until)
+                     TIMEOUT, wait_until, read_to_eof, read_until)
 
 ERROR, WARN, INFO = 50, 40, 30
 LINKUP = b'medusa:{"type":"linkup"}'
@@ -99,29 +99,9 @@ def peer_of(s):
     return "%s:%d" % s.getsockname()[:2]
 
 
-def read_to_eof(s, timeout=TIMEOUT):
-    s.settimeout(timeout)
-    out = b""
-    while True:
-        try:
-            d = s.recv(65536)
-        except ConnectionResetError:
-            break
-        if not d:
-            break
-        out += d
-    return out
-
-
 def read_head(s):
     """The response head of an upgrade request, and the bytes after it."""
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        d = s.recv(65536)
-        if not d:
-            break
-        buf += d
-    head, _, rest = buf.partition(b"\r\n\r\n")
+    head, _, rest = read_until(s, b"\r\n\r\n").partition(b"\r\n\r\n")
     return int(head.split(b" ")[1]), rest
 
 

@@ -19,7 +19,7 @@ import websockets
 
 from harness import (AsyncTestCase, Medusa, RawWS, close_payload, frame,
                      http_get_json, server_end, worker_rss_kb, TIMEOUT,
-                     VALGRIND, until)
+                     VALGRIND, until, read_until)
 
 LINKUP = 'medusa:{"type":"linkup"}'
 
@@ -172,12 +172,7 @@ class RegressTest(AsyncTestCase):
                                 ["workers"]) == 1, what="the old worker to go")
         self.pid = self.m.worker_pids()[0]
         s.sendall(b"a" * 4000)                  # no end of head: 431 at 1024
-        data = b""
-        while b"\r\n\r\n" not in data:
-            d = s.recv(4096)
-            if not d:
-                break
-            data += d
+        data = read_until(s, b"\r\n\r\n")
         s.close()
         self.assertTrue(data.startswith(b"HTTP/1.1 431"), data[:80])
         self.assertEqual(http_get_json(self.m.port, "/status")["health"], "ok")

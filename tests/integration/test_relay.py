@@ -10,45 +10,9 @@ import struct
 import time
 import unittest
 
-import websockets
-
 from harness import (AsyncTestCase, SLOW, Medusa, RawWS, http_get, http_get_json, ids_for_shards,
-                     worker_rss_kb, close_payload, TIMEOUT, VALGRIND)
-
-WAIT = 'medusa:{"type":"wait"}'
-LINKUP = 'medusa:{"type":"linkup"}'
-
-
-def connect(m, path, **kw):
-    kw.setdefault("compression", None)
-    kw.setdefault("max_size", None)
-    kw.setdefault("ping_interval", None)
-    return websockets.connect(m.url(path), open_timeout=TIMEOUT, **kw)
-
-
-async def recv(ws, timeout=TIMEOUT):
-    return await asyncio.wait_for(ws.recv(), timeout)
-
-
-async def pair(m, sid):
-    """A linked master and slave; both linkups consumed."""
-    master = await connect(m, "/attach/%s/master" % sid)
-    assert await recv(master) == WAIT
-    slave = await connect(m, "/attach/%s/slave" % sid)
-    assert await recv(slave) == LINKUP
-    assert await recv(master) == LINKUP
-    return master, slave
-
-
-async def closed_with(ws):
-    """The close frame ws received: (code, reason)."""
-    try:
-        while True:
-            await recv(ws)
-    except websockets.ConnectionClosed as e:
-        if e.rcvd is None:
-            return None
-        return e.rcvd.code, e.rcvd.reason
+                     worker_rss_kb, close_payload, TIMEOUT, VALGRIND,
+                     WAIT, LINKUP, ws_connect, ws_recv, ws_pair, ws_close_of)
 
 
 _POOL = "".join(random.Random(7).choice("abcdefghij \u00e9\u00fc\u20ac\U0001f600")
@@ -82,10 +46,10 @@ class RelayTest(AsyncTestCase):
         assert rc == 0, rc
 
     async def test_wait_pulses_about_every_2s(self):
-        master = await connect(self.m, "/attach/pulse/master")
+        master = await ws_connect(self.m, "/attach/pulse/master")
         times = []
         for _ in range(3):
-            self.assertEqual(await recv(master), WAIT)
+            self.assertEqual(await ws_recv(master), WAIT)
             times.append(time.monotonic())
         gaps = [b - a for a, b in zip(times, times[1:])]
         for g in gaps:
@@ -94,31 +58,31 @@ class RelayTest(AsyncTestCase):
         await master.close()
 
     async def test_linkup_both_and_relay_both_ways(self):
-        master, slave = await pair(self.m, "Linkup-1")
+        master, slave = await ws_pair(self.m, "Linkup-1")
         await master.send("from master")
-        self.assertEqual(await recv(slave), "from master")
+        self.assertEqual(await ws_recv(slave), "from master")
         await slave.send(b"\x00\xff from slave")
-        self.assertEqual(await recv(master), b"\x00\xff from slave")
+        self.assertEqual(await ws_recv(master), b"\x00\xff from slave")
         await master.send("")
-        self.assertEqual(await recv(slave), "")
+        self.assertEqual(await ws_recv(slave), "")
         await slave.send(b"")
-        self.assertEqual(await recv(master), b"")
+        self.assertEqual(await ws_recv(master), b"")
         await master.close()
         await slave.close()
 
     async def test_slave_first_pairs(self):
-        slave = await connect(self.m, "/attach/slavefirst/slave")
-        master = await connect(self.m, "/attach/SLAVEFIRST/master")
-        self.assertEqual(await recv(slave), LINKUP)
-        self.assertEqual(await recv(master), LINKUP)
+        slave = await ws_connect(self.m, "/attach/slavefirst/slave")
+        master = await ws_connect(self.m, "/attach/SLAVEFIRST/master")
+        self.assertEqual(await ws_recv(slave), LINKUP)
+        self.assertEqual(await ws_recv(master), LINKUP)
         await slave.send("hello master")
-        self.assertEqual(await recv(master), "hello master")
+        self.assertEqual(await ws_recv(master), "hello master")
         await master.close()
-        self.assertEqual(await closed_with(slave), (1000, ""))
+        self.assertEqual(await ws_close_of(slave), (1000, ""))
 
     async def test_messages_before_linkup_are_dropped(self):
-        master = await connect(self.m, "/attach/early/master")
-        self.assertEqual(await recv(master), WAIT)
+        master = await ws_connect(self.m, "/attach/early/master")
+        self.assertEqual(await ws_recv(master), WAIT)
         mark = self.m.mark()
         await master.send("too early")
         await master.send(b"also too early")
@@ -128,16 +92,16 @@ class RelayTest(AsyncTestCase):
             self.m.wait_log, lambda l: l.get("msg") ==
             "message before linkup dropped" and l.get("session") == "early",
             start=mark, count=2)
-        slave = await connect(self.m, "/attach/early/slave")
-        self.assertEqual(await recv(slave), LINKUP)
-        self.assertEqual(await recv(master), LINKUP)
+        slave = await ws_connect(self.m, "/attach/early/slave")
+        self.assertEqual(await ws_recv(slave), LINKUP)
+        self.assertEqual(await ws_recv(master), LINKUP)
         await master.send("on time")
-        self.assertEqual(await recv(slave), "on time")
+        self.assertEqual(await ws_recv(slave), "on time")
         await master.close()
         await slave.close()
 
     async def test_thousand_messages_each_way_byte_exact(self):
-        master, slave = await pair(self.m, "bulk")
+        master, slave = await ws_pair(self.m, "bulk")
         n, maxlen = 1000, 256 * 1024
 
         async def send_all(ws, seed):
@@ -146,62 +110,62 @@ class RelayTest(AsyncTestCase):
 
         async def check_all(ws, seed):
             for i, want in enumerate(payloads(seed, n, maxlen)):
-                got = await recv(ws, 60)
+                got = await ws_recv(ws, 60)
                 self.assertEqual(type(got), type(want), "message %d" % i)
                 self.assertEqual(got, want, "message %d" % i)
 
         await asyncio.gather(send_all(master, 1), check_all(slave, 1),
                              send_all(slave, 2), check_all(master, 2))
         await master.close()
-        self.assertEqual(await closed_with(slave), (1000, ""))
+        self.assertEqual(await ws_close_of(slave), (1000, ""))
 
     async def test_fragmented_message_arrives_whole(self):
-        master, slave = await pair(self.m, "frag")
+        master, slave = await ws_pair(self.m, "frag")
         await master.send(["frag-1 ", "fr\u00e9g-2 ", "frag-3"])
-        self.assertEqual(await recv(slave), "frag-1 fr\u00e9g-2 frag-3")
+        self.assertEqual(await ws_recv(slave), "frag-1 fr\u00e9g-2 frag-3")
         await slave.send([b"\x01" * 70000, b"\x02" * 3, b""])
-        self.assertEqual(await recv(master), b"\x01" * 70000 + b"\x02" * 3)
+        self.assertEqual(await ws_recv(master), b"\x01" * 70000 + b"\x02" * 3)
         await master.close()
         await slave.close()
 
     async def test_text_split_inside_a_character_across_fragments(self):
         master = await RawWS.connect(self.m.port, "/attach/utf8split/master")
         self.assertEqual(master.status, 101)
-        slave = await connect(self.m, "/attach/utf8split/slave")
-        self.assertEqual(await recv(slave), LINKUP)
+        slave = await ws_connect(self.m, "/attach/utf8split/slave")
+        self.assertEqual(await ws_recv(slave), LINKUP)
         await master.recv_frame()       # wait
         data = "\u20ac\U0001f600".encode()
         await master.send(1, data[:2], fin=False)
         await master.send(0, data[2:5], fin=False)
         await master.send(0, data[5:], fin=True)
-        self.assertEqual(await recv(slave), "\u20ac\U0001f600")
+        self.assertEqual(await ws_recv(slave), "\u20ac\U0001f600")
         master.close()
         await slave.close()
 
     async def test_close_passed_on_with_code_and_reason(self):
-        master, slave = await pair(self.m, "close-m")
+        master, slave = await ws_pair(self.m, "close-m")
         await master.close(code=4001, reason="master says bye")
-        self.assertEqual(await closed_with(slave), (4001, "master says bye"))
+        self.assertEqual(await ws_close_of(slave), (4001, "master says bye"))
 
-        master, slave = await pair(self.m, "close-s")
+        master, slave = await ws_pair(self.m, "close-s")
         await slave.close(code=4002, reason="slave says bye \u00e9")
-        self.assertEqual(await closed_with(master), (4002, "slave says bye \u00e9"))
+        self.assertEqual(await ws_close_of(master), (4002, "slave says bye \u00e9"))
 
     async def test_disconnect_without_close_gives_peer_1001(self):
         master = await RawWS.connect(self.m.port, "/attach/vanish/master")
-        slave = await connect(self.m, "/attach/vanish/slave")
-        self.assertEqual(await recv(slave), LINKUP)
+        slave = await ws_connect(self.m, "/attach/vanish/slave")
+        self.assertEqual(await ws_recv(slave), LINKUP)
         master.writer.transport.abort()
-        code, reason = await closed_with(slave)
+        code, reason = await ws_close_of(slave)
         self.assertEqual(code, 1001)
         self.assertIn("master", reason)
 
     async def test_ping_answered_on_each_hop_not_forwarded(self):
-        master = await connect(self.m, "/attach/pinghop/master")
+        master = await ws_connect(self.m, "/attach/pinghop/master")
         slave = await RawWS.connect(self.m.port, "/attach/pinghop/slave")
         self.assertEqual(slave.status, 101)
-        self.assertEqual(await recv(master), WAIT)
-        self.assertEqual(await recv(master), LINKUP)
+        self.assertEqual(await ws_recv(master), WAIT)
+        self.assertEqual(await ws_recv(master), LINKUP)
         f = await slave.recv_frame()
         self.assertEqual((f[1], f[2]), (1, LINKUP.encode()))
         pong = await master.ping(b"m-ping")
@@ -219,7 +183,7 @@ class RelayTest(AsyncTestCase):
         slave.close()
 
     async def test_second_master_and_second_slave_get_409(self):
-        master, slave = await pair(self.m, "dup")
+        master, slave = await ws_pair(self.m, "dup")
         status, headers, body = http_get(self.m.port, "/attach/dup/master", {
             "Upgrade": "websocket", "Connection": "Upgrade",
             "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
@@ -236,7 +200,7 @@ class RelayTest(AsyncTestCase):
         self.assertEqual(json.loads(body)["message"], "session already has a slave")
         # The live session is untouched.
         await master.send("still here")
-        self.assertEqual(await recv(slave), "still here")
+        self.assertEqual(await ws_recv(slave), "still here")
         await master.close()
         await slave.close()
 
@@ -248,14 +212,14 @@ class RelayTest(AsyncTestCase):
         self.assertEqual(master.headers["upgrade"], "websocket")
         self.assertEqual(master.headers["sec-websocket-accept"],
                          "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
-        slave = await connect(self.m, "/attach/nover/slave")
-        self.assertEqual(await recv(slave), LINKUP)
+        slave = await ws_connect(self.m, "/attach/nover/slave")
+        self.assertEqual(await ws_recv(slave), LINKUP)
         f = await master.recv_frame()
         self.assertEqual(f[2], WAIT.encode())
         f = await master.recv_frame()
         self.assertEqual(f[2], LINKUP.encode())
         await master.send(2, b"zero mask", mask=b"\0\0\0\0")
-        self.assertEqual(await recv(slave), b"zero mask")
+        self.assertEqual(await ws_recv(slave), b"zero mask")
         await slave.send("to raw master")
         f = await master.recv_frame()
         self.assertEqual((f[0], f[1], f[2]), (True, 1, b"to raw master"))
@@ -263,13 +227,13 @@ class RelayTest(AsyncTestCase):
         self.assertEqual(await master.recv_close(), (1000, ""))
         self.assertEqual(await master.expect_eof(), b"")
         master.close()
-        self.assertEqual(await closed_with(slave), (1000, "done"))
+        self.assertEqual(await ws_close_of(slave), (1000, "done"))
 
     async def test_status_shape_and_shards_on_distinct_pids(self):
         ids = ids_for_shards(3, "shape")
-        pairs = [await pair(self.m, i) for i in ids]
-        lone = await connect(self.m, "/attach/shape-lonely/master")
-        self.assertEqual(await recv(lone), WAIT)
+        pairs = [await ws_pair(self.m, i) for i in ids]
+        lone = await ws_connect(self.m, "/attach/shape-lonely/master")
+        self.assertEqual(await ws_recv(lone), WAIT)
         st = http_get_json(self.m.port, "/status")
         self.assertEqual(st["health"], "ok")
         self.assertEqual(set(st), {"health", "sessions", "workers", "version",
@@ -309,8 +273,8 @@ class RelayTest(AsyncTestCase):
         sid = "backpressure"
         master = await RawWS.connect(self.m.port, "/attach/%s/master" % sid)
         mark = self.m.mark()
-        slave = await connect(self.m, "/attach/%s/slave" % sid)
-        self.assertEqual(await recv(slave), LINKUP)
+        slave = await ws_connect(self.m, "/attach/%s/slave" % sid)
+        self.assertEqual(await ws_recv(slave), LINKUP)
         shard_pid = {l["shard"]: l["pid"] for l in self.m.logs
                      if l.get("msg") == "worker ready" and l.get("component") == "worker"}
         attach = await asyncio.to_thread(
