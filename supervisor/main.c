@@ -112,8 +112,20 @@
  * status queries status.c's, a rolling restart restart.c's, the admin
  * socket admin.c's.
  */
+/* Command-line settings, re-applied over the file on every reload. */
+struct sup_cli {
+	char	binds[CONFIG_MAX_BINDS][CONFIG_ADDR_MAX];
+	int	nbinds;
+	int	port;		/* -1: the file's */
+	int	workers;	/* -1: the file's */
+	int	level;		/* -1: the file's */
+	bool	test;		/* -t: check the configuration and exit */
+	char	path[PATH_MAX];	/* the configuration file */
+};
+
 static struct supervisor {
 	struct ev_loop	*s_loop;
+	struct sup_cli	s_cli;
 	struct medusa_config s_conf;
 	/*
 	 * The worker binary and the configuration, and their directories,
@@ -259,29 +271,20 @@ sup_drain(const char *why)
 		ev_break(sup.s_loop, EVBREAK_ALL);
 }
 
-/* Command-line settings, re-applied over the file on every reload. */
-static struct {
-	char	binds[CONFIG_MAX_BINDS][CONFIG_ADDR_MAX];
-	int	nbinds;
-	int	port;
-	int	workers;
-	int	level;
-	char	path[PATH_MAX];
-} sup_cli = { .port = -1, .workers = -1, .level = -1 };
 
 static void
 sup_apply_cli(struct medusa_config *c)
 {
-	if (sup_cli.nbinds > 0) {
-		memcpy(c->mc_bind, sup_cli.binds, sizeof (sup_cli.binds));
-		c->mc_nbind = sup_cli.nbinds;
+	if (sup.s_cli.nbinds > 0) {
+		memcpy(c->mc_bind, sup.s_cli.binds, sizeof (sup.s_cli.binds));
+		c->mc_nbind = sup.s_cli.nbinds;
 	}
-	if (sup_cli.port >= 0)
-		c->mc_port = sup_cli.port;
-	if (sup_cli.workers >= 0)
-		c->mc_workers = sup_cli.workers;
-	if (sup_cli.level >= 0)
-		c->mc_log_level = sup_cli.level;
+	if (sup.s_cli.port >= 0)
+		c->mc_port = sup.s_cli.port;
+	if (sup.s_cli.workers >= 0)
+		c->mc_workers = sup.s_cli.workers;
+	if (sup.s_cli.level >= 0)
+		c->mc_log_level = sup.s_cli.level;
 }
 
 /*
@@ -305,7 +308,7 @@ sup_reload(void)
 
 		mlog(MLOG_WARN, "SIGHUP: the configuration's directory is not "
 		    "readable by this user; re-reading the file opened at "
-		    "start-up", "config=%s", sup_cli.path);
+		    "start-up", "config=%s", sup.s_cli.path);
 		if (fd < 0 || lseek(fd, 0, SEEK_SET) != 0 ||
 		    config_load_at(&c, fd, "", err, sizeof (err)) != 0) {
 			if (fd >= 0)
@@ -360,7 +363,7 @@ sup_reload(void)
 			    "be opened; keeping the old", "worker_path=%s",
 			    c.mc_worker_path);
 	}
-	mlog(MLOG_INFO, "configuration reloaded", "config=%s", sup_cli.path);
+	mlog(MLOG_INFO, "configuration reloaded", "config=%s", sup.s_cli.path);
 	workers_config_all();
 	return (0);
 }
@@ -477,8 +480,13 @@ sup_parse_int(const char *flag, const char *s, int lo, int hi, int *out)
 	return (0);
 }
 
-int
-main(int argc, char **argv)
+/*
+ * The command line, into sup.s_cli (the configuration file's path
+ * defaults to ../etc/medusa.json beside this program).  -1 to go on, or
+ * the status to exit with.
+ */
+static int
+sup_options(int argc, char **argv, const char *selfdir)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'f' },
@@ -491,27 +499,26 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char cfgpath[PATH_MAX], selfdir[PATH_MAX], err[512];
-	char binds[CONFIG_MAX_BINDS][CONFIG_ADDR_MAX];
-	int nbinds = 0, port = -1, workers = -1, level = -1, test = 0, ch;
-	long ncpu;
+	struct sup_cli *cli = &sup.s_cli;
+	int ch;
 
-	sup_self_dir(selfdir, sizeof (selfdir));
-	if (snprintf(cfgpath, sizeof (cfgpath), "%s/../etc/medusa.json",
-	    selfdir) >= (int)sizeof (cfgpath))
-		snprintf(cfgpath, sizeof (cfgpath), "etc/medusa.json");
+	cli->port = cli->workers = cli->level = -1;
+	if (snprintf(cli->path, sizeof (cli->path), "%s/../etc/medusa.json",
+	    selfdir) >= (int)sizeof (cli->path))
+		snprintf(cli->path, sizeof (cli->path), "etc/medusa.json");
 	while ((ch = getopt_long(argc, argv, "f:p:b:w:l:thV", opts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'f':
-			snprintf(cfgpath, sizeof (cfgpath), "%s", optarg);
+			snprintf(cli->path, sizeof (cli->path), "%s", optarg);
 			break;
 		case 'p':
-			if (sup_parse_int("-p", optarg, 0, 65535, &port) != 0)
+			if (sup_parse_int("-p", optarg, 0, 65535,
+			    &cli->port) != 0)
 				return (2);
 			break;
 		case 'b':
-			if (nbinds == CONFIG_MAX_BINDS ||
+			if (cli->nbinds == CONFIG_MAX_BINDS ||
 			    strlen(optarg) >= CONFIG_ADDR_MAX ||
 			    optarg[0] == '\0') {
 				fprintf(stderr, "medusa: -b: at most %d "
@@ -519,22 +526,23 @@ main(int argc, char **argv)
 				    CONFIG_MAX_BINDS, CONFIG_ADDR_MAX);
 				return (2);
 			}
-			snprintf(binds[nbinds++], CONFIG_ADDR_MAX, "%s", optarg);
+			snprintf(cli->binds[cli->nbinds++], CONFIG_ADDR_MAX,
+			    "%s", optarg);
 			break;
 		case 'w':
 			if (sup_parse_int("-w", optarg, 0, SUP_MAX_WORKERS,
-			    &workers) != 0)
+			    &cli->workers) != 0)
 				return (2);
 			break;
 		case 'l':
-			if ((level = mlog_level_parse(optarg)) < 0) {
+			if ((cli->level = mlog_level_parse(optarg)) < 0) {
 				fprintf(stderr, "medusa: -l must be trace, "
 				    "debug, info, warn, error or fatal\n");
 				return (2);
 			}
 			break;
 		case 't':
-			test = 1;
+			cli->test = true;
 			break;
 		case 'h':
 			sup_usage(stdout);
@@ -554,44 +562,95 @@ main(int argc, char **argv)
 		sup_usage(stderr);
 		return (2);
 	}
+	return (-1);
+}
 
-	memset(&sup, 0, sizeof (sup));
+/*
+ * The configuration, the command line over it, and what they name: the
+ * worker binary (by default the one beside this program), the number of
+ * workers (0: one per CPU), the user to become.  0, or -1 with a message
+ * on stderr.
+ */
+static int
+sup_configure(const char *selfdir)
+{
+	struct worker_bin *b = &sup.s_bin;
+	char err[512];
+	long ncpu;
+
 	config_defaults(&sup.s_conf);
-	if (config_load(&sup.s_conf, cfgpath, err, sizeof (err)) != 0) {
+	if (config_load(&sup.s_conf, sup.s_cli.path, err, sizeof (err)) != 0) {
 		fprintf(stderr, "medusa: configuration: %s\n", err);
-		return (2);
+		return (-1);
 	}
-	if (nbinds > 0)
-		memcpy(sup_cli.binds, binds, sizeof (binds));
-	sup_cli.nbinds = nbinds;
-	sup_cli.port = port;
-	sup_cli.workers = workers;
-	sup_cli.level = level;
-	snprintf(sup_cli.path, sizeof (sup_cli.path), "%s", cfgpath);
 	sup_apply_cli(&sup.s_conf);
 	if (sup.s_conf.mc_worker_path[0] != '\0')
-		snprintf(sup.s_bin.wb_path, sizeof (sup.s_bin.wb_path), "%s",
+		snprintf(b->wb_path, sizeof (b->wb_path), "%s",
 		    sup.s_conf.mc_worker_path);
-	else if (snprintf(sup.s_bin.wb_path, sizeof (sup.s_bin.wb_path),
-	    "%s/medusa-worker", selfdir) >= (int)sizeof (sup.s_bin.wb_path)) {
+	else if (snprintf(b->wb_path, sizeof (b->wb_path), "%s/medusa-worker",
+	    selfdir) >= (int)sizeof (b->wb_path)) {
 		fprintf(stderr, "medusa: path of medusa-worker too long\n");
-		return (2);
+		return (-1);
 	}
-	if (access(sup.s_bin.wb_path, X_OK) != 0) {
-		fprintf(stderr, "medusa: worker program %s: %s\n",
-		    sup.s_bin.wb_path, strerror(errno));
-		return (2);
+	if (access(b->wb_path, X_OK) != 0) {
+		fprintf(stderr, "medusa: worker program %s: %s\n", b->wb_path,
+		    strerror(errno));
+		return (-1);
 	}
 	if (sup.s_conf.mc_workers == 0) {
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		sup.s_conf.mc_workers = ncpu > 0 ? (int)(ncpu >
 		    SUP_MAX_WORKERS ? SUP_MAX_WORKERS : ncpu) : 1;
 	}
-	if (sup_drop_privileges(&sup.s_conf, true) != 0)
+	return (sup_drop_privileges(&sup.s_conf, true));
+}
+
+/*
+ * Everything that needs root, then the drop: the worker binary and the
+ * configuration opened (see struct supervisor), the listeners, the admin
+ * socket.  0, or -1 with a message on stderr.
+ */
+static int
+sup_open(void)
+{
+	struct worker_bin *b = &sup.s_bin;
+
+	b->wb_dirfd = sup.s_config_dirfd = -1;
+	if (sup_open_dir(b->wb_path, &b->wb_dirfd, b->wb_name,
+	    sizeof (b->wb_name)) != 0 || sup_open_dir(sup.s_cli.path,
+	    &sup.s_config_dirfd, sup.s_config_name,
+	    sizeof (sup.s_config_name)) != 0)
+		return (-1);
+	b->wb_fd = open(b->wb_path, O_RDONLY | O_CLOEXEC);
+	sup.s_config_fd = open(sup.s_cli.path, O_RDONLY | O_CLOEXEC);
+	if (front_init(sup.s_loop, &sup.s_conf) != 0 || front_listen() != 0 ||
+	    admin_listen(sup.s_loop, &sup.s_conf) != 0 ||
+	    sup_drop_privileges(&sup.s_conf, false) != 0)
+		return (-1);
+	if (faccessat(b->wb_dirfd, b->wb_name, X_OK, 0) != 0)
+		mlog(MLOG_WARN, "this user cannot reach the worker binary by "
+		    "its path: workers start from the binary as it was at "
+		    "start-up, and a rolling restart will not pick up a new "
+		    "build there", "worker_path=%s error=%s", b->wb_path,
+		    strerror(errno));
+	return (0);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const int sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+	char selfdir[PATH_MAX];
+	int rc;
+
+	sup_self_dir(selfdir, sizeof (selfdir));
+	if ((rc = sup_options(argc, argv, selfdir)) >= 0)
+		return (rc);
+	if (sup_configure(selfdir) != 0)
 		return (2);
-	if (test) {
+	if (sup.s_cli.test) {
 		printf("medusa: configuration %s is valid (%d workers, port "
-		    "%d)\n", cfgpath, sup.s_conf.mc_workers,
+		    "%d)\n", sup.s_cli.path, sup.s_conf.mc_workers,
 		    sup.s_conf.mc_port);
 		return (0);
 	}
@@ -605,35 +664,14 @@ main(int argc, char **argv)
 	restart_init(sup.s_loop, &sup.s_conf);
 	workers_init(sup.s_loop, &sup.s_conf, &sup.s_bin,
 	    (unsigned)sup.s_conf.mc_workers);
-
-	sup.s_bin.wb_dirfd = sup.s_config_dirfd = -1;
-	if (sup_open_dir(sup.s_bin.wb_path, &sup.s_bin.wb_dirfd,
-	    sup.s_bin.wb_name, sizeof (sup.s_bin.wb_name)) != 0 ||
-	    sup_open_dir(cfgpath, &sup.s_config_dirfd, sup.s_config_name,
-	    sizeof (sup.s_config_name)) != 0)
+	if (sup_open() != 0)
 		return (1);
-	sup.s_bin.wb_fd = open(sup.s_bin.wb_path, O_RDONLY | O_CLOEXEC);
-	sup.s_config_fd = open(cfgpath, O_RDONLY | O_CLOEXEC);
-	if (front_init(sup.s_loop, &sup.s_conf) != 0 || front_listen() != 0 ||
-	    admin_listen(sup.s_loop, &sup.s_conf) != 0 ||
-	    sup_drop_privileges(&sup.s_conf, false) != 0)
-		return (1);
-	if (faccessat(sup.s_bin.wb_dirfd, sup.s_bin.wb_name, X_OK, 0) != 0)
-		mlog(MLOG_WARN, "this user cannot reach the worker binary by "
-		    "its path: workers start from the binary as it was at "
-		    "start-up, and a rolling restart will not pick up a new "
-		    "build there", "worker_path=%s error=%s", sup.s_bin.wb_path,
-		    strerror(errno));
-	{
-		int sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
-
-		for (int i = 0; i < 4; i++) {
-			ev_signal_init(&sup.s_sigs[i], sup_signal_cb, sigs[i]);
-			ev_signal_start(sup.s_loop, &sup.s_sigs[i]);
-		}
+	for (int i = 0; i < 4; i++) {
+		ev_signal_init(&sup.s_sigs[i], sup_signal_cb, sigs[i]);
+		ev_signal_start(sup.s_loop, &sup.s_sigs[i]);
 	}
 	mlog(MLOG_INFO, "starting", "version=%s config=%s workers=%u port=%d",
-	    MEDUSA_VERSION, cfgpath, workers_nshards(), front_port());
+	    MEDUSA_VERSION, sup.s_cli.path, workers_nshards(), front_port());
 	workers_start_all();
 	front_accepting(true);
 

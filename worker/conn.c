@@ -861,83 +861,53 @@ conn_on_close(struct conn *c, const uint8_t *p, size_t n)
 	conn_finish(c, CONN_CLOSED);
 }
 
-/* A whole frame has arrived, payload unmasked. */
+/* A continuation frame: the message being reassembled grows, or ends. */
 static void
-conn_frame(struct conn *c, const struct wsframe_hdr *h, uint8_t *p)
+conn_continued(struct conn *c, const struct wsframe_hdr *h, uint8_t *p)
+{
+	size_t n = (size_t)h->fh_len;
+	uint8_t op;
+
+	if (c->c_frag_op == 0) {
+		conn_fail(c, WS_CLOSE_PROTOCOL,
+		    "continuation frame outside a message");
+		return;
+	}
+	if (n > cn.cn_conf->wc_max_message - c->c_frag.b_len) {
+		conn_fail(c, WS_CLOSE_TOO_BIG, "message too big");
+		return;
+	}
+	if (c->c_frag_op == WS_OP_TEXT) {
+		c->c_frag_utf8 = utf8_feed(c->c_frag_utf8, p, n);
+		if (c->c_frag_utf8 == UTF8_REJECT ||
+		    (h->fh_fin && c->c_frag_utf8 != UTF8_ACCEPT)) {
+			conn_fail(c, WS_CLOSE_BAD_DATA,
+			    "text message is not UTF-8");
+			return;
+		}
+	}
+	if (buf_append(&c->c_frag, p, n) != 0) {
+		conn_fail(c, WS_CLOSE_INTERNAL, "out of memory");
+		return;
+	}
+	if (!h->fh_fin)
+		return;
+	op = c->c_frag_op;
+	c->c_frag_op = 0;
+	c->c_rx_msgs++;
+	if (c->c_sess != NULL)
+		session_message(c, op, buf_head(&c->c_frag), c->c_frag.b_len);
+	if (cn.cn_rb.rb_to != NULL)
+		conn_batch_flush();	/* before c_frag goes */
+	buf_free(&c->c_frag);
+}
+
+/* A text or binary frame: a whole message, or the first of its pieces. */
+static void
+conn_data(struct conn *c, const struct wsframe_hdr *h, uint8_t *p)
 {
 	size_t n = (size_t)h->fh_len;
 	uint8_t op = h->fh_opcode;
-
-	c->c_last_rx = ev_now(cn.cn_loop);
-	c->c_ping_sent = 0;
-	if (c->c_sess != NULL)
-		session_activity(c->c_sess);
-
-	switch (op) {
-	case WS_OP_PING:
-		(void) conn_send_frame(c, WS_OP_PONG, p, n);
-		/* A peer that pings and never reads gets no more pongs queued. */
-		if (c->c_out.b_len >= cn.cn_conf->wc_out_high &&
-		    !(c->c_pause & CONN_PAUSE_SELF)) {
-			static struct mlog_limit lim;
-			unsigned long skipped;
-
-			if (mlog_allow(&lim, &skipped))
-				mlog(MLOG_WARN, "peer not reading its pongs; "
-				    "pausing", "req_id=%s session=%s role=%s "
-				    "queued=%zu times_since_last_line=%lu",
-				    c->c_reqid, conn_sid(c), conn_role_name(c),
-				    c->c_out.b_len, skipped);
-			conn_pause(c, CONN_PAUSE_SELF);
-		}
-		return;
-	case WS_OP_PONG:
-		return;
-	case WS_OP_CLOSE:
-		conn_on_close(c, p, n);
-		return;
-	default:
-		break;
-	}
-	if (c->c_state != CONN_OPEN)
-		return;		/* after our CLOSE, data is discarded */
-
-	if (op == WS_OP_CONT) {
-		if (c->c_frag_op == 0) {
-			conn_fail(c, WS_CLOSE_PROTOCOL,
-			    "continuation frame outside a message");
-			return;
-		}
-		if (n > cn.cn_conf->wc_max_message - c->c_frag.b_len) {
-			conn_fail(c, WS_CLOSE_TOO_BIG, "message too big");
-			return;
-		}
-		if (c->c_frag_op == WS_OP_TEXT) {
-			c->c_frag_utf8 = utf8_feed(c->c_frag_utf8, p, n);
-			if (c->c_frag_utf8 == UTF8_REJECT ||
-			    (h->fh_fin && c->c_frag_utf8 != UTF8_ACCEPT)) {
-				conn_fail(c, WS_CLOSE_BAD_DATA,
-				    "text message is not UTF-8");
-				return;
-			}
-		}
-		if (buf_append(&c->c_frag, p, n) != 0) {
-			conn_fail(c, WS_CLOSE_INTERNAL, "out of memory");
-			return;
-		}
-		if (!h->fh_fin)
-			return;
-		op = c->c_frag_op;
-		c->c_frag_op = 0;
-		c->c_rx_msgs++;
-		if (c->c_sess != NULL)
-			session_message(c, op, buf_head(&c->c_frag),
-			    c->c_frag.b_len);
-		if (cn.cn_rb.rb_to != NULL)
-			conn_batch_flush();	/* before c_frag goes */
-		buf_free(&c->c_frag);
-		return;
-	}
 
 	if (c->c_frag_op != 0) {
 		conn_fail(c, WS_CLOSE_PROTOCOL,
@@ -966,6 +936,51 @@ conn_frame(struct conn *c, const struct wsframe_hdr *h, uint8_t *p)
 	c->c_rx_msgs++;
 	if (c->c_sess != NULL)
 		session_message(c, op, p, n);
+}
+
+/* A whole frame has arrived, payload unmasked. */
+static void
+conn_frame(struct conn *c, const struct wsframe_hdr *h, uint8_t *p)
+{
+	size_t n = (size_t)h->fh_len;
+	uint8_t op = h->fh_opcode;
+
+	c->c_last_rx = ev_now(cn.cn_loop);
+	c->c_ping_sent = 0;
+	if (c->c_sess != NULL)
+		session_activity(c->c_sess);
+
+	switch (op) {
+	case WS_OP_PING:
+		(void) conn_send_frame(c, WS_OP_PONG, p, n);
+		/* A peer that pings and never reads gets no more pongs queued. */
+		if (conn_full(c) && !(c->c_pause & CONN_PAUSE_SELF)) {
+			static struct mlog_limit lim;
+			unsigned long skipped;
+
+			if (mlog_allow(&lim, &skipped))
+				mlog(MLOG_WARN, "peer not reading its pongs; "
+				    "pausing", "req_id=%s session=%s role=%s "
+				    "queued=%zu times_since_last_line=%lu",
+				    c->c_reqid, conn_sid(c), conn_role_name(c),
+				    c->c_out.b_len, skipped);
+			conn_pause(c, CONN_PAUSE_SELF);
+		}
+		return;
+	case WS_OP_PONG:
+		return;
+	case WS_OP_CLOSE:
+		conn_on_close(c, p, n);
+		return;
+	default:
+		break;
+	}
+	if (c->c_state != CONN_OPEN)
+		return;		/* after our CLOSE, data is discarded */
+	if (op == WS_OP_CONT)
+		conn_continued(c, h, p);
+	else
+		conn_data(c, h, p);
 }
 
 /*
