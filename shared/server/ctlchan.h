@@ -1,8 +1,9 @@
 /*
  * ctlchan.h: one end of a control channel (proto.h): framing, a bounded
- * outbound queue, and descriptor ownership.  Non-blocking throughout; the
- * caller's event loop calls ctlchan_flush() when the socket is writable and
- * ctlchan_fill() when it is readable.
+ * outbound queue, descriptor ownership, and the one read loop every reader
+ * uses.  Non-blocking throughout; the caller's event loop calls
+ * ctlchan_flush() when the socket is writable and ctlchan_pump() when it
+ * is readable.
  *
  * Ownership.  ctlchan_send() takes the message's descriptors; they are
  * closed once the sendmsg() that carries them has succeeded.  If the
