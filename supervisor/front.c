@@ -39,9 +39,10 @@ static struct front {
 	struct ev_loop	*f_loop;
 	const struct medusa_config *f_conf;	/* main.c's */
 	int		f_lfd[FRONT_MAX_LISTEN];
-	ev_io		f_lio[FRONT_MAX_LISTEN];
+	ev_io		f_lio[FRONT_MAX_LISTEN];	/* data: the kind */
 	int		f_nlisten;
 	int		f_port;		/* the port bound (port 0 resolved) */
+	int		f_status_port;	/* the status listener's, or -1 */
 	bool		f_accepting;
 	int		f_spare_fd;	/* released to shed a connection on EMFILE */
 	ev_timer	f_accept_timer;	/* accepting again after EMFILE */
@@ -201,8 +202,16 @@ front_defer_one(int fd, int secs)
 		    strerror(errno));
 }
 
+static const char *
+front_kind_name(enum front_kind k)
+{
+	return (k == FRONT_PUBLIC ? "public" : k == FRONT_TRUSTED ?
+	    "trusted" : "status");
+}
+
 static int
-front_listen_one(const struct addrinfo *ai, const char *name)
+front_listen_one(const struct addrinfo *ai, const char *name,
+    enum front_kind kind, int *portp)
 {
 	int fd, one = 1;
 	char addr[96];
@@ -238,13 +247,58 @@ front_listen_one(const struct addrinfo *ai, const char *name)
 	}
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
 		netutil_addr_str((struct sockaddr *)&ss, addr, sizeof (addr));
-		fr.f_port = ntohs(ss.ss_family == AF_INET6 ?
+		*portp = ntohs(ss.ss_family == AF_INET6 ?
 		    ((struct sockaddr_in6 *)&ss)->sin6_port :
 		    ((struct sockaddr_in *)&ss)->sin_port);
 	}
 	ev_io_init(&fr.f_lio[fr.f_nlisten], front_accept_cb, fd, EV_READ);
+	fr.f_lio[fr.f_nlisten].data = (void *)(intptr_t)kind;
 	fr.f_lfd[fr.f_nlisten++] = fd;
-	mlog(MLOG_INFO, "listening", "address=%s port=%d", addr, fr.f_port);
+	mlog(MLOG_INFO, "listening", "address=%s port=%d listener=%s", addr,
+	    *portp, front_kind_name(kind));
+	return (0);
+}
+
+/* Said at every start and reload while it holds. */
+void
+front_auth_warning(void)
+{
+	if (fr.f_conf->mc_auth == CONFIG_AUTH_NONE)
+		mlog(MLOG_WARN, "\"auth\" is \"none\": anyone who reaches the "
+		    "port gets a shell in any session; set \"auth\": "
+		    "\"signature\" unless a front door authenticates", "");
+}
+
+/*
+ * Listen on host:port (every address it resolves to; with port 0 they
+ * share the port the first got).  0, or -1 with a message on stderr.
+ */
+static int
+front_listen_on(const char *host, int *portp, enum front_kind kind)
+{
+	struct addrinfo hints, *res, *ai;
+	char port[16];
+	int rv;
+
+	memset(&hints, 0, sizeof (hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	snprintf(port, sizeof (port), "%d", *portp);
+	rv = getaddrinfo(host, port, &hints, &res);
+	if (rv != 0) {
+		fprintf(stderr, "medusa: bad %s listener address \"%s\": %s\n",
+		    front_kind_name(kind), host, gai_strerror(rv));
+		return (-1);
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (front_listen_one(ai, host, kind, portp) != 0) {
+			freeaddrinfo(res);
+			return (-1);
+		}
+		snprintf(port, sizeof (port), "%d", *portp);
+	}
+	freeaddrinfo(res);
 	return (0);
 }
 
@@ -255,31 +309,29 @@ front_listen_one(const struct addrinfo *ai, const char *name)
 int
 front_listen(void)
 {
-	for (int i = 0; i < fr.f_conf->mc_nbind; i++) {
-		struct addrinfo hints, *res, *ai;
-		char port[16];
-		int rv;
+	const struct medusa_config *c = fr.f_conf;
+	char host[CONFIG_ADDR_MAX];
+	int port;
 
-		memset(&hints, 0, sizeof (hints));
-		hints.ai_family = AF_UNSPEC;
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_flags = AI_PASSIVE;
-		/* With port 0, every address gets the port the first got. */
-		snprintf(port, sizeof (port), "%d", fr.f_port);
-		rv = getaddrinfo(fr.f_conf->mc_bind[i], port, &hints, &res);
-		if (rv != 0) {
-			fprintf(stderr, "medusa: bad bind address \"%s\": %s\n",
-			    fr.f_conf->mc_bind[i], gai_strerror(rv));
+	for (int i = 0; i < c->mc_nbind; i++) {
+		if (front_listen_on(c->mc_bind[i], &fr.f_port,
+		    FRONT_PUBLIC) != 0)
 			return (-1);
-		}
-		for (ai = res; ai != NULL; ai = ai->ai_next) {
-			if (front_listen_one(ai, fr.f_conf->mc_bind[i]) != 0) {
-				freeaddrinfo(res);
-				return (-1);
-			}
-			snprintf(port, sizeof (port), "%d", fr.f_port);
-		}
-		freeaddrinfo(res);
+	}
+	front_auth_warning();
+	for (int i = 0; i < c->mc_ntrusted; i++) {
+		if (config_hostport(c->mc_trusted[i], host, sizeof (host),
+		    &port) != 0 || front_listen_on(host, &port,
+		    FRONT_TRUSTED) != 0)
+			return (-1);
+	}
+	fr.f_status_port = -1;
+	if (c->mc_status_listen[0] != '\0') {
+		if (config_hostport(c->mc_status_listen, host, sizeof (host),
+		    &port) != 0 || front_listen_on(host, &port,
+		    FRONT_STATUS) != 0)
+			return (-1);
+		fr.f_status_port = port;
 	}
 	return (0);
 }
@@ -297,6 +349,13 @@ int
 front_port(void)
 {
 	return (fr.f_port);
+}
+
+/* The status listener's port, or -1 if there is none. */
+int
+front_status_port(void)
+{
+	return (fr.f_status_port);
 }
 
 
@@ -541,9 +600,42 @@ front_timer_cb(EV_P_ ev_timer *w, int revents)
 
 /* --- routing ---------------------------------------------------------- */
 
+/*
+ * Who may attach, and the worker's key for the session.  With "auth":
+ * "signature" the public listeners serve only /<account>/medusa/attach/...
+ * and the worker checks a credential of the account (PROTO_ATTACH_AUTH);
+ * sessions are keyed "<account>/<id>", so two accounts never meet under
+ * one id.  A trusted listener (behind a front door that authenticates)
+ * takes either path without a credential, keyed the same way.  With
+ * "auth": "none" anyone may attach, and the account (if any) is ignored,
+ * as before accounts were told apart.  0, or -1 when sc was answered.
+ */
+static int
+front_attach_key(struct sconn *sc, const struct route *r, char *key,
+    size_t cap)
+{
+	bool accounts = fr.f_conf->mc_auth == CONFIG_AUTH_SIGNATURE;
+
+	sc->sc_flags = 0;
+	if (accounts && sc->sc_kind == FRONT_PUBLIC) {
+		if (r->r_acctlen == 0) {
+			front_error(sc, 404, "ResourceNotFound", "attach at "
+			    "/<account>/medusa/attach/<id>/master|slave", NULL);
+			return (-1);
+		}
+		sc->sc_flags = PROTO_ATTACH_AUTH;
+	}
+	if (accounts && r->r_acctlen > 0)
+		snprintf(key, cap, "%s/%s", r->r_acct, r->r_id);
+	else
+		snprintf(key, cap, "%s", r->r_id);
+	return (0);
+}
+
 static void
 front_route(struct sconn *sc, size_t headlen)
 {
+	char key[ROUTE_ACCOUNT_MAX + 1 + ROUTE_ID_MAX + 1];
 	struct httphead h;
 	struct route r;
 	unsigned shard;
@@ -567,9 +659,18 @@ front_route(struct sconn *sc, size_t headlen)
 		return;
 	}
 
+	/* RFC 9112 section 3.2: an HTTP/1.1 request has exactly one Host. */
+	if ((h.hh_minor >= 1 && httphead_count(&h, "Host") == 0) ||
+	    httphead_count(&h, "Host") > 1) {
+		front_error(sc, 400, "BadRequest", "a request needs one Host "
+		    "header", NULL);
+		return;
+	}
 	route_parse(h.hh_target.s_p, h.hh_target.s_n, fr.f_conf->mc_max_id,
 	    &r);
-	if (r.r_kind == ROUTE_E_NOT_FOUND) {
+	if (r.r_kind == ROUTE_E_NOT_FOUND ||
+	    (r.r_kind == ROUTE_METRICS && sc->sc_kind != FRONT_STATUS) ||
+	    (r.r_kind == ROUTE_ATTACH && sc->sc_kind == FRONT_STATUS)) {
 		front_error(sc, 404, "ResourceNotFound", "no such resource",
 		    NULL);
 		return;
@@ -588,16 +689,32 @@ front_route(struct sconn *sc, size_t headlen)
 		front_error(sc, 400, "InvalidSessionId", why, NULL);
 		return;
 	}
-	if (r.r_kind == ROUTE_STATUS) {
-		status_start(sc);
+	if (r.r_kind == ROUTE_E_BAD_ACCOUNT) {
+		front_error(sc, 400, "InvalidAccount", "the account name must "
+		    "be 1 to 64 letters, digits, '-', '_', '.' or '@', not "
+		    "starting with '.'", NULL);
 		return;
 	}
+	if (r.r_kind == ROUTE_STATUS) {
+		if (sc->sc_kind == FRONT_STATUS)
+			status_start(sc);
+		else
+			status_health(sc);
+		return;
+	}
+	if (r.r_kind == ROUTE_METRICS) {
+		front_error(sc, 404, "ResourceNotFound", "no metrics yet",
+		    NULL);
+		return;
+	}
+	if (front_attach_key(sc, &r, key, sizeof (key)) != 0)
+		return;
 
-	shard = shard_of(r.r_id, r.r_idlen, workers_nshards());
+	shard = shard_of(key, strlen(key), workers_nshards());
 	mlog(MLOG_DEBUG, "routing attach", "req_id=%s peer=%s session=%s "
-	    "role=%s shard=%u", sc->sc_reqid, sc->sc_peer, r.r_id,
+	    "role=%s shard=%u", sc->sc_reqid, sc->sc_peer, key,
 	    route_role_name(r.r_role), shard);
-	if ((sc->sc_sid = strdup(r.r_id)) == NULL) {
+	if ((sc->sc_sid = strdup(key)) == NULL) {
 		front_error(sc, 503, "ServiceUnavailable", "out of memory",
 		    "Retry-After: 1\r\n");
 		return;
@@ -799,6 +916,7 @@ front_accept_cb(EV_P_ ev_io *w, int revents)
 		    (unsigned long long)++fr.f_reqseq);
 		if ((sc = front_conn(fd, peer, netutil_now_ms(), reqid)) == NULL)
 			continue;
+		sc->sc_kind = (enum front_kind)(intptr_t)w->data;
 		/*
 		 * The head has usually arrived by now: read it at once rather
 		 * than after a trip through the event loop.

@@ -294,6 +294,31 @@ sup_apply_cli(struct medusa_config *c)
  * needing a full restart.  Then every shard is restarted in turn, with its
  * live sessions handed over, so a new worker build takes effect too.
  */
+/*
+ * A relative keys_dir is relative to the configuration file's directory;
+ * the workers get it absolute.  0, or -1 if the path is too long.
+ */
+static int
+sup_keys_dir(struct medusa_config *c)
+{
+	char dir[PATH_MAX], copy[PATH_MAX], abs[PATH_MAX], *d;
+
+	if (c->mc_keys_dir[0] == '/')
+		return (0);
+	snprintf(copy, sizeof (copy), "%s", sup.s_cli.path);
+	d = dirname(copy);
+	if (realpath(d, dir) == NULL)
+		snprintf(dir, sizeof (dir), "%s", d);
+	if (snprintf(abs, sizeof (abs), "%s/%s", dir, c->mc_keys_dir) >=
+	    (int)sizeof (abs) || strlen(abs) >= sizeof (c->mc_keys_dir)) {
+		mlog(MLOG_ERROR, "keys_dir: path too long", "keys_dir=%s",
+		    c->mc_keys_dir);
+		return (-1);
+	}
+	snprintf(c->mc_keys_dir, sizeof (c->mc_keys_dir), "%s", abs);
+	return (0);
+}
+
 static int
 sup_reload(void)
 {
@@ -348,6 +373,18 @@ sup_reload(void)
 	c.mc_workers = sup.s_conf.mc_workers;
 	memcpy(c.mc_admin_socket, sup.s_conf.mc_admin_socket,
 	    sizeof (c.mc_admin_socket));
+	if (c.mc_ntrusted != sup.s_conf.mc_ntrusted ||
+	    memcmp(c.mc_trusted, sup.s_conf.mc_trusted,
+	    sizeof (c.mc_trusted)) != 0 || strcmp(c.mc_status_listen,
+	    sup.s_conf.mc_status_listen) != 0)
+		mlog(MLOG_WARN, "SIGHUP: trusted_listen and status_listen "
+		    "need a full restart", "");
+	memcpy(c.mc_trusted, sup.s_conf.mc_trusted, sizeof (c.mc_trusted));
+	c.mc_ntrusted = sup.s_conf.mc_ntrusted;
+	memcpy(c.mc_status_listen, sup.s_conf.mc_status_listen,
+	    sizeof (c.mc_status_listen));
+	if (sup_keys_dir(&c) != 0)
+		return (-1);
 	if (c.mc_defer_accept != sup.s_conf.mc_defer_accept)
 		front_defer_accept(c.mc_defer_accept);
 	sup.s_conf = c;
@@ -364,6 +401,7 @@ sup_reload(void)
 			    c.mc_worker_path);
 	}
 	mlog(MLOG_INFO, "configuration reloaded", "config=%s", sup.s_cli.path);
+	front_auth_warning();
 	workers_config_all();
 	return (0);
 }
@@ -584,6 +622,10 @@ sup_configure(const char *selfdir)
 		return (-1);
 	}
 	sup_apply_cli(&sup.s_conf);
+	if (sup_keys_dir(&sup.s_conf) != 0) {
+		fprintf(stderr, "medusa: keys_dir: path too long\n");
+		return (-1);
+	}
 	if (sup.s_conf.mc_worker_path[0] != '\0')
 		snprintf(b->wb_path, sizeof (b->wb_path), "%s",
 		    sup.s_conf.mc_worker_path);

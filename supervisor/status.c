@@ -260,21 +260,35 @@ status_reply(struct wproc *w, const struct proto_status_reply *m)
 		return;		/* it timed out already */
 	for (size_t i = 0; i < m->psr_nsessions; i++) {
 		const struct proto_session_info *s = &m->psr_sessions[i];
+		const char *id, *slash;
+		size_t idn;
+		json_t *o;
 
 		if (q->q_nsessions >= STATUS_MAX_SESSIONS) {
 			q->q_truncated = true;
 			break;
 		}
 		q->q_nsessions++;
-		json_array_append_new(q->q_sessions, json_pack("{s:s%, s:s, "
-		    "s:b, s:b, s:o, s:I, s:I}",
-		    "id", s->psi_id.ps_p, s->psi_id.ps_n,
+		/* The worker's key: "<account>/<id>", or "<id>". */
+		id = s->psi_id.ps_p;
+		idn = s->psi_id.ps_n;
+		slash = memchr(id, '/', idn);
+		if (slash != NULL) {
+			idn -= (size_t)(slash + 1 - id);
+			id = slash + 1;
+		}
+		o = json_pack("{s:s%, s:s, s:b, s:b, s:o, s:I, s:I}",
+		    "id", id, idn,
 		    "state", proto_sstate_name((int)s->psi_state),
 		    "has_master", s->psi_has_master,
 		    "has_slave", s->psi_has_slave,
 		    "create_time", status_time(s->psi_create_ms),
 		    "shard", (json_int_t)w->wp_shard->sh_index,
-		    "pid", (json_int_t)w->wp_pid));
+		    "pid", (json_int_t)w->wp_pid);
+		if (o != NULL && slash != NULL)
+			json_object_set_new(o, "account", json_stringn(
+			    s->psi_id.ps_p, (size_t)(slash - s->psi_id.ps_p)));
+		json_array_append_new(q->q_sessions, o);
 	}
 	if (!m->psr_more)
 		status_done_with(q, w);
@@ -316,6 +330,38 @@ status_http_done(void *arg, const char *json, size_t len)
 	resp[hl + len] = '\n';
 	front_respond(sc, resp, hl + len + 1);
 	free(resp);
+}
+
+/*
+ * The public listeners' /status: health alone, at once, for load
+ * balancers (which sessions exist is for operators: the status listener).
+ * 200 while sessions are taken (a shard without a worker is "degraded"),
+ * 503 while draining or stopping.
+ */
+void
+status_health(struct sconn *sc)
+{
+	char resp[512], body[64];
+	const char *h = "ok";
+	size_t hl, bl;
+
+	for (unsigned i = 0; i < workers_nshards(); i++) {
+		const struct shard *sh = workers_shard(i);
+
+		if (sh->sh_active == NULL || sh->sh_active->wp_state != W_READY)
+			h = "degraded";
+	}
+	if (sup_stopping() || sup_draining()) {
+		h = sup_stopping() ? "stopping" : "draining";
+		hl = httpresp_error(resp, sizeof (resp), 503,
+		    "ServiceUnavailable", h, "Retry-After: 1\r\n");
+		front_respond(sc, resp, hl);
+		return;
+	}
+	bl = (size_t)snprintf(body, sizeof (body), "{\"health\":\"%s\"}\n", h);
+	hl = httpresp_json_head(resp, sizeof (resp) - bl, bl);
+	memcpy(resp + hl, body, bl);
+	front_respond(sc, resp, hl + bl);
 }
 
 void

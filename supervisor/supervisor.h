@@ -37,6 +37,13 @@ enum sconn_state {
 struct statusq;
 struct shard;
 
+/* What a listener serves (front.c). */
+enum front_kind {
+	FRONT_PUBLIC = 0,	/* attaches (with credentials), health */
+	FRONT_TRUSTED,		/* behind a front door: attaches without */
+	FRONT_STATUS		/* internal: the full /status, /metrics */
+};
+
 struct sconn {
 	int		sc_fd;
 	enum sconn_state sc_state;
@@ -56,6 +63,8 @@ struct sconn {
 	/* An attach: where it goes (kept while it is held). */
 	char		*sc_sid;
 	int		sc_role;
+	uint32_t	sc_flags;	/* PROTO_ATTACH_* */
+	enum front_kind	sc_kind;	/* the listener it came in on */
 	struct shard	*sc_shard;
 	char		sc_host[ADDRCOUNT_HOST_MAX];	/* counted per address */
 	struct wproc	*sc_batch;	/* in this worker's attach batch */
@@ -141,6 +150,8 @@ int sup_open_dir(const char *path, int *dirfd, char *name, size_t cap);
 int front_init(struct ev_loop *, const struct medusa_config *);
 int front_listen(void);
 int front_port(void);
+int front_status_port(void);
+void front_auth_warning(void);
 void front_defer_accept(int secs);
 struct sconn *front_conn(int fd, const char *peer, uint64_t accept_ms,
     const char *reqid);
@@ -201,6 +212,7 @@ typedef void status_done_f(void *arg, const char *json, size_t len);
 void status_init(struct ev_loop *);
 void status_query(status_done_f *, void *arg);
 void status_start(struct sconn *);
+void status_health(struct sconn *);
 void status_reply(struct wproc *, const struct proto_status_reply *);
 void status_worker_gone(struct wproc *);
 void status_conn_gone(struct sconn *);

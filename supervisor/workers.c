@@ -161,6 +161,10 @@ workers_send_config(struct wproc *w)
 	m.pc_max_id = c->mc_max_id;
 	m.pc_max_sessions = (uint64_t)c->mc_max_sessions;
 	m.pc_max_per_addr = (uint64_t)c->mc_max_per_addr;
+	m.pc_clock_skew_ms = (uint64_t)(c->mc_clock_skew * 1000);
+	m.pc_presign_max_ms = (uint64_t)(c->mc_presign_max * 1000);
+	m.pc_keys_dir.ps_p = c->mc_keys_dir;
+	m.pc_keys_dir.ps_n = strlen(c->mc_keys_dir);
 	msgpack_sbuffer_init(&sb);
 	(void) proto_enc_config(&sb, &m);
 	workers_send(w, &sb);
@@ -401,6 +405,7 @@ workers_attach_of(const struct sconn *sc, struct proto_attach *a)
 	a->pa_peer.ps_p = sc->sc_peer;
 	a->pa_peer.ps_n = strlen(sc->sc_peer);
 	a->pa_accept_ms = sc->sc_accept_ms;
+	a->pa_flags = sc->sc_flags;
 }
 
 /* Send w's batch now (or answer it 503 if it cannot go). */

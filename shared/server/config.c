@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -45,6 +46,89 @@ config_defaults(struct medusa_config *c)
 	snprintf(c->mc_user, sizeof (c->mc_user), "nobody");
 	c->mc_max_per_addr = 1024;
 	c->mc_defer_accept = 1;
+	c->mc_auth = CONFIG_AUTH_SIGNATURE;
+	snprintf(c->mc_keys_dir, sizeof (c->mc_keys_dir), "keys");
+	c->mc_clock_skew = 300;
+	c->mc_presign_max = 7 * 86400;
+	snprintf(c->mc_status_listen, sizeof (c->mc_status_listen),
+	    "127.0.0.1:8382");
+}
+
+int
+config_hostport(const char *s, char *host, size_t hostcap, int *port)
+{
+	const char *colon, *h = s;
+	size_t hn;
+	char *end;
+	long p;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':')
+			return (-1);
+		h = s + 1;
+		hn = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL ||
+		    memchr(s, ':', (size_t)(colon - s)) != NULL)
+			return (-1);
+		hn = (size_t)(colon - s);
+	}
+	if (hn == 0 || hn >= hostcap || colon[1] == '\0')
+		return (-1);
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || p < 0 || p > 65535 ||
+	    colon[1] < '0' || colon[1] > '9')
+		return (-1);
+	memcpy(host, h, hn);
+	host[hn] = '\0';
+	*port = (int)p;
+	return (0);
+}
+
+/* An "address:port" string (checked), into out. */
+static int
+config_hostport_key(json_t *v, const char *key, char *out, size_t cap,
+    char *err, size_t errlen)
+{
+	char host[CONFIG_ADDR_MAX];
+	int port;
+
+	if (!json_is_string(v) || json_string_length(v) >= cap ||
+	    config_hostport(json_string_value(v), host, sizeof (host),
+	    &port) != 0) {
+		snprintf(err, errlen, "\"%s\" must be \"address:port\" "
+		    "(\"[address]:port\" for IPv6)", key);
+		return (-1);
+	}
+	snprintf(out, cap, "%s", json_string_value(v));
+	return (0);
+}
+
+static int
+config_trusted(json_t *v, struct medusa_config *c, char *err, size_t errlen)
+{
+	size_t i;
+	json_t *e;
+
+	if (!json_is_array(v) || json_array_size(v) > CONFIG_MAX_BINDS) {
+		snprintf(err, errlen, "\"trusted_listen\" must be a list of "
+		    "up to %d \"address:port\" strings", CONFIG_MAX_BINDS);
+		return (-1);
+	}
+	json_array_foreach(v, i, e) {
+		char key[48];
+
+		snprintf(key, sizeof (key), "trusted_listen[%zu]", i);
+		if (config_hostport_key(e, key, c->mc_trusted[i],
+		    sizeof (c->mc_trusted[i]), err, errlen) != 0)
+			return (-1);
+	}
+	c->mc_ntrusted = (int)json_array_size(v);
+	return (0);
 }
 
 /* A string key with a length limit; "" allowed only if empty_ok. */
@@ -109,6 +193,10 @@ static const struct cfield {
 	    mc_max_per_addr), 1, 10000000 },
 	{ "defer_accept_s", CK_INT, offsetof(struct medusa_config,
 	    mc_defer_accept), 0, 10 },
+	{ "clock_skew_s", CK_SECONDS, offsetof(struct medusa_config,
+	    mc_clock_skew), 1, 86400 },
+	{ "presign_max_s", CK_SECONDS, offsetof(struct medusa_config,
+	    mc_presign_max), 60, 366.0 * 86400 },
 };
 
 static int
@@ -226,6 +314,41 @@ config_parse(struct medusa_config *c, const char *text, size_t len,
 			if (config_string(v, key, c->mc_admin_socket,
 			    sizeof (c->mc_admin_socket), false, err,
 			    errlen) != 0)
+				goto out;
+			continue;
+		}
+		if (strcmp(key, "auth") == 0) {
+			if (json_is_string(v) &&
+			    strcmp(json_string_value(v), "signature") == 0) {
+				c->mc_auth = CONFIG_AUTH_SIGNATURE;
+			} else if (json_is_string(v) &&
+			    strcmp(json_string_value(v), "none") == 0) {
+				c->mc_auth = CONFIG_AUTH_NONE;
+			} else {
+				snprintf(err, errlen, "\"auth\" must be "
+				    "\"signature\" or \"none\"");
+				goto out;
+			}
+			continue;
+		}
+		if (strcmp(key, "keys_dir") == 0) {
+			if (config_string(v, key, c->mc_keys_dir,
+			    sizeof (c->mc_keys_dir), false, err, errlen) != 0)
+				goto out;
+			continue;
+		}
+		if (strcmp(key, "status_listen") == 0) {
+			if (json_is_string(v) && json_string_length(v) == 0) {
+				c->mc_status_listen[0] = '\0';
+				continue;
+			}
+			if (config_hostport_key(v, key, c->mc_status_listen,
+			    sizeof (c->mc_status_listen), err, errlen) != 0)
+				goto out;
+			continue;
+		}
+		if (strcmp(key, "trusted_listen") == 0) {
+			if (config_trusted(v, c, err, errlen) != 0)
 				goto out;
 			continue;
 		}

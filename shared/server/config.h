@@ -15,6 +15,13 @@
 
 #define	CONFIG_MAX_BINDS	8
 #define	CONFIG_ADDR_MAX		64
+#define	CONFIG_HOSTPORT_MAX	(CONFIG_ADDR_MAX + 8)	/* "[addr]:port" */
+
+/* Who may attach (config "auth"). */
+enum config_auth {
+	CONFIG_AUTH_SIGNATURE = 0,	/* a credential of the path's account */
+	CONFIG_AUTH_NONE = 1		/* anyone who reaches the port */
+};
 
 struct medusa_config {
 	char	mc_bind[CONFIG_MAX_BINDS][CONFIG_ADDR_MAX];
@@ -44,6 +51,15 @@ struct medusa_config {
 	char	mc_group[64];		/* "": the user's own group */
 	int	mc_max_per_addr;	/* connections from one address */
 	int	mc_defer_accept;	/* s, TCP_DEFER_ACCEPT; 0: off */
+	int	mc_auth;		/* enum config_auth */
+	char	mc_keys_dir[PATH_MAX];	/* relative: to the config file's */
+	double	mc_clock_skew;		/* s, a signed Date's distance from now */
+	double	mc_presign_max;		/* s, a presigned URL's expiry ahead */
+	/* The internal listener (full /status, /metrics); "": none. */
+	char	mc_status_listen[CONFIG_HOSTPORT_MAX];
+	/* Listeners behind a front door that authenticates: no credential. */
+	char	mc_trusted[CONFIG_MAX_BINDS][CONFIG_HOSTPORT_MAX];
+	int	mc_ntrusted;
 };
 
 void config_defaults(struct medusa_config *);
@@ -58,6 +74,12 @@ int config_load(struct medusa_config *, const char *path, char *err,
  */
 int config_load_at(struct medusa_config *, int dirfd, const char *name,
     char *err, size_t errlen);
+/*
+ * Split "host:port" or "[v6]:port" into host (without brackets) and port.
+ * Pure.  0, or -1 if it is not of that form or the port is not 0..65535.
+ */
+int config_hostport(const char *s, char *host, size_t hostcap, int *port);
+
 /* Checks across fields (watermarks, limits).  0 or -1 with err. */
 int config_check(const struct medusa_config *, char *err, size_t errlen);
 

@@ -70,7 +70,7 @@ proto_enc_config(msgpack_sbuffer *sb, const struct proto_config *m)
 {
 	struct penc e;
 
-	pe_begin(&e, sb, PROTO_CONFIG, 16);
+	pe_begin(&e, sb, PROTO_CONFIG, 19);
 	msgpack_pack_uint32(&e.pk, m->pc_version);
 	msgpack_pack_uint32(&e.pk, m->pc_shard);
 	msgpack_pack_uint32(&e.pk, m->pc_nshards);
@@ -87,6 +87,9 @@ proto_enc_config(msgpack_sbuffer *sb, const struct proto_config *m)
 	msgpack_pack_uint64(&e.pk, m->pc_max_id);
 	msgpack_pack_uint64(&e.pk, m->pc_max_sessions);
 	msgpack_pack_uint64(&e.pk, m->pc_max_per_addr);
+	msgpack_pack_uint64(&e.pk, m->pc_clock_skew_ms);
+	msgpack_pack_uint64(&e.pk, m->pc_presign_max_ms);
+	pe_str(&e, &m->pc_keys_dir);
 	return (pe_end(&e));
 }
 
@@ -103,7 +106,7 @@ proto_enc_ready(msgpack_sbuffer *sb, const struct proto_ready *m)
 	return (pe_end(&e));
 }
 
-/* The six fields of one attach (ATTACH, and each of ATTACH_BATCH). */
+/* The fields of one attach (ATTACH, and each of ATTACH_BATCH). */
 static void
 pe_attach(struct penc *e, const struct proto_attach *m)
 {
@@ -113,6 +116,7 @@ pe_attach(struct penc *e, const struct proto_attach *m)
 	pe_bin(e, &m->pa_head);
 	pe_str(e, &m->pa_peer);
 	msgpack_pack_uint64(&e->pk, m->pa_accept_ms);
+	msgpack_pack_uint32(&e->pk, m->pa_flags);
 }
 
 int
@@ -120,7 +124,7 @@ proto_enc_attach(msgpack_sbuffer *sb, const struct proto_attach *m)
 {
 	struct penc e;
 
-	pe_begin(&e, sb, PROTO_ATTACH, 6);
+	pe_begin(&e, sb, PROTO_ATTACH, PROTO_ATTACH_FIELDS);
 	pe_attach(&e, m);
 	return (pe_end(&e));
 }
@@ -134,7 +138,7 @@ proto_enc_attach_batch(msgpack_sbuffer *sb, const struct proto_attach_batch *m)
 		errno = EINVAL;
 		return (-1);
 	}
-	pe_begin(&e, sb, PROTO_ATTACH_BATCH, 6 * m->pab_n);
+	pe_begin(&e, sb, PROTO_ATTACH_BATCH, PROTO_ATTACH_FIELDS * m->pab_n);
 	for (uint32_t i = 0; i < m->pab_n; i++)
 		pe_attach(&e, &m->pab_a[i]);
 	return (pe_end(&e));
@@ -589,7 +593,7 @@ pd_end(struct pdec *d)
 	return (d->bad ? -1 : 0);
 }
 
-/* The six fields of one attach, at the decoder's cursor. */
+/* The fields of one attach, at the decoder's cursor. */
 static void
 pd_attach(struct pdec *d, struct proto_attach *m)
 {
@@ -599,6 +603,7 @@ pd_attach(struct pdec *d, struct proto_attach *m)
 	m->pa_head = pd_str(d, MSGPACK_OBJECT_BIN);
 	m->pa_peer = pd_str(d, MSGPACK_OBJECT_STR);
 	m->pa_accept_ms = pd_uint(d, UINT64_MAX);
+	m->pa_flags = (uint32_t)pd_uint(d, PROTO_ATTACH_FLAGS);
 	if (!d->bad && m->pa_role == 0)
 		pd_fail(d, "role out of range");
 	if (!d->bad && m->pa_session.ps_n == 0)
@@ -655,7 +660,7 @@ proto_dec_config(const uint8_t *b, size_t n, struct proto_config *m,
 	struct pdec d;
 
 	memset(m, 0, sizeof (*m));
-	if (pd_begin(&d, b, n, PROTO_CONFIG, 16, err, errlen) == 0) {
+	if (pd_begin(&d, b, n, PROTO_CONFIG, 19, err, errlen) == 0) {
 		m->pc_version = (uint32_t)pd_uint(&d, UINT32_MAX);
 		m->pc_shard = (uint32_t)pd_uint(&d, UINT32_MAX);
 		m->pc_nshards = (uint32_t)pd_uint(&d, UINT32_MAX);
@@ -672,6 +677,9 @@ proto_dec_config(const uint8_t *b, size_t n, struct proto_config *m,
 		m->pc_max_id = pd_uint(&d, UINT64_MAX);
 		m->pc_max_sessions = pd_uint(&d, UINT64_MAX);
 		m->pc_max_per_addr = pd_uint(&d, UINT64_MAX);
+		m->pc_clock_skew_ms = pd_uint(&d, UINT64_MAX);
+		m->pc_presign_max_ms = pd_uint(&d, UINT64_MAX);
+		m->pc_keys_dir = pd_str(&d, MSGPACK_OBJECT_STR);
 		if (!d.bad && (m->pc_nshards == 0 ||
 		    m->pc_shard >= m->pc_nshards))
 			pd_fail(&d, "shard out of range");
@@ -702,7 +710,8 @@ proto_dec_attach(const uint8_t *b, size_t n, struct proto_attach *m,
 	struct pdec d;
 
 	memset(m, 0, sizeof (*m));
-	if (pd_begin(&d, b, n, PROTO_ATTACH, 6, err, errlen) == 0)
+	if (pd_begin(&d, b, n, PROTO_ATTACH, PROTO_ATTACH_FIELDS, err,
+	    errlen) == 0)
 		pd_attach(&d, m);
 	return (pd_end(&d));
 }
@@ -717,12 +726,13 @@ proto_dec_attach_batch(const uint8_t *b, size_t n,
 	memset(m, 0, sizeof (*m));
 	/* How many: from the array header, checked again by pd_begin(). */
 	k = pd_nfields(b, n);
-	if (k % 6 != 0 || k / 6 < 2 || k / 6 > PROTO_BATCH_MAX)
+	if (k % PROTO_ATTACH_FIELDS != 0 || k / PROTO_ATTACH_FIELDS < 2 ||
+	    k / PROTO_ATTACH_FIELDS > PROTO_BATCH_MAX)
 		k = 0;		/* pd_begin() refuses it */
 	if (pd_begin(&d, b, n, PROTO_ATTACH_BATCH, k, err, errlen) == 0) {
 		if (k == 0)
 			pd_fail(&d, "wrong number of fields");
-		m->pab_n = k / 6;
+		m->pab_n = k / PROTO_ATTACH_FIELDS;
 		for (uint32_t i = 0; i < m->pab_n && !d.bad; i++)
 			pd_attach(&d, &m->pab_a[i]);
 	}

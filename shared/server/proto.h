@@ -31,16 +31,25 @@
  *				wait_ms, shutdown_ms, max_message, out_high,
  *				out_low, max_id, max_sessions,
  *				max_per_addr (established connections from
- *				one address, 0: no limit); sent again later
- *				to change settings live
+ *				one address, 0: no limit), clock_skew_ms and
+ *				presign_max_ms (credentials: a signed Date's
+ *				distance from now, a presigned URL's expiry
+ *				ahead), keys_dir (str, absolute: the
+ *				accounts' public keys); sent again later to
+ *				change settings live
  *	READY		w->s	version, pid, shard, software version (str)
  *	ATTACH		s->w	request id (str), session id (str), role,
  *				head (bin: the bytes read so far), peer
- *				address (str), accept time (ms since epoch);
- *				carries 1 descriptor: the client's socket
+ *				address (str), accept time (ms since epoch),
+ *				flags (PROTO_ATTACH_*); carries 1
+ *				descriptor: the client's socket.  The session
+ *				id is the worker's key for the session:
+ *				"<account>/<id>" for a path that names an
+ *				account (where accounts are told apart), else
+ *				"<id>"
  *	ATTACH_BATCH	s->w	2..PROTO_BATCH_MAX attaches in one message:
- *				the six fields of ATTACH for each in turn
- *				(6 x N fields); carries N descriptors, the
+ *				the seven fields of ATTACH for each in turn
+ *				(7 x N fields); carries N descriptors, the
  *				i-th for the i-th attach.  The supervisor
  *				sends what it accepted for one worker in one
  *				loop iteration this way: one sendmsg() and
@@ -111,7 +120,7 @@
 
 #include "fdpass.h"
 
-#define	PROTO_VERSION		5
+#define	PROTO_VERSION		6
 #define	PROTO_FRAME_MAX		(16u * 1024 * 1024)
 #define	PROTO_STATUS_CHUNK	500	/* sessions per STATUS_REPLY */
 /*
@@ -200,6 +209,9 @@ struct proto_config {
 	uint64_t	pc_max_id;
 	uint64_t	pc_max_sessions;
 	uint64_t	pc_max_per_addr;
+	uint64_t	pc_clock_skew_ms;
+	uint64_t	pc_presign_max_ms;
+	struct proto_str pc_keys_dir;
 };
 
 struct proto_ready {
@@ -216,7 +228,13 @@ struct proto_attach {
 	struct proto_str pa_head;
 	struct proto_str pa_peer;
 	uint64_t	pa_accept_ms;
+	uint32_t	pa_flags;	/* PROTO_ATTACH_* */
 };
+
+/* ATTACH flags. */
+#define	PROTO_ATTACH_AUTH	0x1	/* check a credential of the account */
+#define	PROTO_ATTACH_FLAGS	0x1	/* every flag defined */
+#define	PROTO_ATTACH_FIELDS	7
 
 #define	PROTO_BATCH_MAX		16
 _Static_assert(PROTO_BATCH_MAX <= FDPASS_MAX,

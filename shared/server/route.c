@@ -45,10 +45,24 @@ route_seg_is(const char *seg, size_t n, const char *s)
 }
 
 int
+route_account_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > ROUTE_ACCOUNT_MAX || s[0] == '.')
+		return (0);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!(route_unreserved(c) && c != '~') && c != '@')
+			return (0);
+	}
+	return (1);
+}
+
+int
 route_parse(const char *target, size_t n, size_t max_id, struct route *out)
 {
-	const char *seg[6], *id, *role, *q;
-	size_t segn[6], idlen, rolelen;
+	const char *seg[6], *id, *role, *q, *acct = NULL;
+	size_t segn[6], idlen, rolelen, acctlen = 0;
 	int ns;
 
 	memset(out, 0, sizeof (*out));
@@ -79,6 +93,10 @@ route_parse(const char *target, size_t n, size_t max_id, struct route *out)
 		out->r_kind = ROUTE_STATUS;
 		return (out->r_kind);
 	}
+	if (ns == 1 && route_seg_is(seg[0], segn[0], "metrics")) {
+		out->r_kind = ROUTE_METRICS;
+		return (out->r_kind);
+	}
 	if (ns == 3 && route_seg_is(seg[0], segn[0], "attach")) {
 		id = seg[1]; idlen = segn[1];
 		role = seg[2]; rolelen = segn[2];
@@ -87,6 +105,7 @@ route_parse(const char *target, size_t n, size_t max_id, struct route *out)
 	    route_seg_is(seg[2], segn[2], "attach")) {
 		id = seg[3]; idlen = segn[3];
 		role = seg[4]; rolelen = segn[4];
+		acct = seg[0]; acctlen = segn[0];
 	} else {
 		return (out->r_kind);
 	}
@@ -97,6 +116,14 @@ route_parse(const char *target, size_t n, size_t max_id, struct route *out)
 	else
 		return (out->r_kind);
 
+	if (acct != NULL) {
+		out->r_kind = ROUTE_E_BAD_ACCOUNT;
+		if (!route_account_ok(acct, acctlen))
+			return (out->r_kind);
+		memcpy(out->r_acct, acct, acctlen);
+		out->r_acct[acctlen] = '\0';
+		out->r_acctlen = acctlen;
+	}
 	out->r_kind = ROUTE_E_BAD_ID;
 	if (idlen == 0 || idlen > max_id)
 		return (out->r_kind);

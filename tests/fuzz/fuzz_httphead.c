@@ -174,7 +174,8 @@ check_route(const struct httphead_span *target)
 
 		FUZZ_CHECK(kind == r.r_kind);
 		FUZZ_CHECK(kind == ROUTE_STATUS || kind == ROUTE_ATTACH ||
-		    kind == ROUTE_E_NOT_FOUND || kind == ROUTE_E_BAD_ID);
+		    kind == ROUTE_METRICS || kind == ROUTE_E_NOT_FOUND ||
+		    kind == ROUTE_E_BAD_ID || kind == ROUTE_E_BAD_ACCOUNT);
 		if (kind == ROUTE_E_BAD_ID)
 			FUZZ_CHECK(r.r_role == ROLE_MASTER ||
 			    r.r_role == ROLE_SLAVE);
@@ -182,6 +183,13 @@ check_route(const struct httphead_span *target)
 			continue;
 		FUZZ_CHECK(r.r_role == ROLE_MASTER || r.r_role == ROLE_SLAVE);
 		FUZZ_CHECK(r.r_idlen >= 1 && r.r_idlen <= max_ids[k]);
+		/* An account is a valid name, found as the path's first part. */
+		FUZZ_CHECK(strlen(r.r_acct) == r.r_acctlen);
+		if (r.r_acctlen > 0) {
+			FUZZ_CHECK(route_account_ok(r.r_acct, r.r_acctlen));
+			FUZZ_CHECK(memmem(target->s_p, target->s_n, r.r_acct,
+			    r.r_acctlen) != NULL);
+		}
 		FUZZ_CHECK(strlen(r.r_id) == r.r_idlen);
 		FUZZ_CHECK(strcmp(r.r_id, ".") != 0 && strcmp(r.r_id, "..") != 0);
 		for (size_t i = 0; i < r.r_idlen; i++) {

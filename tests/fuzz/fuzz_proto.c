@@ -323,7 +323,8 @@ same(int type, const union msg *mx, const union msg *my)
 		EQ(pc_close_ms); EQ(pc_ping_ms); EQ(pc_wait_ms);
 		EQ(pc_shutdown_ms); EQ(pc_max_message); EQ(pc_out_high);
 		EQ(pc_out_low); EQ(pc_max_id); EQ(pc_max_sessions);
-		EQ(pc_max_per_addr);
+		EQ(pc_max_per_addr); EQ(pc_clock_skew_ms);
+		EQ(pc_presign_max_ms); SEQ(pc_keys_dir);
 		break;
 	}
 	case PROTO_READY: {
@@ -337,6 +338,7 @@ same(int type, const union msg *mx, const union msg *my)
 
 		SEQ(pa_req_id); SEQ(pa_session); EQ(pa_role); SEQ(pa_head);
 		SEQ(pa_peer); EQ(pa_accept_ms);
+		EQ(pa_flags);
 		break;
 	}
 	case PROTO_ATTACH_BATCH: {
@@ -348,6 +350,7 @@ same(int type, const union msg *mx, const union msg *my)
 			SEQ(pab_a[i].pa_req_id); SEQ(pab_a[i].pa_session);
 			EQ(pab_a[i].pa_role); SEQ(pab_a[i].pa_head);
 			SEQ(pab_a[i].pa_peer); EQ(pab_a[i].pa_accept_ms);
+			EQ(pab_a[i].pa_flags);
 		}
 		break;
 	}

@@ -219,7 +219,11 @@ class Medusa(LogProc):
                  level="debug", wrapper=()):
         fd, self.config_path = tempfile.mkstemp(prefix="medusa-", suffix=".json")
         self.admin_socket = self.config_path[:-5] + ".sock"
-        cfg = {"bind": "127.0.0.1", "port": 0, "admin_socket": self.admin_socket}
+        # Most tests speak bare /attach paths with no credential: "auth"
+        # "none" (the tests of authentication set "signature").  The
+        # status listener on a port of its own.
+        cfg = {"bind": "127.0.0.1", "port": 0, "admin_socket": self.admin_socket,
+               "auth": "none", "status_listen": "127.0.0.1:0"}
         cfg.update(config or {})
         with os.fdopen(fd, "w") as f:
             json.dump(cfg, f)
@@ -230,8 +234,14 @@ class Medusa(LogProc):
             os.path.join(BIN, "medusa"), "-f", self.config_path,
             "-w", str(workers), "-l", level] + list(args)
         LogProc.__init__(self, cmd)
-        line = self.wait_log(lambda l: l.get("msg") == "listening")
+        line = self.wait_log(lambda l: l.get("msg") == "listening" and
+                             l.get("listener", "public") == "public")
         self.port = line["port"]
+        self.status_port = None
+        if cfg.get("status_listen"):
+            line = self.wait_log(lambda l: l.get("msg") == "listening" and
+                                 l.get("listener") == "status")
+            self.status_port = line["port"]
         if wait_ready:
             self.wait_ready()
 
@@ -243,8 +253,12 @@ class Medusa(LogProc):
     def url(self, path):
         return "ws://127.0.0.1:%d%s" % (self.port, path)
 
+    def status(self):
+        """The full /status, from the status listener."""
+        return http_get_json(self.status_port, "/status")
+
     def worker_pids(self):
-        st = http_get_json(self.port, "/status")
+        st = self.status()
         return {w["shard"]: w["pid"] for w in st["workers"]}
 
     def stop(self, sig=signal.SIGTERM, timeout=TIMEOUT):

@@ -19,7 +19,7 @@ from harness import (AsyncTestCase, Medusa, close_payload, frame, open_fds, quie
                      parse_response, fd_table, TIMEOUT, until)
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
-UPG = ("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+UPG = ("Host: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
        % KEY)
 MAXMSG = 65536
 
@@ -29,34 +29,34 @@ HTTP_CASES = [
     ("request line over the head limit",
      b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n\r\n", 431),
     ("header value over the head limit",
-     b"GET /status HTTP/1.1\r\nX: " + b"b" * 9000 + b"\r\n\r\n", 431),
+     b"GET /status HTTP/1.1\r\nHost: t\r\nX: " + b"b" * 9000 + b"\r\n\r\n", 431),
     ("too many headers",
-     b"GET /status HTTP/1.1\r\n" + b"".join(b"H%d: v\r\n" % i for i in range(80))
+     b"GET /status HTTP/1.1\r\nHost: t\r\n" + b"".join(b"H%d: v\r\n" % i for i in range(80))
      + b"\r\n", 431),
     ("request line without a target", b"GET\r\n\r\n", 400),
     ("request line without a version", b"GET /status\r\n\r\n", 400),
     ("HTTP/9.9", b"GET /status HTTP/9.9\r\n\r\n", 505),
-    ("header without a colon", b"GET /status HTTP/1.1\r\nNoColon\r\n\r\n", 400),
-    ("folded header", b"GET /status HTTP/1.1\r\nA: b\r\n\tc\r\n\r\n", 400),
-    ("NUL in a header", b"GET /status HTTP/1.1\r\nA: \x00\r\n\r\n", 400),
-    ("bare CR in a header", b"GET /status HTTP/1.1\r\nA: x\ry\r\n\r\n", 400),
-    ("space before the colon", b"GET /status HTTP/1.1\r\nA : b\r\n\r\n", 400),
+    ("header without a colon", b"GET /status HTTP/1.1\r\nHost: t\r\nNoColon\r\n\r\n", 400),
+    ("folded header", b"GET /status HTTP/1.1\r\nHost: t\r\nA: b\r\n\tc\r\n\r\n", 400),
+    ("NUL in a header", b"GET /status HTTP/1.1\r\nHost: t\r\nA: \x00\r\n\r\n", 400),
+    ("bare CR in a header", b"GET /status HTTP/1.1\r\nHost: t\r\nA: x\ry\r\n\r\n", 400),
+    ("space before the colon", b"GET /status HTTP/1.1\r\nHost: t\r\nA : b\r\n\r\n", 400),
     ("binary junk", os.urandom(64).replace(b" ", b"!"), 400),
     ("TLS ClientHello", bytes.fromhex("16030100c4010000c00303") + os.urandom(40), 400),
     ("HTTP/2 preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505),
-    ("POST", b"POST /attach/x/master HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", 405),
-    ("unknown path", b"GET /etc/passwd HTTP/1.1\r\n\r\n", 404),
-    ("path traversal", b"GET /attach/../../etc/master HTTP/1.1\r\n\r\n", 404),
-    ("no Upgrade", b"GET /attach/h1/master HTTP/1.1\r\n\r\n", 400),
+    ("POST", b"POST /attach/x/master HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc", 405),
+    ("unknown path", b"GET /etc/passwd HTTP/1.1\r\nHost: t\r\n\r\n", 404),
+    ("path traversal", b"GET /attach/../../etc/master HTTP/1.1\r\nHost: t\r\n\r\n", 404),
+    ("no Upgrade", b"GET /attach/h1/master HTTP/1.1\r\nHost: t\r\n\r\n", 400),
     ("Upgrade: h2c", ("GET /attach/h2/master HTTP/1.1\r\nUpgrade: h2c\r\n"
                       "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n\r\n" % KEY)
      .encode(), 400),
     ("Connection without upgrade", ("GET /attach/h3/master HTTP/1.1\r\nUpgrade: "
                                     "websocket\r\nConnection: close\r\n"
                                     "Sec-WebSocket-Key: %s\r\n\r\n" % KEY).encode(), 400),
-    ("no key", b"GET /attach/h4/master HTTP/1.1\r\nUpgrade: websocket\r\n"
+    ("no key", b"GET /attach/h4/master HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
      b"Connection: Upgrade\r\n\r\n", 400),
-    ("short key", b"GET /attach/h5/master HTTP/1.1\r\nUpgrade: websocket\r\n"
+    ("short key", b"GET /attach/h5/master HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
      b"Connection: Upgrade\r\nSec-WebSocket-Key: c2hvcnQ=\r\n\r\n", 400),
     ("two keys", ("GET /attach/h6/master HTTP/1.1\r\n" + UPG +
                   "Sec-WebSocket-Key: %s\r\n\r\n" % KEY).encode(), 400),
@@ -64,14 +64,14 @@ HTTP_CASES = [
                    "Sec-WebSocket-Version: 8\r\n\r\n").encode(), 426),
     ("upgrade over HTTP/1.0", ("GET /attach/h8/master HTTP/1.0\r\n" + UPG +
                                "\r\n").encode(), 400),
-    ("id with an escaped slash", b"GET /attach/a%2Fb/master HTTP/1.1\r\n\r\n", 400),
-    ("id ..", b"GET /attach/../master HTTP/1.1\r\n\r\n", 400),
-    ("id with an escaped NUL", b"GET /attach/a%00b/master HTTP/1.1\r\n\r\n", 400),
-    ("id with a raw NUL", b"GET /attach/a\x00b/master HTTP/1.1\r\n\r\n", 400),
-    ("id of 200 characters", b"GET /attach/" + b"i" * 200 + b"/master HTTP/1.1\r\n\r\n",
+    ("id with an escaped slash", b"GET /attach/a%2Fb/master HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+    ("id ..", b"GET /attach/../master HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+    ("id with an escaped NUL", b"GET /attach/a%00b/master HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+    ("id with a raw NUL", b"GET /attach/a\x00b/master HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+    ("id of 200 characters", b"GET /attach/" + b"i" * 200 + b"/master HTTP/1.1\r\nHost: t\r\n\r\n",
      400),
     ("id of 10 KiB", b"GET /attach/" + b"i" * 10240 + b"/master HTTP/1.1\r\n\r\n", 431),
-    ("id with a slash", b"GET /attach/a/b/master HTTP/1.1\r\n\r\n", 404),
+    ("id with a slash", b"GET /attach/a/b/master HTTP/1.1\r\nHost: t\r\n\r\n", 404),
     ("id with a space", b"GET /attach/a b/master HTTP/1.1\r\n\r\n", 400),
 ]
 
@@ -127,7 +127,7 @@ def raw_request(port, data, timeout=TIMEOUT):
 def attach(port, sid, role):
     s = socket.create_connection(("127.0.0.1", port), TIMEOUT)
     key = base64.b64encode(os.urandom(16))
-    s.sendall(b"GET /attach/%s/%s HTTP/1.1\r\nUpgrade: websocket\r\nConnection: "
+    s.sendall(b"GET /attach/%s/%s HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: "
               b"Upgrade\r\nSec-WebSocket-Key: %s\r\n\r\n" % (sid.encode(),
                                                            role.encode(), key))
     buf = b""
@@ -200,7 +200,7 @@ class HostileTest(AsyncTestCase):
         # The canary kept every byte, and the server answers.
         await self.canary_check(canary)
         st, _, _ = parse_response(await asyncio.to_thread(
-            raw_request, m.port, b"GET /status HTTP/1.1\r\n\r\n"))
+            raw_request, m.port, b"GET /status HTTP/1.1\r\nHost: t\r\n\r\n"))
         self.assertEqual(st, 200)
         self.assertEqual(m.worker_pids()[0], wpid, "the worker survived")
         # Nothing leaked: descriptors back where they were.
@@ -286,7 +286,7 @@ class HostileTest(AsyncTestCase):
     async def case_slowloris_that_stalls(self):
         def stall():
             s = socket.create_connection(("127.0.0.1", self.m.port), TIMEOUT)
-            for c in b"GET /status HTTP/1.1\r\nX-Slow: ":
+            for c in b"GET /status HTTP/1.1\r\nHost: t\r\nX-Slow: ":
                 s.sendall(bytes([c]))
             d = b""
             while True:

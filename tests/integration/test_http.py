@@ -11,36 +11,40 @@ from harness import (AsyncTestCase, Medusa, RawWS, http_get, parse_response,
                      raw_exchange, TIMEOUT)
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
-UPG = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n" % KEY
+UPG = "Host: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n" % KEY
 
 # (name, request bytes, status, code)
 CASES = [
     ("unknown path", b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 404, "ResourceNotFound"),
-    ("root", b"GET / HTTP/1.1\r\n\r\n", 404, "ResourceNotFound"),
-    ("attach without role", b"GET /attach/abc HTTP/1.1\r\n\r\n", 404, "ResourceNotFound"),
-    ("attach with bad role", b"GET /attach/abc/boss HTTP/1.1\r\n\r\n", 404, "ResourceNotFound"),
-    ("POST status", b"POST /status HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 405, "MethodNotAllowed"),
-    ("PUT attach", b"PUT /attach/abc/master HTTP/1.1\r\n\r\n", 405, "MethodNotAllowed"),
+    # RFC 9112 section 3.2: an HTTP/1.1 request has exactly one Host.
+    ("HTTP/1.1 without Host", b"GET /status HTTP/1.1\r\n\r\n", 400, "BadRequest"),
+    ("two Hosts", b"GET /status HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "BadRequest"),
+    ("attach without Host", ("GET /attach/abc/master HTTP/1.1\r\n" + UPG[len("Host: t\r\n"):] + "\r\n").encode(), 400, "BadRequest"),
+    ("root", b"GET / HTTP/1.1\r\nHost: t\r\n\r\n", 404, "ResourceNotFound"),
+    ("attach without role", b"GET /attach/abc HTTP/1.1\r\nHost: t\r\n\r\n", 404, "ResourceNotFound"),
+    ("attach with bad role", b"GET /attach/abc/boss HTTP/1.1\r\nHost: t\r\n\r\n", 404, "ResourceNotFound"),
+    ("POST status", b"POST /status HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", 405, "MethodNotAllowed"),
+    ("PUT attach", b"PUT /attach/abc/master HTTP/1.1\r\nHost: t\r\n\r\n", 405, "MethodNotAllowed"),
     ("malformed request line", b"GET\r\n\r\n", 400, "BadRequest"),
-    ("header without colon", b"GET /status HTTP/1.1\r\nHost x\r\n\r\n", 400, "BadRequest"),
-    ("obs-fold header", b"GET /status HTTP/1.1\r\nA: b\r\n c\r\n\r\n", 400, "BadRequest"),
-    ("NUL in header", b"GET /status HTTP/1.1\r\nA: b\x00c\r\n\r\n", 400, "BadRequest"),
-    ("bare CR", b"GET /status HTTP/1.1\r\nA: b\rc\r\n\r\n", 400, "BadRequest"),
+    ("header without colon", b"GET /status HTTP/1.1\r\nHost: t\r\nHost x\r\n\r\n", 400, "BadRequest"),
+    ("obs-fold header", b"GET /status HTTP/1.1\r\nHost: t\r\nA: b\r\n c\r\n\r\n", 400, "BadRequest"),
+    ("NUL in header", b"GET /status HTTP/1.1\r\nHost: t\r\nA: b\x00c\r\n\r\n", 400, "BadRequest"),
+    ("bare CR", b"GET /status HTTP/1.1\r\nHost: t\r\nA: b\rc\r\n\r\n", 400, "BadRequest"),
     ("TLS ClientHello", bytes([0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00]), 400, "BadRequest"),
     ("binary junk", b"\x00\x01\x02\x03garbage", 400, "BadRequest"),
     ("HTTP/2.0", b"GET /status HTTP/2.0\r\n\r\n", 505, "HTTPVersionNotSupported"),
     ("HTTP/1.x", b"GET /status HTTP/1.x\r\n\r\n", 400, "BadRequest"),
-    ("id with %-escape", b"GET /attach/a%2fb/master HTTP/1.1\r\n\r\n", 400, "InvalidSessionId"),
-    ("id ..", b"GET /attach/../master HTTP/1.1\r\n\r\n", 400, "InvalidSessionId"),
-    ("id too long", b"GET /attach/" + b"a" * 129 + b"/master HTTP/1.1\r\n\r\n", 400, "InvalidSessionId"),
-    ("id with @", b"GET /attach/a@b/slave HTTP/1.1\r\n\r\n", 400, "InvalidSessionId"),
-    ("too many headers", b"GET /status HTTP/1.1\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(70)) + b"\r\n", 431, "RequestHeaderFieldsTooLarge"),
-    ("head too large", b"GET /status HTTP/1.1\r\nX: " + b"a" * 9000 + b"\r\n\r\n", 431, "RequestHeaderFieldsTooLarge"),
+    ("id with %-escape", b"GET /attach/a%2fb/master HTTP/1.1\r\nHost: t\r\n\r\n", 400, "InvalidSessionId"),
+    ("id ..", b"GET /attach/../master HTTP/1.1\r\nHost: t\r\n\r\n", 400, "InvalidSessionId"),
+    ("id too long", b"GET /attach/" + b"a" * 129 + b"/master HTTP/1.1\r\nHost: t\r\n\r\n", 400, "InvalidSessionId"),
+    ("id with @", b"GET /attach/a@b/slave HTTP/1.1\r\nHost: t\r\n\r\n", 400, "InvalidSessionId"),
+    ("too many headers", b"GET /status HTTP/1.1\r\nHost: t\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(70)) + b"\r\n", 431, "RequestHeaderFieldsTooLarge"),
+    ("head too large", b"GET /status HTTP/1.1\r\nHost: t\r\nX: " + b"a" * 9000 + b"\r\n\r\n", 431, "RequestHeaderFieldsTooLarge"),
     ("attach without upgrade", b"GET /attach/abc/master HTTP/1.1\r\nHost: x\r\n\r\n", 400, "BadUpgradeRequest"),
-    ("attach upgrade h2c", ("GET /attach/abc/master HTTP/1.1\r\nUpgrade: h2c\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n\r\n" % KEY).encode(), 400, "BadUpgradeRequest"),
-    ("attach without Connection upgrade", ("GET /attach/abc/master HTTP/1.1\r\nUpgrade: websocket\r\nConnection: keep-alive\r\nSec-WebSocket-Key: %s\r\n\r\n" % KEY).encode(), 400, "BadUpgradeRequest"),
-    ("attach without key", b"GET /attach/abc/master HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", 400, "BadUpgradeRequest"),
-    ("attach with a short key", b"GET /attach/abc/master HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: abc\r\n\r\n", 400, "BadUpgradeRequest"),
+    ("attach upgrade h2c", ("GET /attach/abc/master HTTP/1.1\r\nHost: t\r\nUpgrade: h2c\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n\r\n" % KEY).encode(), 400, "BadUpgradeRequest"),
+    ("attach without Connection upgrade", ("GET /attach/abc/master HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: keep-alive\r\nSec-WebSocket-Key: %s\r\n\r\n" % KEY).encode(), 400, "BadUpgradeRequest"),
+    ("attach without key", b"GET /attach/abc/master HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", 400, "BadUpgradeRequest"),
+    ("attach with a short key", b"GET /attach/abc/master HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: abc\r\n\r\n", 400, "BadUpgradeRequest"),
     ("attach over HTTP/1.0", ("GET /attach/abc/master HTTP/1.0\r\n" + UPG + "\r\n").encode(), 400, "BadUpgradeRequest"),
     ("attach with version 8", ("GET /attach/abc/master HTTP/1.1\r\n" + UPG + "Sec-WebSocket-Version: 8\r\n\r\n").encode(), 426, "UnsupportedWebSocketVersion"),
 ]
@@ -96,13 +100,13 @@ class HttpTest(AsyncTestCase):
         self.assertEqual(json.loads(body)["health"], "ok")
 
     def test_status_with_query_string(self):
-        st, headers, body = http_get(self.m.port, "/status?verbose=1")
+        st, headers, body = http_get(self.m.status_port, "/status?verbose=1")
         self.assertEqual(st, 200)
         self.assertEqual(headers["content-type"], "application/json")
 
     async def test_head_in_pieces_then_upgrade(self):
         reader, writer = await asyncio.open_connection("127.0.0.1", self.m.port)
-        req = ("GET /attach/drip/master HTTP/1.1\r\nHost: x\r\n" + UPG + "\r\n").encode()
+        req = ("GET /attach/drip/master HTTP/1.1\r\n" + UPG + "\r\n").encode()
         for i in range(0, len(req), 7):
             writer.write(req[i:i + 7])
             await writer.drain()
@@ -137,7 +141,7 @@ class ShardDownTest(unittest.TestCase):
             self.assertEqual(st, 503)
             self.assertEqual(headers["retry-after"], "1")
             self.assertEqual(json.loads(body)["code"], "ServiceUnavailable")
-            st, headers, body = http_get(m.port, "/status")
+            st, headers, body = http_get(m.status_port, "/status")
             doc = json.loads(body)
             self.assertEqual(doc["health"], "degraded")
             self.assertNotEqual(doc["workers"][0]["state"], "ready")
@@ -151,7 +155,7 @@ class Ipv6Test(unittest.TestCase):
     def test_listens_on_ipv6(self):
         m = Medusa(workers=1, args=["-b", "::1"])
         try:
-            data = raw_exchange(m.port, b"GET /status HTTP/1.1\r\n\r\n",
+            data = raw_exchange(m.port, b"GET /status HTTP/1.1\r\nHost: t\r\n\r\n",
                                 host="::1", family=socket.AF_INET6)
             st, _, body = parse_response(data)
             self.assertEqual(st, 200)

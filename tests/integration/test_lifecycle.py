@@ -50,7 +50,7 @@ class CrashTest(AsyncTestCase):
             master, slave = await ws_pair(m, ids[1])
             await master.send("reborn")
             self.assertEqual(await ws_recv(slave), "reborn")
-            st = http_get_json(m.port, "/status")
+            st = m.status()
             self.assertEqual(st["workers"][1]["restarts"], 1)
             for a, b in pairs[0::2] + [(master, slave)]:
                 await a.close()
@@ -172,7 +172,7 @@ class PrivilegeTest(unittest.TestCase):
                                 m.admin_socket, "restart"], capture_output=True,
                                text=True, timeout=TIMEOUT)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-            new = [w["pid"] for w in http_get_json(m.port, "/status")["workers"]
+            new = [w["pid"] for w in m.status()["workers"]
                    if w["state"] == "ready"]
             self.assertEqual(len(new), 2)
             for pid in new:

@@ -224,8 +224,8 @@ class LimitTest(AsyncTestCase):
     async def test_max_connections_pauses_accept_until_one_closes(self):
         m = self.start(max_connections=2)
         mark = m.mark()
-        a = held(m.port, b"GET /status HTTP/1.1\r\n")     # heads not ended
-        b = held(m.port, b"GET /status HTTP/1.1\r\n")
+        a = held(m.port, b"GET /status HTTP/1.1\r\nHost: t\r\n")     # heads not ended
+        b = held(m.port, b"GET /status HTTP/1.1\r\nHost: t\r\n")
         a_peer = peer_of(a)
         line = await self.msg("connection limit reached; pausing accept", mark)
         self.assertEqual((line["level"], line["component"], line["max_connections"]),
@@ -233,7 +233,7 @@ class LimitTest(AsyncTestCase):
         # A third connection is completed by the kernel, but not accepted:
         # its whole request waits, unanswered, through two round trips of
         # the supervisor's loop (on the admin socket, which is not paused).
-        c = held(m.port, b"GET /nope HTTP/1.1\r\n\r\n")
+        c = held(m.port, b"GET /nope HTTP/1.1\r\nHost: t\r\n\r\n")
         c_peer = peer_of(c)
         for _ in range(2):
             await ctl_status(m)
@@ -255,12 +255,12 @@ class LimitTest(AsyncTestCase):
     async def test_per_address_limit_while_reading_heads(self):
         """The supervisor counts the connections whose heads it reads."""
         m = self.start(max_connections_per_address=2)
-        a = held(m.port, b"GET /status HTTP/1.1\r\n")
-        b = held(m.port, b"GET /status HTTP/1.1\r\n")
+        a = held(m.port, b"GET /status HTTP/1.1\r\nHost: t\r\n")
+        b = held(m.port, b"GET /status HTTP/1.1\r\nHost: t\r\n")
         a_peer = peer_of(a)
         mark = m.mark()
         st, headers, body = answer(await asyncio.to_thread(
-            raw_exchange, m.port, b"GET /status HTTP/1.1\r\n\r\n"))
+            raw_exchange, m.port, b"GET /status HTTP/1.1\r\nHost: t\r\n\r\n"))
         self.assertEqual((st, body["code"], headers.get("retry-after")),
                          (503, "TooManyConnections", "1"))
         line = await self.msg("too many connections from one address", mark,
@@ -276,7 +276,7 @@ class LimitTest(AsyncTestCase):
         await self.msg("client closed before its head ended", freed, peer=a_peer)
         await asyncio.to_thread(wait_tcp_conns, m.proc.pid, 1)
         st, _, body = answer(await asyncio.to_thread(
-            raw_exchange, m.port, b"GET /status HTTP/1.1\r\n\r\n"))
+            raw_exchange, m.port, b"GET /status HTTP/1.1\r\nHost: t\r\n\r\n"))
         self.assertEqual((st, body["health"]), (200, "ok"))
         b.close()
 
@@ -295,7 +295,7 @@ class LimitTest(AsyncTestCase):
         # 03: SYN_RECV, still the kernel's, not accepted by the supervisor.
         self.assertEqual(server_side_state(s), "03")
         self.assertEqual(tcp_conns(m.proc.pid), 0)
-        s.sendall(b"GET /status HTTP/1.1\r\n\r\n")
+        s.sendall(b"GET /status HTTP/1.1\r\nHost: t\r\n\r\n")
         st, _, body = answer(await asyncio.to_thread(read_to_eof, s))
         self.assertEqual((st, body["health"]), (200, "ok"))
         s.close()
@@ -415,7 +415,7 @@ class LimitTest(AsyncTestCase):
         def slowloris():
             # A byte every 50 ms: the time-out counts from accept, not
             # from the last byte.
-            s = held(m.port, b"GET /status HTTP/1.1\r\nX-Slow: ")
+            s = held(m.port, b"GET /status HTTP/1.1\r\nHost: t\r\nX-Slow: ")
             t0, deadline = time.monotonic(), time.monotonic() + TIMEOUT
             while time.monotonic() < deadline:
                 r, _, _ = select.select([s], [], [], 0.05)
@@ -708,7 +708,7 @@ class LimitTest(AsyncTestCase):
         m = self.start(close_timeout_s=T)
         first = await ws(m.port, "/attach/lg/master")
         self.assertEqual(first.status, 101)
-        cases = [("supervisor", b"GET /nope HTTP/1.1\r\n\r\n", 404),
+        cases = [("supervisor", b"GET /nope HTTP/1.1\r\nHost: t\r\n\r\n", 404),
                  ("worker", upgrade_req("/attach/lg/master"), 409)]
         for where, req, status in cases:
             with self.subTest(answered_by=where):
@@ -818,7 +818,7 @@ class LimitTest(AsyncTestCase):
                 keep, refused = [], []
                 try:
                     if setup == "held":
-                        keep.append(held(m.port, b"GET /status HTTP/1.1\r\n"))
+                        keep.append(held(m.port, b"GET /status HTTP/1.1\r\nHost: t\r\n"))
                     else:
                         r = await ws(m.port, setup)
                         keep.append(r)

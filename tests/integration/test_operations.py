@@ -170,7 +170,7 @@ def medusactl(m, *args):
 
 
 def all_pids(m, state=None):
-    st = http_get_json(m.port, "/status")
+    st = m.status()
     return [w["pid"] for w in st["workers"] if w["pid"] is not None and
             (state is None or w["state"] == state)]
 
@@ -250,7 +250,7 @@ class CrashTest(AsyncTestCase):
         ids = ids_for_shards(2, "failing")
         os.kill(m.worker_pids()[1], signal.SIGKILL)
         m.wait_log(lambda l: l.get("msg") == "shard failed: its worker keeps dying")
-        st = http_get_json(m.port, "/status")
+        st = m.status()
         self.assertEqual(st["health"], "degraded")
         states = {w["shard"]: w["state"] for w in st["workers"]}
         self.assertEqual(states, {0: "ready", 1: "failed"})
@@ -292,7 +292,7 @@ class RestartTest(AsyncTestCase):
         gap = load.max_gap(ids)
         print("\n  longest pause a session saw during the restart: %.0f ms "
               "(messages every %.0f ms)" % (gap * 1000, load.period * 1000))
-        st = http_get_json(m.port, "/status")
+        st = m.status()
         self.assertEqual(len([s for s in st["sessions"]["sessions"]
                               if s["state"] == "forwarding"]), 200)
         await load.close()
@@ -360,7 +360,7 @@ class RestartTest(AsyncTestCase):
         ids = ["build-%d" % i for i in range(40)]
         load = Load(m, ids)
         await load.start()
-        st = http_get_json(m.port, "/status")
+        st = m.status()
         self.assertEqual({w["version"] for w in st["workers"]}, {"0.1.0"})
         # Deploy: the new binary replaces the old file, then SIGHUP.
         shutil.copy(ALT_WORKER, path + ".new")
@@ -370,7 +370,7 @@ class RestartTest(AsyncTestCase):
         await asyncio.to_thread(m.wait_log, lambda l: l.get("msg") ==
                                 "rolling restart finished", start=mark)
         def two_workers():
-            st = http_get_json(m.port, "/status")
+            st = m.status()
             return st if len(st["workers"]) == 2 else None
         st = await until(two_workers, what="the old workers to go")
         self.assertEqual({w["version"] for w in st["workers"]}, {"0.1.0-next"})
@@ -671,7 +671,7 @@ class DrainAndReloadTest(AsyncTestCase):
             "Upgrade": "websocket", "Connection": "Upgrade",
             "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
         self.assertEqual(st, 503)
-        self.assertEqual(http_get_json(m.port, "/status")["health"], "draining")
+        self.assertEqual(m.status()["health"], "draining")
         # ...but the waiting one may still pair, and live ones go on.
         w2 = await websockets.connect(m.url("/attach/drain-2/slave"))
         self.assertEqual(await w2.recv(), LINKUP)
@@ -788,7 +788,7 @@ class MedusactlTest(unittest.TestCase):
             socks = waiting_masters(m, ids)
             mark = m.mark()
             with concurrent.futures.ThreadPoolExecutor(8) as ex:
-                docs = list(ex.map(lambda _: http_get_json(m.port, "/status"),
+                docs = list(ex.map(lambda _: m.status(),
                                    range(8)))
             for doc in docs:
                 self.assertEqual(sorted(x["id"] for x in
@@ -814,7 +814,7 @@ def waiting_masters(m, ids):
     socks = []
     for sid in ids:
         s = socket.create_connection(("127.0.0.1", m.port), TIMEOUT)
-        s.sendall(("GET /attach/%s/master HTTP/1.1\r\nUpgrade: websocket"
+        s.sendall(("GET /attach/%s/master HTTP/1.1\r\nHost: t\r\nUpgrade: websocket"
                    "\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "
                    "dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n" % sid).encode())
         socks.append(s)

@@ -155,9 +155,9 @@ class RegressTest(AsyncTestCase):
         self.start(head_max_bytes=1024)
         s = socket.create_connection(("127.0.0.1", self.m.port))
         s.settimeout(TIMEOUT)
-        s.sendall(b"GET /attach/grow/master HTTP/1.1\r\nX-Pad: " + b"a" * 100)
+        s.sendall(b"GET /attach/grow/master HTTP/1.1\r\nHost: t\r\nX-Pad: " + b"a" * 100)
         # A round trip after it: the supervisor has read those bytes.
-        self.assertEqual(http_get_json(self.m.port, "/status")["health"], "ok")
+        self.assertEqual(self.m.status()["health"], "ok")
         with open(self.m.config_path) as f:
             cfg = json.load(f)
         cfg["head_max_bytes"] = 65536
@@ -168,14 +168,14 @@ class RegressTest(AsyncTestCase):
         await asyncio.to_thread(self.m.wait_log, lambda l: l.get("msg") ==
                                 "rolling restart finished", start=mark)
         # The reload restarted the worker: the new one, once the old is gone.
-        await until(lambda: len(http_get_json(self.m.port, "/status")
+        await until(lambda: len(self.m.status()
                                 ["workers"]) == 1, what="the old worker to go")
         self.pid = self.m.worker_pids()[0]
         s.sendall(b"a" * 4000)                  # no end of head: 431 at 1024
         data = read_until(s, b"\r\n\r\n")
         s.close()
         self.assertTrue(data.startswith(b"HTTP/1.1 431"), data[:80])
-        self.assertEqual(http_get_json(self.m.port, "/status")["health"], "ok")
+        self.assertEqual(self.m.status()["health"], "ok")
 
     async def test_bad_frame_in_the_same_packet_as_the_head(self):
         self.start()

@@ -234,7 +234,7 @@ class RelayTest(AsyncTestCase):
         pairs = [await ws_pair(self.m, i) for i in ids]
         lone = await ws_connect(self.m, "/attach/shape-lonely/master")
         self.assertEqual(await ws_recv(lone), WAIT)
-        st = http_get_json(self.m.port, "/status")
+        st = self.m.status()
         self.assertEqual(st["health"], "ok")
         self.assertEqual(set(st), {"health", "sessions", "workers", "version",
                                    "started"})

@@ -36,11 +36,13 @@ span_is(const struct proto_str *s, const char *p, size_t n)
 
 static const struct proto_config sample_config = {
 	PROTO_VERSION, 2, 3, 30, 600000, 3600000, 5000, 30000, 2000, 10000,
-	1048576, 1048576, 262144, 128, 100000, 64
+	1048576, 1048576, 262144, 128, 100000, 64, 300000, 604800000,
+	STR("/etc/medusa/keys")
 };
 static const struct proto_config extreme_config = {
 	UINT32_MAX, UINT32_MAX - 1, UINT32_MAX, 100, UINT64_MAX, 0,
-	UINT64_MAX, 1, 127, 128, 255, 256, 65535, 65536, UINT64_MAX, 0
+	UINT64_MAX, 1, 127, 128, 255, 256, 65535, 65536, UINT64_MAX, 0,
+	UINT64_MAX, 0, STR("")
 };
 static const char head_bytes[] = "GET /attach/abc/master HTTP/1.1\r\n\0\xff";
 static const struct proto_ready sample_ready = {
@@ -48,7 +50,7 @@ static const struct proto_ready sample_ready = {
 };
 static const struct proto_attach sample_attach = {
 	STR("req-1"), STR("abc"), ROLE_MASTER, STR(head_bytes),
-	STR("[::1]:5555"), 1700000000123ull
+	STR("[::1]:5555"), 1700000000123ull, PROTO_ATTACH_AUTH
 };
 static struct proto_attach_batch sample_batch;	/* fill_batch() */
 static const struct proto_attach empty_attach = {
@@ -288,6 +290,12 @@ START_TEST(test_config)
 		ck_assert_uint_eq(out.pc_max_id, in[i]->pc_max_id);
 		ck_assert_uint_eq(out.pc_max_sessions, in[i]->pc_max_sessions);
 		ck_assert_uint_eq(out.pc_max_per_addr, in[i]->pc_max_per_addr);
+		ck_assert_uint_eq(out.pc_clock_skew_ms,
+		    in[i]->pc_clock_skew_ms);
+		ck_assert_uint_eq(out.pc_presign_max_ms,
+		    in[i]->pc_presign_max_ms);
+		ck_assert(span_is(&out.pc_keys_dir, in[i]->pc_keys_dir.ps_p,
+		    in[i]->pc_keys_dir.ps_n));
 		msgpack_sbuffer_destroy(&sb);
 	}
 }
@@ -344,6 +352,7 @@ START_TEST(test_attach)
 		ck_assert(span_is(&out.pa_peer, in[i]->pa_peer.ps_p,
 		    in[i]->pa_peer.ps_n));
 		ck_assert_uint_eq(out.pa_accept_ms, in[i]->pa_accept_ms);
+		ck_assert_uint_eq(out.pa_flags, in[i]->pa_flags);
 		msgpack_sbuffer_destroy(&sb);
 	}
 }
@@ -390,6 +399,7 @@ START_TEST(test_attach_batch)
 		ck_assert(span_is(&y->pa_peer, x->pa_peer.ps_p,
 		    x->pa_peer.ps_n));
 		ck_assert_uint_eq(y->pa_accept_ms, x->pa_accept_ms);
+		ck_assert_uint_eq(y->pa_flags, x->pa_flags);
 	}
 	/* A plain ATTACH is not a batch, nor a batch an ATTACH. */
 	ck_assert_int_eq(proto_dec_attach(b, n, &out.pab_a[0], err,
@@ -886,23 +896,27 @@ build(msgpack_sbuffer *sb, const char *spec)
 }
 
 #define	CFG_TAIL	"U600000 U3600000 U5000 U30000 U2000 U10000 U1048576 " \
-			"U1048576 U262144 U128 U100000 U64"
+			"U1048576 U262144 U128 U100000 U64 U300000 U604800000 " \
+			"S/etc/medusa/keys"
 
 static const struct {
 	int		type;
 	const char	*spec;
 	int		ok;
 } built[] = {
-	/* CONFIG: version, shard, nshards, log_level, then 12 numbers */
-	{ PROTO_CONFIG, "A17 U1 U1 U0 U1 U30 " CFG_TAIL, 1 },
-	{ PROTO_CONFIG, "A17 U1 U1 U2 U3 U100 " CFG_TAIL, 1 },
-	{ PROTO_CONFIG, "A17 U1 U1 U0 U0 U30 " CFG_TAIL, 0 },	/* 0 shards */
-	{ PROTO_CONFIG, "A17 U1 U1 U3 U3 U30 " CFG_TAIL, 0 },	/* shard 3/3 */
-	{ PROTO_CONFIG, "A17 U1 U1 U0 U1 U101 " CFG_TAIL, 0 },	/* level */
-	{ PROTO_CONFIG, "A17 U1 U4294967296 U0 U1 U30 " CFG_TAIL, 0 },
-	{ PROTO_CONFIG, "A16 U1 U1 U0 U1 " CFG_TAIL, 0 },
-	{ PROTO_CONFIG, "A18 U1 U1 U0 U1 U30 " CFG_TAIL " U1", 0 },
-	{ PROTO_CONFIG, "A17 U1 U1 U0 U1 D30 " CFG_TAIL, 0 },
+	/* CONFIG: version, shard, nshards, log_level, 14 numbers, keys_dir */
+	{ PROTO_CONFIG, "A20 U1 U1 U0 U1 U30 " CFG_TAIL, 1 },
+	{ PROTO_CONFIG, "A20 U1 U1 U2 U3 U100 " CFG_TAIL, 1 },
+	{ PROTO_CONFIG, "A20 U1 U1 U0 U0 U30 " CFG_TAIL, 0 },	/* 0 shards */
+	{ PROTO_CONFIG, "A20 U1 U1 U3 U3 U30 " CFG_TAIL, 0 },	/* shard 3/3 */
+	{ PROTO_CONFIG, "A20 U1 U1 U0 U1 U101 " CFG_TAIL, 0 },	/* level */
+	{ PROTO_CONFIG, "A20 U1 U4294967296 U0 U1 U30 " CFG_TAIL, 0 },
+	{ PROTO_CONFIG, "A19 U1 U1 U0 U1 " CFG_TAIL, 0 },
+	{ PROTO_CONFIG, "A21 U1 U1 U0 U1 U30 " CFG_TAIL " U1", 0 },
+	{ PROTO_CONFIG, "A20 U1 U1 U0 U1 D30 " CFG_TAIL, 0 },
+	{ PROTO_CONFIG, "A20 U1 U1 U0 U1 U30 U600000 U3600000 U5000 U30000 "
+	    "U2000 U10000 U1048576 U1048576 U262144 U128 U100000 U64 U300000 "
+	    "U604800000 Bkeys", 0 },				/* keys_dir bin */
 	/* READY: version, pid, shard, software */
 	{ PROTO_READY, "A5 U2 U1 U2 U3 S0.1.0", 1 },
 	{ PROTO_READY, "A5 U2 U1 U2 U3 S", 1 },
@@ -912,24 +926,27 @@ static const struct {
 	{ PROTO_READY, "A5 U2 U1 I-2 U3 Sx", 0 },
 	{ PROTO_READY, "A4 U2 U1 U2 U3", 0 },
 	{ PROTO_READY, "A5 U2 N U2 U3 Sx", 0 },
-	/* ATTACH: req id, session, role, head, peer, accept time */
-	{ PROTO_ATTACH, "A7 U3 Sr Ss U1 Bhead Speer U5", 1 },
-	{ PROTO_ATTACH_BATCH, "A13 U16 Sr Ss U1 Bh Sp U5 Sq St U2 B S U0", 1 },
-	{ PROTO_ATTACH_BATCH, "A7 U16 Sr Ss U1 Bh Sp U5", 0 },	/* one */
+	/* ATTACH: req id, session, role, head, peer, accept time, flags */
+	{ PROTO_ATTACH, "A8 U3 Sr Ss U1 Bhead Speer U5 U1", 1 },
+	{ PROTO_ATTACH_BATCH, "A15 U16 Sr Ss U1 Bh Sp U5 U1 Sq St U2 B S U0 U0", 1 },
+	{ PROTO_ATTACH_BATCH, "A8 U16 Sr Ss U1 Bh Sp U5 U1", 0 },	/* one */
 	{ PROTO_ATTACH_BATCH, "A1 U16", 0 },			/* none */
-	{ PROTO_ATTACH_BATCH, "A12 U16 Sr Ss U1 Bh Sp U5 Sq St U2 B S", 0 },
-	{ PROTO_ATTACH_BATCH, "A13 U16 Sr Ss U1 Bh Sp U5 Sq S U2 B S U0", 0 },
-	{ PROTO_ATTACH_BATCH, "A13 U16 Sr Ss U1 Bh Sp U5 Sq St U0 B S U0", 0 },
-	{ PROTO_ATTACH_BATCH, "A13 U16 Sr Ss U1 Bh Sp U5 Sq St U2 S S U0", 0 },
-	{ PROTO_ATTACH, "A7 U3 S Ss U2 B S U0", 1 },
-	{ PROTO_ATTACH, "A7 U3 Sr Ss U0 Bh Sp U5", 0 },		/* role 0 */
-	{ PROTO_ATTACH, "A7 U3 Sr Ss U3 Bh Sp U5", 0 },		/* role 3 */
-	{ PROTO_ATTACH, "A7 U3 Sr S U1 Bh Sp U5", 0 },		/* no id */
-	{ PROTO_ATTACH, "A7 U3 Sr Ss U1 Sh Sp U5", 0 },		/* head str */
-	{ PROTO_ATTACH, "A7 U3 Br Ss U1 Bh Sp U5", 0 },
-	{ PROTO_ATTACH, "A7 U3 Sr Ss U1 Bh Bp U5", 0 },
-	{ PROTO_ATTACH, "A7 U3 Sr Ss U1 Bh Sp I-5", 0 },
-	{ PROTO_ATTACH, "A7 U3 Sr Ss T Bh Sp U5", 0 },
+	{ PROTO_ATTACH_BATCH, "A13 U16 Sr Ss U1 Bh Sp U5 U1 Sq St U2 B S", 0 },
+	{ PROTO_ATTACH_BATCH, "A15 U16 Sr Ss U1 Bh Sp U5 U1 Sq S U2 B S U0 U0", 0 },
+	{ PROTO_ATTACH_BATCH, "A15 U16 Sr Ss U1 Bh Sp U5 U1 Sq St U0 B S U0 U0", 0 },
+	{ PROTO_ATTACH_BATCH, "A15 U16 Sr Ss U1 Bh Sp U5 U1 Sq St U2 S S U0 U0", 0 },
+	{ PROTO_ATTACH, "A8 U3 S Ss U2 B S U0 U1", 1 },
+	{ PROTO_ATTACH, "A8 U3 Sr Ss U0 Bh Sp U5 U1", 0 },		/* role 0 */
+	{ PROTO_ATTACH, "A8 U3 Sr Ss U3 Bh Sp U5 U1", 0 },		/* role 3 */
+	{ PROTO_ATTACH, "A8 U3 Sr S U1 Bh Sp U5 U1", 0 },		/* no id */
+	{ PROTO_ATTACH, "A8 U3 Sr Ss U1 Sh Sp U5 U1", 0 },		/* head str */
+	{ PROTO_ATTACH, "A8 U3 Br Ss U1 Bh Sp U5 U1", 0 },
+	{ PROTO_ATTACH, "A8 U3 Sr Ss U1 Bh Bp U5 U1", 0 },
+	{ PROTO_ATTACH, "A8 U3 Sr Ss U1 Bh Sp I-5 U1", 0 },
+	{ PROTO_ATTACH, "A8 U3 Sr Ss T Bh Sp U5 U1", 0 },
+	{ PROTO_ATTACH, "A8 U3 Sr Ss U1 Bh Sp U5 U2", 0 },	/* flag 2 */
+	{ PROTO_ATTACH, "A8 U3 Sr Ss U1 Bh Sp U5 Sx", 0 },
+	{ PROTO_ATTACH, "A7 U3 Sr Ss U1 Bh Sp U5", 0 },		/* protocol 5 */
 	/* REPORT: [4 counts], conns, bytes, messages */
 	{ PROTO_REPORT, "A5 U4 A4 U1 U2 U3 U4 U5 U6 U7", 1 },
 	{ PROTO_REPORT, "A5 U4 A3 U1 U2 U3 U5 U6 U7", 0 },

@@ -13,6 +13,7 @@ static const struct {
 	int		kind;
 	int		role;
 	const char	*id;
+	const char	*acct;		/* NULL: a bare path */
 } routes[] = {
 	{ "/status", ROUTE_STATUS, ROLE_NONE, NULL },
 	{ "/status?x=1", ROUTE_STATUS, ROLE_NONE, NULL },
@@ -27,11 +28,28 @@ static const struct {
 	{ "/attach/abc/master?", ROUTE_ATTACH, ROLE_MASTER, "abc" },
 	{ "/attach/abc/master?a/b/c/d/e/f/g", ROUTE_ATTACH, ROLE_MASTER, "abc" },
 	{ "/acct/medusa/attach/ID/slave?expires=1&signature=x", ROUTE_ATTACH,
-	    ROLE_SLAVE, "id" },
-	{ "/acct/medusa/attach/S1/master", ROUTE_ATTACH, ROLE_MASTER, "s1" },
+	    ROLE_SLAVE, "id", "acct" },
+	{ "/acct/medusa/attach/S1/master", ROUTE_ATTACH, ROLE_MASTER, "s1",
+	    "acct" },
 	{ "http://h:1/attach/a/master", ROUTE_ATTACH, ROLE_MASTER, "a" },
 	{ "https://example.com/acct/medusa/attach/Q/slave?x", ROUTE_ATTACH,
-	    ROLE_SLAVE, "q" },
+	    ROLE_SLAVE, "q", "acct" },
+	{ "/Jo.Smith@x-1_2/medusa/attach/q/slave", ROUTE_ATTACH, ROLE_SLAVE,
+	    "q", "Jo.Smith@x-1_2" },
+	{ "/a/medusa/attach/q/master", ROUTE_ATTACH, ROLE_MASTER, "q", "a" },
+	{ "/metrics", ROUTE_METRICS, ROLE_NONE, NULL },
+	{ "/metrics?x", ROUTE_METRICS, ROLE_NONE, NULL },
+	{ "/.acct/medusa/attach/q/master", ROUTE_E_BAD_ACCOUNT, 0, NULL },
+	{ "/a~b/medusa/attach/q/master", ROUTE_E_BAD_ACCOUNT, 0, NULL },
+	{ "/a%40b/medusa/attach/q/master", ROUTE_E_BAD_ACCOUNT, 0, NULL },
+	{ "/a:b/medusa/attach/q/master", ROUTE_E_BAD_ACCOUNT, 0, NULL },
+	{ "/a+b/medusa/attach/q/master", ROUTE_E_BAD_ACCOUNT, 0, NULL },
+	{ "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "/medusa/attach/q/master", ROUTE_E_BAD_ACCOUNT, 0, NULL },
+	{ "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "/medusa/attach/q/master", ROUTE_ATTACH, ROLE_MASTER, "q",
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" },
+	{ "/metrics/", ROUTE_E_NOT_FOUND, 0, NULL },
 
 	{ "/", ROUTE_E_NOT_FOUND, 0, NULL },
 	{ "", ROUTE_E_NOT_FOUND, 0, NULL },
@@ -88,6 +106,13 @@ START_TEST(test_routes)
 		ck_assert_int_eq(r.r_role, routes[_i].role);
 		ck_assert_str_eq(r.r_id, routes[_i].id);
 		ck_assert_uint_eq(r.r_idlen, strlen(routes[_i].id));
+		if (routes[_i].acct == NULL) {
+			ck_assert_uint_eq(r.r_acctlen, 0);
+		} else {
+			ck_assert_str_eq(r.r_acct, routes[_i].acct);
+			ck_assert_uint_eq(r.r_acctlen,
+			    strlen(routes[_i].acct));
+		}
 	} else {
 		ck_assert_uint_eq(r.r_idlen, 0);
 	}
