@@ -40,7 +40,7 @@
  * there instead of one each per connection (workers.c).
  *
  * Workers.  Each worker is started by fork and exec of the medusa-worker
- * binary (by default the one beside this one), with its end of a socketpair
+ * binary (by default the one paths.h names), with its end of a socketpair
  * as descriptor 3, in its own process group so that terminal signals reach
  * only the supervisor.  The supervisor sends CONFIG; the worker answers
  * READY; only then is the shard routed to it.  A shard with no ready worker
@@ -106,6 +106,7 @@
 #include "config.h"
 #include "mlog.h"
 #include "netutil.h"
+#include "paths.h"
 #include "supervisor.h"
 #include "version.h"
 
@@ -114,6 +115,9 @@ struct supervisor sup;
 static void
 sup_usage(FILE *f)
 {
+	char cfg[PATH_MAX];
+
+	(void) paths_resolve(MEDUSA_CONFIG_PATH, cfg, sizeof (cfg));
 	fprintf(f,
 	    "usage: medusa [-t] [-f FILE] [-p PORT] [-b ADDRESS]... "
 	    "[-w WORKERS] [-l LEVEL]\n"
@@ -123,9 +127,8 @@ sup_usage(FILE *f)
 	    "and relays between them.  Runs in the foreground and logs bunyan\n"
 	    "JSON lines to standard error.\n"
 	    "\n"
-	    "  -f, --config FILE     configuration file (default: "
-	    "../etc/medusa.json\n"
-	    "                        beside this program)\n"
+	    "  -f, --config FILE     configuration file (default:\n"
+	    "                        %s)\n"
 	    "  -p, --port PORT       port to listen on (0: any free port)\n"
 	    "  -b, --bind ADDRESS    address to listen on; repeat for several\n"
 	    "  -w, --workers N       worker processes (0: one per CPU)\n"
@@ -138,7 +141,7 @@ sup_usage(FILE *f)
 	    "(code 1001) and exit; HUP reloads the configuration and restarts\n"
 	    "the workers one by one, moving live sessions into the new ones;\n"
 	    "QUIT takes no new sessions and exits when the last one ends.\n"
-	    "medusactl(1) does the same over the admin socket.\n");
+	    "medusactl(8) does the same over the admin socket.\n", cfg);
 }
 
 /*
@@ -162,21 +165,6 @@ sup_open_dir(const char *path, int *dirfd, char *name, size_t cap)
 	*dirfd = fd;
 	snprintf(name, cap, "%s", basename(copy2));
 	return (0);
-}
-
-/* Where this program lives: for the default config and worker paths. */
-static void
-sup_self_dir(char *out, size_t cap)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof (self) - 1);
-
-	if (n <= 0) {
-		snprintf(out, cap, ".");
-		return;
-	}
-	self[n] = '\0';
-	snprintf(out, cap, "%s", dirname(self));
 }
 
 /*
@@ -573,15 +561,14 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char cfgpath[PATH_MAX], selfdir[PATH_MAX], err[512];
+	char cfgpath[PATH_MAX], err[512];
 	char binds[CONFIG_MAX_BINDS][CONFIG_ADDR_MAX];
 	int nbinds = 0, port = -1, workers = -1, level = -1, test = 0, ch;
 	unsigned char rnd[4];
 	long ncpu;
 
-	sup_self_dir(selfdir, sizeof (selfdir));
-	if (snprintf(cfgpath, sizeof (cfgpath), "%s/../etc/medusa.json",
-	    selfdir) >= (int)sizeof (cfgpath))
+	/* The installed one, or bin/../etc/medusa.json in the tree (paths.h) */
+	if (paths_resolve(MEDUSA_CONFIG_PATH, cfgpath, sizeof (cfgpath)) != 0)
 		snprintf(cfgpath, sizeof (cfgpath), "etc/medusa.json");
 	while ((ch = getopt_long(argc, argv, "f:p:b:w:l:thV", opts,
 	    NULL)) != -1) {
@@ -655,8 +642,8 @@ main(int argc, char **argv)
 	if (sup.s_conf.mc_worker_path[0] != '\0')
 		snprintf(sup.s_worker_path, sizeof (sup.s_worker_path), "%s",
 		    sup.s_conf.mc_worker_path);
-	else if (snprintf(sup.s_worker_path, sizeof (sup.s_worker_path),
-	    "%s/medusa-worker", selfdir) >= (int)sizeof (sup.s_worker_path)) {
+	else if (paths_resolve(MEDUSA_WORKER_PATH, sup.s_worker_path,
+	    sizeof (sup.s_worker_path)) != 0) {
 		fprintf(stderr, "medusa: path of medusa-worker too long\n");
 		return (2);
 	}
