@@ -15,7 +15,10 @@
 #                   (the integration tests also build two test workers:
 #                   build/alt/ reports another version, build/faults/ is
 #                   the only build with fault injection, worker/faults.h)
-#   make run        install what is missing, build, run on etc/medusa.json
+#   make run        install what running needs (no test tools), build, run
+#                   on etc/medusa.json
+#   make install, make uninstall   PREFIX=/usr/local DESTDIR= (FHS), and
+#   make deb        a Debian 12 package: packaging/packaging.mk
 #   make agent-static   bin/medusa-agent-static: the agent with no run-time
 #                   dependencies
 #   make SAN=1 ...  build (into build-san/) with ASan + UBSan
@@ -25,8 +28,9 @@
 #   make bench, bench-build        bench/bench.mk
 #   make clean      remove every build output
 #
-# Every target that needs packages depends on `deps`, which installs only
-# what is missing (tools/deps.sh).
+# Every target that needs packages depends on `deps` (what building and
+# testing need) or `deps-run` (what building and running need), which
+# install only what is missing (tools/deps.sh).
 
 CC	?= cc
 SAN	?= 0
@@ -83,7 +87,7 @@ PROGS	:= $(BIN)/medusa $(BIN)/medusa-worker $(BIN)/medusa-agent $(BIN)/mlogin \
 	   $(BIN)/medusactl
 UNIT	:= $(BUILD)/unit-tests
 
-.PHONY: all agent-static deps run check test test-suite test-unit test-integration \
+.PHONY: all agent-static deps deps-run run check test test-suite test-unit test-integration \
 	sanitize valgrind clean help
 
 all: $(PROGS)
@@ -171,9 +175,12 @@ $(UNIT): $(call obj,$(UNIT_SRC)) $(LIB_SERVER) $(LIB_CLIENT) $(LIB_COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
 
 deps:
-	@tools/deps.sh
+	@tools/deps.sh test
 
-run: deps
+deps-run:
+	@tools/deps.sh run
+
+run: deps-run
 	@$(MAKE) --no-print-directory all
 	$(BIN)/medusa -f etc/medusa.json
 
@@ -214,14 +221,16 @@ valgrind: deps
 	    $(PY) -m unittest discover -s tests/integration -p 'test_*.py' -v
 
 clean:
-	rm -rf build build-san build-fuzz bin
+	rm -rf build build-san build-fuzz build-deb bin
 
 help:
-	@sed -n '1,30p' Makefile
+	@sed -n '1,34p' Makefile
 
 -include $(shell find build build-san -name '*.d' 2>/dev/null)
 
-# Fuzzing (tests/fuzz/fuzz.mk) and benchmarks (bench/bench.mk) keep their
-# rules in files of their own.
+# Fuzzing (tests/fuzz/fuzz.mk), benchmarks (bench/bench.mk), installing
+# and packaging (packaging/packaging.mk) keep their rules in files of their
+# own.
 -include tests/fuzz/fuzz.mk
 -include bench/bench.mk
+-include packaging/packaging.mk

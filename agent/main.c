@@ -8,7 +8,7 @@
  * *slave* (GET .../attach/<id>/slave, ws:// or wss://) and waits there for
  * the reflector's "linkup", which says the user's client (the *master*) is
  * attached too.  From then on it serves the client's "mlogin:" messages
- * (PROTOCOL.md section 4):
+ * (docs/PROTOCOL.md section 4):
  *
  *	start	run the command (default /bin/bash --norc) on a new
  *		pseudo-terminal of the requested size, with TERM set, in the

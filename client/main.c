@@ -7,7 +7,7 @@
  * job, as ssh would.  Neither end can accept a connection, so mlogin dials
  * in to the reflector as the session's *master* (GET .../attach/<id>/master)
  * and the agent in the job dials in as its *slave*; the reflector pairs
- * them (PROTOCOL.md).
+ * them (docs/PROTOCOL.md).
  *
  * Phases:
  *

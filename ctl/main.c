@@ -15,12 +15,10 @@
  *				last one ends
  *
  * The socket is -S PATH, else the admin_socket of -f CONFIG, else of the
- * default configuration (../etc/medusa.json beside this program), else
- * /tmp/medusa.sock.
+ * default configuration (medusa's: paths.h), else /tmp/medusa.sock.
  */
 #include <errno.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -35,6 +33,7 @@
 
 #include "config.h"
 #include "ctlchan.h"
+#include "paths.h"
 #include "proto.h"
 #include "version.h"
 
@@ -282,18 +281,13 @@ static int
 ctl_default_socket(const char *cfg, char *out, size_t cap)
 {
 	struct medusa_config c;
-	char path[PATH_MAX], self[PATH_MAX], err[256];
-	ssize_t n;
+	char path[PATH_MAX], err[256];
 
 	config_defaults(&c);
 	if (cfg != NULL) {
 		snprintf(path, sizeof (path), "%s", cfg);
 	} else {
-		n = readlink("/proc/self/exe", self, sizeof (self) - 1);
-		self[n > 0 ? n : 0] = '\0';
-		if (snprintf(path, sizeof (path), "%s/../etc/medusa.json",
-		    n > 0 ? dirname(self) : ".") >= (int)sizeof (path))
-			path[0] = '\0';
+		(void) paths_resolve(MEDUSA_CONFIG_PATH, path, sizeof (path));
 	}
 	if (cfg != NULL || access(path, R_OK) == 0) {
 		/* One we were given must be good; the default may be absent. */

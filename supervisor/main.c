@@ -40,7 +40,7 @@
  * there instead of one each per connection (workers.c).
  *
  * Workers.  Each worker is started by fork and exec of the medusa-worker
- * binary (by default the one beside this one), with its end of a socketpair
+ * binary (by default the one paths.h names), with its end of a socketpair
  * as descriptor 3, in its own process group so that terminal signals reach
  * only the supervisor.  The supervisor sends CONFIG; the worker answers
  * READY; only then is the shard routed to it; until then its new
@@ -100,6 +100,7 @@
 
 #include "config.h"
 #include "mlog.h"
+#include "paths.h"
 #include "supervisor.h"
 #include "version.h"
 
@@ -159,6 +160,9 @@ sup_draining(void)
 static void
 sup_usage(FILE *f)
 {
+	char cfg[PATH_MAX];
+
+	(void) paths_resolve(MEDUSA_CONFIG_PATH, cfg, sizeof (cfg));
 	fprintf(f,
 	    "usage: medusa [-t] [-f FILE] [-p PORT] [-b ADDRESS]... "
 	    "[-w WORKERS] [-l LEVEL]\n"
@@ -168,9 +172,8 @@ sup_usage(FILE *f)
 	    "and relays between them.  Runs in the foreground and logs bunyan\n"
 	    "JSON lines to standard error.\n"
 	    "\n"
-	    "  -f, --config FILE     configuration file (default: "
-	    "../etc/medusa.json\n"
-	    "                        beside this program)\n"
+	    "  -f, --config FILE     configuration file (default:\n"
+	    "                        %s)\n"
 	    "  -p, --port PORT       port to listen on (0: any free port)\n"
 	    "  -b, --bind ADDRESS    address to listen on; repeat for several\n"
 	    "  -w, --workers N       worker processes (0: one per CPU)\n"
@@ -183,7 +186,7 @@ sup_usage(FILE *f)
 	    "(code 1001) and exit; HUP reloads the configuration and restarts\n"
 	    "the workers one by one, moving live sessions into the new ones;\n"
 	    "QUIT takes no new sessions and exits when the last one ends.\n"
-	    "medusactl(1) does the same over the admin socket.\n");
+	    "medusactl(8) does the same over the admin socket.\n", cfg);
 }
 
 /*
@@ -207,21 +210,6 @@ sup_open_dir(const char *path, int *dirfd, char *name, size_t cap)
 	*dirfd = fd;
 	snprintf(name, cap, "%s", basename(copy2));
 	return (0);
-}
-
-/* Where this program lives: for the default config and worker paths. */
-static void
-sup_self_dir(char *out, size_t cap)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof (self) - 1);
-
-	if (n <= 0) {
-		snprintf(out, cap, ".");
-		return;
-	}
-	self[n] = '\0';
-	snprintf(out, cap, "%s", dirname(self));
 }
 
 static void
@@ -524,7 +512,7 @@ sup_parse_int(const char *flag, const char *s, int lo, int hi, int *out)
  * the status to exit with.
  */
 static int
-sup_options(int argc, char **argv, const char *selfdir)
+sup_options(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'f' },
@@ -541,8 +529,8 @@ sup_options(int argc, char **argv, const char *selfdir)
 	int ch;
 
 	cli->port = cli->workers = cli->level = -1;
-	if (snprintf(cli->path, sizeof (cli->path), "%s/../etc/medusa.json",
-	    selfdir) >= (int)sizeof (cli->path))
+	/* The installed one, or bin/../etc/medusa.json in the tree (paths.h) */
+	if (paths_resolve(MEDUSA_CONFIG_PATH, cli->path, sizeof (cli->path)) != 0)
 		snprintf(cli->path, sizeof (cli->path), "etc/medusa.json");
 	while ((ch = getopt_long(argc, argv, "f:p:b:w:l:thV", opts,
 	    NULL)) != -1) {
@@ -610,7 +598,7 @@ sup_options(int argc, char **argv, const char *selfdir)
  * on stderr.
  */
 static int
-sup_configure(const char *selfdir)
+sup_configure(void)
 {
 	struct worker_bin *b = &sup.s_bin;
 	char err[512];
@@ -629,8 +617,8 @@ sup_configure(const char *selfdir)
 	if (sup.s_conf.mc_worker_path[0] != '\0')
 		snprintf(b->wb_path, sizeof (b->wb_path), "%s",
 		    sup.s_conf.mc_worker_path);
-	else if (snprintf(b->wb_path, sizeof (b->wb_path), "%s/medusa-worker",
-	    selfdir) >= (int)sizeof (b->wb_path)) {
+	else if (paths_resolve(MEDUSA_WORKER_PATH, b->wb_path,
+	    sizeof (b->wb_path)) != 0) {
 		fprintf(stderr, "medusa: path of medusa-worker too long\n");
 		return (-1);
 	}
@@ -682,13 +670,11 @@ int
 main(int argc, char **argv)
 {
 	static const int sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
-	char selfdir[PATH_MAX];
 	int rc;
 
-	sup_self_dir(selfdir, sizeof (selfdir));
-	if ((rc = sup_options(argc, argv, selfdir)) >= 0)
+	if ((rc = sup_options(argc, argv)) >= 0)
 		return (rc);
-	if (sup_configure(selfdir) != 0)
+	if (sup_configure() != 0)
 		return (2);
 	if (sup.s_cli.test) {
 		printf("medusa: configuration %s is valid (%d workers, port "

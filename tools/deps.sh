@@ -1,19 +1,36 @@
 #!/bin/sh
-# Install what the build and the tests need and that is missing: Debian
-# packages (with apt-get, as root or through sudo) and the npm packages of
-# tests/compat (the original's WebSocket library and client, for the
-# compatibility tests).  Does nothing when everything is there.
+# Install what is needed and missing: Debian packages (with apt-get, as
+# root or through sudo) and, for the tests, the npm packages of
+# tests/compat (the original's WebSocket library and client).  Does
+# nothing when everything is there.
+#
+#   tools/deps.sh run     what building and running need (make run, make
+#                         install, make deb)
+#   tools/deps.sh test    that, and what the tests need (make test); the
+#                         default
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+what=${1:-test}
 
-# Build: compiler, pkg-config, OpenSSL, libev, msgpack-c, jansson, check.
-# Tests: python3-websockets (an independent WebSocket implementation),
-# node and npm (the original peers), haproxy and openssl (TLS in front);
-# clang and its run-time (libFuzzer) for the fuzz harnesses.
-PKGS="build-essential pkg-config libssl-dev libev-dev libmsgpack-dev
-libjansson-dev check python3 python3-websockets openssl haproxy clang
-libclang-rt-14-dev"
+# Build and run: compiler, pkg-config, OpenSSL, libev, msgpack-c, jansson;
+# dpkg-dev for make deb (dpkg-shlibdeps, dpkg-gencontrol).
+RUN_PKGS="build-essential pkg-config libssl-dev libev-dev libmsgpack-dev
+libjansson-dev dpkg-dev"
+# Tests: check (unit tests), python3-websockets (an independent WebSocket
+# implementation), node and npm (the original peers, below), haproxy and
+# openssl (TLS in front); clang and its run-time (libFuzzer) for the fuzz
+# harnesses; for the install and package tests lintian, mandoc (man pages
+# checked), man-db (man -l), systemd (systemd-analyze verify) and adduser
+# (the package's postinst).
+TEST_PKGS="check python3 python3-websockets openssl haproxy clang
+libclang-rt-14-dev lintian mandoc man-db systemd adduser"
+
+case "$what" in
+run)	PKGS=$RUN_PKGS ;;
+test)	PKGS="$RUN_PKGS $TEST_PKGS" ;;
+*)	echo "usage: tools/deps.sh [run|test]" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $PKGS; do
@@ -22,7 +39,8 @@ for p in $PKGS; do
 		missing="$missing $p"
 	fi
 done
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+if [ "$what" = test ] &&
+    { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
 	missing="$missing nodejs npm"
 fi
 
@@ -43,7 +61,7 @@ if [ -n "$missing" ]; then
 fi
 
 # npm packages for the compatibility tests, pinned by package-lock.json.
-if [ -f "$top/tests/compat/package.json" ] &&
+if [ "$what" = test ] && [ -f "$top/tests/compat/package.json" ] &&
     [ ! -f "$top/tests/compat/node_modules/.medusa-installed" ]; then
 	echo "deps: installing npm packages for tests/compat"
 	(cd "$top/tests/compat" && npm ci --no-audit --no-fund --loglevel=error \

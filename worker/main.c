@@ -674,7 +674,7 @@ worker_usage(FILE *f)
 	fprintf(f,
 	    "usage: medusa-worker [--control-fd FD]\n"
 	    "\n"
-	    "One shard of the Medusa reflector.  It is started by medusa(1),\n"
+	    "One shard of the Medusa reflector.  It is started by medusa(8),\n"
 	    "which passes it client sockets over the control channel on FD\n"
 	    "(default 3); it is not meant to be run by hand.\n"
 	    "\n"
@@ -726,7 +726,7 @@ main(int argc, char **argv)
 	if (getsockopt(cfd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
 	    type != SOCK_STREAM) {
 		fprintf(stderr, "medusa-worker: descriptor %d is not a "
-		    "control channel; this program is started by medusa(1)\n",
+		    "control channel; this program is started by medusa(8)\n",
 		    cfd);
 		return (2);
 	}

@@ -2,9 +2,9 @@
  * wshandshake.h: the RFC 6455 opening handshake, both sides.  Pure apart
  * from OpenSSL's SHA-1 and base64 (and RAND_bytes for a client's key).
  *
- * Server side, compatible with the original peers (PROTOCOL.md section 7):
- * a request with no Sec-WebSocket-Version is taken as version 13, and the
- * 101 response carries exactly "Connection: Upgrade".
+ * Server side, compatible with the original peers (docs/PROTOCOL.md
+ * section 7): a request with no Sec-WebSocket-Version is taken as version
+ * 13, and the 101 response carries exactly "Connection: Upgrade".
  */
 #ifndef MEDUSA_WSHANDSHAKE_H
 #define MEDUSA_WSHANDSHAKE_H

@@ -162,7 +162,7 @@ enum proto_admin_cmd {
 	ADMIN_CMD_MAX = 4
 };
 
-/* Session states, as the original names them (PROTOCOL.md section 3). */
+/* Session states, as the original names them (docs/PROTOCOL.md section 3). */
 enum proto_sstate {
 	SSTATE_MASTER_WAIT = 0,
 	SSTATE_SLAVE_WAIT = 1,

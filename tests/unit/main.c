@@ -13,7 +13,7 @@ main(void)
 		addrcount_suite, buf_suite, utf8_suite, wsframe_suite, httphead_suite,
 		wshandshake_suite, httpresp_suite, route_suite, shard_suite,
 		proto_suite, ctlchan_suite, config_suite, mlog_suite, wsurl_suite,
-		fdpass_suite, netutil_suite
+		fdpass_suite, netutil_suite, paths_suite, sdnotify_suite
 	};
 	SRunner *sr;
 	int failed;
