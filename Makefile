@@ -156,7 +156,8 @@ FAULT_WORKER := $(BUILD)/faults/medusa-worker
 TEST_WORKERS := $(ALT_WORKER) $(FAULT_WORKER)
 TEST_ENV = MEDUSA_BIN=$(CURDIR)/$(BIN) \
 	   MEDUSA_ALT_WORKER=$(CURDIR)/$(ALT_WORKER) \
-	   MEDUSA_FAULT_WORKER=$(CURDIR)/$(FAULT_WORKER)
+	   MEDUSA_FAULT_WORKER=$(CURDIR)/$(FAULT_WORKER) \
+	   MEDUSA_AUTHTOOL=$(CURDIR)/$(BUILD)/authtool
 WORKER_ALL := $(WORKER_SRC) $(wildcard worker/*.h) $(SERVER_LIBS)
 
 $(ALT_WORKER): $(WORKER_ALL)
@@ -169,6 +170,14 @@ $(FAULT_WORKER): $(WORKER_ALL)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Ishared/server $(filter-out -MMD -MP,$(CFLAGS)) \
 	    -DMEDUSA_FAULTS $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LIBS)
+
+# For the integration tests: the credential modules on the command line.
+AUTHTOOL := $(BUILD)/authtool
+$(BUILD)/tests/tools/%.o: CPPFLAGS += -Ishared/server -Ishared/client
+$(AUTHTOOL): $(call obj,tests/tools/authtool.c) $(LIB_SERVER) $(LIB_CLIENT) \
+    $(LIB_COMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(UNIT): $(call obj,$(UNIT_SRC)) $(LIB_SERVER) $(LIB_CLIENT) $(LIB_COMMON)
 	@mkdir -p $(@D)
@@ -185,7 +194,7 @@ run: deps-run
 	$(BIN)/medusa -f etc/medusa.json
 
 # The whole suite against one build (plain, or SAN=1).
-test-suite: all $(UNIT) $(TEST_WORKERS)
+test-suite: all $(UNIT) $(TEST_WORKERS) $(AUTHTOOL)
 	@echo "== unit tests ($(BUILD))"
 	CK_FORK=yes $(UNIT)
 	@echo "== integration tests ($(BIN))"
@@ -194,14 +203,14 @@ test-suite: all $(UNIT) $(TEST_WORKERS)
 
 check: test-suite-plain
 
-test-suite-plain: all $(UNIT) $(TEST_WORKERS)
+test-suite-plain: all $(UNIT) $(TEST_WORKERS) $(AUTHTOOL)
 	CK_FORK=yes $(UNIT)
 	$(TEST_ENV) $(PY) -m unittest discover -s tests/integration -p 'test_*.py'
 
 test-unit: all $(UNIT)
 	CK_FORK=yes $(UNIT)
 
-test-integration: all $(TEST_WORKERS)
+test-integration: all $(TEST_WORKERS) $(AUTHTOOL)
 	$(TEST_ENV) $(PY) -m unittest discover -s tests/integration -p 'test_*.py' -v
 
 test: deps

@@ -232,6 +232,7 @@ worker_msg_config(const uint8_t *b, size_t n)
 	}
 	mlog_set_level((int)m.pc_log_level);
 	mlog_set_shard((int)m.pc_shard);
+	wauth_configure(&m);
 	if (!wk.w_configured) {
 		wk.w_configured = true;
 		memset(&r, 0, sizeof (r));
@@ -332,9 +333,9 @@ worker_attach(const struct proto_attach *mp, int fd)
 	struct wsh_error we;
 	struct conn *c;
 	char accept[WSH_ACCEPT_LEN + 1], resp[256];
-	const char *code, *message;
+	const char *code, *message, *slash;
 	int ping_ok, status;
-	size_t rn;
+	size_t rn, idlen;
 
 	/* Non-blocking already: the supervisor accepts with SOCK_NONBLOCK. */
 	if ((c = conn_new(fd, (int)m.pa_role, m.pa_req_id.ps_p,
@@ -359,6 +360,13 @@ worker_attach(const struct proto_attach *mp, int fd)
 		return;
 	}
 	/*
+	 * A credential of the session's account, before anything that could
+	 * tell a stranger whether the session exists.
+	 */
+	if ((m.pa_flags & PROTO_ATTACH_AUTH) && wauth_check(c, &head,
+	    m.pa_session.ps_p, m.pa_session.ps_n) != 0)
+		return;
+	/*
 	 * Shutting down: nothing new.  Draining: no new sessions, but the
 	 * other side of one that waits here may still join it.
 	 */
@@ -369,7 +377,10 @@ worker_attach(const struct proto_attach *mp, int fd)
 		    "the server is shutting down", "Retry-After: 1\r\n");
 		return;
 	}
-	if (m.pa_session.ps_n > wk.w_conf.wc_max_id) {
+	idlen = m.pa_session.ps_n;
+	if ((slash = memchr(m.pa_session.ps_p, '/', idlen)) != NULL)
+		idlen -= (size_t)(slash + 1 - m.pa_session.ps_p);
+	if (idlen > wk.w_conf.wc_max_id) {
 		conn_http_error(c, 400, "InvalidSessionId",
 		    "session id too long", NULL);
 		return;
@@ -779,6 +790,7 @@ main(int argc, char **argv)
 
 	ev_run(wk.w_loop, 0);
 
+	wauth_fini();
 	mlog(MLOG_INFO, "worker exiting", "connections=%zu", conn_count());
 	return (0);
 }

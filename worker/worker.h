@@ -150,4 +150,11 @@ void session_walk_begin(void);
 bool session_walk_next(struct proto_session_info *);
 bool session_walk_done(void);
 
+/* wauth.c: the credential check before the 101. */
+struct httphead;
+void wauth_configure(const struct proto_config *);
+int wauth_check(struct conn *, const struct httphead *, const char *key,
+    size_t keylen);
+void wauth_fini(void);
+
 #endif
