@@ -13,6 +13,9 @@
  *				non-zero if a shard failed
  *	drain			no new sessions; the reflector exits when the
  *				last one ends
+ *	keys ...		the accounts' public keys in the keys
+ *				directory (keys.c), then KEYS: the workers
+ *				read them again
  *
  * The socket is -S PATH, else the admin_socket of -f CONFIG, else of the
  * default configuration (medusa's: paths.h), else /tmp/medusa.sock.
@@ -32,6 +35,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "ctl.h"
 #include "ctlchan.h"
 #include "paths.h"
 #include "proto.h"
@@ -56,9 +60,18 @@ ctl_usage(FILE *f)
 	    "  sessions             every session and where it runs\n"
 	    "  restart [--shard K]  rolling restart, sessions handed over live\n"
 	    "  drain                take no new sessions; exit when idle\n"
+	    "  keys list [ACCOUNT]  the accounts' public keys\n"
+	    "  keys add ACCOUNT [FILE.pub|-]\n"
+	    "                       register a key (an authorized_keys line)\n"
+	    "  keys remove ACCOUNT FINGERPRINT\n"
+	    "                       (SHA256:... or aa:bb:...)\n"
+	    "  keys reload          have the reflector read the keys again\n"
+	    "                       (add and remove do so themselves)\n"
 	    "\n"
 	    "  -S, --socket PATH    the admin socket\n"
-	    "  -f, --config FILE    read admin_socket from this configuration\n"
+	    "  -f, --config FILE    read admin_socket and keys_dir from this\n"
+	    "                       configuration\n"
+	    "  -K, --keys-dir DIR   the keys directory (default: keys_dir)\n"
 	    "      --json           print the raw JSON (status, sessions)\n"
 	    "  -h, --help           this text\n"
 	    "  -V, --version        print the version and exit\n");
@@ -274,35 +287,77 @@ ctl_print_sessions(json_t *doc)
 }
 
 /*
- * The default admin socket: from the configuration, if there is one.  0,
- * or -1 (reported) if a configuration given with -f cannot be read.
+ * The configuration: -f CONFIG, else medusa's default if it is there (it
+ * may not be: then the defaults).  0, or -1 (reported) if a configuration
+ * given with -f cannot be read.  *pathp is the file read, or NULL.
  */
 static int
-ctl_default_socket(const char *cfg, char *out, size_t cap)
+ctl_config(const char *cfg, struct medusa_config *c, char *path, size_t cap,
+    const char **pathp)
 {
-	struct medusa_config c;
-	char path[PATH_MAX], err[256];
+	char err[256];
 
-	config_defaults(&c);
-	if (cfg != NULL) {
-		snprintf(path, sizeof (path), "%s", cfg);
-	} else {
-		(void) paths_resolve(MEDUSA_CONFIG_PATH, path, sizeof (path));
-	}
+	config_defaults(c);
+	*pathp = NULL;
+	if (cfg != NULL)
+		snprintf(path, cap, "%s", cfg);
+	else
+		(void) paths_resolve(MEDUSA_CONFIG_PATH, path, cap);
 	if (cfg != NULL || access(path, R_OK) == 0) {
 		/* One we were given must be good; the default may be absent. */
-		if (config_load(&c, path, err, sizeof (err)) != 0) {
+		if (config_load(c, path, err, sizeof (err)) != 0) {
 			fprintf(stderr, "medusactl: %s\n", err);
 			if (cfg != NULL)
 				return (-1);
+			config_defaults(c);
+		} else {
+			*pathp = path;
 		}
 	}
-	if (snprintf(out, cap, "%s", c.mc_admin_socket) >= (int)cap) {
-		fprintf(stderr, "medusactl: socket path too long: %s\n",
-		    c.mc_admin_socket);
-		return (-1);
-	}
 	return (0);
+}
+
+/*
+ * Send one admin request and print its replies.  The exit status: 0 if it
+ * succeeded, 1 if not (or the reflector could not be reached).
+ */
+int
+ctl_request(const char *sock, int command, int shard, bool json)
+{
+	struct proto_admin_req req;
+	struct ctl_reply cr;
+	struct ctlchan ch;
+	msgpack_sbuffer sb;
+	int fd, rc = 1;
+
+	memset(&req, 0, sizeof (req));
+	req.par_version = PROTO_VERSION;
+	req.par_command = (uint32_t)command;
+	req.par_shard = shard;
+	if ((fd = ctl_connect(sock)) < 0)
+		return (1);
+	memset(&cr, 0, sizeof (cr));
+	cr.cr_cmd = req.par_command;
+	cr.cr_json = json;
+
+	ctlchan_init(&ch, fd, 1u << 20);
+	msgpack_sbuffer_init(&sb);
+	(void) proto_enc_admin_req(&sb, &req);
+	if (ctlchan_send(&ch, sb.data, sb.size, NULL, 0, NULL) != 0 ||
+	    ctlchan_flush(&ch) != 1) {
+		fprintf(stderr, "medusactl: cannot send to %s: %s\n", sock,
+		    strerror(errno));
+		msgpack_sbuffer_destroy(&sb);
+		ctlchan_close(&ch, NULL, NULL);
+		return (1);
+	}
+	msgpack_sbuffer_destroy(&sb);
+
+	if (ctl_wait(&ch, &cr))
+		rc = cr.cr_ok ? 0 : 1;
+	ctlchan_close(&ch, NULL, NULL);
+	free(cr.cr_doc);
+	return (rc);
 }
 
 int
@@ -311,28 +366,29 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 'S' },
 		{ "config", required_argument, NULL, 'f' },
+		{ "keys-dir", required_argument, NULL, 'K' },
 		{ "shard", required_argument, NULL, 'k' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct proto_admin_req req;
-	struct ctl_reply cr;
-	struct ctlchan ch;
-	msgpack_sbuffer sb;
-	char sock[108], *end;
-	const char *sockopt = NULL, *cfg = NULL, *cmd;
+	struct medusa_config conf;
+	char sock[108], cfgpath[PATH_MAX], *end;
+	const char *sockopt = NULL, *cfg = NULL, *cmd, *cfgread, *keysopt = NULL;
 	bool json = false;
-	int ch_, fd, shard = -1, rc = 1;
+	int ch_, shard = -1, command;
 
-	while ((ch_ = getopt_long(argc, argv, "S:f:hV", opts, NULL)) != -1) {
+	while ((ch_ = getopt_long(argc, argv, "S:f:K:hV", opts, NULL)) != -1) {
 		switch (ch_) {
 		case 'S':
 			sockopt = optarg;
 			break;
 		case 'f':
 			cfg = optarg;
+			break;
+		case 'K':
+			keysopt = optarg;
 			break;
 		case 'k':
 			errno = 0;
@@ -358,64 +414,55 @@ main(int argc, char **argv)
 			return (2);
 		}
 	}
-	if (argc - optind != 1) {
+	if (argc - optind < 1) {
 		ctl_usage(stderr);
 		return (2);
 	}
 	cmd = argv[optind];
-	memset(&req, 0, sizeof (req));
-	req.par_version = PROTO_VERSION;
-	req.par_shard = -1;
+	if (strcmp(cmd, "keys") != 0 && argc - optind != 1) {
+		ctl_usage(stderr);
+		return (2);
+	}
 	if (strcmp(cmd, "status") == 0) {
-		req.par_command = ADMIN_STATUS;
+		command = ADMIN_STATUS;
 	} else if (strcmp(cmd, "sessions") == 0) {
-		req.par_command = ADMIN_SESSIONS;
+		command = ADMIN_SESSIONS;
 	} else if (strcmp(cmd, "restart") == 0) {
-		req.par_command = ADMIN_RESTART;
-		req.par_shard = shard;
+		command = ADMIN_RESTART;
 	} else if (strcmp(cmd, "drain") == 0) {
-		req.par_command = ADMIN_DRAIN;
+		command = ADMIN_DRAIN;
+	} else if (strcmp(cmd, "keys") == 0) {
+		command = ADMIN_KEYS;
 	} else {
 		fprintf(stderr, "medusactl: unknown command \"%s\"\n", cmd);
 		ctl_usage(stderr);
 		return (2);
 	}
-	if (shard >= 0 && req.par_command != ADMIN_RESTART) {
+	if (shard >= 0 && command != ADMIN_RESTART) {
 		fprintf(stderr, "medusactl: --shard goes with restart\n");
 		return (2);
 	}
-	if (sockopt != NULL) {
-		if (snprintf(sock, sizeof (sock), "%s", sockopt) >=
-		    (int)sizeof (sock)) {
-			fprintf(stderr, "medusactl: socket path too long: %s\n",
-			    sockopt);
-			return (2);
-		}
-	} else if (ctl_default_socket(cfg, sock, sizeof (sock)) != 0) {
+	if (ctl_config(cfg, &conf, cfgpath, sizeof (cfgpath), &cfgread) != 0)
+		return (2);
+	if (sockopt != NULL)
+		snprintf(sock, sizeof (sock), "%s", sockopt);
+	else
+		snprintf(sock, sizeof (sock), "%s", conf.mc_admin_socket);
+	if (strlen(sockopt != NULL ? sockopt : conf.mc_admin_socket) >=
+	    sizeof (sock)) {
+		fprintf(stderr, "medusactl: socket path too long\n");
 		return (2);
 	}
-	if ((fd = ctl_connect(sock)) < 0)
-		return (1);
-	memset(&cr, 0, sizeof (cr));
-	cr.cr_cmd = req.par_command;
-	cr.cr_json = json;
+	if (command == ADMIN_KEYS) {
+		char dir[PATH_MAX];
 
-	ctlchan_init(&ch, fd, 1u << 20);
-	msgpack_sbuffer_init(&sb);
-	(void) proto_enc_admin_req(&sb, &req);
-	if (ctlchan_send(&ch, sb.data, sb.size, NULL, 0, NULL) != 0 ||
-	    ctlchan_flush(&ch) != 1) {
-		fprintf(stderr, "medusactl: cannot send to %s: %s\n", sock,
-		    strerror(errno));
-		msgpack_sbuffer_destroy(&sb);
-		ctlchan_close(&ch, NULL, NULL);
-		return (1);
+		if (keysopt != NULL)
+			snprintf(dir, sizeof (dir), "%s", keysopt);
+		else
+			ctl_keys_dir(&conf, cfgread, dir, sizeof (dir));
+		return (ctl_keys(argc - optind - 1, argv + optind + 1, dir,
+		    sock));
 	}
-	msgpack_sbuffer_destroy(&sb);
-
-	if (ctl_wait(&ch, &cr))
-		rc = cr.cr_ok ? 0 : 1;
-	ctlchan_close(&ch, NULL, NULL);
-	free(cr.cr_doc);
-	return (rc);
+	return (ctl_request(sock, command, command == ADMIN_RESTART ? shard :
+	    -1, json));
 }

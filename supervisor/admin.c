@@ -173,6 +173,12 @@ admin_request(void *arg, const uint8_t *b, size_t n)
 		admin_reply(a, true, true, "draining: no new sessions; medusa "
 		    "exits when the last one ends", NULL, 0);
 		break;
+	case ADMIN_KEYS:
+		mlog(MLOG_INFO, "admin: reading the keys again", "");
+		workers_config_all();
+		admin_reply(a, true, true, "the workers read the keys "
+		    "directory again", NULL, 0);
+		break;
 	default:
 		admin_reply(a, true, false, "unknown command", NULL, 0);
 		break;

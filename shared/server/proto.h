@@ -159,7 +159,8 @@ enum proto_admin_cmd {
 	ADMIN_SESSIONS = 2,
 	ADMIN_RESTART = 3,
 	ADMIN_DRAIN = 4,
-	ADMIN_CMD_MAX = 4
+	ADMIN_KEYS = 5,		/* the workers read the keys directory again */
+	ADMIN_CMD_MAX = 5
 };
 
 /* Session states, as the original names them (docs/PROTOCOL.md section 3). */
