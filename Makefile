@@ -191,6 +191,7 @@ deps-run:
 
 run: deps-run
 	@$(MAKE) --no-print-directory all
+	@mkdir -p etc/keys
 	$(BIN)/medusa -f etc/medusa.json
 
 # The whole suite against one build (plain, or SAN=1).

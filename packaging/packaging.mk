@@ -72,6 +72,7 @@ $(INST)/bin/medusactl: $(patsubst %.c,$(INST)/%.o,$(CTL_SRC)) $(SERVER_LIBS)
 $(INST)/medusa.json: etc/medusa.json $(INST)/paths
 	@mkdir -p $(@D)
 	sed -e 's|"admin_socket": "[^"]*"|"admin_socket": "$(RUNSTATEDIR)/medusa/medusa.sock",\n\t"user": "medusa"|' \
+	    -e 's|"keys_dir": "[^"]*"|"keys_dir": "$(SYSCONFDIR)/medusa/keys"|' \
 	    $< > $@
 	@grep -q '"user": "medusa"' $@ || { echo "$<: no admin_socket line" \
 	    "to place the installed settings after" >&2; rm -f $@; exit 1; }

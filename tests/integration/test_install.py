@@ -109,7 +109,10 @@ def run(*argv, **kw):
 def start_medusa(argv):
     """An installed medusa: wait until it listens and its workers are ready."""
     p = LogProc(argv)
-    port = p.wait_log(lambda l: l.get("msg") == "listening")["port"]
+    port = p.wait_log(lambda l: l.get("msg") == "listening" and
+                      l.get("listener") == "public")["port"]
+    p.status_port = p.wait_log(lambda l: l.get("msg") == "listening" and
+                               l.get("listener") == "status")["port"]
     workers = p.wait_msg("starting")["workers"]
     p.wait_log(lambda l: l.get("msg") == "worker ready" and
                l.get("component") == "supervisor", count=workers)
@@ -129,7 +132,8 @@ def private_config(src, dst, **changes):
     package may not exist)."""
     with open(src) as f:
         cfg = json.load(f)
-    cfg.update({"port": 0, "user": "nobody"})
+    cfg.update({"port": 0, "user": "nobody", "auth": "none",
+                "status_listen": "127.0.0.1:0"})
     cfg.update(changes)
     with open(dst, "w") as f:
         json.dump(cfg, f)
@@ -192,6 +196,7 @@ class InstallTest(unittest.TestCase):
         with open(os.path.join(TOP, "etc/medusa.json")) as f:
             want = json.load(f)
         want.update({"admin_socket": "/run/medusa/medusa.sock",
+                     "keys_dir": "/etc/medusa/keys",
                      "user": "medusa"})
         with open(os.path.join(dest, "etc/medusa/medusa.json")) as f:
             self.assertEqual(json.load(f), want)
@@ -222,7 +227,7 @@ class InstallTest(unittest.TestCase):
         m, port = start_medusa([os.path.join(bindir, "medusa"), "-f", cfg,
                                 "-w", "2", "-l", "debug"])
         try:
-            for pid in http_get_json(port, "/status")["workers"]:
+            for pid in http_get_json(m.status_port, "/status")["workers"]:
                 self.assertEqual(os.readlink("/proc/%d/exe" % pid["pid"]),
                                  worker)
             r, agent_rc, agent = pipeline_session(bindir, port, "installed-1")
@@ -264,7 +269,7 @@ class InstallTest(unittest.TestCase):
                                 "-l", "debug"])
         try:
             self.assertEqual(m.wait_msg("starting")["config"], config)
-            st = http_get_json(port, "/status")
+            st = http_get_json(m.status_port, "/status")
             self.assertEqual(os.readlink("/proc/%d/exe" % st["workers"][0]["pid"]),
                              os.path.join(prefix, "libexec/medusa/medusa-worker"))
             r = run(os.path.join(prefix, "bin/medusactl"), "--json", "status")
@@ -615,7 +620,7 @@ class PackageTest(unittest.TestCase):
                                  "/etc/medusa/medusa.json")
                 self.assertEqual(m.wait_msg("dropped privileges")["user"],
                                  "medusa")
-                st = http_get_json(port, "/status")
+                st = http_get_json(m.status_port, "/status")
                 wpid = st["workers"][0]["pid"]
                 self.assertEqual(os.readlink("/proc/%d/exe" % wpid),
                                  "/usr/libexec/medusa/medusa-worker")

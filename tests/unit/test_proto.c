@@ -1044,7 +1044,8 @@ static const struct {
 	{ PROTO_ADMIN_REQ, "A4 U13 U2 U1 I-1", 1 },
 	{ PROTO_ADMIN_REQ, "A4 U13 U2 U3 U7", 1 },
 	{ PROTO_ADMIN_REQ, "A4 U13 U2 U0 I-1", 0 },	/* command 0 */
-	{ PROTO_ADMIN_REQ, "A4 U13 U2 U5 I-1", 0 },	/* command 5 */
+	{ PROTO_ADMIN_REQ, "A4 U13 U2 U5 I-1", 1 },	/* KEYS */
+	{ PROTO_ADMIN_REQ, "A4 U13 U2 U6 I-1", 0 },	/* command 6 */
 	{ PROTO_ADMIN_REQ, "A4 U13 U2 U1 I-2", 0 },	/* shard -2 */
 	{ PROTO_ADMIN_REQ, "A4 U13 U2 U1 U4294967296", 0 },
 	{ PROTO_ADMIN_REPLY, "A5 U14 T T Sok S", 1 },
