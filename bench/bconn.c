@@ -788,7 +788,7 @@ static void
 conn_connected(struct conn *c)
 {
 	struct session *s = c->c_s;
-	char req[1024], path[512];
+	char req[3072], path[512];
 	size_t n;
 	int err = 0;
 	socklen_t len = sizeof (err);
@@ -805,7 +805,7 @@ conn_connected(struct conn *c)
 		snprintf(path, sizeof (path), "%s/attach/%s/%s", B.b_prefix,
 		    s->s_id, role_name(c));
 		n = wshandshake_request(req, sizeof (req), B.b_host, path,
-		    c->c_key, NULL);
+		    c->c_key, bench_auth_headers());
 		if (n == 0)
 			bench_fail("request too long");
 		c->c_rstate = RS_HTTP;

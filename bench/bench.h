@@ -18,6 +18,8 @@
 #include "wsframe.h"
 #include "wshandshake.h"
 
+struct signer;
+
 /*
  * A test message, in both modes (the payload of one WebSocket frame, or a
  * run of bytes in the raw stream):
@@ -134,6 +136,16 @@ struct bench {
 	const char	*b_label;
 	char		b_host[300];	/* Host header */
 	char		b_prefix[256];	/* path before /attach/ */
+	/*
+	 * --key: every attach is a signed request (Date and Authorization);
+	 * the signature covers only the Date, so one serves every request
+	 * of a second, as node-manta's would (the reflector still checks
+	 * each one).
+	 */
+	struct signer	*b_signer;
+	const char	*b_account;
+	int64_t		b_auth_at;	/* the second b_auth was made for */
+	char		b_auth[2048];	/* "Date: ...\r\nAuthorization: ...\r\n" */
 	struct sockaddr_storage b_addr;
 	socklen_t	b_addrlen;
 	int		b_nsrc;		/* loopback source addresses */
@@ -146,6 +158,9 @@ struct bench {
 };
 
 extern struct bench B;
+
+/* medusa-bench.c */
+const char *bench_auth_headers(void);
 
 /* bconn.c */
 void conn_start_session(struct session *);

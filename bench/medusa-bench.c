@@ -79,6 +79,7 @@
 #include <sys/wait.h>
 
 #include "bench.h"
+#include "signer.h"
 #include "wsurl.h"
 
 struct bench B = { .b_child_up = -1 };
@@ -683,6 +684,9 @@ usage(int status)
 "  --src-addrs N     bind to 127.0.0.1..N in turn (loopback; 8)\n"
 "  --timeout SECONDS give up (and fail) after this long (300)\n"
 "  --label TEXT      copied into the JSON result\n"
+"  --key FILE        sign every attach with this private key (the URL's\n"
+"                    PREFIX then names the account: /ACCOUNT/medusa)\n"
+"  --account NAME    the account the key belongs to (with --key)\n"
 "  --procs K         idle: K processes share the sessions (default: as many\n"
 "                    as the descriptor limit requires)\n"
 "  -q                no line for people on standard error\n", MSG_MAX);
@@ -766,6 +770,30 @@ num(const char *s, const char *what, uint32_t min, uint32_t max)
 	return ((uint32_t)v);
 }
 
+/*
+ * The credential headers for an attach, or NULL without --key: made once
+ * a second (the Date is what is signed).
+ */
+const char *
+bench_auth_headers(void)
+{
+	char date[64], authz[1800], err[256];
+	int64_t now = (int64_t)time(NULL);
+
+	if (B.b_signer == NULL)
+		return (NULL);
+	if (now != B.b_auth_at) {
+		if (signer_authorization(B.b_signer, B.b_account, now, date,
+		    sizeof (date), authz, sizeof (authz), err,
+		    sizeof (err)) != 0)
+			bench_fail("signing: %s", err);
+		snprintf(B.b_auth, sizeof (B.b_auth), "Date: %s\r\n"
+		    "Authorization: %s\r\n", date, authz);
+		B.b_auth_at = now;
+	}
+	return (B.b_auth);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -778,11 +806,13 @@ main(int argc, char **argv)
 		{ "src-addrs", required_argument, NULL, 'A' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "label", required_argument, NULL, 'L' },
+		{ "key", required_argument, NULL, 'K' },
+		{ "account", required_argument, NULL, 'a' },
 		{ "procs", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *url = NULL;
+	const char *url = NULL, *keyfile = NULL;
 	bool raw = false;
 	int ch, nsrc = -1;
 	uint32_t i;
@@ -868,6 +898,12 @@ main(int argc, char **argv)
 		case 'L':
 			B.b_label = optarg;
 			break;
+		case 'K':
+			keyfile = optarg;
+			break;
+		case 'a':
+			B.b_account = optarg;
+			break;
 		case 'j':
 			O.procs = (int)num(optarg, "--procs", 1, 64);
 			break;
@@ -883,6 +919,16 @@ main(int argc, char **argv)
 	}
 	if (url == NULL || optind != argc)
 		usage(2);
+	if (keyfile != NULL) {
+		static struct signer sg;
+		char err[256];
+
+		if (B.b_account == NULL)
+			bench_fail("--key needs --account");
+		if (signer_open(&sg, keyfile, NULL, err, sizeof (err)) != 0)
+			bench_fail("--key: %s", err);
+		B.b_signer = &sg;
+	}
 	B.b_url = url;
 	parse_url(url, raw);
 	if (B.b_sc == SC_THROUGHPUT && O.dur <= 0)

@@ -19,7 +19,8 @@ every raw result to results.json, the servers' logs to logs/).
 
 Scale with the environment (defaults in brackets):
   BENCH_SERVERS       medusa-1w,medusa-2w,bare,watershed
-  BENCH_SCENARIOS     setup,latency,throughput,idle
+  BENCH_SCENARIOS     setup,setup-auth,latency,throughput,idle (setup-auth
+                      runs setup too: the reference of its ratios)
   BENCH_SETUP [20000]  BENCH_SETUP_CONC [50]      setup: sessions, at once
   BENCH_LAT_SESSIONS [50]  BENCH_LAT_RATE [20]  BENCH_LAT_BYTES [64]
   BENCH_DURATION [5]  seconds of each latency and throughput run
@@ -54,7 +55,13 @@ import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALL_SERVERS = ['medusa-1w', 'medusa-2w', 'bare', 'watershed']
-ALL_SCENARIOS = ['setup', 'latency', 'throughput', 'idle']
+ALL_SCENARIOS = ['setup', 'setup-auth', 'latency', 'throughput', 'idle']
+# setup-auth: medusa with credentials on, signing with keys of these types
+# (ssh-keygen); the bare relay and watershed have none: their plain setup
+# is the reference.
+AUTH_KEYS = [('rsa', ['-t', 'rsa', '-b', '2048'], 'RSA-2048'),
+             ('ecdsa', ['-t', 'ecdsa', '-b', '256'], 'ECDSA P-256'),
+             ('ed25519', ['-t', 'ed25519'], 'Ed25519')]
 
 
 def env_int(name, default):
@@ -133,7 +140,7 @@ class Server:
             return ['--proc-tree', str(self.proc.pid)]
         return ['--pid', str(self.proc.pid)]
 
-    def start(self, tag):
+    def start(self, tag, keys_dir=None):
         self.logpath = os.path.join(self.workdir, 'logs',
                                     '%s-%s.log' % (self.name, tag))
         logf = open(self.logpath, 'w')
@@ -156,7 +163,12 @@ class Server:
                 'max_connections': 1000000,
                 'max_connections_per_address': 1000000,
                 'max_sessions_per_worker': 1000000,
+                # Credentials only where the run asks for them (setup-auth).
+                'auth': 'signature' if keys_dir else 'none',
+                'status_listen': '',
             }
+            if keys_dir:
+                cfg['keys_dir'] = keys_dir
             cfgpath = os.path.join(self.workdir, 'medusa-%s.json' % self.name)
             with open(cfgpath, 'w') as f:
                 json.dump(cfg, f)
@@ -194,7 +206,8 @@ class Server:
                            (self.name, os.path.basename(self.logpath)))
 
     def ready(self):
-        """medusa: every worker ready, by /status; the others: listening."""
+        """medusa: every worker ready (the public /status says "ok" only
+        then); the others: listening."""
         if self.workers() == 0:
             return True
         try:
@@ -204,9 +217,7 @@ class Server:
             c.close()
         except (OSError, ValueError, http.client.HTTPException):
             return False
-        ws = st.get('workers', [])
-        return st.get('health') == 'ok' and len(ws) == self.workers() and \
-            all(w.get('state') == 'ready' for w in ws)
+        return st.get('health') == 'ok'
 
     def stop(self):
         if self.proc is None:
@@ -229,9 +240,9 @@ class Server:
         self.proc = None
 
 
-def run_bench(bindir, scenario, server, args, timeout):
+def run_bench(bindir, scenario, server, args, timeout, prefix=''):
     argv = [os.path.join(bindir, 'medusa-bench'), scenario,
-            '--url', server.url(), '--label', server.name] + args
+            '--url', server.url() + prefix, '--label', server.name] + args
     try:
         p = subprocess.run(argv, stdin=subprocess.DEVNULL,
                            capture_output=True, encoding='utf-8',
@@ -301,6 +312,8 @@ def main():
         if s not in ALL_SCENARIOS:
             log('run.py: unknown scenario %s' % s)
             return 2
+    if 'setup-auth' in scenarios and 'setup' not in scenarios:
+        scenarios.insert(0, 'setup')
     setup_n = env_int('BENCH_SETUP', 20000)
     setup_c = env_int('BENCH_SETUP_CONC', 50)
     lat_s = env_int('BENCH_LAT_SESSIONS', 50)
@@ -343,6 +356,21 @@ def main():
     if 'setup' in scenarios:
         runs.append(('setup', 'setup', ['-n', str(setup_n), '-c',
                                         str(setup_c)]))
+    auth_dirs = {}
+    if 'setup-auth' in scenarios:
+        for kt, kargs, _ in AUTH_KEYS:
+            d = os.path.join(workdir, 'keys-' + kt)
+            os.makedirs(d)
+            key = os.path.join(workdir, 'key-' + kt)
+            subprocess.run(['ssh-keygen', '-q', '-N', '', '-f', key] + kargs,
+                           check=True)
+            shutil.copy(key + '.pub', os.path.join(d, 'bench'))
+            os.chmod(workdir, 0o755)
+            os.chmod(d, 0o755)
+            auth_dirs[kt] = (d, key)
+            runs.append(('auth-' + kt, 'setup', ['-n', str(setup_n), '-c',
+                                                  str(setup_c), '--key', key,
+                                                  '--account', 'bench']))
     if 'latency' in scenarios:
         runs.append(('latency', 'latency', ['-s', str(lat_s), '-r',
                                             str(lat_r), '-m', str(lat_m),
@@ -365,6 +393,11 @@ def main():
                 continue
             for name, s in srv.items():
                 a = list(args)
+                keys_dir = None
+                if key.startswith('auth-'):
+                    if s.workers() == 0:
+                        continue    # its plain setup is the reference
+                    keys_dir = auth_dirs[key[5:]][0]
                 if scenario == 'idle':
                     if rep >= idle_repeat:
                         continue
@@ -383,7 +416,7 @@ def main():
                     (name, scenario, ' '.join(a), rep + 1,
                      idle_repeat if scenario == 'idle' else repeat))
                 try:
-                    s.start('%s-%d' % (key, rep))
+                    s.start('%s-%d' % (key, rep), keys_dir)
                 except RuntimeError as e:
                     errors[name][key] = str(e)
                     log('    ERROR: %s' % e)
@@ -393,7 +426,8 @@ def main():
                 try:
                     if scenario == 'idle':
                         a += s.memory_args()
-                    res = run_bench(bindir, scenario, s, a, 300)
+                    res = run_bench(bindir, scenario, s, a, 300,
+                                    '/bench/medusa' if keys_dir else '')
                 finally:
                     s.stop()
                     shutil.copy(s.logpath, os.path.join(out, 'logs'))
@@ -420,6 +454,12 @@ def main():
             ('setup', 'connect to linkup p99 (ms)', 'setup',
              'linkup_p99_ms', '%.2f', None),
         ]
+    if 'setup-auth' in scenarios:
+        for kt, _, label in AUTH_KEYS:
+            rows.append(('setup, auth on', 'sessions/s, signed with %s '
+                         '(reference: plain setup)' % label, 'auth-' + kt,
+                         'sessions_per_s', '%.0f', ('ratio>=', 0.6)
+                         if kt == 'rsa' else None))
     if 'latency' in scenarios:
         lab = '%d sessions x %d/s, %d B' % (lat_s, lat_r, lat_m)
         rows += [
@@ -454,7 +494,9 @@ def main():
         return '-' if v is None else fmt % v
 
     def ratio(a, b, key, field):
-        x, y = fig(a, key, field), fig(b, key, field)
+        # With credentials on, the servers that have none: plain setup.
+        x, y = fig(a, key, field), fig(b, key if not key.startswith(
+            'auth-') else 'setup', field)
         if x is None or y is None or y == 0:
             return None
         return x / y
@@ -500,7 +542,9 @@ def main():
              '|' + '|'.join(['---'] * len(hdr)) + '|']
     failed_targets = False
     for scen, figure, key, field, fmt, target in rows:
-        cells = [scen, figure] + [cell(n, key, field, fmt)
+        cells = [scen, figure] + [cell(n, key if n.startswith('medusa') or
+                                       not key.startswith('auth-') else
+                                       'setup', field, fmt)
                                   for n in ALL_SERVERS]
         for a, b in (('medusa-1w', 'bare'), ('medusa-2w', 'bare'),
                      ('medusa-1w', 'watershed'), ('medusa-2w', 'watershed')):
