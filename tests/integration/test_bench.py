@@ -49,6 +49,42 @@ class BenchToolTest(unittest.TestCase):
         self.assertGreater(r["bytes"], 0)
         return r
 
+    def test_signed_attaches_against_medusa_with_credentials(self):
+        """--key: every attach signed; the reflector checks them (a key it
+        does not know fails the run: the signing is really checked)."""
+        import shutil
+        import tempfile
+        tmp = tempfile.mkdtemp(prefix="medusa-bench-keys-")
+        os.chmod(tmp, 0o755)
+        keys = os.path.join(tmp, "keys")
+        os.mkdir(keys, 0o755)
+        for name in ("k", "other"):
+            subprocess.run(["ssh-keygen", "-q", "-N", "", "-t", "ed25519",
+                            "-f", os.path.join(tmp, name)], check=True)
+        shutil.copy(os.path.join(tmp, "k.pub"), os.path.join(keys, "bench"))
+        os.chmod(os.path.join(keys, "bench"), 0o644)
+        m = Medusa(workers=2, config={"auth": "signature",
+                                      "keys_dir": keys})
+        try:
+            url = "ws://127.0.0.1:%d/bench/medusa" % m.port
+            rc, r, p = run_bench("setup", "--url", url, "-n", "200", "-c",
+                                 "20", "--key", os.path.join(tmp, "k"),
+                                 "--account", "bench")
+            self.assertEqual(rc, 0, p.stderr)
+            self.assertEqual(r["sessions"], 200)
+            rc, r, p = run_bench("setup", "--url", url, "-n", "20",
+                                 "--key", os.path.join(tmp, "other"),
+                                 "--account", "bench")
+            self.assertEqual(rc, 1)
+            self.assertIn("401", p.stderr)
+            rc, r, p = run_bench("setup", "--url", url, "-n", "20",
+                                 "--key", os.path.join(tmp, "k"))
+            self.assertEqual(rc, 1)
+            self.assertIn("--account", p.stderr)
+        finally:
+            m.stop()
+            shutil.rmtree(tmp)
+
     def test_against_medusa(self):
         m = Medusa(workers=2)
         try:
