@@ -125,7 +125,7 @@ class TlsTest(unittest.TestCase):
         self.assertEqual(r.stdout, b"Linux\n")
         self.assertEqual(agent.wait_exit(), 0)
         line = agent.wait_msg("connecting")
-        self.assertEqual(line["tls"], "true")
+        self.assertIs(line["tls"], True)
 
     def test_ip_address_is_checked_against_the_certificate(self):
         ca = os.path.join(self.d, "ca.pem")
