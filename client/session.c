@@ -285,7 +285,7 @@ ml_reflector_msg(struct mlogin *m, const char *json, size_t n)
 			if (m->m_waits == 0 || !m->m_term.t_err_tty)
 				term_say(&m->m_term, " * session established");
 			else
-				term_put(&m->m_term, "\b established\r\n", 15);
+				term_put(&m->m_term, "\b established\n", 14);
 		}
 		ml_to(m, ML_LINKED);
 		m->m_linked_at = ev_now(m->m_loop);

@@ -118,9 +118,15 @@ term_say(struct term *t, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	/* Not after what is on the line: on one of its own. */
-	if (!t->t_at_bol && (t->t_err_tty || t->t_out_tty))
-		buf[o++] = '\r', buf[o++] = '\n';
+	/*
+	 * Not after what is on the line: on one of its own.  Fully raw,
+	 * a line needs its CR; else the terminal adds it (OPOST).
+	 */
+	if (!t->t_at_bol && (t->t_err_tty || t->t_out_tty)) {
+		if (t->t_full)
+			buf[o++] = '\r';
+		buf[o++] = '\n';
+	}
 	va_start(ap, fmt);
 	n = vsnprintf(buf + o, sizeof (buf) - o - 2, fmt, ap);
 	va_end(ap);
@@ -128,7 +134,7 @@ term_say(struct term *t, const char *fmt, ...)
 		return;
 	o += (size_t)n < sizeof (buf) - o - 2 ? (size_t)n :
 	    sizeof (buf) - o - 3;
-	if (t->t_raw)
+	if (t->t_full)
 		buf[o++] = '\r';
 	buf[o++] = '\n';
 	term_write(STDERR_FILENO, buf, o);

@@ -656,7 +656,7 @@ wsc_timer_cb(EV_P_ ev_timer *w, int revents)
 		    "close in time");
 		return;
 	}
-	snprintf(msg, sizeof (msg), "timed out after %.0f s %s",
+	snprintf(msg, sizeof (msg), "timed out after %.1f s %s",
 	    ev_now(c->wc_loop) - c->wc_started, wsc_phase(c, what,
 	    sizeof (what)));
 	wsc_end(c, WSC_END_DIAL, msg);
