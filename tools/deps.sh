@@ -9,10 +9,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 
 # Build: compiler, pkg-config, OpenSSL, libev, msgpack-c, jansson, check.
 # Tests: python3-websockets (an independent WebSocket implementation),
-# node and npm (the original peers), haproxy and openssl (TLS in front);
+# node and npm (the original peers), haproxy and openssl (TLS in front),
+# tmux (a terminal emulator whose screen and modes the tests read);
 # clang and its run-time (libFuzzer) for the fuzz harnesses.
 PKGS="build-essential pkg-config libssl-dev libev-dev libmsgpack-dev
-libjansson-dev check python3 python3-websockets openssl haproxy clang
+libjansson-dev check python3 python3-websockets openssl haproxy clang tmux
 libclang-rt-14-dev"
 
 missing=""
