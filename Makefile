@@ -68,6 +68,8 @@ AGENT_SRC  := $(wildcard agent/*.c)
 CLIENT_SRC := $(wildcard client/*.c)
 CTL_SRC    := $(wildcard ctl/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
+# The programs' pure modules, unit-tested with tables.
+UNIT_PROG_SRC := agent/start.c client/escape.c client/conn.c client/term.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -109,7 +111,8 @@ SERVER_DIRS := shared/server supervisor worker ctl
 CLIENT_DIRS := shared/client agent client
 $(foreach d,$(SERVER_DIRS),$(eval $(BUILD)/$(d)/%.o: CPPFLAGS += -Ishared/server))
 $(foreach d,$(CLIENT_DIRS),$(eval $(BUILD)/$(d)/%.o: CPPFLAGS += -Ishared/client))
-$(BUILD)/tests/unit/%.o: CPPFLAGS += -Ishared/server -Ishared/client
+$(BUILD)/tests/unit/%.o: CPPFLAGS += -Ishared/server -Ishared/client -Iagent \
+	-Iclient
 
 $(BIN)/medusa: $(call obj,$(SUP_SRC)) $(SERVER_LIBS)
 	@mkdir -p $(@D)
@@ -149,7 +152,8 @@ $(ALT_WORKER): $(WORKER_SRC) $(SERVER_LIBS)
 	$(CC) $(CPPFLAGS) -Ishared/server $(filter-out -MMD -MP,$(CFLAGS)) \
 	    -DMEDUSA_VERSION='"0.1.0-next"' $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(UNIT): $(call obj,$(UNIT_SRC)) $(LIB_SERVER) $(LIB_CLIENT) $(LIB_COMMON)
+$(UNIT): $(call obj,$(UNIT_SRC) $(UNIT_PROG_SRC)) $(LIB_SERVER) $(LIB_CLIENT) \
+	    $(LIB_COMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
 

@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include "httphead.h"
+#include "netutil.h"
 #include "utf8.h"
 #include "wsclient.h"
 #include "wsframe.h"
@@ -211,6 +212,7 @@ wsc_adopt(struct wsc *c, struct ev_loop *loop, int fd,
 {
 	wsc_init(c, loop, o);
 	memset(&c->wc_x, 0, sizeof (c->wc_x));
+	(void) netutil_nonblock(fd);
 	c->wc_x.x_fd = fd;
 	c->wc_x.x_state = XPORT_OPEN;
 	snprintf(c->wc_hostport, sizeof (c->wc_hostport), "adopted");
