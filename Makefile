@@ -164,8 +164,12 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	$(BIN)/medusa -f etc/medusa.json
 
+# The static agent for test_cacerts (a static executable cannot carry the
+# sanitizers: the SAN=1 run uses the plain build's).
+TEST_STATIC := $(if $(filter 1,$(SAN)),,$(BIN)/medusa-agent-static)
+
 # The whole suite against one build (plain, or SAN=1).
-test-suite: all $(UNIT) $(ALT_WORKER)
+test-suite: all $(UNIT) $(ALT_WORKER) $(TEST_STATIC)
 	@echo "== unit tests ($(BUILD))"
 	CK_FORK=yes $(UNIT)
 	@echo "== integration tests ($(BIN))"
@@ -175,7 +179,7 @@ test-suite: all $(UNIT) $(ALT_WORKER)
 
 check: test-suite-plain
 
-test-suite-plain: all $(UNIT) $(ALT_WORKER)
+test-suite-plain: all $(UNIT) $(ALT_WORKER) $(TEST_STATIC)
 	CK_FORK=yes $(UNIT)
 	MEDUSA_BIN=$(CURDIR)/$(BIN) MEDUSA_ALT_WORKER=$(CURDIR)/$(ALT_WORKER) \
 	    $(PY) -m unittest discover -s tests/integration -p 'test_*.py'
@@ -183,7 +187,7 @@ test-suite-plain: all $(UNIT) $(ALT_WORKER)
 test-unit: all $(UNIT)
 	CK_FORK=yes $(UNIT)
 
-test-integration: all $(ALT_WORKER)
+test-integration: all $(ALT_WORKER) $(TEST_STATIC)
 	MEDUSA_BIN=$(CURDIR)/$(BIN) MEDUSA_ALT_WORKER=$(CURDIR)/$(ALT_WORKER) \
 	    $(PY) -m unittest discover -s tests/integration -p 'test_*.py' -v
 

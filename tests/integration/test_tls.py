@@ -52,6 +52,21 @@ def free_port():
     return port
 
 
+def wait_listening(hap, ports):
+    """Wait until haproxy accepts connections on every port."""
+    deadline = time.monotonic() + TIMEOUT
+    for p in ports:
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", p), 1).close()
+                break
+            except OSError:
+                if hap.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError("haproxy did not start: %s" %
+                                         hap.stderr.read())
+                time.sleep(0.05)
+
+
 HAPROXY_CFG = """
 global
     maxconn 1000
@@ -87,18 +102,7 @@ class TlsTest(unittest.TestCase):
         cls.hap = subprocess.Popen([HAPROXY, "-db", "-f", cfg],
                                    stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE)
-        # Ready when it accepts connections on both ports.
-        deadline = time.monotonic() + TIMEOUT
-        for p in (cls.port, cls.port2):
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", p), 1).close()
-                    break
-                except OSError:
-                    if cls.hap.poll() is not None or time.monotonic() > deadline:
-                        raise AssertionError("haproxy did not start: %s" %
-                                             cls.hap.stderr.read())
-                    time.sleep(0.05)
+        wait_listening(cls.hap, (cls.port, cls.port2))
 
     @classmethod
     def tearDownClass(cls):
