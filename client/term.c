@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <unistd.h>
 #include <sys/ioctl.h>
 
 #include "term.h"
@@ -48,7 +49,12 @@ term_raw(struct term *t, bool full)
 	r = t->t_saved;
 	cfmakeraw(&r);
 	if (!full) {
+		/*
+		 * ^C and ^\ still interrupt; ^Z does not stop us with the
+		 * terminal in this mode (~^Z does, restoring it first).
+		 */
 		r.c_lflag |= ISIG;
+		r.c_cc[VSUSP] = _POSIX_VDISABLE;
 		r.c_oflag |= OPOST;
 	}
 	if (tcsetattr(STDIN_FILENO, TCSADRAIN, &r) == 0) {
