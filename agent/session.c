@@ -243,7 +243,7 @@ agent_on_open(struct wsc *c)
 	char tls[600];
 
 	if (a->a_url.u_tls)
-		mlog(MLOG_INFO, "TLS established", "tls=%s",
+		mlog(MLOG_INFO, "TLS established", "info=%s",
 		    xport_tls_info(&c->wc_x, tls, sizeof (tls)));
 	agent_to(a, AGENT_WAITING);
 	mlog(MLOG_INFO, "attached; waiting for the client", "path=%.*s",

@@ -16,8 +16,9 @@ conn_progress(struct conn_view *cv, const char *what, bool slow)
 		return;
 	}
 	if (slow && !cv->cv_quiet) {
-		term_say(cv->cv_term, " * still %s%s", strncmp(what,
-		    "connecting", 10) == 0 ? "" : "waiting: ", what);
+		/* "connecting to ...", "waiting for ...", "TLS handshake ..." */
+		term_say(cv->cv_term, " * still %s%s", strncmp(what, "TLS", 3) ==
+		    0 ? "in the " : "", what);
 		cv->cv_said_slow = true;
 	}
 }

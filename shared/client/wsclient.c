@@ -24,6 +24,7 @@ static void wsc_write_cb(EV_P_ ev_io *, int);
 static void wsc_timer_cb(EV_P_ ev_timer *, int);
 static void wsc_slow_cb(EV_P_ ev_timer *, int);
 static void wsc_alive_cb(EV_P_ ev_timer *, int);
+static void wsc_alive_start(struct wsc *);
 static void wsc_parse(struct wsc *);
 
 const char *
@@ -49,7 +50,7 @@ wsc_init(struct wsc *c, struct ev_loop *loop, const struct wsc_opts *o)
 	c->wc_end = WSC_END_NONE;
 	c->wc_frag_op = 0;
 	c->wc_paused = false;
-	c->wc_heard = false;
+	c->wc_last_rx = ev_now(loop);
 	c->wc_missed = 0;
 	c->wc_http_status = 0;
 	c->wc_peer_code = 0;
@@ -220,11 +221,7 @@ wsc_adopt(struct wsc *c, struct ev_loop *loop, int fd,
 	c->wc_opened = ev_now(loop);
 	wsc_set_fd(c);
 	ev_io_start(loop, &c->wc_rio);
-	if (c->wc_alive_interval > 0) {
-		ev_timer_set(&c->wc_alive, c->wc_alive_interval,
-		    c->wc_alive_interval);
-		ev_timer_start(loop, &c->wc_alive);
-	}
+	wsc_alive_start(c);
 }
 
 /* The 101 (or a refusal) in wc_in.  -1 if the connection has ended. */
@@ -264,11 +261,7 @@ wsc_upgrade_response(struct wsc *c)
 	c->wc_opened = ev_now(c->wc_loop);
 	ev_timer_stop(c->wc_loop, &c->wc_timer);
 	ev_timer_stop(c->wc_loop, &c->wc_slow);
-	if (c->wc_alive_interval > 0) {
-		ev_timer_set(&c->wc_alive, c->wc_alive_interval,
-		    c->wc_alive_interval);
-		ev_timer_start(c->wc_loop, &c->wc_alive);
-	}
+	wsc_alive_start(c);
 	if (c->wc_on_open != NULL)
 		c->wc_on_open(c);
 	return (c->wc_state == WSC_ENDED ? -1 : 0);
@@ -608,7 +601,8 @@ wsc_read_cb(EV_P_ ev_io *w, int revents)
 			wsc_lost(c, "read from the reflector failed");
 			return;
 		}
-		c->wc_heard = true;
+		c->wc_last_rx = ev_now(c->wc_loop);
+		c->wc_missed = 0;
 		buf_commit(&c->wc_in, (size_t)n);
 		if (c->wc_state == WSC_UPGRADING &&
 		    (wsc_upgrade_response(c) != 0 ||
@@ -664,31 +658,50 @@ wsc_timer_cb(EV_P_ ev_timer *w, int revents)
 	wsc_end(c, WSC_END_DIAL, msg);
 }
 
-/* Every interval: a PING into silence, or the end of a long one. */
+/*
+ * Liveness: the timer fires an interval after the last byte from the
+ * reflector (or the last PING into the silence after it).  Then, if
+ * something arrived meanwhile, it is set again from that; else a PING
+ * goes out, or, with wc_alive_count of them unanswered, the connection is
+ * lost: (count + 1) x interval after the last byte.
+ */
+static void
+wsc_alive_start(struct wsc *c)
+{
+	if (c->wc_alive_interval <= 0)
+		return;
+	c->wc_last_rx = ev_now(c->wc_loop);
+	c->wc_missed = 0;
+	ev_timer_set(&c->wc_alive, c->wc_alive_interval, 0);
+	ev_timer_start(c->wc_loop, &c->wc_alive);
+}
+
 static void
 wsc_alive_cb(EV_P_ ev_timer *w, int revents)
 {
 	struct wsc *c = w->data;
+	double quiet = ev_now(EV_A) - c->wc_last_rx;
 	char msg[200];
 
-	(void) EV_A;
 	(void) revents;
 	if (c->wc_state != WSC_OPEN)
 		return;
-	if (c->wc_heard) {
-		c->wc_heard = false;
-		c->wc_missed = 0;
+	if (c->wc_missed == 0 && quiet < c->wc_alive_interval) {
+		/* Heard from since: an interval from then. */
+		ev_timer_set(w, c->wc_alive_interval - quiet, 0);
+		ev_timer_start(EV_A_ w);
 		return;
 	}
 	if (c->wc_missed >= c->wc_alive_count) {
 		snprintf(msg, sizeof (msg), "no answer from the reflector for "
-		    "%.0f s (%u pings unanswered)", (double)(c->wc_missed + 1) *
-		    c->wc_alive_interval, c->wc_missed);
+		    "%.0f s (%u pings unanswered)", quiet, c->wc_missed);
 		wsc_end(c, WSC_END_LOST, msg);
 		return;
 	}
 	c->wc_missed++;
 	(void) wsc_frame(c, WS_OP_PING, "medusa", 6);
+	ev_timer_set(w, c->wc_alive_interval, 0);
+	ev_timer_start(EV_A_ w);
 }
 
 void

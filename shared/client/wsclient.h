@@ -24,14 +24,15 @@
  * and queued when the socket cannot take them; on_drain says the queue
  * fell below the low watermark, so a producer can pause on wsc_queued().
  *
- * Liveness (as ssh's ServerAliveInterval/CountMax): every
- * wo_alive_interval seconds in which nothing at all arrived, a PING goes
- * out; when wo_alive_count have gone unanswered and another interval
- * passes in silence, the connection is lost.  Any byte from the reflector
- * counts as an answer (its own PINGs too).  The socket also gets
- * TCP_USER_TIMEOUT of interval x count, so data that stays unacknowledged
- * that long ends it as well.  Bound: a silent peer is noticed within
- * (count + 1) x interval seconds.
+ * Liveness (as ssh's ServerAliveInterval/CountMax): wo_alive_interval
+ * seconds after the last byte from the reflector, a PING goes out, and
+ * another each interval after it; when wo_alive_count have gone
+ * unanswered and another interval passes in silence, the connection is
+ * lost.  Any byte from the reflector counts as an answer (its own PINGs
+ * too).  The socket also gets TCP_USER_TIMEOUT of interval x count, so
+ * data that stays unacknowledged that long ends it as well.  Bound: a
+ * silent peer is noticed (count + 1) x interval seconds after its last
+ * byte.
  *
  * on_end(c, err): err is NULL after a close handshake (the peer's code
  * and reason are in wc_peer_code and wc_peer_reason, code 1005 if it sent
@@ -107,8 +108,8 @@ struct wsc {
 	uint8_t		wc_frag_op;
 	uint32_t	wc_frag_utf8;
 	bool		wc_paused;
-	bool		wc_heard;	/* something arrived since the last tick */
-	unsigned	wc_missed;	/* PINGs sent in silence */
+	double		wc_last_rx;	/* ev_now() when something last arrived */
+	unsigned	wc_missed;	/* PINGs sent since then */
 	int		wc_http_status;	/* of a refused upgrade */
 	uint16_t	wc_peer_code;
 	char		wc_peer_reason[128];

@@ -140,7 +140,7 @@ class CaCertsTest(unittest.TestCase):
                 agent = self.static_agent_in(bundle)
                 line = agent.wait_msg("TLS established")
                 self.assertIn("checked against the system's store and /" +
-                              bundle, line["tls"])
+                              bundle, line["info"])
                 agent.wait_msg("attached; waiting for the client")
 
     @unittest.skipUnless(STATIC or os.environ.get("MEDUSA_REQUIRE_ALL"),
