@@ -75,6 +75,8 @@ AGENT_SRC  := $(wildcard agent/*.c)
 CLIENT_SRC := $(wildcard client/*.c)
 CTL_SRC    := $(wildcard ctl/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
+# The programs' pure modules, unit-tested with tables.
+UNIT_PROG_SRC := agent/start.c client/escape.c client/conn.c client/term.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -116,7 +118,8 @@ SERVER_DIRS := shared/server supervisor worker ctl
 CLIENT_DIRS := shared/client agent client
 $(foreach d,$(SERVER_DIRS),$(eval $(BUILD)/$(d)/%.o: CPPFLAGS += -Ishared/server))
 $(foreach d,$(CLIENT_DIRS),$(eval $(BUILD)/$(d)/%.o: CPPFLAGS += -Ishared/client))
-$(BUILD)/tests/unit/%.o: CPPFLAGS += -Ishared/server -Ishared/client
+$(BUILD)/tests/unit/%.o: CPPFLAGS += -Ishared/server -Ishared/client -Iagent \
+	-Iclient
 
 $(BIN)/medusa: $(call obj,$(SUP_SRC)) $(SERVER_LIBS)
 	@mkdir -p $(@D)
@@ -179,7 +182,8 @@ $(AUTHTOOL): $(call obj,tests/tools/authtool.c) $(LIB_SERVER) $(LIB_CLIENT) \
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(UNIT): $(call obj,$(UNIT_SRC)) $(LIB_SERVER) $(LIB_CLIENT) $(LIB_COMMON)
+$(UNIT): $(call obj,$(UNIT_SRC) $(UNIT_PROG_SRC)) $(LIB_SERVER) $(LIB_CLIENT) \
+	    $(LIB_COMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
 
@@ -194,8 +198,12 @@ run: deps-run
 	@mkdir -p etc/keys
 	$(BIN)/medusa -f etc/medusa.json
 
+# The static agent for test_cacerts (a static executable cannot carry the
+# sanitizers: the SAN=1 run uses the plain build's).
+TEST_STATIC := $(if $(filter 1,$(SAN)),,$(BIN)/medusa-agent-static)
+
 # The whole suite against one build (plain, or SAN=1).
-test-suite: all $(UNIT) $(TEST_WORKERS) $(AUTHTOOL)
+test-suite: all $(UNIT) $(TEST_WORKERS) $(AUTHTOOL) $(TEST_STATIC)
 	@echo "== unit tests ($(BUILD))"
 	CK_FORK=yes $(UNIT)
 	@echo "== integration tests ($(BIN))"
@@ -204,14 +212,14 @@ test-suite: all $(UNIT) $(TEST_WORKERS) $(AUTHTOOL)
 
 check: test-suite-plain
 
-test-suite-plain: all $(UNIT) $(TEST_WORKERS) $(AUTHTOOL)
+test-suite-plain: all $(UNIT) $(TEST_WORKERS) $(AUTHTOOL) $(TEST_STATIC)
 	CK_FORK=yes $(UNIT)
 	$(TEST_ENV) $(PY) -m unittest discover -s tests/integration -p 'test_*.py'
 
 test-unit: all $(UNIT)
 	CK_FORK=yes $(UNIT)
 
-test-integration: all $(TEST_WORKERS) $(AUTHTOOL)
+test-integration: all $(TEST_WORKERS) $(AUTHTOOL) $(TEST_STATIC)
 	$(TEST_ENV) $(PY) -m unittest discover -s tests/integration -p 'test_*.py' -v
 
 test: deps

@@ -19,12 +19,14 @@ RUN_PKGS="build-essential pkg-config libssl-dev libev-dev libmsgpack-dev
 libjansson-dev dpkg-dev"
 # Tests: check (unit tests), python3-websockets (an independent WebSocket
 # implementation), node and npm (the original peers, below), haproxy and
-# openssl (TLS in front); clang and its run-time (libFuzzer) for the fuzz
+# openssl (TLS in front), tmux (a terminal emulator whose screen and modes
+# the tests read), openssh-client (ssh-keygen and ssh-agent make and hold
+# the keys the credential tests sign with); clang and its run-time (libFuzzer) for the fuzz
 # harnesses; for the install and package tests lintian, mandoc (man pages
 # checked), man-db (man -l), systemd (systemd-analyze verify) and adduser
 # (the package's postinst).
 TEST_PKGS="check python3 python3-websockets openssl haproxy clang
-libclang-rt-14-dev lintian mandoc man-db systemd adduser"
+libclang-rt-14-dev lintian mandoc man-db systemd adduser tmux openssh-client"
 
 case "$what" in
 run)	PKGS=$RUN_PKGS ;;

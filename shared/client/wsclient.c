@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/rand.h>
 
 #include "httphead.h"
+#include "netutil.h"
 #include "utf8.h"
 #include "wsclient.h"
 #include "wsframe.h"
@@ -17,163 +17,278 @@
 
 #define	WSC_READ	65536
 #define	WSC_HEAD_MAX	16384
+#define	WSC_SLOW	1.0	/* s: a dial step this long is said */
 
 static void wsc_read_cb(EV_P_ ev_io *, int);
 static void wsc_write_cb(EV_P_ ev_io *, int);
 static void wsc_timer_cb(EV_P_ ev_timer *, int);
+static void wsc_slow_cb(EV_P_ ev_timer *, int);
+static void wsc_alive_cb(EV_P_ ev_timer *, int);
+static void wsc_alive_start(struct wsc *);
+static void wsc_parse(struct wsc *);
 
-static double
-wsc_now(void)
+const char *
+wsc_end_name(enum wsc_end e)
 {
-	struct timespec ts;
-
-	(void) clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+	switch (e) {
+	case WSC_END_CLOSED:	return ("closed");
+	case WSC_END_DIAL:	return ("dial");
+	case WSC_END_REFUSED:	return ("refused");
+	case WSC_END_LOST:	return ("lost");
+	case WSC_END_PROTOCOL:	return ("protocol");
+	default:		return ("none");
+	}
 }
 
-/* Blocking write of the whole request, bounded by the deadline. */
-static int
-wsc_write_all(struct xport *x, const char *p, size_t n, double deadline)
+static void
+wsc_init(struct wsc *c, struct ev_loop *loop, const struct wsc_opts *o)
 {
-	while (n > 0) {
-		ssize_t w = xport_write(x, p, n);
+	buf_free(&c->wc_in);
+	buf_free(&c->wc_out);
+	buf_free(&c->wc_frag);
+	c->wc_loop = loop;
+	c->wc_end = WSC_END_NONE;
+	c->wc_frag_op = 0;
+	c->wc_paused = false;
+	c->wc_last_rx = ev_now(loop);
+	c->wc_missed = 0;
+	c->wc_http_status = 0;
+	c->wc_peer_code = 0;
+	c->wc_peer_reason[0] = '\0';
+	c->wc_max_message = o->wo_max_message != 0 ? o->wo_max_message :
+	    16u * 1024 * 1024;
+	c->wc_low_water = o->wo_low_water;
+	c->wc_close_timeout = o->wo_close_timeout > 0 ? o->wo_close_timeout : 5;
+	c->wc_alive_interval = o->wo_alive_interval;
+	c->wc_alive_count = o->wo_alive_count;
+	c->wc_started = ev_now(loop);
+	c->wc_opened = 0;
+	c->wc_rx_bytes = c->wc_tx_bytes = 0;
+	ev_init(&c->wc_rio, wsc_read_cb);
+	ev_init(&c->wc_wio, wsc_write_cb);
+	ev_init(&c->wc_timer, wsc_timer_cb);
+	ev_init(&c->wc_slow, wsc_slow_cb);
+	ev_init(&c->wc_alive, wsc_alive_cb);
+	c->wc_rio.data = c->wc_wio.data = c->wc_timer.data = c;
+	c->wc_slow.data = c->wc_alive.data = c;
+}
 
-		if (w > 0) {
-			p += w;
-			n -= (size_t)w;
-			continue;
-		}
-		if (w < 0 && errno == EAGAIN) {
-			if (!xport_wait(x, !x->x_write_wants_read,
-			    deadline - wsc_now()))
-				return (-1);
-			continue;
-		}
-		return (-1);
+static void
+wsc_set_fd(struct wsc *c)
+{
+	ev_io_stop(c->wc_loop, &c->wc_rio);
+	ev_io_stop(c->wc_loop, &c->wc_wio);
+	ev_io_set(&c->wc_rio, c->wc_x.x_fd, EV_READ);
+	ev_io_set(&c->wc_wio, c->wc_x.x_fd, EV_WRITE);
+}
+
+static void
+wsc_end(struct wsc *c, enum wsc_end kind, const char *err)
+{
+	if (c->wc_state == WSC_ENDED || c->wc_state == WSC_IDLE)
+		return;
+	c->wc_state = WSC_ENDED;
+	c->wc_end = kind;
+	ev_io_stop(c->wc_loop, &c->wc_rio);
+	ev_io_stop(c->wc_loop, &c->wc_wio);
+	ev_timer_stop(c->wc_loop, &c->wc_timer);
+	ev_timer_stop(c->wc_loop, &c->wc_slow);
+	ev_timer_stop(c->wc_loop, &c->wc_alive);
+	xport_close(&c->wc_x);
+	if (c->wc_on_end != NULL)
+		c->wc_on_end(c, err);
+}
+
+/* --- dialling and the upgrade ----------------------------------------- */
+
+static const char *
+wsc_phase(const struct wsc *c, char *buf, size_t len)
+{
+	if (c->wc_state == WSC_UPGRADING) {
+		snprintf(buf, len, "waiting for %s to answer the WebSocket "
+		    "upgrade", c->wc_hostport);
+		return (buf);
 	}
-	return (0);
+	return (xport_phase(&c->wc_x, buf, len));
+}
+
+/* A new step of the dial: say it, and time it afresh. */
+static void
+wsc_progress(struct wsc *c)
+{
+	char what[400];
+
+	ev_timer_stop(c->wc_loop, &c->wc_slow);
+	ev_timer_set(&c->wc_slow, WSC_SLOW, 0);
+	ev_timer_start(c->wc_loop, &c->wc_slow);
+	if (c->wc_on_progress != NULL)
+		c->wc_on_progress(c, wsc_phase(c, what, sizeof (what)), false);
+}
+
+static void
+wsc_slow_cb(EV_P_ ev_timer *w, int revents)
+{
+	struct wsc *c = w->data;
+	char what[400];
+
+	(void) EV_A;
+	(void) revents;
+	if (c->wc_on_progress != NULL && (c->wc_state == WSC_DIALLING ||
+	    c->wc_state == WSC_UPGRADING))
+		c->wc_on_progress(c, wsc_phase(c, what, sizeof (what)), true);
+}
+
+static void
+wsc_dial_wait(struct wsc *c)
+{
+	wsc_set_fd(c);
+	ev_io_start(c->wc_loop, c->wc_x.x_want_write ? &c->wc_wio :
+	    &c->wc_rio);
+}
+
+static int wsc_flush(struct wsc *);
+
+static void
+wsc_dial_step(struct wsc *c)
+{
+	enum xport_state before = c->wc_x.x_state;
+	int before_fd = c->wc_x.x_fd;
+	char err[512];
+	int r = xport_step(&c->wc_x, err, sizeof (err));
+
+	if (r < 0) {
+		wsc_end(c, WSC_END_DIAL, err);
+		return;
+	}
+	if (r == 0) {
+		wsc_dial_wait(c);
+		if (c->wc_x.x_state != before || c->wc_x.x_fd != before_fd)
+			wsc_progress(c);
+		return;
+	}
+	/* Open: send the upgrade request (queued by wsc_open). */
+	c->wc_state = WSC_UPGRADING;
+	wsc_set_fd(c);
+	ev_io_start(c->wc_loop, &c->wc_rio);
+	wsc_progress(c);
+	(void) wsc_flush(c);
 }
 
 int
 wsc_open(struct wsc *c, struct ev_loop *loop, const struct wsurl *u,
     const struct wsc_opts *o, char *err, size_t errlen)
 {
-	char key[WSH_KEY_LEN + 1], req[8192], rerr[256];
-	struct httphead h;
-	double deadline = wsc_now() + o->wo_xport.xo_timeout;
+	char req[8192];
 	size_t n;
-	int r;
 
-	memset(&c->wc_x, 0, sizeof (c->wc_x));
-	c->wc_loop = loop;
-	c->wc_max_message = o->wo_max_message != 0 ? o->wo_max_message :
-	    16u * 1024 * 1024;
-	c->wc_low_water = o->wo_low_water;
-	c->wc_close_timeout = o->wo_close_timeout > 0 ? o->wo_close_timeout : 5;
-	if (xport_connect(&c->wc_x, u, &o->wo_xport, err, errlen) != 0)
-		return (-1);
-	if (wshandshake_key(key) != 0 ||
+	wsc_init(c, loop, o);
+	c->wc_state = WSC_IDLE;
+	snprintf(c->wc_hostport, sizeof (c->wc_hostport), "%s", u->u_hostport);
+	if (wshandshake_key(c->wc_key) != 0 ||
 	    (n = wshandshake_request(req, sizeof (req), u->u_hostport,
-	    u->u_path, key, WSH_PING_HEADER ": 1\r\n")) == 0) {
+	    u->u_path, c->wc_key, WSH_PING_HEADER ": 1\r\n")) == 0) {
 		snprintf(err, errlen, "cannot build the upgrade request");
-		goto fail;
+		return (-1);
 	}
-	if (wsc_write_all(&c->wc_x, req, n, deadline) != 0) {
-		snprintf(err, errlen, "sending the upgrade request to %s: %s",
-		    u->u_hostport, c->wc_x.x_err[0] != '\0' ? c->wc_x.x_err :
-		    strerror(errno));
-		goto fail;
+	if (buf_append(&c->wc_out, req, n) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return (-1);
 	}
-	/* Read the response head; bytes after it are already frames. */
-	for (;;) {
-		ssize_t got;
+	if (xport_start(&c->wc_x, u, &o->wo_xport, err, errlen) != 0) {
+		buf_free(&c->wc_out);
+		return (-1);
+	}
+	c->wc_state = WSC_DIALLING;
+	ev_timer_set(&c->wc_timer, o->wo_connect_timeout > 0 ?
+	    o->wo_connect_timeout : 30, 0);
+	ev_timer_start(loop, &c->wc_timer);
+	wsc_dial_wait(c);
+	wsc_progress(c);
+	return (0);
+}
 
-		if (buf_reserve(&c->wc_in, 4096) != 0) {
-			snprintf(err, errlen, "out of memory");
-			goto fail;
-		}
-		got = xport_read(&c->wc_x, buf_tail(&c->wc_in),
-		    buf_avail(&c->wc_in));
-		if (got < 0 && errno == EAGAIN) {
-			if (!xport_wait(&c->wc_x, c->wc_x.x_read_wants_write,
-			    deadline - wsc_now())) {
-				snprintf(err, errlen, "%s did not answer the "
-				    "upgrade in time", u->u_hostport);
-				goto fail;
-			}
-			continue;
-		}
-		if (got <= 0) {
-			snprintf(err, errlen, "%s closed the connection during "
-			    "the upgrade%s%s", u->u_hostport,
-			    got < 0 ? ": " : "", got < 0 ?
-			    (c->wc_x.x_err[0] != '\0' ? c->wc_x.x_err :
-			    strerror(errno)) : "");
-			goto fail;
-		}
-		buf_commit(&c->wc_in, (size_t)got);
-		r = httphead_parse_response((const char *)buf_head(&c->wc_in),
-		    c->wc_in.b_len, &h);
-		if (r == HTTPHEAD_OK)
-			break;
-		if (r != HTTPHEAD_INCOMPLETE || c->wc_in.b_len > WSC_HEAD_MAX) {
-			snprintf(err, errlen, "%s sent a malformed response to "
-			    "the upgrade", u->u_hostport);
-			goto fail;
-		}
+void
+wsc_adopt(struct wsc *c, struct ev_loop *loop, int fd,
+    const struct wsc_opts *o)
+{
+	wsc_init(c, loop, o);
+	memset(&c->wc_x, 0, sizeof (c->wc_x));
+	(void) netutil_nonblock(fd);
+	c->wc_x.x_fd = fd;
+	c->wc_x.x_state = XPORT_OPEN;
+	snprintf(c->wc_hostport, sizeof (c->wc_hostport), "adopted");
+	c->wc_state = WSC_OPEN;
+	c->wc_opened = ev_now(loop);
+	wsc_set_fd(c);
+	ev_io_start(loop, &c->wc_rio);
+	wsc_alive_start(c);
+}
+
+/* The 101 (or a refusal) in wc_in.  -1 if the connection has ended. */
+static int
+wsc_upgrade_response(struct wsc *c)
+{
+	struct httphead h;
+	char rerr[256], msg[700];
+	int r = httphead_parse_response((const char *)buf_head(&c->wc_in),
+	    c->wc_in.b_len, &h);
+
+	if (r == HTTPHEAD_INCOMPLETE && c->wc_in.b_len <= WSC_HEAD_MAX)
+		return (0);
+	if (r != HTTPHEAD_OK) {
+		snprintf(msg, sizeof (msg), "%s sent a malformed response to "
+		    "the upgrade", c->wc_hostport);
+		wsc_end(c, WSC_END_REFUSED, msg);
+		return (-1);
 	}
-	if (wshandshake_check_response(&h, key, rerr, sizeof (rerr)) != 0) {
+	if (wshandshake_check_response(&h, c->wc_key, rerr, sizeof (rerr)) !=
+	    0) {
 		const char *body = (const char *)buf_head(&c->wc_in) + h.hh_len;
 		size_t bl = c->wc_in.b_len - h.hh_len;
 
 		/* Show the server's JSON message if there is one. */
 		while (bl > 0 && (body[bl - 1] == '\n' || body[bl - 1] == '\r'))
 			bl--;
-		snprintf(err, errlen, "%s refused the session: %s%s%.*s",
-		    u->u_hostport, rerr, bl > 0 ? ": " : "",
+		c->wc_http_status = h.hh_status;
+		snprintf(msg, sizeof (msg), "%s refused the session: %s%s%.*s",
+		    c->wc_hostport, rerr, bl > 0 ? ": " : "",
 		    (int)(bl > 300 ? 300 : bl), body);
-		goto fail;
+		wsc_end(c, WSC_END_REFUSED, msg);
+		return (-1);
 	}
 	buf_consume(&c->wc_in, h.hh_len);
-
-	ev_io_init(&c->wc_rio, wsc_read_cb, c->wc_x.x_fd, EV_READ);
-	ev_io_init(&c->wc_wio, wsc_write_cb, c->wc_x.x_fd, EV_WRITE);
-	ev_init(&c->wc_timer, wsc_timer_cb);
-	c->wc_rio.data = c->wc_wio.data = c->wc_timer.data = c;
-	ev_io_start(loop, &c->wc_rio);
-	/* Frames that came with the 101 are parsed on the first read. */
-	if (c->wc_in.b_len > 0)
-		ev_feed_event(loop, &c->wc_rio, EV_READ);
-	return (0);
-fail:
-	xport_close(&c->wc_x);
-	buf_free(&c->wc_in);
-	return (-1);
-}
-
-static void
-wsc_end(struct wsc *c, const char *err)
-{
-	if (c->wc_ended)
-		return;
-	c->wc_ended = true;
-	ev_io_stop(c->wc_loop, &c->wc_rio);
-	ev_io_stop(c->wc_loop, &c->wc_wio);
+	c->wc_state = WSC_OPEN;
+	c->wc_opened = ev_now(c->wc_loop);
 	ev_timer_stop(c->wc_loop, &c->wc_timer);
-	xport_close(&c->wc_x);
-	if (c->wc_on_end != NULL)
-		c->wc_on_end(c, err);
+	ev_timer_stop(c->wc_loop, &c->wc_slow);
+	wsc_alive_start(c);
+	if (c->wc_on_open != NULL)
+		c->wc_on_open(c);
+	return (c->wc_state == WSC_ENDED ? -1 : 0);
 }
+
+/* --- writing ---------------------------------------------------------- */
 
 static void
 wsc_want(struct wsc *c)
 {
-	if (c->wc_ended)
+	if (c->wc_state == WSC_ENDED || c->wc_state == WSC_DIALLING)
 		return;
 	if (c->wc_out.b_len > 0 || c->wc_x.x_read_wants_write)
 		ev_io_start(c->wc_loop, &c->wc_wio);
 	else
 		ev_io_stop(c->wc_loop, &c->wc_wio);
+}
+
+static void
+wsc_lost(struct wsc *c, const char *what)
+{
+	char why[400];
+
+	snprintf(why, sizeof (why), "%s: %s", what, c->wc_x.x_err[0] != '\0' ?
+	    c->wc_x.x_err : strerror(errno));
+	wsc_end(c, c->wc_state == WSC_UPGRADING ? WSC_END_DIAL : WSC_END_LOST,
+	    why);
 }
 
 /* Write what is queued; -1 if the connection failed (and has ended). */
@@ -193,14 +308,7 @@ wsc_flush(struct wsc *c)
 				ev_io_start(c->wc_loop, &c->wc_rio);
 			break;
 		}
-		{
-			char why[300];
-
-			snprintf(why, sizeof (why), "write to the reflector "
-			    "failed: %s", c->wc_x.x_err[0] != '\0' ?
-			    c->wc_x.x_err : strerror(errno));
-			wsc_end(c, why);
-		}
+		wsc_lost(c, "write to the reflector failed");
 		return (-1);
 	}
 	wsc_want(c);
@@ -213,7 +321,7 @@ wsc_frame(struct wsc *c, uint8_t opcode, const void *p, size_t n)
 	uint8_t hdr[WSFRAME_MAX_HEADER], mask[4];
 	size_t hl, start;
 
-	if (c->wc_ended)
+	if (c->wc_state != WSC_OPEN && c->wc_state != WSC_CLOSING)
 		return (-1);
 	if (RAND_bytes(mask, sizeof (mask)) != 1)
 		memset(mask, 0x5a, sizeof (mask));
@@ -224,14 +332,15 @@ wsc_frame(struct wsc *c, uint8_t opcode, const void *p, size_t n)
 	if (buf_append(&c->wc_out, p, n) != 0)
 		return (-1);
 	wsframe_mask(buf_head(&c->wc_out) + start, n, mask, 0);
-	c->wc_tx_bytes += n;
+	if (!wsframe_is_control(opcode))
+		c->wc_tx_bytes += n;
 	return (wsc_flush(c));
 }
 
 int
 wsc_send(struct wsc *c, uint8_t opcode, const void *p, size_t n)
 {
-	if (c->wc_close_sent || c->wc_ended)
+	if (c->wc_state != WSC_OPEN)
 		return (-1);
 	return (wsc_frame(c, opcode, p, n));
 }
@@ -242,30 +351,37 @@ wsc_send_text(struct wsc *c, const char *s)
 	return (wsc_send(c, WS_OP_TEXT, s, strlen(s)));
 }
 
+/* Our CLOSE, once; then CLOSING. */
 static void
 wsc_send_close(struct wsc *c, uint16_t code, const char *reason)
 {
 	uint8_t pl[WSFRAME_MAX_CONTROL];
 	size_t n = 0;
 
-	if (c->wc_close_sent || c->wc_ended)
+	if (c->wc_state != WSC_OPEN)
 		return;
 	if (code != 0 && code != WS_CLOSE_NO_STATUS)
 		n = wsframe_close_payload(pl, code, reason,
 		    reason != NULL ? strlen(reason) : 0);
-	c->wc_close_sent = true;
+	c->wc_state = WSC_CLOSING;
+	ev_timer_stop(c->wc_loop, &c->wc_alive);
 	(void) wsc_frame(c, WS_OP_CLOSE, pl, n);
 }
 
 void
 wsc_close(struct wsc *c, uint16_t code, const char *reason)
 {
-	if (c->wc_close_sent || c->wc_ended)
+	if (c->wc_state == WSC_DIALLING || c->wc_state == WSC_UPGRADING) {
+		wsc_end(c, WSC_END_CLOSED, NULL);	/* abandon the dial */
+		return;
+	}
+	if (c->wc_state != WSC_OPEN)
 		return;
 	wsc_send_close(c, code, reason);
-	if (c->wc_ended)
+	if (c->wc_state != WSC_CLOSING)
 		return;
 	wsc_resume(c);	/* their reply must be read */
+	ev_timer_stop(c->wc_loop, &c->wc_timer);
 	ev_timer_set(&c->wc_timer, c->wc_close_timeout, 0);
 	ev_timer_start(c->wc_loop, &c->wc_timer);
 }
@@ -274,21 +390,26 @@ void
 wsc_pause(struct wsc *c)
 {
 	c->wc_paused = true;
-	if (!c->wc_ended && !c->wc_x.x_write_wants_read)
+	if ((c->wc_state == WSC_OPEN || c->wc_state == WSC_CLOSING) &&
+	    !c->wc_x.x_write_wants_read)
 		ev_io_stop(c->wc_loop, &c->wc_rio);
 }
 
 void
 wsc_resume(struct wsc *c)
 {
-	if (!c->wc_paused || c->wc_ended)
+	if (!c->wc_paused)
 		return;
 	c->wc_paused = false;
+	if (c->wc_state != WSC_OPEN && c->wc_state != WSC_CLOSING)
+		return;
 	ev_io_start(c->wc_loop, &c->wc_rio);
 	/* Frames may be waiting in the buffer already. */
 	if (c->wc_in.b_len > 0)
 		ev_feed_event(c->wc_loop, &c->wc_rio, EV_READ);
 }
+
+/* --- reading ---------------------------------------------------------- */
 
 /* A protocol violation by the server: close with code and end. */
 static void
@@ -299,7 +420,7 @@ wsc_fail(struct wsc *c, uint16_t code, const char *why)
 	wsc_send_close(c, code, why);
 	snprintf(msg, sizeof (msg), "protocol error from the reflector: %s",
 	    why);
-	wsc_end(c, msg);
+	wsc_end(c, WSC_END_PROTOCOL, msg);
 }
 
 static void
@@ -313,18 +434,17 @@ wsc_on_close(struct wsc *c, const uint8_t *p, size_t n)
 		wsc_fail(c, WS_CLOSE_PROTOCOL, "invalid close frame");
 		return;
 	}
-	c->wc_close_rcvd = true;
 	c->wc_peer_code = code;
 	if (rl >= sizeof (c->wc_peer_reason))
 		rl = sizeof (c->wc_peer_reason) - 1;
 	memcpy(c->wc_peer_reason, reason, rl);
 	c->wc_peer_reason[rl] = '\0';
-	if (!c->wc_close_sent)
+	if (c->wc_state == WSC_OPEN)
 		wsc_send_close(c, code, NULL);	/* echo */
-	if (!c->wc_ended) {
+	if (c->wc_state == WSC_CLOSING) {
 		/* Best effort to get our reply out before closing. */
 		(void) wsc_flush(c);
-		wsc_end(c, NULL);
+		wsc_end(c, WSC_END_CLOSED, NULL);
 	}
 }
 
@@ -335,10 +455,11 @@ wsc_frame_in(struct wsc *c, const struct wsframe_hdr *h, uint8_t *p)
 	size_t n = (size_t)h->fh_len;
 	uint8_t op = h->fh_opcode;
 
-	c->wc_rx_bytes += n;
+	if (!wsframe_is_control(op))
+		c->wc_rx_bytes += n;
 	switch (op) {
 	case WS_OP_PING:
-		if (!c->wc_close_sent)
+		if (c->wc_state == WSC_OPEN)
 			(void) wsc_frame(c, WS_OP_PONG, p, n);
 		return;
 	case WS_OP_PONG:
@@ -374,7 +495,7 @@ wsc_frame_in(struct wsc *c, const struct wsframe_hdr *h, uint8_t *p)
 			return;
 		op = c->wc_frag_op;
 		c->wc_frag_op = 0;
-		if (c->wc_on_message != NULL && !c->wc_close_sent)
+		if (c->wc_on_message != NULL && c->wc_state == WSC_OPEN)
 			c->wc_on_message(c, op, buf_head(&c->wc_frag),
 			    c->wc_frag.b_len);
 		buf_free(&c->wc_frag);
@@ -400,7 +521,7 @@ wsc_frame_in(struct wsc *c, const struct wsframe_hdr *h, uint8_t *p)
 		wsc_fail(c, WS_CLOSE_BAD_DATA, "invalid UTF-8");
 		return;
 	}
-	if (c->wc_on_message != NULL && !c->wc_close_sent)
+	if (c->wc_on_message != NULL && c->wc_state == WSC_OPEN)
 		c->wc_on_message(c, op, p, n);
 }
 
@@ -410,7 +531,7 @@ wsc_parse(struct wsc *c)
 {
 	struct wsframe_hdr h;
 
-	while (!c->wc_ended && !c->wc_paused && c->wc_in.b_len > 0) {
+	while (c->wc_state >= WSC_OPEN && c->wc_state != WSC_ENDED && !c->wc_paused && c->wc_in.b_len > 0) {
 		uint8_t *d = buf_head(&c->wc_in);
 		size_t len = c->wc_in.b_len, total;
 		int r = wsframe_parse(d, len, WSFRAME_F_UNMASKED, &h);
@@ -430,7 +551,7 @@ wsc_parse(struct wsc *c)
 			return;
 		total = h.fh_hdrlen + (size_t)h.fh_len;
 		wsc_frame_in(c, &h, d + h.fh_hdrlen);
-		if (c->wc_ended)
+		if (c->wc_state == WSC_ENDED)
 			return;
 		buf_consume(&c->wc_in, total);
 	}
@@ -443,14 +564,19 @@ wsc_read_cb(EV_P_ ev_io *w, int revents)
 
 	(void) EV_A;
 	(void) revents;
+	if (c->wc_state == WSC_DIALLING) {
+		wsc_dial_step(c);
+		return;
+	}
 	if (c->wc_x.x_write_wants_read && c->wc_out.b_len > 0 &&
 	    wsc_flush(c) != 0)
 		return;
-	for (int i = 0; i < 8 && !c->wc_ended && !c->wc_paused; i++) {
+	for (int i = 0; i < 8 && c->wc_state != WSC_ENDED && !c->wc_paused;
+	    i++) {
 		ssize_t n;
 
 		if (buf_reserve(&c->wc_in, WSC_READ) != 0) {
-			wsc_end(c, "out of memory");
+			wsc_end(c, WSC_END_LOST, "out of memory");
 			return;
 		}
 		n = xport_read(&c->wc_x, buf_tail(&c->wc_in),
@@ -459,28 +585,34 @@ wsc_read_cb(EV_P_ ev_io *w, int revents)
 			wsc_want(c);
 			break;
 		}
-		if (n <= 0) {
-			char why[300];
-
-			if (n == 0)
-				snprintf(why, sizeof (why), "the reflector "
-				    "closed the connection without a close "
-				    "frame");
-			else
-				snprintf(why, sizeof (why), "read from the "
-				    "reflector failed: %s",
-				    c->wc_x.x_err[0] != '\0' ? c->wc_x.x_err :
-				    strerror(errno));
+		if (n == 0) {
 			/* After our CLOSE, an EOF is the expected end. */
-			wsc_end(c, c->wc_close_sent && n == 0 ? NULL : why);
+			if (c->wc_state == WSC_CLOSING)
+				wsc_end(c, WSC_END_CLOSED, NULL);
+			else if (c->wc_state == WSC_UPGRADING)
+				wsc_end(c, WSC_END_DIAL, "the reflector closed "
+				    "the connection during the upgrade");
+			else
+				wsc_end(c, WSC_END_LOST, "the reflector closed "
+				    "the connection without a close frame");
 			return;
 		}
+		if (n < 0) {
+			wsc_lost(c, "read from the reflector failed");
+			return;
+		}
+		c->wc_last_rx = ev_now(c->wc_loop);
+		c->wc_missed = 0;
 		buf_commit(&c->wc_in, (size_t)n);
+		if (c->wc_state == WSC_UPGRADING &&
+		    (wsc_upgrade_response(c) != 0 ||
+		    c->wc_state == WSC_UPGRADING))
+			return;
 		wsc_parse(c);
 	}
-	if (!c->wc_ended)
+	if (c->wc_state == WSC_OPEN || c->wc_state == WSC_CLOSING)
 		wsc_parse(c);	/* frames left by an earlier pause */
-	if (!c->wc_ended && c->wc_in.b_len == 0)
+	if (c->wc_state != WSC_ENDED && c->wc_in.b_len == 0)
 		buf_free(&c->wc_in);
 }
 
@@ -492,14 +624,18 @@ wsc_write_cb(EV_P_ ev_io *w, int revents)
 
 	(void) EV_A;
 	(void) revents;
+	if (c->wc_state == WSC_DIALLING) {
+		wsc_dial_step(c);
+		return;
+	}
 	if (c->wc_x.x_read_wants_write) {
 		c->wc_x.x_read_wants_write = false;
 		ev_feed_event(c->wc_loop, &c->wc_rio, EV_READ);
 	}
 	if (wsc_flush(c) != 0)
 		return;
-	if (before > c->wc_low_water && c->wc_out.b_len <= c->wc_low_water &&
-	    c->wc_on_drain != NULL)
+	if (c->wc_state == WSC_OPEN && before > c->wc_low_water &&
+	    c->wc_out.b_len <= c->wc_low_water && c->wc_on_drain != NULL)
 		c->wc_on_drain(c);
 }
 
@@ -507,19 +643,75 @@ static void
 wsc_timer_cb(EV_P_ ev_timer *w, int revents)
 {
 	struct wsc *c = w->data;
+	char what[400], msg[600];
 
 	(void) EV_A;
 	(void) revents;
-	wsc_end(c, "the reflector did not answer our close in time");
+	if (c->wc_state == WSC_CLOSING) {
+		wsc_end(c, WSC_END_LOST, "the reflector did not answer our "
+		    "close in time");
+		return;
+	}
+	snprintf(msg, sizeof (msg), "timed out after %.1f s %s",
+	    ev_now(c->wc_loop) - c->wc_started, wsc_phase(c, what,
+	    sizeof (what)));
+	wsc_end(c, WSC_END_DIAL, msg);
+}
+
+/*
+ * Liveness: the timer fires an interval after the last byte from the
+ * reflector (or the last PING into the silence after it).  Then, if
+ * something arrived meanwhile, it is set again from that; else a PING
+ * goes out, or, with wc_alive_count of them unanswered, the connection is
+ * lost: (count + 1) x interval after the last byte.
+ */
+static void
+wsc_alive_start(struct wsc *c)
+{
+	if (c->wc_alive_interval <= 0)
+		return;
+	c->wc_last_rx = ev_now(c->wc_loop);
+	c->wc_missed = 0;
+	ev_timer_set(&c->wc_alive, c->wc_alive_interval, 0);
+	ev_timer_start(c->wc_loop, &c->wc_alive);
+}
+
+static void
+wsc_alive_cb(EV_P_ ev_timer *w, int revents)
+{
+	struct wsc *c = w->data;
+	double quiet = ev_now(EV_A) - c->wc_last_rx;
+	char msg[200];
+
+	(void) revents;
+	if (c->wc_state != WSC_OPEN)
+		return;
+	if (c->wc_missed == 0 && quiet < c->wc_alive_interval) {
+		/* Heard from since: an interval from then. */
+		ev_timer_set(w, c->wc_alive_interval - quiet, 0);
+		ev_timer_start(EV_A_ w);
+		return;
+	}
+	if (c->wc_missed >= c->wc_alive_count) {
+		snprintf(msg, sizeof (msg), "no answer from the reflector for "
+		    "%.0f s (%u pings unanswered)", quiet, c->wc_missed);
+		wsc_end(c, WSC_END_LOST, msg);
+		return;
+	}
+	c->wc_missed++;
+	(void) wsc_frame(c, WS_OP_PING, "medusa", 6);
+	ev_timer_set(w, c->wc_alive_interval, 0);
+	ev_timer_start(EV_A_ w);
 }
 
 void
 wsc_free(struct wsc *c)
 {
-	if (!c->wc_ended) {
+	if (c->wc_state != WSC_ENDED && c->wc_state != WSC_IDLE) {
 		c->wc_on_end = NULL;
-		wsc_end(c, NULL);
+		wsc_end(c, WSC_END_CLOSED, NULL);
 	}
+	c->wc_state = WSC_IDLE;
 	buf_free(&c->wc_in);
 	buf_free(&c->wc_out);
 	buf_free(&c->wc_frag);

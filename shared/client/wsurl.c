@@ -101,3 +101,38 @@ wsurl_parse(const char *url, struct wsurl *u, char *err, size_t errlen)
 	}
 	return (0);
 }
+
+enum wsurl_role
+wsurl_role(const char *path)
+{
+	size_t n = wsurl_loggable(path);
+	const char *seg[3] = { NULL, NULL, NULL };
+	size_t segn[3] = { 0, 0, 0 };
+	const char *e = path + n;
+
+	/* The last three segments, from the end. */
+	for (int i = 2; i >= 0; i--) {
+		const char *s = e;
+
+		while (s > path && s[-1] != '/')
+			s--;
+		if (s == path)
+			return (WSURL_ROLE_NONE);	/* no '/' before it */
+		seg[i] = s;
+		segn[i] = (size_t)(e - s);
+		e = s - 1;
+	}
+	if (segn[0] != 6 || memcmp(seg[0], "attach", 6) != 0 || segn[1] == 0)
+		return (WSURL_ROLE_NONE);
+	if (segn[2] == 6 && memcmp(seg[2], "master", 6) == 0)
+		return (WSURL_ROLE_MASTER);
+	if (segn[2] == 5 && memcmp(seg[2], "slave", 5) == 0)
+		return (WSURL_ROLE_SLAVE);
+	return (WSURL_ROLE_NONE);
+}
+
+size_t
+wsurl_loggable(const char *path)
+{
+	return (strcspn(path, "?#"));
+}

@@ -25,4 +25,20 @@ struct wsurl {
 /* 0, or -1 with a reason in err. */
 int wsurl_parse(const char *url, struct wsurl *out, char *err, size_t errlen);
 
+/*
+ * The role an attach path names: .../attach/<id>/master or .../slave (the
+ * query string aside); NONE for any other path.
+ */
+enum wsurl_role {
+	WSURL_ROLE_NONE = 0,
+	WSURL_ROLE_MASTER,
+	WSURL_ROLE_SLAVE
+};
+enum wsurl_role wsurl_role(const char *path);
+/*
+ * How much of a path to show: up to its query string, which in a
+ * presigned URL is a credential and never goes into a log line.
+ */
+size_t wsurl_loggable(const char *path);
+
 #endif

@@ -18,6 +18,10 @@
 
 #define	MLOG_LINE_MAX	8192
 
+/* MLOG_BOOL(): told apart from strings by their address. */
+const char mlog_true[] = "true";
+const char mlog_false[] = "false";
+
 static char mlog_name[64] = "medusa";
 static char mlog_component[32] = "";
 static char mlog_host[256] = "localhost";
@@ -227,6 +231,10 @@ mlog_str(struct mlog_out *o, const char *s)
 {
 	if (s == NULL) {
 		mlog_puts(o, "null");
+		return;
+	}
+	if (s == mlog_true || s == mlog_false) {
+		mlog_puts(o, s);	/* MLOG_BOOL(): a JSON boolean */
 		return;
 	}
 	o->o_len += mlog_json_string(o->o_p + o->o_len, o->o_cap - o->o_len,

@@ -16,7 +16,8 @@
  *
  * The spec is an ordinary printf format, so the compiler checks the types.
  * %s values become JSON strings (NULL becomes null); numeric conversions
- * (%d %i %u %ld %lu %lld %llu %zu %zd %x %g %f) become JSON numbers.
+ * (%d %i %u %ld %lu %lld %llu %zu %zd %x %g %f) become JSON numbers; a %s
+ * given MLOG_BOOL(b) becomes the JSON boolean true or false.
  */
 #ifndef MEDUSA_MLOG_H
 #define MEDUSA_MLOG_H
@@ -40,6 +41,10 @@ void mlog_set_fd(int fd);
 /* "trace".."fatal" or a number: the level, or -1. */
 int mlog_level_parse(const char *s);
 const char *mlog_level_name(int level);
+
+/* For a %s field: the JSON boolean b (not the string "true"). */
+extern const char mlog_true[], mlog_false[];
+#define	MLOG_BOOL(b)	((b) ? mlog_true : mlog_false)
 
 void mlog(int level, const char *msg, const char *fields, ...)
     __attribute__((format(printf, 3, 4)));

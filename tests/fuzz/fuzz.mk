@@ -1,4 +1,5 @@
-# Fuzzing: libFuzzer harnesses for the pure parsers in shared/.  Included by
+# Fuzzing: libFuzzer harnesses for the pure parsers in shared/ (and the
+# agent's start.c).  Included by
 # the top Makefile; see tests/fuzz/README.md.
 #
 #   make fuzz            install what is missing, build, and fuzz every
@@ -24,13 +25,14 @@
 FUZZ_CC		?= clang
 FUZZ_TIME	?= 60
 FUZZ_DIR	:= build-fuzz
-FUZZ_NAMES	:= httphead wsframe proto config
+FUZZ_NAMES	:= httphead wsframe proto config mlogin
 
 FUZZ_PKGS	:= openssl msgpack jansson
 FUZZ_SAN	:= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 # The top Makefile's warnings (-Werror included), when it defines them.
 FUZZ_WARN	:= $(or $(WARN),-Wall -Wextra)
-FUZZ_CFLAGS	:= -std=gnu11 -g -O1 $(FUZZ_SAN) -Ishared/common -Ishared/server -D_GNU_SOURCE \
+FUZZ_CFLAGS	:= -std=gnu11 -g -O1 $(FUZZ_SAN) -Ishared/common -Ishared/server \
+		   -Ishared/client -Iagent -D_GNU_SOURCE \
 		   $(FUZZ_WARN)
 FUZZ_PKG_CFLAGS	= $(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null)
 FUZZ_LIBS	= $(shell pkg-config --libs $(FUZZ_PKGS) 2>/dev/null)
@@ -40,9 +42,11 @@ FUZZ_SRC_httphead := shared/common/httphead.c shared/server/route.c shared/commo
 FUZZ_SRC_wsframe  := shared/common/wsframe.c shared/common/utf8.c
 FUZZ_SRC_proto    := shared/server/proto.c shared/common/utf8.c
 FUZZ_SRC_config   := shared/server/config.c shared/common/mlog.c shared/common/netutil.c
+FUZZ_SRC_mlogin   := shared/client/mlproto.c shared/client/wsurl.c agent/start.c
 
 FUZZ_BINS	:= $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
-FUZZ_DEPS	:= tests/fuzz/fuzzutil.h tests/fuzz/fuzz.mk $(wildcard shared/*/*.h)
+FUZZ_DEPS	:= tests/fuzz/fuzzutil.h tests/fuzz/fuzz.mk $(wildcard shared/*/*.h) \
+		   agent/start.h
 
 .PHONY: fuzz fuzz-build fuzz-run fuzz-regress fuzz-seeds fuzz-clean
 

@@ -86,18 +86,39 @@ class CompatTest(AsyncTestCase):
         self.assertNotIn("reset", res)
         self.assertNotIn("error", res)
 
-    async def test_our_agent_with_the_original_client(self):
+    async def test_our_agent_gives_the_original_mlogin_a_shell(self):
+        # Issue 13 defect 8: the original mlogin asks for its shell through
+        # /usr/bin/ctrun, which does not exist here; the agent answered
+        # "cannot run /usr/bin/ctrun" and the session ended.
+        self.assertFalse(os.path.exists("/usr/bin/ctrun"))
         agent = Agent(self.m.url("/attach/orig-client/slave"))
         await asyncio.to_thread(agent.wait_msg, "attached; waiting for the client")
         res = await self.node("manta_mlogin.js", "ws://127.0.0.1:%d" % self.m.port,
                               "orig-client")
-        self.assertEqual(res["messages"][0]["type"], "started")
+        self.assertEqual(res["messages"][0]["type"], "started", res)
         self.assertEqual(res["messages"][-1], {"type": "exit", "code": 5})
         self.assertIn("cwd=/ 42", res["output"])
         self.assertNotIn("reset", res)
         self.assertEqual(await asyncio.to_thread(agent.wait_exit), 0)
         line = agent.wait_msg("starting command")
         self.assertEqual((line["columns"], line["lines"]), (80, 25))
+        self.assertEqual(line["command"], "/bin/bash")
+        self.assertIs(line["pty"], True)
+        self.assertIs(line["stderr_apart"], False)
+        agent.wait_msg("no ctrun here: running its command")
+
+    async def test_the_original_mlogin_with_a_command(self):
+        agent = Agent(self.m.url("/attach/orig-cmd/slave"))
+        await asyncio.to_thread(agent.wait_msg, "attached; waiting for the client")
+        res = await self.node("manta_mlogin.js", "ws://127.0.0.1:%d" % self.m.port,
+                              "orig-cmd", "echo out; echo err >&2; exit 3")
+        self.assertEqual(res["messages"][0]["type"], "started", res)
+        # No "stderr" extension announced: on a terminal both streams are
+        # the terminal's output, as they always were.
+        self.assertNotIn("stderr", res["messages"][0])
+        self.assertEqual(res["output"], "out\r\nerr\r\n")
+        self.assertEqual(res["messages"][-1], {"type": "exit", "code": 3})
+        self.assertEqual(await asyncio.to_thread(agent.wait_exit), 0)
 
     async def test_our_mlogin_with_an_agent_on_the_original_library(self):
         sid = "orig-agent"

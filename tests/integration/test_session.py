@@ -150,6 +150,43 @@ class SessionTest(unittest.TestCase):
         self.assertIn(b"remote process exited", r.stderr)
         self.assertEqual(self.agent.wait_exit(), 0)
 
+    def test_command_after_the_target_as_ssh(self):
+        url = self.m.url("/attach/%s/master" % self.sid)
+        r = subprocess.run([os.path.join(BIN, "mlogin"), "-q", url, "echo",
+                            "two  words", "$((6*7))"], capture_output=True,
+                           timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # Joined by spaces, then run by the remote shell, as ssh does.
+        self.assertEqual(r.stdout, b"two words 42\n")
+
+    def test_T_gives_pipes_even_on_a_terminal(self):
+        self.mlogin("-T", "-c", "tty; echo rc=$?", prompt=False)
+        self.tty.expect(rb"not a tty\s+rc=1")
+        self.assertEqual(self.tty.wait(), 0)
+        line = self.agent.wait_msg("starting command")
+        self.assertIs(line["pty"], False)
+
+    def test_t_gives_a_terminal_to_a_pipe(self):
+        url = self.m.url("/attach/%s/master" % self.sid)
+        r = subprocess.run([os.path.join(BIN, "mlogin"), "-q", "-t", "-c",
+                            "tty", url], capture_output=True, timeout=TIMEOUT,
+                           stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, rb"^/dev/pts/\d+\r\n$")
+
+    def test_verbose_says_where_and_how_long(self):
+        url = self.m.url("/attach/%s/master" % self.sid)
+        r = subprocess.run([os.path.join(BIN, "mlogin"), "-v", "-c", "true",
+                            url], capture_output=True, timeout=TIMEOUT,
+                           stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"ServerAliveInterval 15 s, ServerAliveCountMax 3, "
+                      b"ConnectTimeout 30 s", r.stderr)
+        self.assertIn(b"mlogin: connecting to 127.0.0.1 port %d "
+                      b"(127.0.0.1:%d)" % (self.m.port, self.m.port), r.stderr)
+        self.assertRegex(r.stderr, rb"connected to 127.0.0.1 port \d+ "
+                         rb"\(127.0.0.1:\d+\); upgraded in \d+\.\d+ s")
+
     def test_pipeline_end_of_input_is_passed_on(self):
         url = self.m.url("/attach/%s/master" % self.sid)
         r = subprocess.run("printf 'one\\ntwo\\n' | %s -q -c 'wc -l' %s" % (
@@ -158,6 +195,126 @@ class SessionTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.strip(), b"2")
         self.assertEqual(r.stderr, b"")
+
+
+class WaitingTest(unittest.TestCase):
+    """mlogin before the agent is there (defect 4: the escapes)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.m = Medusa(workers=1)
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.m.stop() == 0
+
+    def start(self, sid):
+        url = self.m.url("/attach/%s/master" % sid)
+        tty = Pty([os.path.join(BIN, "mlogin"), url], rows=24, cols=80)
+        self.addCleanup(tty.kill)
+        tty.expect(rb"waiting for session\.\.\.")
+        return tty
+
+    def test_escape_dot_while_waiting(self):
+        # The spinner overwrote a typed ~., which then reached the remote
+        # shell as typeahead; now it ends the wait.
+        tty = self.start("wait-dot")
+        tty.expect(rb"\x08[-\\|/]")          # a turn of the spinner
+        tty.send(b"~.")
+        tty.expect(rb"ending the session \(~\.\)")
+        self.assertEqual(tty.wait(), 255)
+        self.assertNotIn(b"~.", tty.buf.split(b"ending")[0])  # no echo
+
+    def test_escape_help_while_waiting(self):
+        tty = self.start("wait-help")
+        tty.send(b"~?")
+        tty.expect(rb"\r\nSupported escape sequences:\r\n")
+        tty.send(b"~.")
+        self.assertEqual(tty.wait(), 255)
+
+    def test_keys_typed_while_waiting_reach_the_command(self):
+        tty = self.start("wait-typeahead")
+        tty.send(b"echo typed-$((40+2))\r")
+        agent = Agent(self.m.url("/attach/wait-typeahead/slave"))
+        try:
+            tty.expect(rb"established")
+            tty.expect(rb"typed-42")
+            tty.send(b"exit 5\r")
+            self.assertEqual(tty.wait(), 5)
+            self.assertEqual(agent.wait_exit(), 0)
+        finally:
+            agent.stop()
+
+    def test_interrupt_while_waiting(self):
+        tty = self.start("wait-int")
+        tty.send(b"\x03")
+        tty.expect(rb"Interrupt; ending the session")
+        self.assertEqual(tty.wait(), 130)
+
+
+class RoleTest(unittest.TestCase):
+    """Defect 3: the role in the URL is checked by both programs."""
+
+    def test_mlogin_refuses_a_slave_url(self):
+        r = subprocess.run([os.path.join(BIN, "mlogin"),
+                            "ws://127.0.0.1:1/attach/x/slave"],
+                           capture_output=True, text=True, timeout=TIMEOUT,
+                           stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("is the agent's side of the session (.../slave); "
+                      "mlogin attaches as .../attach/ID/master", r.stderr)
+
+    def test_agent_refuses_a_master_url(self):
+        for url in ("ws://127.0.0.1:1/attach/x/master",
+                    "wss://h/acct/medusa/attach/x/master?signature=SECRET"):
+            r = subprocess.run([os.path.join(BIN, "medusa-agent"), url],
+                               capture_output=True, text=True,
+                               timeout=TIMEOUT)
+            self.assertEqual(r.returncode, 2, url)
+            self.assertIn("is the client's side of the session (.../master);"
+                          " the agent attaches as .../attach/ID/slave",
+                          r.stderr)
+            self.assertNotIn("SECRET", r.stderr)
+
+    def test_no_attach_path(self):
+        r = subprocess.run([os.path.join(BIN, "mlogin"), "ws://h/status"],
+                           capture_output=True, text=True, timeout=TIMEOUT,
+                           stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("is no attach URL", r.stderr)
+
+
+class AgentExitTest(unittest.TestCase):
+    """Defect 7: the agent's exit status says whether anybody came."""
+
+    def test_nobody_came_is_3(self):
+        m = Medusa(workers=1, config={"pairing_timeout_s": 1})
+        try:
+            agent = Agent(m.url("/attach/nobody/slave"))
+            self.assertEqual(agent.wait_exit(), 3)
+            agent.wait_msg("no client came")
+        finally:
+            m.stop()
+
+    def test_statuses_are_documented(self):
+        r = subprocess.run([os.path.join(BIN, "medusa-agent"), "--help"],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertEqual(r.returncode, 0)
+        for line in ("0  a client came and the session ended",
+                     "1  the connection failed, was refused or was lost",
+                     "2  bad usage", "3  no client came",
+                     "128+N  ended by signal N"):
+            self.assertIn(line, r.stdout)
+
+    def test_terminated_by_a_signal_is_128_plus_n(self):
+        m = Medusa(workers=1)
+        try:
+            agent = Agent(m.url("/attach/sig/slave"))
+            agent.wait_msg("attached; waiting for the client")
+            agent.proc.terminate()
+            self.assertEqual(agent.wait_exit(), 128 + 15)
+        finally:
+            m.stop()
 
 
 class MloginErrorsTest(unittest.TestCase):
@@ -170,6 +327,9 @@ class MloginErrorsTest(unittest.TestCase):
     def test_usage_errors(self):
         for args, want in [((), "usage"), (("-e", "ab", "ws://x/a"), "escape"),
                            (("-s", "x"), "MEDUSA_URL"),
+                           (("x",), "MEDUSA_URL"),
+                           (("-c", "a", "ws://x/attach/a/master", "b"),
+                            "a COMMAND or -c, not both"),
                            (("ftp://x/a",), "ws:// or wss://"),
                            (("ws://x:99999/a",), "bad port"),
                            (("-s", "a/b", "--reflector", "ws://x"), "bad session"),
@@ -347,14 +507,20 @@ class AgentInputTest(AsyncTestCase):
         fd, path = tempfile.mkstemp(suffix=".json")
         with os.fdopen(fd, "w") as f:
             json.dump({"signed_url": self.m.url("/acct/medusa/attach/cfg/slave") +
-                       "?algorithm=rsa-sha256&expires=1&signature=x",
+                       "?algorithm=rsa-sha256&expires=1&signature=SECRETSIG",
                        "insecure_tls": False}, f)
         agent = Agent(None, args=["-f", path])
-        await asyncio.to_thread(agent.wait_msg, "attached; waiting for the client")
+        line = await asyncio.to_thread(agent.wait_msg,
+                                       "attached; waiting for the client")
+        self.assertEqual(line["path"], "/acct/medusa/attach/cfg/slave")
         ws = await self.master("cfg")
         await ws.close()
         self.assertEqual(await asyncio.to_thread(agent.wait_exit), 0)
         os.unlink(path)
+        # Defect 9: the presigned query string (a credential) was logged,
+        # and booleans were strings.
+        self.assertFalse([l for l in agent.raw if "SECRETSIG" in l])
+        self.assertIs(agent.wait_msg("connecting")["tls"], False)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,21 @@ def free_port():
     return port
 
 
+def wait_listening(hap, ports):
+    """Wait until haproxy accepts connections on every port."""
+    def accepts(p):
+        try:
+            socket.create_connection(("127.0.0.1", p), 1).close()
+            return True
+        except OSError:
+            if hap.poll() is not None:
+                raise AssertionError("haproxy exited: %s" %
+                                     hap.stderr.read())
+            return False
+    for p in ports:
+        wait_until(lambda: accepts(p), what="haproxy to listen on %d" % p)
+
+
 HAPROXY_CFG = """
 global
     maxconn 1000
@@ -86,18 +101,7 @@ class TlsTest(unittest.TestCase):
         cls.hap = subprocess.Popen([HAPROXY, "-db", "-f", cfg],
                                    stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE)
-        # Ready when it accepts connections on both ports.
-        def accepts(p):
-            try:
-                socket.create_connection(("127.0.0.1", p), 1).close()
-                return True
-            except OSError:
-                if cls.hap.poll() is not None:
-                    raise AssertionError("haproxy exited: %s" %
-                                         cls.hap.stderr.read())
-                return False
-        for p in (cls.port, cls.port2):
-            wait_until(lambda: accepts(p), what="haproxy to listen on %d" % p)
+        wait_listening(cls.hap, (cls.port, cls.port2))
 
     @classmethod
     def tearDownClass(cls):
@@ -124,7 +128,7 @@ class TlsTest(unittest.TestCase):
         self.assertEqual(r.stdout, b"Linux\n")
         self.assertEqual(agent.wait_exit(), 0)
         line = agent.wait_msg("connecting")
-        self.assertEqual(line["tls"], "true")
+        self.assertIs(line["tls"], True)
 
     def test_ip_address_is_checked_against_the_certificate(self):
         ca = os.path.join(self.d, "ca.pem")

@@ -1,6 +1,7 @@
 /*
- * suites.h: one check suite per module of shared/, and small helpers the
- * test files share.
+ * suites.h: one check suite per module of shared/ (and per pure module of
+ * the programs: agent/start.c, client/escape.c, client/conn.c), and small
+ * helpers the test files share.
  */
 #ifndef MEDUSA_TEST_SUITES_H
 #define MEDUSA_TEST_SUITES_H
@@ -13,21 +14,28 @@
 
 Suite *addrcount_suite(void);
 Suite *buf_suite(void);
+Suite *clientopt_suite(void);
+Suite *conn_suite(void);
 Suite *config_suite(void);
 Suite *ctlchan_suite(void);
 Suite *fdpass_suite(void);
 Suite *httphead_suite(void);
+Suite *escape_suite(void);
 Suite *httpresp_suite(void);
 Suite *mlog_suite(void);
 Suite *netutil_suite(void);
 Suite *paths_suite(void);
+Suite *mlproto_suite(void);
 Suite *proto_suite(void);
 Suite *route_suite(void);
 Suite *sdnotify_suite(void);
 Suite *shard_suite(void);
+Suite *start_suite(void);
 Suite *utf8_suite(void);
 Suite *wsframe_suite(void);
 Suite *wshandshake_suite(void);
+Suite *wsclient_suite(void);
 Suite *wsurl_suite(void);
+Suite *xport_suite(void);
 
 #endif

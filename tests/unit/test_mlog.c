@@ -612,6 +612,22 @@ START_TEST(test_mlog_buffered)
 }
 END_TEST
 
+/* MLOG_BOOL: JSON booleans, not the strings "true" and "false". */
+START_TEST(test_booleans)
+{
+	char line[1024];
+	size_t n = fmt(line, sizeof (line), MLOG_INFO, "m", "a=%s b=%s c=%s",
+	    MLOG_BOOL(1), MLOG_BOOL(0), "true");
+	json_t *o = parse_line(line, n);
+
+	ck_assert_ptr_nonnull(o);
+	ck_assert(json_is_true(json_object_get(o, "a")));
+	ck_assert(json_is_false(json_object_get(o, "b")));
+	ck_assert(json_is_string(json_object_get(o, "c")));
+	json_decref(o);
+}
+END_TEST
+
 Suite *
 mlog_suite(void)
 {
@@ -636,6 +652,7 @@ mlog_suite(void)
 	tcase_add_test(tc, test_level_names);
 	tcase_add_test(tc, test_mlog_writes);
 	tcase_add_test(tc, test_mlog_buffered);
+	tcase_add_test(tc, test_booleans);
 	suite_add_tcase(s, tc);
 	return (s);
 }

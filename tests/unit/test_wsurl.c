@@ -96,6 +96,36 @@ START_TEST(test_too_long)
 }
 END_TEST
 
+static const struct {
+	const char	*path;
+	enum wsurl_role	role;
+	size_t		loggable;
+} roles[] = {
+	{ "/attach/x/master", WSURL_ROLE_MASTER, 16 },
+	{ "/attach/x/slave", WSURL_ROLE_SLAVE, 15 },
+	{ "/acct/medusa/attach/j/slave?expires=1&signature=S",
+	    WSURL_ROLE_SLAVE, 27 },
+	{ "/acct/medusa/attach/j/master?x", WSURL_ROLE_MASTER, 28 },
+	{ "/prefix/attach/j/master", WSURL_ROLE_MASTER, 23 },
+	{ "/attach/x/Master", WSURL_ROLE_NONE, 16 },
+	{ "/attach//master", WSURL_ROLE_NONE, 15 },
+	{ "/attach/x/master/", WSURL_ROLE_NONE, 17 },
+	{ "/x/master", WSURL_ROLE_NONE, 9 },
+	{ "/master", WSURL_ROLE_NONE, 7 },
+	{ "/", WSURL_ROLE_NONE, 1 },
+	{ "/status", WSURL_ROLE_NONE, 7 },
+	{ "/attachx/y/slave", WSURL_ROLE_NONE, 16 },
+	{ "/?/attach/x/slave", WSURL_ROLE_NONE, 1 },
+};
+
+START_TEST(test_role)
+{
+	ck_assert_msg(wsurl_role(roles[_i].path) == roles[_i].role, "%s",
+	    roles[_i].path);
+	ck_assert_uint_eq(wsurl_loggable(roles[_i].path), roles[_i].loggable);
+}
+END_TEST
+
 Suite *
 wsurl_suite(void)
 {
@@ -105,6 +135,7 @@ wsurl_suite(void)
 	tcase_add_test(tc, test_good);
 	tcase_add_test(tc, test_bad);
 	tcase_add_test(tc, test_too_long);
+	tcase_add_loop_test(tc, test_role, 0, NELEM(roles));
 	suite_add_tcase(s, tc);
 	return (s);
 }

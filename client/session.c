@@ -1,0 +1,499 @@
+/*
+ * session.c: mlogin's life, the "mlogin:" protocol and standard input;
+ * see session.h and the big theory statement in main.c.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mlproto.h"
+#include "session.h"
+#include "wsframe.h"
+
+#define	ML_HIGH_WATER	(256u * 1024)
+#define	ML_TYPEAHEAD	(64u * 1024)
+#define	ML_PING_EVERY	15.0	/* the text "ping", for the original tier */
+
+static void
+ml_to(struct mlogin *m, enum ml_state to)
+{
+	/* Only forward: a state left is never entered again. */
+	if (to <= m->m_state)
+		abort();
+	m->m_state = to;
+}
+
+/* We end the session: status is our exit status once it is closed. */
+static void
+ml_end_session(struct mlogin *m, int status, uint16_t code, const char *why)
+{
+	if (m->m_state >= ML_ENDING)
+		return;
+	ml_to(m, ML_ENDING);
+	m->m_exit = status;
+	ev_io_stop(m->m_loop, &m->m_stdin);
+	ev_idle_stop(m->m_loop, &m->m_stdin_idle);
+	ev_timer_stop(m->m_loop, &m->m_ping);
+	wsc_close(&m->m_ws, code, why);
+}
+
+/* --- standard input ---------------------------------------------------- */
+
+static void
+ml_send_input(struct mlogin *m, const uint8_t *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (m->m_state != ML_RUNNING) {
+		/* Typeahead, sent when the command runs (bounded). */
+		if (m->m_typeahead.b_len + n <= ML_TYPEAHEAD)
+			(void) buf_append(&m->m_typeahead, p, n);
+		return;
+	}
+	m->m_out_bytes += n;
+	(void) wsc_send(&m->m_ws, WS_OP_BINARY, p, n);
+}
+
+static void
+ml_help(struct mlogin *m)
+{
+	char e = (char)m->m_esc.e_char;
+
+	term_say(&m->m_term, "Supported escape sequences:");
+	term_say(&m->m_term, " %c.   - terminate session", e);
+	term_say(&m->m_term, " %ci   - print session information", e);
+	term_say(&m->m_term, " %c^Z  - suspend mlogin", e);
+	term_say(&m->m_term, " %c?   - this message", e);
+	term_say(&m->m_term, " %c%c   - send the escape character by typing "
+	    "it twice", e, e);
+	term_say(&m->m_term, "(Note that escapes are only recognized "
+	    "immediately after newline.)");
+}
+
+static void
+ml_info(struct mlogin *m)
+{
+	static const char *const names[] = { "connecting", "waiting for the "
+	    "agent", "starting the command", "running", "ending", "ended" };
+
+	term_say(&m->m_term, "Session information:");
+	term_say(&m->m_term, "   Reflector: %s", m->m_urltext);
+	term_say(&m->m_term, "   State: %s", names[m->m_state]);
+	if (m->m_linked_at > 0)
+		term_say(&m->m_term, "   Connected: %.0f seconds",
+		    ev_now(m->m_loop) - m->m_linked_at);
+	term_say(&m->m_term, "   Sent: %llu bytes, received: %llu bytes",
+	    (unsigned long long)m->m_out_bytes,
+	    (unsigned long long)m->m_in_bytes);
+}
+
+static void ml_resize(struct mlogin *);
+
+/* ~^Z: give the terminal back, stop; on return, take it again. */
+static void
+ml_suspend(struct mlogin *m)
+{
+	bool full = m->m_term.t_full;
+
+	term_say(&m->m_term, " * suspending mlogin (%c^Z)", m->m_esc.e_char);
+	term_restore(&m->m_term);
+	(void) raise(SIGTSTP);
+	term_raw(&m->m_term, full);
+	ml_resize(m);
+}
+
+/* Keystrokes: escapes at the start of a line, the rest to the agent. */
+static void
+ml_keys(struct mlogin *m, const uint8_t *p, size_t n)
+{
+	enum escape_action act;
+	size_t used, o;
+
+	if (!m->m_escapes) {
+		ml_send_input(m, p, n);
+		return;
+	}
+	while (n > 0 && m->m_state < ML_ENDING) {
+		used = escape_feed(&m->m_esc, p, n, m->m_obuf, &o, &act);
+		ml_send_input(m, m->m_obuf, o);
+		p += used;
+		n -= used;
+		switch (act) {
+		case ESCAPE_END:
+			term_say(&m->m_term, " * ending the session (%c.)",
+			    m->m_esc.e_char);
+			ml_end_session(m, 255, WS_CLOSE_NORMAL,
+			    "session ended by the user");
+			return;
+		case ESCAPE_HELP:
+			ml_help(m);
+			break;
+		case ESCAPE_INFO:
+			ml_info(m);
+			break;
+		case ESCAPE_SUSPEND:
+			ml_suspend(m);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void
+ml_stdin_eof(struct mlogin *m)
+{
+	m->m_stdin_eof = true;
+	ev_io_stop(m->m_loop, &m->m_stdin);
+	ev_idle_stop(m->m_loop, &m->m_stdin_idle);
+	if (m->m_term.t_raw || m->m_state != ML_RUNNING)
+		return;		/* a terminal's EOF is ^D, sent as a key */
+	if (m->m_pipes)
+		(void) wsc_send_text(&m->m_ws, MLPROTO_PREFIX "{\"type\":\"eof\"}");
+	else
+		ml_send_input(m, (const uint8_t *)"\004", 1);
+}
+
+static void
+ml_stdin_read(struct mlogin *m)
+{
+	ssize_t n;
+
+	do {
+		n = read(STDIN_FILENO, m->m_rbuf, sizeof (m->m_rbuf));
+	} while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	if (n <= 0) {
+		ml_stdin_eof(m);
+		return;
+	}
+	ml_keys(m, m->m_rbuf, (size_t)n);
+	if (m->m_state == ML_RUNNING && wsc_queued(&m->m_ws) > ML_HIGH_WATER) {
+		ev_io_stop(m->m_loop, &m->m_stdin);
+		ev_idle_stop(m->m_loop, &m->m_stdin_idle);
+	}
+}
+
+static void
+ml_stdin_cb(EV_P_ ev_io *w, int revents)
+{
+	(void) EV_A;
+	(void) revents;
+	ml_stdin_read(w->data);
+}
+
+static void
+ml_stdin_idle_cb(EV_P_ ev_idle *w, int revents)
+{
+	(void) EV_A;
+	(void) revents;
+	ml_stdin_read(w->data);
+}
+
+/*
+ * Read standard input: at once when it is a terminal we own (escapes work
+ * while we connect and wait), else once the command runs.
+ */
+static void
+ml_stdin_start(struct mlogin *m)
+{
+	if (m->m_stdin_eof || m->m_state >= ML_ENDING)
+		return;
+	if (m->m_state != ML_RUNNING && !m->m_escapes)
+		return;
+	/* epoll cannot watch a regular file: read it when idle instead. */
+	if (m->m_stdin_reg)
+		ev_idle_start(m->m_loop, &m->m_stdin_idle);
+	else
+		ev_io_start(m->m_loop, &m->m_stdin);
+}
+
+/* --- messages ---------------------------------------------------------- */
+
+static void
+ml_send(struct mlogin *m, char *msg)
+{
+	if (msg != NULL)
+		(void) wsc_send_text(&m->m_ws, msg);
+	free(msg);
+}
+
+static void
+ml_resize(struct mlogin *m)
+{
+	int cols, lines;
+
+	if (m->m_state != ML_RUNNING || m->m_pipes || !m->m_term.t_in_tty)
+		return;
+	term_size(&cols, &lines);
+	ml_send(m, mlproto_encode(json_pack("{s:s, s:i, s:i}", "type",
+	    "resize", "columns", cols, "lines", lines)));
+}
+
+static void
+ml_send_start(struct mlogin *m)
+{
+	const char *term = getenv("TERM");
+	json_t *args;
+	int cols, lines;
+
+	term_size(&cols, &lines);
+	args = m->m_command != NULL ? json_pack("[ss]", "-c", m->m_command) :
+	    json_pack("[s]", "--norc");
+	ml_send(m, mlproto_encode(json_pack("{s:s, s:s, s:o, s:s, s:i, s:i, "
+	    "s:b, s:b}", "type", "start", "command", "/bin/bash",
+	    "arguments", args, "term", term != NULL && term[0] != '\0' ?
+	    term : "xterm", "columns", cols, "lines", lines, "pty",
+	    m->m_want_pty, "stderr", true)));
+}
+
+static void
+ml_ping_cb(EV_P_ ev_timer *w, int revents)
+{
+	struct mlogin *m = w->data;
+
+	(void) EV_A;
+	(void) revents;
+	(void) wsc_send_text(&m->m_ws, "ping");
+}
+
+static void
+ml_reflector_msg(struct mlogin *m, const char *json, size_t n)
+{
+	static const char spin[] = "-\\|/";
+
+	if (n == 15 && memcmp(json, "{\"type\":\"wait\"}", n) == 0) {
+		if (m->m_quiet || m->m_state != ML_WAITING)
+			return;
+		if (m->m_waits++ == 0) {
+			term_put(&m->m_term, " * waiting for session...  ", 27);
+		} else if (m->m_term.t_err_tty) {
+			char b[2] = { '\b', spin[m->m_waits % 4] };
+
+			term_put(&m->m_term, b, 2);
+		}
+		return;
+	}
+	if (n == 17 && memcmp(json, "{\"type\":\"linkup\"}", n) == 0 &&
+	    m->m_state == ML_WAITING) {
+		if (!m->m_quiet) {
+			if (m->m_waits == 0 || !m->m_term.t_err_tty)
+				term_say(&m->m_term, " * session established");
+			else
+				term_put(&m->m_term, "\b established\n", 14);
+		}
+		ml_to(m, ML_LINKED);
+		m->m_linked_at = ev_now(m->m_loop);
+		ml_send_start(m);
+		ev_timer_start(m->m_loop, &m->m_ping);
+	}
+}
+
+static void
+ml_started(struct mlogin *m, const json_t *o)
+{
+	if (m->m_state != ML_LINKED)
+		return;
+	ml_to(m, ML_RUNNING);
+	m->m_pipes = json_is_false(json_object_get(o, "pty"));
+	m->m_stderr_apart = json_is_true(json_object_get(o, "stderr"));
+	if (m->m_want_pty)
+		term_raw(&m->m_term, true);
+	if (m->m_typeahead.b_len > 0) {
+		m->m_out_bytes += m->m_typeahead.b_len;
+		(void) wsc_send(&m->m_ws, WS_OP_BINARY,
+		    buf_head(&m->m_typeahead), m->m_typeahead.b_len);
+		buf_free(&m->m_typeahead);
+	}
+	if (m->m_stdin_eof)
+		ml_stdin_eof(m);
+	ml_stdin_start(m);
+}
+
+static void
+ml_agent_msg(struct mlogin *m, const char *json, size_t n)
+{
+	const char *type;
+	char err[200];
+	json_t *o = mlproto_parse(json, n, &type, err, sizeof (err)), *v;
+	uint8_t *data;
+	size_t dn;
+
+	if (o == NULL)
+		return;		/* not for us */
+	if (strcmp(type, "started") == 0) {
+		ml_started(m, o);
+	} else if (strcmp(type, "stderr") == 0 && m->m_stderr_apart) {
+		if (mlproto_stderr_data(o, &data, &dn) == 0) {
+			m->m_in_bytes += dn;
+			term_errput(&m->m_term, data, dn);
+			free(data);
+		}
+	} else if (strcmp(type, "error") == 0 && m->m_state < ML_ENDING) {
+		v = json_object_get(o, "error");
+		term_restore(&m->m_term);
+		term_say(&m->m_term, " * remote error: %s", json_is_string(v) ?
+		    json_string_value(v) : "unknown");
+		ml_end_session(m, 1, WS_CLOSE_NORMAL, "aborting");
+	} else if (strcmp(type, "exit") == 0 && m->m_state < ML_ENDING) {
+		term_restore(&m->m_term);
+		if (!m->m_quiet)
+			term_say(&m->m_term, " * remote process exited");
+		ml_end_session(m, mlproto_exit_status(o), WS_CLOSE_NORMAL,
+		    "done");
+	}
+	json_decref(o);
+}
+
+/* --- the connection's callbacks ---------------------------------------- */
+
+static void
+ml_on_progress(struct wsc *c, const char *what, bool slow)
+{
+	struct mlogin *m = c->wc_arg;
+
+	conn_progress(&m->m_view, what, slow);
+}
+
+static void
+ml_on_open(struct wsc *c)
+{
+	struct mlogin *m = c->wc_arg;
+
+	conn_opened(&m->m_view, c, m->m_url.u_tls);
+	if (m->m_view.cv_said_slow && !m->m_quiet)
+		term_say(&m->m_term, " * connected");
+	ml_to(m, ML_WAITING);
+}
+
+static void
+ml_on_message(struct wsc *c, uint8_t op, uint8_t *p, size_t n)
+{
+	struct mlogin *m = c->wc_arg;
+	const char *json;
+	size_t jn;
+
+	if (op == WS_OP_BINARY) {
+		m->m_in_bytes += n;
+		term_output(&m->m_term, p, n);
+		return;
+	}
+	switch (mlproto_kind(p, n, &json, &jn)) {
+	case MLPROTO_FROM_REFLECTOR:
+		ml_reflector_msg(m, json, jn);
+		break;
+	case MLPROTO_FROM_PEER:
+		ml_agent_msg(m, json, jn);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+ml_on_drain(struct wsc *c)
+{
+	ml_stdin_start(c->wc_arg);
+}
+
+static void
+ml_on_end(struct wsc *c, const char *err)
+{
+	struct mlogin *m = c->wc_arg;
+	enum ml_state was = m->m_state;
+	char words[800];
+
+	ml_to(m, ML_ENDED);
+	ev_io_stop(m->m_loop, &m->m_stdin);
+	ev_idle_stop(m->m_loop, &m->m_stdin_idle);
+	ev_timer_stop(m->m_loop, &m->m_ping);
+	if (was != ML_ENDING) {
+		/* Not by our hand: undo what the remote program left set. */
+		bool full = m->m_term.t_full;
+
+		term_restore(&m->m_term);
+		if (full)
+			term_reset_screen(&m->m_term);
+		term_say(&m->m_term, "mlogin: %s", conn_end_words(c->wc_end,
+		    c->wc_peer_code, c->wc_peer_reason, err, words,
+		    sizeof (words)));
+		m->m_exit = 255;
+	}
+	ev_break(m->m_loop, EVBREAK_ALL);
+}
+
+/* --- signals ------------------------------------------------------------ */
+
+static void
+ml_signal_cb(EV_P_ ev_signal *w, int revents)
+{
+	struct mlogin *m = w->data;
+
+	(void) EV_A;
+	(void) revents;
+	if (w->signum == SIGWINCH) {
+		ml_resize(m);
+		return;
+	}
+	term_restore(&m->m_term);
+	term_say(&m->m_term, "mlogin: %s; ending the session",
+	    strsignal(w->signum));
+	if (m->m_state >= ML_ENDING) {
+		m->m_exit = 128 + w->signum;
+		ev_break(m->m_loop, EVBREAK_ALL);
+		return;
+	}
+	ml_end_session(m, 128 + w->signum, WS_CLOSE_GOING_AWAY,
+	    "client interrupted");
+}
+
+int
+ml_session_start(struct mlogin *m, struct ev_loop *loop,
+    const struct wsc_opts *wo, char *err, size_t errlen)
+{
+	int sigs[5] = { SIGWINCH, SIGTERM, SIGHUP, SIGINT, SIGQUIT };
+
+	m->m_loop = loop;
+	m->m_state = ML_CONNECTING;
+	m->m_exit = 255;
+	m->m_escapes = m->m_escapes && m->m_term.t_in_tty && m->m_want_pty;
+	m->m_view.cv_term = &m->m_term;
+	m->m_view.cv_quiet = m->m_quiet;
+	m->m_ws.wc_arg = m;
+	m->m_ws.wc_on_open = ml_on_open;
+	m->m_ws.wc_on_message = ml_on_message;
+	m->m_ws.wc_on_end = ml_on_end;
+	m->m_ws.wc_on_drain = ml_on_drain;
+	m->m_ws.wc_on_progress = ml_on_progress;
+	ev_io_init(&m->m_stdin, ml_stdin_cb, STDIN_FILENO, EV_READ);
+	ev_idle_init(&m->m_stdin_idle, ml_stdin_idle_cb);
+	ev_timer_init(&m->m_ping, ml_ping_cb, ML_PING_EVERY, ML_PING_EVERY);
+	m->m_stdin.data = m->m_stdin_idle.data = m->m_ping.data = m;
+	if (wsc_open(&m->m_ws, loop, &m->m_url, wo, err, errlen) != 0)
+		return (-1);
+	for (int i = 0; i < 5; i++) {
+		ev_signal_init(&m->m_sigs[i], ml_signal_cb, sigs[i]);
+		m->m_sigs[i].data = m;
+		ev_signal_start(loop, &m->m_sigs[i]);
+	}
+	/* Escapes work from now on: keys are read without echo. */
+	if (m->m_escapes)
+		term_raw(&m->m_term, false);
+	ml_stdin_start(m);
+	return (0);
+}
+
+void
+ml_session_free(struct mlogin *m)
+{
+	for (int i = 0; i < 5 && m->m_loop != NULL; i++)
+		ev_signal_stop(m->m_loop, &m->m_sigs[i]);
+	term_restore(&m->m_term);
+	wsc_free(&m->m_ws);
+	buf_free(&m->m_typeahead);
+}

@@ -1,0 +1,124 @@
+/*
+ * test_clientopt.c: the options mlogin and the agent share, tables of good
+ * and bad -o arguments.
+ */
+#include <getopt.h>
+#include <string.h>
+
+#include "clientopt.h"
+#include "suites.h"
+
+static const struct {
+	const char	*kv;
+	double		interval;
+	unsigned	count;
+	double		connect;
+} good[] = {
+	{ "ServerAliveInterval=5", 5, 3, 30 },
+	{ "serveraliveinterval=0", 0, 3, 30 },
+	{ "SERVERALIVEINTERVAL 7", 7, 3, 30 },
+	{ "ServerAliveInterval = 0.25", 0.25, 3, 30 },
+	{ "ServerAliveCountMax=1", 15, 1, 30 },
+	{ "ServerAliveCountMax=1000", 15, 1000, 30 },
+	{ "ConnectTimeout=2.5", 15, 3, 2.5 },
+	{ "connecttimeout\t9", 15, 3, 9 },
+};
+
+static const struct {
+	const char	*kv;
+	const char	*why;
+} bad[] = {
+	{ "ServerAliveInterval=-1", "ServerAliveInterval must be" },
+	{ "ServerAliveInterval=x", "ServerAliveInterval must be" },
+	{ "ServerAliveInterval=1e9", "ServerAliveInterval must be" },
+	{ "ServerAliveInterval=nan", "ServerAliveInterval must be" },
+	{ "ServerAliveInterval=5s", "ServerAliveInterval must be" },
+	{ "ServerAliveCountMax=0", "ServerAliveCountMax must be" },
+	{ "ServerAliveCountMax=1001", "ServerAliveCountMax must be" },
+	{ "ServerAliveCountMax=2.5", "ServerAliveCountMax must be" },
+	{ "ServerAliveCountMax=-3", "ServerAliveCountMax must be" },
+	{ "ConnectTimeout=0", "ConnectTimeout must be" },
+	{ "ConnectTimeout=", "expected KEY=VALUE" },
+	{ "ConnectTimeout", "expected KEY=VALUE" },
+	{ "=5", "expected KEY=VALUE" },
+	{ "", "expected KEY=VALUE" },
+	{ "ServerAlive=5", "unknown option \"ServerAlive\"" },
+	{ "ServerAliveIntervalX=5", "unknown option" },
+	{ "Compression yes", "unknown option \"Compression\"" },
+};
+
+START_TEST(test_good)
+{
+	struct clientopt co;
+	char err[256] = "";
+
+	clientopt_init(&co);
+	ck_assert_msg(clientopt_set(&co, good[_i].kv, err, sizeof (err)) == 0,
+	    "%s: %s", good[_i].kv, err);
+	ck_assert(co.co_alive_interval == good[_i].interval);
+	ck_assert_uint_eq(co.co_alive_count, good[_i].count);
+	ck_assert(co.co_connect_timeout == good[_i].connect);
+}
+END_TEST
+
+START_TEST(test_bad)
+{
+	struct clientopt co, before;
+	char err[256] = "";
+
+	clientopt_init(&co);
+	before = co;
+	ck_assert_int_eq(clientopt_set(&co, bad[_i].kv, err, sizeof (err)), -1);
+	ck_assert_msg(strstr(err, bad[_i].why) != NULL, "%s: \"%s\"",
+	    bad[_i].kv, err);
+	/* Nothing changed. */
+	ck_assert(memcmp(&co, &before, sizeof (co)) == 0);
+}
+END_TEST
+
+START_TEST(test_getopt_and_wsc)
+{
+	struct clientopt co;
+	struct wsc_opts wo;
+	char err[256];
+
+	clientopt_init(&co);
+	ck_assert_int_eq(clientopt_getopt(&co, CLIENTOPT_CACERT, "/ca.pem", err,
+	    sizeof (err)), 1);
+	ck_assert_int_eq(clientopt_getopt(&co, 'i', NULL, err, sizeof (err)),
+	    1);
+	ck_assert_int_eq(clientopt_getopt(&co, 'o', "ServerAliveInterval=2",
+	    err, sizeof (err)), 1);
+	ck_assert_int_eq(clientopt_getopt(&co, 'o', "Nope=1", err,
+	    sizeof (err)), -1);
+	ck_assert_int_eq(clientopt_getopt(&co, 'x', NULL, err, sizeof (err)),
+	    0);
+	clientopt_wsc(&co, &wo);
+	ck_assert_str_eq(wo.wo_xport.xo_cacert, "/ca.pem");
+	ck_assert(wo.wo_xport.xo_insecure);
+	ck_assert(wo.wo_alive_interval == 2);
+	ck_assert_uint_eq(wo.wo_alive_count, 3);
+	ck_assert(wo.wo_connect_timeout == 30);
+	/* TCP_USER_TIMEOUT: as long as the pings would take. */
+	ck_assert_uint_eq(wo.wo_xport.xo_user_timeout_ms, 6000);
+	ck_assert_int_eq(clientopt_set(&co, "ServerAliveInterval=0", err,
+	    sizeof (err)), 0);
+	clientopt_wsc(&co, &wo);
+	ck_assert_uint_eq(wo.wo_xport.xo_user_timeout_ms, 0);
+	ck_assert(wo.wo_alive_interval == 0);
+	ck_assert(strstr(clientopt_usage, "ServerAliveInterval") != NULL);
+}
+END_TEST
+
+Suite *
+clientopt_suite(void)
+{
+	Suite *s = suite_create("clientopt");
+	TCase *tc = tcase_create("clientopt");
+
+	tcase_add_loop_test(tc, test_good, 0, NELEM(good));
+	tcase_add_loop_test(tc, test_bad, 0, NELEM(bad));
+	tcase_add_test(tc, test_getopt_and_wsc);
+	suite_add_tcase(s, tc);
+	return (s);
+}
