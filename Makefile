@@ -196,6 +196,7 @@ deps-run:
 run: deps-run
 	@$(MAKE) --no-print-directory all
 	@mkdir -p etc/keys
+	@tools/getting-started.sh $(BIN)
 	$(BIN)/medusa -f etc/medusa.json
 
 # The static agent for test_cacerts (a static executable cannot carry the

@@ -73,6 +73,7 @@
 
 #include <jansson.h>
 
+#include "clientauth.h"
 #include "clientopt.h"
 #include "mlog.h"
 #include "session.h"
@@ -80,6 +81,7 @@
 #include "wsurl.h"
 
 static struct agent ag;
+static struct clientauth auth;
 
 static void
 agent_signal_cb(EV_P_ ev_signal *w, int revents)
@@ -131,9 +133,12 @@ agent_usage(FILE *f)
 	    "       medusa-agent [options] -f CONFIG\n"
 	    "\n"
 	    "Dials in to a Medusa reflector as the slave of a session\n"
-	    "(ws[s]://HOST[:PORT]/attach/ID/slave) and runs the client's\n"
-	    "command on a pseudo-terminal or pipes.  Logs bunyan JSON to "
-	    "stderr.\n"
+	    "(ws[s]://HOST[:PORT]/ACCOUNT/medusa/attach/ID/slave, presigned as\n"
+	    "mlogin --presign makes it, or .../attach/ID/slave where no\n"
+	    "credential is needed) and runs the client's command on a\n"
+	    "pseudo-terminal or pipes.  With a key (-i FILE, or ssh-agent's),\n"
+	    "each attach is signed instead, so it may dial again after a\n"
+	    "presigned URL has expired.  Logs bunyan JSON to stderr.\n"
 	    "\n"
 	    "  -f, --config FILE     read {\"signed_url\": URL, "
 	    "\"insecure_tls\": BOOL}\n"
@@ -246,9 +251,37 @@ main(int argc, char **argv)
 		mlog(MLOG_WARN, "TLS certificate checks are off (--insecure)",
 		    "host=%s", u.u_host);
 
+	/*
+	 * With a key (-i, or ssh-agent's) and an account (-a, $MANTA_USER,
+	 * or the URL's), every dial is signed: the agent can dial again when
+	 * a presigned URL has expired.
+	 */
+	{
+		char account[128] = "";
+
+		if (co.co_account != NULL)
+			snprintf(account, sizeof (account), "%s",
+			    co.co_account);
+		else
+			(void) clientauth_path_account(u.u_path, account,
+			    sizeof (account));
+		if (clientauth_setup(&auth, &co, account, err,
+		    sizeof (err)) != 0) {
+			mlog(MLOG_ERROR, "no key to sign with", "error=%s",
+			    err);
+			return (AGENT_EXIT_USAGE);
+		}
+	}
 	loop = EV_DEFAULT;
 	clientopt_wsc(&co, &wo);
 	memset(&ag, 0, sizeof (ag));
+	if (auth.ca_on) {
+		char kd[256];
+
+		clientauth_describe(&auth, kd, sizeof (kd));
+		mlog(MLOG_INFO, "signing attaches", "key=%s", kd);
+		ag.a_auth = &auth;
+	}
 	if (agent_session_start(&ag, loop, &u, &wo, err, sizeof (err)) != 0) {
 		mlog(MLOG_ERROR, "cannot attach to the reflector", "error=%s",
 		    err);
@@ -264,5 +297,6 @@ main(int argc, char **argv)
 	for (int i = 0; i < 3; i++)
 		ev_signal_stop(loop, &sigw[i]);
 	agent_session_free(&ag);
+	clientauth_free(&auth);
 	return (ag.a_rc);
 }

@@ -11,6 +11,7 @@
 #include <ev.h>
 
 #include "command.h"
+#include "clientauth.h"
 #include "wsclient.h"
 #include "wsurl.h"
 
@@ -37,6 +38,7 @@ struct agent {
 	struct ev_loop	*a_loop;
 	struct wsc	a_ws;
 	struct wsurl	a_url;
+	struct clientauth *a_auth;	/* signs each dial; NULL: the URL's */
 	struct command	a_cmd;
 	bool		a_stderr_apart;	/* the extension is on */
 	bool		a_said_early;	/* "input before start" logged */

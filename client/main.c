@@ -74,12 +74,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "clientauth.h"
 #include "clientopt.h"
 #include "session.h"
 #include "version.h"
 #include "wsurl.h"
+
+#define	ML_MINT_DEFAULT	86400		/* s, a presigned URL's life */
+#define	ML_MINT_MAX	(7 * 86400)	/* the reflector's default limit */
 
 static struct mlogin ml;
 
@@ -88,16 +95,24 @@ ml_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: mlogin [options] URL|SESSION [COMMAND [ARG...]]\n"
-	    "       mlogin [options] -s SESSION [--reflector URL]\n"
+	    "       mlogin [options] -s SESSION [-u URL]\n"
+	    "       mlogin [options] --presign[=SECONDS] SESSION\n"
+	    "       mlogin [options] --agent-config[=SECONDS] SESSION\n"
 	    "\n"
 	    "Attaches this terminal to a command in a remote job through a\n"
-	    "Medusa reflector.  URL is ws[s]://HOST[:PORT]/attach/ID/master; a\n"
-	    "SESSION id takes the reflector from --reflector or $MEDUSA_URL\n"
-	    "(ws[s]://HOST[:PORT]).  A COMMAND (its words joined by spaces, as\n"
-	    "ssh does) or -c runs `bash -c COMMAND` instead of a shell.\n"
+	    "Medusa reflector.  URL is ws[s]://HOST[:PORT]/ACCOUNT/medusa/\n"
+	    "attach/ID/master (or .../attach/ID/master where no account is\n"
+	    "needed); a SESSION id takes the reflector from -u, $MANTA_URL or\n"
+	    "$MEDUSA_URL (ws[s]://HOST[:PORT]) and the account from -a or\n"
+	    "$MANTA_USER.  The attach is signed with the account's key: -i FILE,\n"
+	    "or ssh-agent's (-k or $MANTA_KEY_ID picks it).  A COMMAND (its\n"
+	    "words joined by spaces, as ssh does) or -c runs `bash -c COMMAND`\n"
+	    "instead of a shell.  --presign prints the URL an agent attaches\n"
+	    "to this session with (signed, valid SECONDS, default a day);\n"
+	    "--agent-config the agent's configuration object around it.\n"
 	    "\n"
 	    "  -s, --session ID      the session to attach to\n"
-	    "      --reflector URL   the reflector, for a SESSION id\n"
+	    "  -u, --url URL         the reflector, for a SESSION id ($MANTA_URL)\n"
 	    "  -c, --command CMD     run `bash -c CMD` instead of a shell\n"
 	    "  -t                    ask for a terminal even when standard\n"
 	    "                        input is not one\n"
@@ -137,6 +152,69 @@ ml_join(char **argv, int argc)
 	}
 	return (s);
 }
+/* Seconds, 60 to ML_MINT_MAX.  0, or -1. */
+static int
+ml_seconds(const char *s, long long *out)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+
+	if (*end != '\0' || end == s || v < 60 || v > ML_MINT_MAX)
+		return (-1);
+	*out = v;
+	return (0);
+}
+
+/*
+ * --presign, --agent-config: what a job needs to dial in as this session's
+ * agent, as node-manta's msign (and the original mlogin's job set-up) make
+ * it: the slave URL presigned with our key, valid for lifetime seconds, or
+ * the agent's configuration object around it.  Printed; nothing dialled.
+ */
+static int
+ml_mint(struct clientauth *auth, const struct clientopt *co, int what,
+    long long lifetime)
+{
+	char path[1024], signed_path[8192], url[9000], err[512];
+	size_t n = strlen(ml.m_url.u_path);
+
+	if (n < 7 || strcmp(ml.m_url.u_path + n - 7, "/master") != 0 ||
+	    n - 7 + 6 >= sizeof (path)) {
+		fprintf(stderr, "mlogin: no session to presign for\n");
+		return (2);
+	}
+	snprintf(path, sizeof (path), "%.*s/slave", (int)(n - 7),
+	    ml.m_url.u_path);
+	if (clientauth_path_account(path, err, sizeof (err)) != 0) {
+		fprintf(stderr, "mlogin: a presigned URL needs an account path: "
+		    "give -a ACCOUNT (or $MANTA_USER)\n");
+		return (2);
+	}
+	if (clientauth_presign(auth, ml.m_url.u_hostport, path,
+	    (long long)time(NULL) + lifetime, signed_path,
+	    sizeof (signed_path), err, sizeof (err)) != 0) {
+		fprintf(stderr, "mlogin: %s\n", err);
+		return (2);
+	}
+	snprintf(url, sizeof (url), "%s://%s%s", ml.m_url.u_tls ? "wss" : "ws",
+	    ml.m_url.u_hostport, signed_path);
+	if (what == 'P') {
+		printf("%s\n", url);
+	} else {
+		json_t *o = json_pack("{s:s, s:b}", "signed_url", url,
+		    "insecure_tls", co->co_insecure);
+		char *t = o != NULL ? json_dumps(o, JSON_INDENT(2)) : NULL;
+
+		if (t == NULL) {
+			fprintf(stderr, "mlogin: out of memory\n");
+			return (2);
+		}
+		printf("%s\n", t);
+		free(t);
+		json_decref(o);
+	}
+	return (0);
+}
 
 int
 main(int argc, char **argv)
@@ -144,6 +222,9 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "session", required_argument, NULL, 's' },
 		{ "reflector", required_argument, NULL, 'R' },
+		{ "url", required_argument, NULL, 'u' },
+		{ "presign", optional_argument, NULL, 'P' },
+		{ "agent-config", optional_argument, NULL, 'G' },
 		{ "command", required_argument, NULL, 'c' },
 		{ "escape", required_argument, NULL, 'e' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -159,14 +240,17 @@ main(int argc, char **argv)
 	struct clientopt co;
 	struct wsc_opts wo;
 	struct stat st;
-	int ch, r, tty_flag = 0;	/* -t 1, -T -1 */
+	static struct clientauth auth;
+	char account[128] = "";
+	long long lifetime = ML_MINT_DEFAULT;
+	int ch, r, tty_flag = 0, mint = 0;	/* -t 1, -T -1 */
 
 	memset(&ml, 0, sizeof (ml));
 	clientopt_init(&co);
 	ml.m_escapes = true;
 	escape_init(&ml.m_esc, '~');
 	/* "+": the first word that is no option ends them (the target). */
-	while ((ch = getopt_long(argc, argv, "+s:c:e:qvtThV" CLIENTOPT_SHORT,
+	while ((ch = getopt_long(argc, argv, "+s:c:e:u:qvtThV" CLIENTOPT_SHORT,
 	    opts, NULL)) != -1) {
 		if ((r = clientopt_getopt(&co, ch, optarg, err,
 		    sizeof (err))) != 0) {
@@ -181,7 +265,18 @@ main(int argc, char **argv)
 			session = optarg;
 			break;
 		case 'R':
+		case 'u':
 			reflector = optarg;
+			break;
+		case 'P':
+		case 'G':
+			mint = ch;
+			if (optarg != NULL && ml_seconds(optarg, &lifetime) != 0) {
+				fprintf(stderr, "mlogin: --%s=SECONDS: 60 to %d\n",
+				    ch == 'P' ? "presign" : "agent-config",
+				    ML_MINT_MAX);
+				return (2);
+			}
 			break;
 		case 'c':
 			ml.m_command = optarg;
@@ -247,11 +342,13 @@ main(int argc, char **argv)
 			    "both\n");
 			return (2);
 		}
-		if (reflector == NULL)
+		if (reflector == NULL || reflector[0] == '\0')
+			reflector = getenv("MANTA_URL");
+		if (reflector == NULL || reflector[0] == '\0')
 			reflector = getenv("MEDUSA_URL");
 		if (reflector == NULL || reflector[0] == '\0') {
-			fprintf(stderr, "mlogin: a session id needs "
-			    "--reflector URL or $MEDUSA_URL\n");
+			fprintf(stderr, "mlogin: a session id needs -u URL, "
+			    "$MANTA_URL or $MEDUSA_URL\n");
 			return (2);
 		}
 		if (session[0] == '\0' || strchr(session, '/') != NULL) {
@@ -259,9 +356,15 @@ main(int argc, char **argv)
 			    session);
 			return (2);
 		}
-		snprintf(urltext, sizeof (urltext), "%.*s/attach/%s/master",
+		/*
+		 * With an account (-a, $MANTA_USER), its path, as the
+		 * original's: /<account>/medusa/attach/<id>/master.
+		 */
+		snprintf(urltext, sizeof (urltext), "%.*s%s%s%s/attach/%s/master",
 		    (int)(strlen(reflector) - (reflector[strlen(reflector) -
-		    1] == '/')), reflector, session);
+		    1] == '/')), reflector, co.co_account != NULL ? "/" : "",
+		    co.co_account != NULL ? co.co_account : "",
+		    co.co_account != NULL ? "/medusa" : "", session);
 	} else {
 		snprintf(urltext, sizeof (urltext), "%s", target);
 	}
@@ -284,6 +387,21 @@ main(int argc, char **argv)
 		return (2);
 	}
 
+	/* The account to sign as: -a, $MANTA_USER, else the URL's. */
+	if (co.co_account != NULL)
+		snprintf(account, sizeof (account), "%s", co.co_account);
+	else
+		(void) clientauth_path_account(ml.m_url.u_path, account,
+		    sizeof (account));
+	if (clientauth_setup(&auth, &co, account, err, sizeof (err)) != 0) {
+		fprintf(stderr, "mlogin: %s\n", err);
+		return (2);
+	}
+	if (auth.ca_on)
+		ml.m_auth = &auth;
+	if (mint != 0)
+		return (ml_mint(&auth, &co, mint, lifetime));
+
 	term_init(&ml.m_term);
 	ml.m_want_pty = tty_flag > 0 || (tty_flag == 0 && ml.m_term.t_in_tty);
 	ml.m_stdin_reg = fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode);
@@ -292,11 +410,15 @@ main(int argc, char **argv)
 		fprintf(stderr, " * warning: not checking the reflector's TLS "
 		    "certificate (--insecure)\n");
 	clientopt_wsc(&co, &wo);
-	if (ml.m_view.cv_verbose > 0)
+	if (ml.m_view.cv_verbose > 0) {
+		char kd[256];
+
+		clientauth_describe(&auth, kd, sizeof (kd));
 		fprintf(stderr, "mlogin: %s: ServerAliveInterval %g s, "
-		    "ServerAliveCountMax %u, ConnectTimeout %g s\n", urltext,
-		    co.co_alive_interval, co.co_alive_count,
-		    co.co_connect_timeout);
+		    "ServerAliveCountMax %u, ConnectTimeout %g s; signing with "
+		    "%s\n", urltext, co.co_alive_interval, co.co_alive_count,
+		    co.co_connect_timeout, kd);
+	}
 	if (ml_session_start(&ml, EV_DEFAULT, &wo, err, sizeof (err)) != 0) {
 		fprintf(stderr, "mlogin: %s\n", err);
 		ml_session_free(&ml);
@@ -307,6 +429,7 @@ main(int argc, char **argv)
 	ev_run(EV_DEFAULT, 0);
 
 	ml_session_free(&ml);
+	clientauth_free(&auth);
 	free(joined);
 	return (ml.m_exit);
 }

@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "escape.h"
 #include "term.h"
+#include "clientauth.h"
 #include "wsclient.h"
 #include "wsurl.h"
 
@@ -37,6 +38,7 @@ struct mlogin {
 	struct conn_view m_view;
 	struct wsc	m_ws;
 	struct wsurl	m_url;
+	struct clientauth *m_auth;	/* signs each dial; NULL: none */
 	const char	*m_urltext;
 	const char	*m_command;	/* bash -c this; NULL: a shell */
 	bool		m_want_pty;	/* ask for a terminal */

@@ -71,11 +71,12 @@ $(INST)/bin/medusactl: $(patsubst %.c,$(INST)/%.o,$(CTL_SRC)) $(SERVER_LIBS)
 
 $(INST)/medusa.json: etc/medusa.json $(INST)/paths
 	@mkdir -p $(@D)
-	sed -e 's|"admin_socket": "[^"]*"|"admin_socket": "$(RUNSTATEDIR)/medusa/medusa.sock",\n\t"user": "medusa"|' \
+	sed -e 's|"admin_socket": "[^"]*"|"admin_socket": "$(RUNSTATEDIR)/medusa/medusa.sock"|' \
+	    -e 's|"user": "[^"]*"|"user": "medusa"|' \
 	    -e 's|"keys_dir": "[^"]*"|"keys_dir": "$(SYSCONFDIR)/medusa/keys"|' \
 	    $< > $@
-	@grep -q '"user": "medusa"' $@ || { echo "$<: no admin_socket line" \
-	    "to place the installed settings after" >&2; rm -f $@; exit 1; }
+	@grep -q '"user": "medusa"' $@ || { echo "$<: no user line to set" \
+	    "to medusa" >&2; rm -f $@; exit 1; }
 
 # The unit names /usr/bin/medusa and /etc/medusa/: moved with the prefix.
 $(INST)/medusa.service: etc/medusa.service $(INST)/paths

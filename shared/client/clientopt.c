@@ -12,7 +12,12 @@
 
 const char clientopt_usage[] =
     "      --cacert FILE     trust the CA certificates in FILE (PEM)\n"
-    "  -i, --insecure        do not check the reflector's certificate\n"
+    "      --insecure        do not check the reflector's certificate\n"
+    "  -a, --account NAME    the account ($MANTA_USER)\n"
+    "  -i, --identity FILE   sign with this private key (OpenSSH or PEM,\n"
+    "                        no passphrase); else with ssh-agent's\n"
+    "  -k, --key-id FP       which key: its fingerprint, MD5 or SHA256\n"
+    "                        ($MANTA_KEY_ID)\n"
     "  -o KEY=VALUE          as ssh: ServerAliveInterval=N (s, 0: off;\n"
     "                        default 15), ServerAliveCountMax=M (default\n"
     "                        3), ConnectTimeout=N (s, default 30)\n";
@@ -24,6 +29,12 @@ clientopt_init(struct clientopt *co)
 	co->co_alive_interval = CLIENTOPT_ALIVE_INTERVAL;
 	co->co_alive_count = CLIENTOPT_ALIVE_COUNT;
 	co->co_connect_timeout = CLIENTOPT_CONNECT_TIMEOUT;
+	co->co_account = getenv("MANTA_USER");
+	co->co_keyid = getenv("MANTA_KEY_ID");
+	if (co->co_account != NULL && co->co_account[0] == '\0')
+		co->co_account = NULL;
+	if (co->co_keyid != NULL && co->co_keyid[0] == '\0')
+		co->co_keyid = NULL;
 }
 
 /* A number of seconds in [min, 86400]; 0 or -1. */
@@ -131,8 +142,17 @@ clientopt_getopt(struct clientopt *co, int ch, const char *arg, char *err,
 	case CLIENTOPT_CACERT:
 		co->co_cacert = arg;
 		return (1);
-	case 'i':
+	case CLIENTOPT_INSECURE:
 		co->co_insecure = true;
+		return (1);
+	case 'i':
+		co->co_identity = arg;
+		return (1);
+	case 'a':
+		co->co_account = arg;
+		return (1);
+	case 'k':
+		co->co_keyid = arg;
 		return (1);
 	case 'o':
 		return (clientopt_set(co, arg, err, errlen) == 0 ? 1 : -1);

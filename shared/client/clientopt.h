@@ -4,7 +4,12 @@
  * Both programs take, besides their own:
  *
  *	--cacert FILE		trust the CA certificates in FILE (PEM)
- *	-i, --insecure		do not check the reflector's certificate
+ *	--insecure		do not check the reflector's certificate
+ *	-i, --identity FILE	sign attaches with this private key (else
+ *				with ssh-agent's, when SSH_AUTH_SOCK is set)
+ *	-a, --account NAME	the account ($MANTA_USER)
+ *	-k, --key-id FP		the key's fingerprint, MD5 or SHA256
+ *				($MANTA_KEY_ID): which of ssh-agent's keys
  *	-o KEY=VALUE		(or "KEY VALUE"), as ssh spells them, the key
  *				in any case:
  *	    ServerAliveInterval=N  a PING after N s of silence (0: none);
@@ -33,13 +38,20 @@
 /* The long options both programs share, for their option tables. */
 #define	CLIENTOPT_LONG \
 	{ "cacert", required_argument, NULL, CLIENTOPT_CACERT }, \
-	{ "insecure", no_argument, NULL, 'i' }
+	{ "insecure", no_argument, NULL, CLIENTOPT_INSECURE }, \
+	{ "identity", required_argument, NULL, 'i' }, \
+	{ "account", required_argument, NULL, 'a' }, \
+	{ "key-id", required_argument, NULL, 'k' }
 /* And the short ones, for getopt's string. */
-#define	CLIENTOPT_SHORT	"io:"
+#define	CLIENTOPT_SHORT	"i:a:k:o:"
+#define	CLIENTOPT_INSECURE	0x101
 
 struct clientopt {
 	const char	*co_cacert;
 	bool		co_insecure;
+	const char	*co_identity;	/* -i */
+	const char	*co_account;	/* -a, else $MANTA_USER */
+	const char	*co_keyid;	/* -k, else $MANTA_KEY_ID */
 	double		co_alive_interval;
 	unsigned	co_alive_count;
 	double		co_connect_timeout;

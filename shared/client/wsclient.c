@@ -178,15 +178,17 @@ int
 wsc_open(struct wsc *c, struct ev_loop *loop, const struct wsurl *u,
     const struct wsc_opts *o, char *err, size_t errlen)
 {
-	char req[8192];
+	char req[8192], extra[4096];
 	size_t n;
 
 	wsc_init(c, loop, o);
 	c->wc_state = WSC_IDLE;
 	snprintf(c->wc_hostport, sizeof (c->wc_hostport), "%s", u->u_hostport);
 	if (wshandshake_key(c->wc_key) != 0 ||
+	    snprintf(extra, sizeof (extra), "%s: 1\r\n%s", WSH_PING_HEADER,
+	    o->wo_extra != NULL ? o->wo_extra : "") >= (int)sizeof (extra) ||
 	    (n = wshandshake_request(req, sizeof (req), u->u_hostport,
-	    u->u_path, c->wc_key, WSH_PING_HEADER ": 1\r\n")) == 0) {
+	    u->u_path, c->wc_key, extra)) == 0) {
 		snprintf(err, errlen, "cannot build the upgrade request");
 		return (-1);
 	}

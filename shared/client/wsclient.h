@@ -70,6 +70,8 @@ struct wsc_opts {
 	size_t		wo_max_message;	/* 0: 16 MiB */
 	size_t		wo_low_water;	/* on_drain below this */
 	double		wo_close_timeout; /* s, for the peer's CLOSE reply */
+	const char	*wo_extra;	/* more request header lines (CRLF each):
+					   a credential, made for this dial */
 };
 
 enum wsc_state {

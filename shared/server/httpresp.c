@@ -14,10 +14,13 @@ httpresp_reason(int status)
 	case 101: return ("Switching Protocols");
 	case 200: return ("OK");
 	case 400: return ("Bad Request");
+	case 401: return ("Unauthorized");
+	case 403: return ("Forbidden");
 	case 404: return ("Not Found");
 	case 405: return ("Method Not Allowed");
 	case 408: return ("Request Timeout");
 	case 409: return ("Conflict");
+	case 410: return ("Gone");
 	case 426: return ("Upgrade Required");
 	case 431: return ("Request Header Fields Too Large");
 	case 500: return ("Internal Server Error");

@@ -3,8 +3,10 @@
  * and bad -o arguments.
  */
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "clientauth.h"
 #include "clientopt.h"
 #include "suites.h"
 
@@ -85,8 +87,18 @@ START_TEST(test_getopt_and_wsc)
 	clientopt_init(&co);
 	ck_assert_int_eq(clientopt_getopt(&co, CLIENTOPT_CACERT, "/ca.pem", err,
 	    sizeof (err)), 1);
-	ck_assert_int_eq(clientopt_getopt(&co, 'i', NULL, err, sizeof (err)),
+	ck_assert_int_eq(clientopt_getopt(&co, CLIENTOPT_INSECURE, NULL, err,
+	    sizeof (err)), 1);
+	/* The credential options: -i is the key file, as in ssh. */
+	ck_assert_int_eq(clientopt_getopt(&co, 'i', "/k", err, sizeof (err)),
 	    1);
+	ck_assert_int_eq(clientopt_getopt(&co, 'a', "alice", err,
+	    sizeof (err)), 1);
+	ck_assert_int_eq(clientopt_getopt(&co, 'k', "SHA256:x", err,
+	    sizeof (err)), 1);
+	ck_assert_str_eq(co.co_identity, "/k");
+	ck_assert_str_eq(co.co_account, "alice");
+	ck_assert_str_eq(co.co_keyid, "SHA256:x");
 	ck_assert_int_eq(clientopt_getopt(&co, 'o', "ServerAliveInterval=2",
 	    err, sizeof (err)), 1);
 	ck_assert_int_eq(clientopt_getopt(&co, 'o', "Nope=1", err,
@@ -110,6 +122,51 @@ START_TEST(test_getopt_and_wsc)
 }
 END_TEST
 
+/* $MANTA_USER and $MANTA_KEY_ID are the defaults; empty ones are none. */
+START_TEST(test_environment)
+{
+	struct clientopt co;
+
+	setenv("MANTA_USER", "bob", 1);
+	setenv("MANTA_KEY_ID", "", 1);
+	clientopt_init(&co);
+	ck_assert_str_eq(co.co_account, "bob");
+	ck_assert_ptr_null(co.co_keyid);
+	unsetenv("MANTA_USER");
+	unsetenv("MANTA_KEY_ID");
+	clientopt_init(&co);
+	ck_assert_ptr_null(co.co_account);
+}
+END_TEST
+
+/* The account an attach path names (clientauth.c). */
+static const struct {
+	const char	*path;
+	const char	*account;	/* NULL: none */
+} paths[] = {
+	{ "/alice/medusa/attach/x/master", "alice" },
+	{ "/a.b@c/medusa/attach/x/slave?q=1", "a.b@c" },
+	{ "/attach/x/master", NULL },
+	{ "//medusa/attach/x/master", NULL },
+	{ "/alice/notmedusa/attach/x/master", NULL },
+	{ "alice/medusa/attach/x/master", NULL },
+	{ "/", NULL },
+};
+
+START_TEST(test_path_account)
+{
+	char out[16];
+	int rv = clientauth_path_account(paths[_i].path, out, sizeof (out));
+
+	if (paths[_i].account == NULL) {
+		ck_assert_int_eq(rv, -1);
+	} else {
+		ck_assert_int_eq(rv, 0);
+		ck_assert_str_eq(out, paths[_i].account);
+	}
+}
+END_TEST
+
 Suite *
 clientopt_suite(void)
 {
@@ -119,6 +176,8 @@ clientopt_suite(void)
 	tcase_add_loop_test(tc, test_good, 0, NELEM(good));
 	tcase_add_loop_test(tc, test_bad, 0, NELEM(bad));
 	tcase_add_test(tc, test_getopt_and_wsc);
+	tcase_add_test(tc, test_environment);
+	tcase_add_loop_test(tc, test_path_account, 0, NELEM(paths));
 	suite_add_tcase(s, tc);
 	return (s);
 }
