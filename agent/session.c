@@ -346,17 +346,9 @@ agent_session_start(struct agent *a, struct ev_loop *loop,
 	mlog(MLOG_INFO, "connecting", "host=%s port=%s tls=%s path=%.*s",
 	    u->u_host, u->u_port, MLOG_BOOL(u->u_tls),
 	    (int)wsurl_loggable(u->u_path), u->u_path);
-	{
-		/* With a key, a credential of its own for this dial. */
-		struct wsc_opts o = *wo;
-		char creds[4096];
-
-		if (a->a_auth != NULL && clientauth_headers(a->a_auth, creds,
-		    sizeof (creds), err, errlen) != 0)
-			return (-1);
-		o.wo_extra = a->a_auth != NULL ? creds : NULL;
-		return (wsc_open(&a->a_ws, loop, u, &o, err, errlen));
-	}
+	/* With a key, a credential of its own for this dial. */
+	return (clientauth_dial(a->a_auth, &a->a_ws, loop, u, wo, err,
+	    errlen));
 }
 
 void

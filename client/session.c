@@ -475,17 +475,9 @@ ml_session_start(struct mlogin *m, struct ev_loop *loop,
 	ev_timer_init(&m->m_ping, ml_ping_cb, ML_PING_EVERY, ML_PING_EVERY);
 	m->m_stdin.data = m->m_stdin_idle.data = m->m_ping.data = m;
 	/* A credential of its own for this dial: a Date signed now. */
-	{
-		struct wsc_opts o = *wo;
-		char creds[4096];
-
-		if (m->m_auth != NULL && clientauth_headers(m->m_auth, creds,
-		    sizeof (creds), err, errlen) != 0)
-			return (-1);
-		o.wo_extra = m->m_auth != NULL ? creds : NULL;
-		if (wsc_open(&m->m_ws, loop, &m->m_url, &o, err, errlen) != 0)
-			return (-1);
-	}
+	if (clientauth_dial(m->m_auth, &m->m_ws, loop, &m->m_url, wo, err,
+	    errlen) != 0)
+		return (-1);
 	for (int i = 0; i < 5; i++) {
 		ev_signal_init(&m->m_sigs[i], ml_signal_cb, sigs[i]);
 		m->m_sigs[i].data = m;

@@ -84,6 +84,23 @@ clientauth_presign(struct clientauth *a, const char *host, const char *path,
 	    (int64_t)expires, out, cap, err, errlen));
 }
 
+int
+clientauth_dial(struct clientauth *a, struct wsc *c, struct ev_loop *loop,
+    const struct wsurl *u, const struct wsc_opts *o, char *err,
+    size_t errlen)
+{
+	struct wsc_opts with = *o;
+	char creds[4096];
+
+	if (a != NULL && a->ca_on) {
+		if (clientauth_headers(a, creds, sizeof (creds), err,
+		    errlen) != 0)
+			return (-1);
+		with.wo_extra = creds;
+	}
+	return (wsc_open(c, loop, u, &with, err, errlen));
+}
+
 void
 clientauth_describe(const struct clientauth *a, char *out, size_t cap)
 {

@@ -13,6 +13,7 @@
 
 #include "clientopt.h"
 #include "signer.h"
+#include "wsclient.h"
 
 struct clientauth {
 	bool		ca_on;		/* a key to sign with */
@@ -43,6 +44,14 @@ int clientauth_headers(struct clientauth *, char *out, size_t cap,
  */
 int clientauth_presign(struct clientauth *, const char *host,
     const char *path, long long expires, char *out, size_t cap, char *err,
+    size_t errlen);
+
+/*
+ * Open c to u with o, with a credential made now when a (a key to sign
+ * with; NULL or off: none).  As wsc_open(): 0, or -1 with err.
+ */
+int clientauth_dial(struct clientauth *a, struct wsc *c, struct ev_loop *,
+    const struct wsurl *u, const struct wsc_opts *o, char *err,
     size_t errlen);
 
 /* Which key, for -v and logs: "SHA256:... (ssh-agent)". */
