@@ -26,7 +26,9 @@
 # compiled in (shared/server/paths.h); bin/ keeps the in-tree defaults.
 # The installed configuration is etc/medusa.json with what a system install
 # wants instead of a developer's: the admin socket in systemd's
-# RuntimeDirectory (/run/medusa) and the medusa user.
+# RuntimeDirectory (/run/medusa), the medusa user, and the deployment's
+# secret (resume tokens) in /var/lib/medusa (StateDirectory), which the
+# reflector makes on its first start.
 
 PREFIX		?= /usr/local
 BINDIR		?= $(PREFIX)/bin
@@ -34,9 +36,11 @@ LIBEXECDIR	?= $(PREFIX)/libexec
 MANDIR		?= $(PREFIX)/share/man
 ifeq ($(PREFIX),/usr)
 SYSCONFDIR	?= /etc
+LOCALSTATEDIR	?= /var
 UNITDIR		?= /lib/systemd/system
 else
 SYSCONFDIR	?= $(PREFIX)/etc
+LOCALSTATEDIR	?= $(PREFIX)/var
 UNITDIR		?= $(PREFIX)/lib/systemd/system
 endif
 RUNSTATEDIR	?= /run
@@ -74,6 +78,7 @@ $(INST)/medusa.json: etc/medusa.json $(INST)/paths
 	sed -e 's|"admin_socket": "[^"]*"|"admin_socket": "$(RUNSTATEDIR)/medusa/medusa.sock"|' \
 	    -e 's|"user": "[^"]*"|"user": "medusa"|' \
 	    -e 's|"keys_dir": "[^"]*"|"keys_dir": "$(SYSCONFDIR)/medusa/keys"|' \
+	    -e 's|"secret_file": "[^"]*"|"secret_file": "$(LOCALSTATEDIR)/lib/medusa/secret"|' \
 	    $< > $@
 	@grep -q '"user": "medusa"' $@ || { echo "$<: no user line to set" \
 	    "to medusa" >&2; rm -f $@; exit 1; }
@@ -119,6 +124,8 @@ uninstall:
 	rm -f $(addprefix $(D)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MAN_PAGES))))
 	rm -f $(addprefix $(D)$(MANDIR)/man8/,$(notdir $(filter %.8,$(MAN_PAGES))))
 	-rmdir $(D)$(LIBEXECDIR)/medusa
+	rm -f $(D)$(LOCALSTATEDIR)/lib/medusa/secret
+	@rmdir $(D)$(LOCALSTATEDIR)/lib/medusa 2>/dev/null || true
 	@rmdir $(D)$(SYSCONFDIR)/medusa/keys 2>/dev/null || \
 	    { [ ! -d $(D)$(SYSCONFDIR)/medusa/keys ] || echo "uninstall: kept" \
 	    "$(D)$(SYSCONFDIR)/medusa/keys: it holds keys"; }

@@ -98,10 +98,14 @@
 #include <unistd.h>
 #include <sys/resource.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
 #include "config.h"
 #include "mlog.h"
 #include "paths.h"
 #include "supervisor.h"
+#include "token.h"
 #include "version.h"
 
 /*
@@ -128,6 +132,8 @@ static struct supervisor {
 	struct ev_loop	*s_loop;
 	struct sup_cli	s_cli;
 	struct medusa_config s_conf;
+	uint8_t		s_secret[TOKEN_SECRET_MAX];	/* secret_file's */
+	size_t		s_secretlen;
 	/*
 	 * The worker binary and the configuration, and their directories,
 	 * opened while still root.  Each worker start and each reload opens
@@ -283,28 +289,98 @@ sup_apply_cli(struct medusa_config *c)
  * live sessions handed over, so a new worker build takes effect too.
  */
 /*
- * A relative keys_dir is relative to the configuration file's directory;
- * the workers get it absolute.  0, or -1 if the path is too long.
+ * Relative paths of the configuration (keys_dir, secret_file) are relative
+ * to the configuration file's directory; the workers get them absolute.
+ * 0, or -1 if a path is too long.
  */
 static int
-sup_keys_dir(struct medusa_config *c)
+sup_absolute(char *path, size_t cap, const char *what)
 {
 	char dir[PATH_MAX], copy[PATH_MAX], abs[PATH_MAX], *d;
 
-	if (c->mc_keys_dir[0] == '/')
+	if (path[0] == '/')
 		return (0);
 	snprintf(copy, sizeof (copy), "%s", sup.s_cli.path);
 	d = dirname(copy);
 	if (realpath(d, dir) == NULL)
 		snprintf(dir, sizeof (dir), "%s", d);
-	if (snprintf(abs, sizeof (abs), "%s/%s", dir, c->mc_keys_dir) >=
-	    (int)sizeof (abs) || strlen(abs) >= sizeof (c->mc_keys_dir)) {
-		mlog(MLOG_ERROR, "keys_dir: path too long", "keys_dir=%s",
-		    c->mc_keys_dir);
+	if (snprintf(abs, sizeof (abs), "%s/%s", dir, path) >=
+	    (int)sizeof (abs) || strlen(abs) >= cap) {
+		mlog(MLOG_ERROR, "path too long", "key=%s path=%s", what,
+		    path);
 		return (-1);
 	}
-	snprintf(c->mc_keys_dir, sizeof (c->mc_keys_dir), "%s", abs);
+	snprintf(path, cap, "%s", abs);
 	return (0);
+}
+
+static int
+sup_keys_dir(struct medusa_config *c)
+{
+	return (sup_absolute(c->mc_keys_dir, sizeof (c->mc_keys_dir),
+	    "keys_dir") != 0 || sup_absolute(c->mc_secret_file,
+	    sizeof (c->mc_secret_file), "secret_file") != 0 ? -1 : 0);
+}
+
+/*
+ * The deployment's secret (resume tokens: token.h), from secret_file.  At
+ * start, as root, a missing file is made (32 random bytes, mode 0600); on
+ * a reload a file that cannot be read leaves the secret as it was.  With
+ * no file at all, a secret of this run's own: resumes then survive a
+ * worker's crash but not a restart of the reflector, and no other host
+ * can check its tokens (said once, WARN).  0, or -1 at start if a file
+ * that is there cannot be read (a secret we would silently replace).
+ */
+static int
+sup_secret_load(const char *path, bool starting)
+{
+	uint8_t buf[TOKEN_SECRET_MAX + 1];
+	ssize_t n = -1;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof (buf));
+		(void) close(fd);
+		if (n < TOKEN_SECRET_MIN || n > TOKEN_SECRET_MAX) {
+			mlog(MLOG_ERROR, "secret_file must hold 16 to 256 bytes",
+			    "secret_file=%s bytes=%zd", path, n);
+			return (starting ? -1 : 0);
+		}
+	} else if (errno == ENOENT && starting &&
+	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) >= 0) {
+		if (RAND_bytes(buf, 32) != 1 || write(fd, buf, 32) != 32) {
+			(void) close(fd);
+			(void) unlink(path);
+			return (-1);
+		}
+		(void) close(fd);
+		n = 32;
+		mlog(MLOG_INFO, "made the deployment's secret", "secret_file=%s",
+		    path);
+	} else if (!starting || sup.s_secretlen > 0) {
+		mlog(MLOG_WARN, "cannot read secret_file; the secret stays as "
+		    "it was", "secret_file=%s error=%s", path, strerror(errno));
+		return (0);
+	} else {
+		mlog(MLOG_WARN, "no secret_file: resume tokens are this run's "
+		    "own (a restarted reflector, or another host, cannot check "
+		    "them)", "secret_file=%s error=%s", path, strerror(errno));
+		if (RAND_bytes(buf, 32) != 1)
+			return (-1);
+		n = 32;
+	}
+	memcpy(sup.s_secret, buf, (size_t)n);
+	sup.s_secretlen = (size_t)n;
+	OPENSSL_cleanse(buf, sizeof (buf));
+	return (0);
+}
+
+const uint8_t *
+sup_secret(size_t *n)
+{
+	*n = sup.s_secretlen;
+	return (sup.s_secret);
 }
 
 static int
@@ -373,6 +449,7 @@ sup_reload(void)
 	    sizeof (c.mc_status_listen));
 	if (sup_keys_dir(&c) != 0)
 		return (-1);
+	(void) sup_secret_load(c.mc_secret_file, false);
 	if (c.mc_defer_accept != sup.s_conf.mc_defer_accept)
 		front_defer_accept(c.mc_defer_accept);
 	sup.s_conf = c;
@@ -611,7 +688,8 @@ sup_configure(void)
 	}
 	sup_apply_cli(&sup.s_conf);
 	if (sup_keys_dir(&sup.s_conf) != 0) {
-		fprintf(stderr, "medusa: keys_dir: path too long\n");
+		fprintf(stderr, "medusa: keys_dir or secret_file: path too "
+		    "long\n");
 		return (-1);
 	}
 	if (sup.s_conf.mc_worker_path[0] != '\0')
@@ -654,8 +732,14 @@ sup_open(void)
 	b->wb_fd = open(b->wb_path, O_RDONLY | O_CLOEXEC);
 	sup.s_config_fd = open(sup.s_cli.path, O_RDONLY | O_CLOEXEC);
 	if (front_init(sup.s_loop, &sup.s_conf) != 0 || front_listen() != 0 ||
-	    admin_listen(sup.s_loop, &sup.s_conf) != 0 ||
-	    sup_drop_privileges(&sup.s_conf, false) != 0)
+	    admin_listen(sup.s_loop, &sup.s_conf) != 0)
+		return (-1);
+	if (sup_secret_load(sup.s_conf.mc_secret_file, true) != 0) {
+		fprintf(stderr, "medusa: secret_file %s cannot be used\n",
+		    sup.s_conf.mc_secret_file);
+		return (-1);
+	}
+	if (sup_drop_privileges(&sup.s_conf, false) != 0)
 		return (-1);
 	if (faccessat(b->wb_dirfd, b->wb_name, X_OK, 0) != 0)
 		mlog(MLOG_WARN, "this user cannot reach the worker binary by "

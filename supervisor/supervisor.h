@@ -141,6 +141,7 @@ struct worker_bin {
  */
 
 /* main.c */
+const uint8_t *sup_secret(size_t *n);
 bool sup_stopping(void);
 bool sup_draining(void);
 void sup_drain(const char *why);

@@ -165,6 +165,8 @@ workers_send_config(struct wproc *w)
 	m.pc_presign_max_ms = (uint64_t)(c->mc_presign_max * 1000);
 	m.pc_keys_dir.ps_p = c->mc_keys_dir;
 	m.pc_keys_dir.ps_n = strlen(c->mc_keys_dir);
+	m.pc_secret.ps_p = (const char *)sup_secret(&m.pc_secret.ps_n);
+	m.pc_token_ttl_ms = (uint64_t)(c->mc_token_ttl * 1000);
 	msgpack_sbuffer_init(&sb);
 	(void) proto_enc_config(&sb, &m);
 	workers_send(w, &sb);

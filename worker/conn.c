@@ -116,6 +116,7 @@ struct conn {
 	struct session	*c_sess;	/* NULL once out of its session */
 	int		c_role;		/* ROLE_MASTER or ROLE_SLAVE */
 	bool		c_ping_ok;	/* peer said it answers PINGs */
+	bool		c_resume;	/* peer said it can resume (wresume.c) */
 	bool		c_was_paused;	/* its peer's queue has been full */
 	uint8_t		c_pause;	/* not reading: CONN_PAUSE_* bits */
 	bool		c_corked;	/* queue output, send at conn_uncork */
@@ -297,6 +298,18 @@ conn_session(const struct conn *c)
 }
 
 /* c is one side of s now (its role is the one it came with). */
+bool
+conn_resumes(const struct conn *c)
+{
+	return (c->c_resume);
+}
+
+void
+conn_set_resumes(struct conn *c, bool on)
+{
+	c->c_resume = on;
+}
+
 void
 conn_join(struct conn *c, struct session *s)
 {
@@ -1271,6 +1284,7 @@ conn_freeze(const struct conn *c, ev_tstamp now, struct proto_conn_state *pc)
 	pc->pcs_peer.ps_p = c->c_peer;
 	pc->pcs_peer.ps_n = strlen(c->c_peer);
 	pc->pcs_ping_ok = c->c_ping_ok;
+	pc->pcs_resume = c->c_resume;
 	pc->pcs_out.ps_p = (const char *)buf_head(&c->c_out);
 	pc->pcs_out.ps_n = c->c_out.b_len;
 	pc->pcs_in.ps_p = (const char *)buf_head(&c->c_in);
@@ -1311,6 +1325,7 @@ conn_thaw(const struct proto_conn_state *pc, int fd, ev_tstamp now)
 		return (NULL);
 	}
 	c->c_ping_ok = pc->pcs_ping_ok;
+	c->c_resume = pc->pcs_resume;
 	c->c_frag_op = (uint8_t)pc->pcs_frag_op;
 	c->c_frag_utf8 = pc->pcs_frag_utf8;
 	c->c_last_rx = now - (ev_tstamp)pc->pcs_rx_age_ms / 1000.0;

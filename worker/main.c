@@ -233,6 +233,7 @@ worker_msg_config(const uint8_t *b, size_t n)
 	mlog_set_level((int)m.pc_log_level);
 	mlog_set_shard((int)m.pc_shard);
 	wauth_configure(&m);
+	wresume_configure(&m);
 	if (!wk.w_configured) {
 		wk.w_configured = true;
 		memset(&r, 0, sizeof (r));
@@ -334,6 +335,7 @@ worker_attach(const struct proto_attach *mp, int fd)
 	struct conn *c;
 	char accept[WSH_ACCEPT_LEN + 1], resp[256];
 	const char *code, *message, *slash;
+	bool replace;
 	int ping_ok, status;
 	size_t rn, idlen;
 
@@ -385,8 +387,12 @@ worker_attach(const struct proto_attach *mp, int fd)
 		    "session id too long", NULL);
 		return;
 	}
+	/* A side that can resume, or comes back with its token. */
+	if (wresume_attach(c, &head, m.pa_session.ps_p, m.pa_session.ps_n,
+	    (int)m.pa_role, &replace) != 0)
+		return;
 	status = session_admit(m.pa_session.ps_p, m.pa_session.ps_n,
-	    (int)m.pa_role, &code, &message);
+	    (int)m.pa_role, replace, &code, &message);
 	if (status == 503) {
 		/* A limit: one line a second at most, however many. */
 		static struct mlog_limit lim;

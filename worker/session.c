@@ -21,11 +21,13 @@
 #include "netutil.h"
 #include "route.h"
 #include "shard.h"
+#include "token.h"
 #include "worker.h"
 #include "wsframe.h"
 
 #define	MSG_WAIT	"medusa:{\"type\":\"wait\"}"
 #define	MSG_LINKUP	"medusa:{\"type\":\"linkup\"}"
+#define	MSG_DETACHED	"medusa:{\"type\":\"detached\"}"
 
 struct session {
 	char		*s_id;
@@ -40,6 +42,7 @@ struct session {
 	ev_timer	s_timer;	/* pairing, wait pulse or idle deadline */
 	uint64_t	s_bytes;
 	uint64_t	s_msgs;
+	bool		s_resumable;	/* both sides can resume (at linkup) */
 	bool		s_freed;	/* on the reaper's list */
 	bool		s_nomove;	/* a handoff could not move it */
 	struct session	*s_hnext;	/* hash chain (waiting, forwarding) */
@@ -343,7 +346,14 @@ session_timer_cb(EV_P_ ev_timer *w, int revents)
 		if (now >= s->s_created + ss.ss_conf->wc_pairing) {
 			mlog(MLOG_INFO, "pairing timed out", "session=%s "
 			    "state=%s", s->s_id, proto_sstate_name(s->s_state));
-			session_end(s, NULL, WS_CLOSE_GOING_AWAY,
+			/*
+			 * A resumable session whose side did not come back in
+			 * time is over for good: 1000 tells the other so.
+			 */
+			if (s->s_resumable)
+				wresume_tombstone(s->s_id, s->s_idlen);
+			session_end(s, NULL, s->s_resumable ?
+			    WS_CLOSE_NORMAL : WS_CLOSE_GOING_AWAY,
 			    (const uint8_t *)pair_to, sizeof (pair_to) - 1);
 			return;
 		}
@@ -379,8 +389,8 @@ session_timer_cb(EV_P_ ev_timer *w, int revents)
  * sent.  0, or an HTTP status with code and message.
  */
 int
-session_admit(const char *id, size_t idlen, int role, const char **code,
-    const char **message)
+session_admit(const char *id, size_t idlen, int role, bool replace,
+    const char **code, const char **message)
 {
 	struct session *s = session_find(id, idlen);
 
@@ -392,6 +402,9 @@ session_admit(const char *id, size_t idlen, int role, const char **code,
 		}
 		return (0);
 	}
+	/* A side back with its token takes its place (session_attach). */
+	if (replace)
+		return (0);
 	if (role == ROLE_MASTER && s->s_master != NULL) {
 		*code = "SessionExists";
 		*message = "session exists already";
@@ -405,6 +418,27 @@ session_admit(const char *id, size_t idlen, int role, const char **code,
 	return (0);
 }
 
+/* linkup, with resume and token to a side that can resume. */
+static void
+session_send_linkup(struct session *s, struct conn *c)
+{
+	char msg[160], tok[TOKEN_MAX];
+
+	if (!conn_resumes(c)) {
+		(void) conn_send_text(c, MSG_LINKUP);
+		return;
+	}
+	if (!s->s_resumable || wresume_token(s->s_id, s->s_idlen,
+	    conn_role(c), tok, sizeof (tok)) != 0) {
+		(void) conn_send_text(c, "medusa:{\"type\":\"linkup\","
+		    "\"resume\":false}");
+		return;
+	}
+	snprintf(msg, sizeof (msg), "medusa:{\"type\":\"linkup\","
+	    "\"resume\":true,\"token\":\"%s\"}", tok);
+	(void) conn_send_text(c, msg);
+}
+
 static void
 session_link(struct session *s)
 {
@@ -416,14 +450,20 @@ session_link(struct session *s)
 	    conn_reqid(s->s_slave),
 	    (ev_now(ss.ss_loop) - s->s_created) * 1000.0);
 	/*
+	 * Both sides can resume: each linkup carries its token (a linkup
+	 * after the first tells a side that its peer is back).
+	 */
+	s->s_resumable = conn_resumes(s->s_master) &&
+	    conn_resumes(s->s_slave);
+	/*
 	 * The slave's linkup goes first: the client sends "start" the moment
 	 * it sees its own, and that must reach the agent after the linkup.
 	 */
-	(void) conn_send_text(s->s_slave, MSG_LINKUP);
+	session_send_linkup(s, s->s_slave);
 	/* A slave joining now has its 101 corked: both leave first. */
 	conn_uncork(s->s_slave);
 	if (s->s_state == SSTATE_FORWARDING && s->s_master != NULL)
-		(void) conn_send_text(s->s_master, MSG_LINKUP);
+		session_send_linkup(s, s->s_master);
 }
 
 /* Join an admitted connection (its 101 already queued) to its session. */
@@ -431,12 +471,35 @@ int
 session_attach(struct conn *c, const char *id, size_t idlen, int role)
 {
 	struct session *s = session_find(id, idlen);
+	struct conn *old;
 
 	if (s == NULL) {
 		s = session_new(id, idlen, role == ROLE_MASTER ?
 		    SSTATE_SLAVE_WAIT : SSTATE_MASTER_WAIT);
 		if (s == NULL)
 			return (-1);
+	}
+	/* A side back with its token: the connection it replaces goes. */
+	old = role == ROLE_MASTER ? s->s_master : s->s_slave;
+	if (old != NULL) {
+		static const char why[] = "replaced by a resumed connection";
+
+		mlog(MLOG_INFO, "a resumed side replaces its old connection",
+		    "session=%s role=%s req_id=%s old_req_id=%s", s->s_id,
+		    route_role_name(role), conn_reqid(c), conn_reqid(old));
+		if (role == ROLE_MASTER)
+			s->s_master = NULL;
+		else
+			s->s_slave = NULL;
+		conn_join(old, NULL);
+		if (conn_is_open(old))
+			conn_send_close(old, WS_CLOSE_GOING_AWAY, why,
+			    sizeof (why) - 1);
+		else
+			conn_abort(old, why);
+		if (s->s_state == SSTATE_FORWARDING)
+			session_set_state(s, role == ROLE_MASTER ?
+			    SSTATE_MASTER_WAIT : SSTATE_SLAVE_WAIT);
 	}
 	conn_join(c, s);
 	if (role == ROLE_MASTER)
@@ -553,17 +616,80 @@ session_end(struct session *s, struct conn *from, uint16_t code,
 	}
 }
 
+/*
+ * A side of a resumable session is gone without ending it (anything but
+ * its CLOSE 1000): the session waits for it to come back, bounded by the
+ * pairing time-out from now, and the other side hears "detached" (it
+ * keeps what it sends until the linkup that follows the return).  With
+ * neither side left there is nothing to keep: a side that comes back with
+ * its token makes the session afresh.
+ */
+static void
+session_detach(struct session *s, struct conn *c, const char *why)
+{
+	struct conn *other;
+	int role = conn_role(c);
+
+	if (role == ROLE_MASTER)
+		s->s_master = NULL;
+	else
+		s->s_slave = NULL;
+	conn_join(c, NULL);
+	other = role == ROLE_MASTER ? s->s_slave : s->s_master;
+	mlog(MLOG_INFO, "side detached; waiting for it to come back",
+	    "session=%s role=%s req_id=%s reason=%s", s->s_id,
+	    route_role_name(role), conn_reqid(c), why);
+	if (other == NULL) {
+		session_free(s);
+		return;
+	}
+	session_set_state(s, role == ROLE_MASTER ? SSTATE_MASTER_WAIT :
+	    SSTATE_SLAVE_WAIT);
+	s->s_created = ev_now(ss.ss_loop);
+	s->s_next_wait = s->s_created + ss.ss_conf->wc_wait;
+	session_arm(s);
+	(void) conn_send_text(other, MSG_DETACHED);
+}
+
+/*
+ * A session of two sides that can resume ends only when one says so
+ * (CLOSE 1000: the command exited, ~., the agent's grace ran out); the
+ * worker remembers it ended, so that a late return hears 410.
+ */
+static bool
+session_resumes(const struct session *s, uint16_t code)
+{
+	return (s->s_resumable && code != WS_CLOSE_NORMAL &&
+	    s->s_state != SSTATE_CLOSING);
+}
+
 void
 session_peer_closed(struct conn *c, uint16_t code, const uint8_t *reason,
     size_t reasonlen)
 {
-	session_end(conn_session(c), c, code, reason, reasonlen);
+	struct session *s = conn_session(c);
+	char why[96];
+
+	if (session_resumes(s, code)) {
+		snprintf(why, sizeof (why), "closed %u %.*s", (unsigned)code,
+		    (int)(reasonlen > 64 ? 64 : reasonlen),
+		    (const char *)reason);
+		session_detach(s, c, why);
+		return;
+	}
+	if (s->s_resumable && code == WS_CLOSE_NORMAL)
+		wresume_tombstone(s->s_id, s->s_idlen);
+	session_end(s, c, code, reason, reasonlen);
 }
 
 /* Connection c of s is gone (its socket is closed). */
 void
 session_conn_gone(struct session *s, struct conn *c, const char *why)
 {
+	if (session_resumes(s, WS_CLOSE_GOING_AWAY)) {
+		session_detach(s, c, why);
+		return;
+	}
 	if (s->s_master == c)
 		s->s_master = NULL;
 	if (s->s_slave == c)
@@ -631,6 +757,7 @@ session_freeze(struct session *s, struct proto_session *m, int *fds)
 	    worker_ms(s->s_next_wait - now) : 0;
 	m->ps_bytes = s->s_bytes;
 	m->ps_msgs = s->s_msgs;
+	m->ps_resumable = s->s_resumable;
 	for (int i = 0; i < 2; i++) {
 		if (cs[i] != NULL) {
 			fds[m->ps_nconns] = conn_freeze(cs[i], now,
@@ -886,6 +1013,7 @@ session_thaw(const struct proto_session *m, const int *fds)
 	s->s_next_wait = now + (ev_tstamp)m->ps_wait_in_ms / 1000.0;
 	s->s_bytes = m->ps_bytes;
 	s->s_msgs = m->ps_msgs;
+	s->s_resumable = m->ps_resumable;
 	session_join(s, cs, m->ps_nconns);
 	session_arm(s);
 	mlog(MLOG_DEBUG, "session resumed", "session=%s state=%s", s->s_id,

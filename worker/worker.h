@@ -85,6 +85,8 @@ const char *conn_reqid(const struct conn *);
 const char *conn_peer(const struct conn *);
 struct session *conn_session(const struct conn *);
 void conn_join(struct conn *, struct session *);
+bool conn_resumes(const struct conn *);
+void conn_set_resumes(struct conn *, bool);
 bool conn_full(const struct conn *);
 void conn_throttle(struct conn *from, const struct conn *to);
 bool conn_movable(const struct conn *);
@@ -122,8 +124,8 @@ size_t session_count(void);
 size_t session_count_all(void);
 bool session_any(void);
 void session_counts(struct proto_report *);
-int session_admit(const char *id, size_t idlen, int role, const char **code,
-    const char **message);
+int session_admit(const char *id, size_t idlen, int role, bool replace,
+    const char **code, const char **message);
 int session_attach(struct conn *, const char *id, size_t idlen, int role);
 void session_message(struct conn *from, uint8_t opcode, uint8_t *p,
     size_t n);
@@ -149,6 +151,16 @@ int session_thaw(const struct proto_session *, const int *fds);
 void session_walk_begin(void);
 bool session_walk_next(struct proto_session_info *);
 bool session_walk_done(void);
+
+struct httphead;
+
+/* wresume.c: tokens and tombstones for sessions that resume. */
+void wresume_configure(const struct proto_config *);
+int wresume_attach(struct conn *, const struct httphead *, const char *key,
+    size_t keylen, int role, bool *replace);
+int wresume_token(const char *key, size_t keylen, int role, char *out,
+    size_t cap);
+void wresume_tombstone(const char *key, size_t keylen);
 
 /* wauth.c: the credential check before the 101. */
 struct httphead;

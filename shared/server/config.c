@@ -52,6 +52,8 @@ config_defaults(struct medusa_config *c)
 	c->mc_presign_max = 7 * 86400;
 	snprintf(c->mc_status_listen, sizeof (c->mc_status_listen),
 	    "127.0.0.1:8382");
+	snprintf(c->mc_secret_file, sizeof (c->mc_secret_file), "secret");
+	c->mc_token_ttl = 3600;
 }
 
 int
@@ -197,6 +199,8 @@ static const struct cfield {
 	    mc_clock_skew), 1, 86400 },
 	{ "presign_max_s", CK_SECONDS, offsetof(struct medusa_config,
 	    mc_presign_max), 60, 366.0 * 86400 },
+	{ "resume_token_ttl_s", CK_SECONDS, offsetof(struct medusa_config,
+	    mc_token_ttl), 10, 30.0 * 86400 },
 };
 
 static int
@@ -329,6 +333,12 @@ config_parse(struct medusa_config *c, const char *text, size_t len,
 				    "\"signature\" or \"none\"");
 				goto out;
 			}
+			continue;
+		}
+		if (strcmp(key, "secret_file") == 0) {
+			if (config_string(v, key, c->mc_secret_file,
+			    sizeof (c->mc_secret_file), false, err, errlen) != 0)
+				goto out;
 			continue;
 		}
 		if (strcmp(key, "keys_dir") == 0) {

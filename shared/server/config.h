@@ -60,6 +60,9 @@ struct medusa_config {
 	/* Listeners behind a front door that authenticates: no credential. */
 	char	mc_trusted[CONFIG_MAX_BINDS][CONFIG_HOSTPORT_MAX];
 	int	mc_ntrusted;
+	/* The deployment's secret (resume tokens); relative: as keys_dir. */
+	char	mc_secret_file[PATH_MAX];
+	double	mc_token_ttl;		/* s, a resume token's life */
 };
 
 void config_defaults(struct medusa_config *);

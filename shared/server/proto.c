@@ -70,7 +70,7 @@ proto_enc_config(msgpack_sbuffer *sb, const struct proto_config *m)
 {
 	struct penc e;
 
-	pe_begin(&e, sb, PROTO_CONFIG, 19);
+	pe_begin(&e, sb, PROTO_CONFIG, 21);
 	msgpack_pack_uint32(&e.pk, m->pc_version);
 	msgpack_pack_uint32(&e.pk, m->pc_shard);
 	msgpack_pack_uint32(&e.pk, m->pc_nshards);
@@ -90,6 +90,8 @@ proto_enc_config(msgpack_sbuffer *sb, const struct proto_config *m)
 	msgpack_pack_uint64(&e.pk, m->pc_clock_skew_ms);
 	msgpack_pack_uint64(&e.pk, m->pc_presign_max_ms);
 	pe_str(&e, &m->pc_keys_dir);
+	pe_bin(&e, &m->pc_secret);
+	msgpack_pack_uint64(&e.pk, m->pc_token_ttl_ms);
 	return (pe_end(&e));
 }
 
@@ -235,7 +237,7 @@ proto_enc_session(msgpack_sbuffer *sb, const struct proto_session *m)
 {
 	struct penc e;
 
-	pe_begin(&e, sb, PROTO_SESSION, 9);
+	pe_begin(&e, sb, PROTO_SESSION, 10);
 	pe_str(&e, &m->ps_id);
 	msgpack_pack_uint32(&e.pk, m->ps_state);
 	msgpack_pack_uint64(&e.pk, m->ps_create_ms);
@@ -248,7 +250,7 @@ proto_enc_session(msgpack_sbuffer *sb, const struct proto_session *m)
 	for (uint32_t i = 0; i < m->ps_nconns && i < PROTO_SESSION_CONNS; i++) {
 		const struct proto_conn_state *c = &m->ps_conns[i];
 
-		msgpack_pack_array(&e.pk, 13);
+		msgpack_pack_array(&e.pk, 14);
 		msgpack_pack_uint32(&e.pk, c->pcs_role);
 		pe_str(&e, &c->pcs_reqid);
 		pe_str(&e, &c->pcs_peer);
@@ -262,7 +264,9 @@ proto_enc_session(msgpack_sbuffer *sb, const struct proto_session *m)
 		msgpack_pack_uint64(&e.pk, c->pcs_ping_age_ms);
 		msgpack_pack_uint64(&e.pk, c->pcs_rx_msgs);
 		msgpack_pack_uint64(&e.pk, c->pcs_tx_msgs);
+		pe_bool(&e, c->pcs_resume);
 	}
+	pe_bool(&e, m->ps_resumable);
 	return (pe_end(&e));
 }
 
@@ -660,7 +664,7 @@ proto_dec_config(const uint8_t *b, size_t n, struct proto_config *m,
 	struct pdec d;
 
 	memset(m, 0, sizeof (*m));
-	if (pd_begin(&d, b, n, PROTO_CONFIG, 19, err, errlen) == 0) {
+	if (pd_begin(&d, b, n, PROTO_CONFIG, 21, err, errlen) == 0) {
 		m->pc_version = (uint32_t)pd_uint(&d, UINT32_MAX);
 		m->pc_shard = (uint32_t)pd_uint(&d, UINT32_MAX);
 		m->pc_nshards = (uint32_t)pd_uint(&d, UINT32_MAX);
@@ -680,6 +684,8 @@ proto_dec_config(const uint8_t *b, size_t n, struct proto_config *m,
 		m->pc_clock_skew_ms = pd_uint(&d, UINT64_MAX);
 		m->pc_presign_max_ms = pd_uint(&d, UINT64_MAX);
 		m->pc_keys_dir = pd_str(&d, MSGPACK_OBJECT_STR);
+		m->pc_secret = pd_str(&d, MSGPACK_OBJECT_BIN);
+		m->pc_token_ttl_ms = pd_uint(&d, UINT64_MAX);
 		if (!d.bad && (m->pc_nshards == 0 ||
 		    m->pc_shard >= m->pc_nshards))
 			pd_fail(&d, "shard out of range");
@@ -878,7 +884,7 @@ proto_dec_session(const uint8_t *b, size_t n, struct proto_session *m,
 	const msgpack_object *o;
 
 	memset(m, 0, sizeof (*m));
-	if (pd_begin(&d, b, n, PROTO_SESSION, 9, err, errlen) != 0)
+	if (pd_begin(&d, b, n, PROTO_SESSION, 10, err, errlen) != 0)
 		return (pd_end(&d));
 	m->ps_id = pd_str(&d, MSGPACK_OBJECT_STR);
 	m->ps_state = (uint32_t)pd_uint(&d, SSTATE_FORWARDING);
@@ -903,8 +909,8 @@ proto_dec_session(const uint8_t *b, size_t n, struct proto_session *m,
 		const msgpack_object *save = d.a;
 		uint32_t savei = d.i;
 
-		if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 13) {
-			pd_fail(&d, "conn entry is not an array of 13");
+		if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 14) {
+			pd_fail(&d, "conn entry is not an array of 14");
 			break;
 		}
 		d.a = e;
@@ -922,6 +928,7 @@ proto_dec_session(const uint8_t *b, size_t n, struct proto_session *m,
 		c->pcs_ping_age_ms = pd_uint(&d, UINT64_MAX);
 		c->pcs_rx_msgs = pd_uint(&d, UINT64_MAX);
 		c->pcs_tx_msgs = pd_uint(&d, UINT64_MAX);
+		c->pcs_resume = pd_bool(&d);
 		if (!d.bad && c->pcs_role == 0)
 			pd_fail(&d, "conn role out of range");
 		d.a = save;
@@ -930,6 +937,8 @@ proto_dec_session(const uint8_t *b, size_t n, struct proto_session *m,
 	if (!d.bad && m->ps_nconns == 2 &&
 	    m->ps_conns[0].pcs_role == m->ps_conns[1].pcs_role)
 		pd_fail(&d, "two conns with the same role");
+	if (!d.bad)
+		m->ps_resumable = pd_bool(&d);
 	return (pd_end(&d));
 }
 

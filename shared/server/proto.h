@@ -35,8 +35,9 @@
  *				presign_max_ms (credentials: a signed Date's
  *				distance from now, a presigned URL's expiry
  *				ahead), keys_dir (str, absolute: the
- *				accounts' public keys); sent again later to
- *				change settings live
+ *				accounts' public keys), secret (bin: the
+ *				deployment's, for resume tokens), token_ttl_ms;
+ *				sent again later to change settings live
  *	READY		w->s	version, pid, shard, software version (str)
  *	ATTACH		s->w	request id (str), session id (str), role,
  *				head (bin: the bytes read so far), peer
@@ -120,7 +121,7 @@
 
 #include "fdpass.h"
 
-#define	PROTO_VERSION		6
+#define	PROTO_VERSION		7
 #define	PROTO_FRAME_MAX		(16u * 1024 * 1024)
 #define	PROTO_STATUS_CHUNK	500	/* sessions per STATUS_REPLY */
 /*
@@ -213,6 +214,8 @@ struct proto_config {
 	uint64_t	pc_clock_skew_ms;
 	uint64_t	pc_presign_max_ms;
 	struct proto_str pc_keys_dir;
+	struct proto_str pc_secret;	/* the deployment's: resume tokens */
+	uint64_t	pc_token_ttl_ms;
 };
 
 struct proto_ready {
@@ -296,6 +299,7 @@ struct proto_conn_state {
 	uint64_t	pcs_ping_age_ms; /* since our unanswered PING, 0: none */
 	uint64_t	pcs_rx_msgs;
 	uint64_t	pcs_tx_msgs;
+	bool		pcs_resume;	/* its side announced it can resume */
 };
 
 #define	PROTO_SESSION_CONNS	2
@@ -313,6 +317,7 @@ struct proto_session {
 	uint64_t	ps_msgs;
 	uint32_t	ps_nconns;	/* 1 or 2 */
 	struct proto_conn_state ps_conns[PROTO_SESSION_CONNS];
+	bool		ps_resumable;	/* both sides said so at its linkup */
 };
 
 struct proto_handoff_ack {

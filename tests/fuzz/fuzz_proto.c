@@ -297,7 +297,7 @@ same_conn(const struct proto_conn_state *x, const struct proto_conn_state *y)
 	EQ(pcs_rx_age_ms);
 	EQ(pcs_ping_age_ms);
 	EQ(pcs_rx_msgs);
-	EQ(pcs_tx_msgs);
+	EQ(pcs_tx_msgs); EQ(pcs_resume);
 }
 
 static void
@@ -324,7 +324,8 @@ same(int type, const union msg *mx, const union msg *my)
 		EQ(pc_shutdown_ms); EQ(pc_max_message); EQ(pc_out_high);
 		EQ(pc_out_low); EQ(pc_max_id); EQ(pc_max_sessions);
 		EQ(pc_max_per_addr); EQ(pc_clock_skew_ms);
-		EQ(pc_presign_max_ms); SEQ(pc_keys_dir);
+		EQ(pc_presign_max_ms); SEQ(pc_keys_dir); SEQ(pc_secret);
+		EQ(pc_token_ttl_ms);
 		break;
 	}
 	case PROTO_READY: {
@@ -399,6 +400,7 @@ same(int type, const union msg *mx, const union msg *my)
 
 		SEQ(ps_id); EQ(ps_state); EQ(ps_create_ms); EQ(ps_age_ms);
 		EQ(ps_idle_ms); EQ(ps_wait_in_ms); EQ(ps_bytes); EQ(ps_msgs);
+		EQ(ps_resumable);
 		NEQ(ps_nconns);
 		for (uint32_t i = 0; i < x->ps_nconns; i++)
 			same_conn(&x->ps_conns[i], &y->ps_conns[i]);

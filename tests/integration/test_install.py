@@ -197,6 +197,7 @@ class InstallTest(unittest.TestCase):
             want = json.load(f)
         want.update({"admin_socket": "/run/medusa/medusa.sock",
                      "keys_dir": "/etc/medusa/keys",
+                     "secret_file": "/var/lib/medusa/secret",
                      "user": "medusa"})
         with open(os.path.join(dest, "etc/medusa/medusa.json")) as f:
             self.assertEqual(json.load(f), want)

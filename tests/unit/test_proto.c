@@ -37,12 +37,12 @@ span_is(const struct proto_str *s, const char *p, size_t n)
 static const struct proto_config sample_config = {
 	PROTO_VERSION, 2, 3, 30, 600000, 3600000, 5000, 30000, 2000, 10000,
 	1048576, 1048576, 262144, 128, 100000, 64, 300000, 604800000,
-	STR("/etc/medusa/keys")
+	STR("/etc/medusa/keys"), STR("\x00secret\xff-of-32-bytes-or-so!"), 3600000
 };
 static const struct proto_config extreme_config = {
 	UINT32_MAX, UINT32_MAX - 1, UINT32_MAX, 100, UINT64_MAX, 0,
 	UINT64_MAX, 1, 127, 128, 255, 256, 65535, 65536, UINT64_MAX, 0,
-	UINT64_MAX, 0, STR("")
+	UINT64_MAX, 0, STR(""), STR(""), UINT64_MAX
 };
 static const char head_bytes[] = "GET /attach/abc/master HTTP/1.1\r\n\0\xff";
 static const struct proto_ready sample_ready = {
@@ -87,9 +87,9 @@ static const struct proto_session sample_session = {
 	STR("sess-1"), SSTATE_FORWARDING, 1700000000000ull, 12345, 67, 0,
 	1ull << 33, 99, 2, {
 	{ ROLE_MASTER, STR("req-1"), STR("127.0.0.1:5"), true,
-	    STR(out_bytes), STR("\x81\x85"), STR(""), 0, 0, 10, 0, 5, 6 },
+	    STR(out_bytes), STR("\x81\x85"), STR(""), 0, 0, 10, 0, 5, 6, true },
 	{ ROLE_SLAVE, STR("req-2"), STR("[::1]:6"), false, STR(""),
-	    STR(""), STR("part"), 2, 0, 0, 1500, 7, 8 } }
+	    STR(""), STR("part"), 2, 0, 0, 1500, 7, 8, true } }, true
 };
 static const struct proto_session waiting_session = {
 	STR("w"), SSTATE_SLAVE_WAIT, 1, 2, 3, 1999, 0, 0, 1, {
@@ -296,6 +296,9 @@ START_TEST(test_config)
 		    in[i]->pc_presign_max_ms);
 		ck_assert(span_is(&out.pc_keys_dir, in[i]->pc_keys_dir.ps_p,
 		    in[i]->pc_keys_dir.ps_n));
+		ck_assert(span_is(&out.pc_secret, in[i]->pc_secret.ps_p,
+		    in[i]->pc_secret.ps_n));
+		ck_assert_uint_eq(out.pc_token_ttl_ms, in[i]->pc_token_ttl_ms);
 		msgpack_sbuffer_destroy(&sb);
 	}
 }
@@ -482,6 +485,7 @@ check_conn(const struct proto_conn_state *o, const struct proto_conn_state *a)
 	ck_assert_uint_eq(o->pcs_ping_age_ms, a->pcs_ping_age_ms);
 	ck_assert_uint_eq(o->pcs_rx_msgs, a->pcs_rx_msgs);
 	ck_assert_uint_eq(o->pcs_tx_msgs, a->pcs_tx_msgs);
+	ck_assert_int_eq(o->pcs_resume, a->pcs_resume);
 }
 
 START_TEST(test_session)
@@ -509,6 +513,7 @@ START_TEST(test_session)
 	ck_assert_uint_eq(out.ps_bytes, a->ps_bytes);
 	ck_assert_uint_eq(out.ps_msgs, a->ps_msgs);
 	ck_assert_uint_eq(out.ps_nconns, a->ps_nconns);
+	ck_assert_int_eq(out.ps_resumable, a->ps_resumable);
 	for (uint32_t i = 0; i < a->ps_nconns; i++)
 		check_conn(&out.ps_conns[i], &a->ps_conns[i]);
 	msgpack_sbuffer_destroy(&sb);
@@ -897,26 +902,30 @@ build(msgpack_sbuffer *sb, const char *spec)
 
 #define	CFG_TAIL	"U600000 U3600000 U5000 U30000 U2000 U10000 U1048576 " \
 			"U1048576 U262144 U128 U100000 U64 U300000 U604800000 " \
-			"S/etc/medusa/keys"
+			"S/etc/medusa/keys B0123456789abcdef U3600000"
 
 static const struct {
 	int		type;
 	const char	*spec;
 	int		ok;
 } built[] = {
-	/* CONFIG: version, shard, nshards, log_level, 14 numbers, keys_dir */
-	{ PROTO_CONFIG, "A20 U1 U1 U0 U1 U30 " CFG_TAIL, 1 },
-	{ PROTO_CONFIG, "A20 U1 U1 U2 U3 U100 " CFG_TAIL, 1 },
-	{ PROTO_CONFIG, "A20 U1 U1 U0 U0 U30 " CFG_TAIL, 0 },	/* 0 shards */
-	{ PROTO_CONFIG, "A20 U1 U1 U3 U3 U30 " CFG_TAIL, 0 },	/* shard 3/3 */
-	{ PROTO_CONFIG, "A20 U1 U1 U0 U1 U101 " CFG_TAIL, 0 },	/* level */
-	{ PROTO_CONFIG, "A20 U1 U4294967296 U0 U1 U30 " CFG_TAIL, 0 },
-	{ PROTO_CONFIG, "A19 U1 U1 U0 U1 " CFG_TAIL, 0 },
-	{ PROTO_CONFIG, "A21 U1 U1 U0 U1 U30 " CFG_TAIL " U1", 0 },
-	{ PROTO_CONFIG, "A20 U1 U1 U0 U1 D30 " CFG_TAIL, 0 },
-	{ PROTO_CONFIG, "A20 U1 U1 U0 U1 U30 U600000 U3600000 U5000 U30000 "
+	/* CONFIG: version, shard, nshards, log_level, 14 numbers, keys_dir,
+	   secret, token_ttl_ms */
+	{ PROTO_CONFIG, "A22 U1 U1 U0 U1 U30 " CFG_TAIL, 1 },
+	{ PROTO_CONFIG, "A22 U1 U1 U2 U3 U100 " CFG_TAIL, 1 },
+	{ PROTO_CONFIG, "A22 U1 U1 U0 U0 U30 " CFG_TAIL, 0 },	/* 0 shards */
+	{ PROTO_CONFIG, "A22 U1 U1 U3 U3 U30 " CFG_TAIL, 0 },	/* shard 3/3 */
+	{ PROTO_CONFIG, "A22 U1 U1 U0 U1 U101 " CFG_TAIL, 0 },	/* level */
+	{ PROTO_CONFIG, "A22 U1 U4294967296 U0 U1 U30 " CFG_TAIL, 0 },
+	{ PROTO_CONFIG, "A21 U1 U1 U0 U1 " CFG_TAIL, 0 },
+	{ PROTO_CONFIG, "A23 U1 U1 U0 U1 U30 " CFG_TAIL " U1", 0 },
+	{ PROTO_CONFIG, "A22 U1 U1 U0 U1 D30 " CFG_TAIL, 0 },
+	{ PROTO_CONFIG, "A22 U1 U1 U0 U1 U30 U600000 U3600000 U5000 U30000 "
 	    "U2000 U10000 U1048576 U1048576 U262144 U128 U100000 U64 U300000 "
-	    "U604800000 Bkeys", 0 },				/* keys_dir bin */
+	    "U604800000 Bkeys B0123456789abcdef U1", 0 },	/* keys_dir bin */
+	{ PROTO_CONFIG, "A22 U1 U1 U0 U1 U30 U600000 U3600000 U5000 U30000 "
+	    "U2000 U10000 U1048576 U1048576 U262144 U128 U100000 U64 U300000 "
+	    "U604800000 Skeys Ssecret U1", 0 },			/* secret str */
 	/* READY: version, pid, shard, software */
 	{ PROTO_READY, "A5 U2 U1 U2 U3 S0.1.0", 1 },
 	{ PROTO_READY, "A5 U2 U1 U2 U3 S", 1 },
@@ -1012,28 +1021,31 @@ static const struct {
 	{ PROTO_HANDOFF, "A2 U9 U123", 0 },		/* a HANDIN */
 	{ PROTO_HANDIN, "A2 U9 U123", 1 },
 	{ PROTO_HANDIN, "A3 U9 U123 U1", 0 },
-	/* SESSION: id, state, 6 numbers, [[13 fields]...] */
-#define	CONN_M	"A13 U1 Sr Sp T Bo Bi B U0 U0 U1 U0 U2 U3"
-#define	CONN_S	"A13 U2 Sr Sp F B B Bfr U1 U34 U1 U0 U2 U3"
-	{ PROTO_SESSION, "A10 U10 Sid U2 U1 U2 U3 U4 U5 U6 A1 " CONN_M, 1 },
-	{ PROTO_SESSION, "A10 U10 Sid U2 U1 U2 U3 U4 U5 U6 A2 " CONN_M " "
-	    CONN_S, 1 },
-	{ PROTO_SESSION, "A10 U10 Sid U2 U1 U2 U3 U4 U5 U6 A0", 0 },
-	{ PROTO_SESSION, "A10 U10 Sid U2 U1 U2 U3 U4 U5 U6 A3 " CONN_M " "
-	    CONN_S " " CONN_S, 0 },
-	{ PROTO_SESSION, "A10 U10 Sid U2 U1 U2 U3 U4 U5 U6 A2 " CONN_M " "
-	    CONN_M, 0 },				/* two masters */
-	{ PROTO_SESSION, "A10 U10 S U2 U1 U2 U3 U4 U5 U6 A1 " CONN_M, 0 },
-	{ PROTO_SESSION, "A10 U10 Sid U3 U1 U2 U3 U4 U5 U6 A1 " CONN_M, 0 },
-	{ PROTO_SESSION, "A10 U10 Sid U2 U1 U2 U3 U4 U5 U6 A1 "
-	    "A13 U0 Sr Sp T Bo Bi B U0 U0 U1 U0 U2 U3", 0 },	/* role 0 */
-	{ PROTO_SESSION, "A10 U10 Sid U2 U1 U2 U3 U4 U5 U6 A1 "
-	    "A13 U1 Sr Sp T Bo Bi B U3 U0 U1 U0 U2 U3", 0 },	/* frag op */
-	{ PROTO_SESSION, "A10 U10 Sid U2 U1 U2 U3 U4 U5 U6 A1 "
-	    "A12 U1 Sr Sp T Bo Bi B U0 U0 U1 U0 U2", 0 },
-	{ PROTO_SESSION, "A10 U10 Sid U2 U1 U2 U3 U4 U5 U6 A1 "
-	    "A13 U1 Sr Sp T So Bi B U0 U0 U1 U0 U2 U3", 0 },	/* out str */
-	{ PROTO_SESSION, "A10 U10 Sid U2 U1 U2 U3 U4 U5 U6 U1", 0 },
+	/* SESSION: id, state, 6 numbers, [[14 fields]...], resumable */
+#define	CONN_M	"A14 U1 Sr Sp T Bo Bi B U0 U0 U1 U0 U2 U3 T"
+#define	CONN_S	"A14 U2 Sr Sp F B B Bfr U1 U34 U1 U0 U2 U3 F"
+#define	SESS	"A11 U10 Sid U2 U1 U2 U3 U4 U5 U6 "
+	{ PROTO_SESSION, SESS "A1 " CONN_M " T", 1 },
+	{ PROTO_SESSION, SESS "A2 " CONN_M " " CONN_S " F", 1 },
+	{ PROTO_SESSION, SESS "A0 F", 0 },
+	{ PROTO_SESSION, SESS "A3 " CONN_M " " CONN_S " " CONN_S " F", 0 },
+	{ PROTO_SESSION, SESS "A2 " CONN_M " " CONN_M " F", 0 },	/* two masters */
+	{ PROTO_SESSION, "A11 U10 S U2 U1 U2 U3 U4 U5 U6 A1 " CONN_M " F", 0 },
+	{ PROTO_SESSION, "A11 U10 Sid U3 U1 U2 U3 U4 U5 U6 A1 " CONN_M " F",
+	    0 },
+	{ PROTO_SESSION, SESS "A1 A14 U0 Sr Sp T Bo Bi B U0 U0 U1 U0 U2 U3 F "
+	    "F", 0 },					/* role 0 */
+	{ PROTO_SESSION, SESS "A1 A14 U1 Sr Sp T Bo Bi B U3 U0 U1 U0 U2 U3 F "
+	    "F", 0 },					/* frag op */
+	{ PROTO_SESSION, SESS "A1 A13 U1 Sr Sp T Bo Bi B U0 U0 U1 U0 U2 U3 "
+	    "F", 0 },					/* protocol 6 conn */
+	{ PROTO_SESSION, SESS "A1 A14 U1 Sr Sp T So Bi B U0 U0 U1 U0 U2 U3 F "
+	    "F", 0 },					/* out str */
+	{ PROTO_SESSION, SESS "A1 A14 U1 Sr Sp T Bo Bi B U0 U0 U1 U0 U2 U3 U1 "
+	    "F", 0 },					/* resume no bool */
+	{ PROTO_SESSION, SESS "U1 F", 0 },
+	{ PROTO_SESSION, SESS "A1 " CONN_M " U1", 0 },	/* resumable no bool */
+	{ PROTO_SESSION, "A10 U10 Sid U2 U1 U2 U3 U4 U5 U6 A1 " CONN_M, 0 },
 	/* HANDOFF_END: moved; HANDOFF_DONE: moved, stayed, lost, aborted */
 	{ PROTO_HANDOFF_END, "A2 U11 U5", 1 },
 	{ PROTO_HANDOFF_END, "A2 U11 T", 0 },
