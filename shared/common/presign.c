@@ -84,10 +84,18 @@ presign_parse(const char *q, size_t n, struct presign *out, char *err,
 		return (PRESIGN_E_NONE);
 	}
 	if (out->pq_algorithm == NULL || out->pq_keyid == NULL ||
-	    expires == NULL || out->pq_signature[0] == '\0') {
+	    expires == NULL || out->pq_signature[0] == '\0' ||
+	    out->pq_algorithm[0] == '\0' || out->pq_keyid[0] == '\0') {
 		snprintf(err, errlen, "a presigned URL needs algorithm, "
 		    "expires, keyId and signature");
 		return (PRESIGN_E_MISSING);
+	}
+	/* Methods: upper-case tokens, comma-separated ("GET,HEAD"). */
+	if (out->pq_method != NULL && (out->pq_method[0] == '\0' ||
+	    out->pq_method[strspn(out->pq_method,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ,")] != '\0')) {
+		snprintf(err, errlen, "method must be methods such as GET,HEAD");
+		return (PRESIGN_E_SYNTAX);
 	}
 	{
 		char *end;

@@ -25,7 +25,7 @@
 FUZZ_CC		?= clang
 FUZZ_TIME	?= 60
 FUZZ_DIR	:= build-fuzz
-FUZZ_NAMES	:= httphead wsframe proto config mlogin
+FUZZ_NAMES	:= httphead wsframe proto config mlogin auth
 
 FUZZ_PKGS	:= openssl msgpack jansson
 FUZZ_SAN	:= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
@@ -43,6 +43,7 @@ FUZZ_SRC_wsframe  := shared/common/wsframe.c shared/common/utf8.c
 FUZZ_SRC_proto    := shared/server/proto.c shared/common/utf8.c
 FUZZ_SRC_config   := shared/server/config.c shared/common/mlog.c shared/common/netutil.c
 FUZZ_SRC_mlogin   := shared/client/mlproto.c shared/client/wsurl.c agent/start.c
+FUZZ_SRC_auth     := shared/common/httpsig.c shared/common/presign.c shared/common/b64.c
 
 FUZZ_BINS	:= $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_DEPS	:= tests/fuzz/fuzzutil.h tests/fuzz/fuzz.mk $(wildcard shared/*/*.h) \

@@ -17,6 +17,7 @@ Suite *buf_suite(void);
 Suite *clientopt_suite(void);
 Suite *conn_suite(void);
 Suite *config_suite(void);
+Suite *credentials_suite(void);
 Suite *ctlchan_suite(void);
 Suite *fdpass_suite(void);
 Suite *httphead_suite(void);
