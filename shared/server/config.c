@@ -54,6 +54,94 @@ config_defaults(struct medusa_config *c)
 	    "127.0.0.1:8382");
 	snprintf(c->mc_secret_file, sizeof (c->mc_secret_file), "secret");
 	c->mc_token_ttl = 3600;
+	c->mc_directory[0] = '\0';
+	c->mc_advertise[0] = '\0';
+	c->mc_claim_ttl = 30;
+}
+
+int
+config_redis_url(const char *url, struct config_redis *out, char *err,
+    size_t errlen)
+{
+	static const char scheme[] = "redis://";
+	const char *p, *at, *slash, *hp;
+	char hostport[CONFIG_HOSTPORT_MAX];
+	size_t n;
+
+	memset(out, 0, sizeof (*out));
+	out->cr_port = 6379;
+	if (strncmp(url, scheme, sizeof (scheme) - 1) != 0) {
+		snprintf(err, errlen, "must begin with %s", scheme);
+		return (-1);
+	}
+	p = url + sizeof (scheme) - 1;
+	if ((at = strrchr(p, '@')) != NULL) {
+		if (p[0] != ':' || at == p + 1) {
+			snprintf(err, errlen, "credentials must be "
+			    "\":password@\"");
+			return (-1);
+		}
+		n = (size_t)(at - (p + 1));
+		if (n >= sizeof (out->cr_password) ||
+		    memchr(p + 1, '/', n) != NULL) {
+			snprintf(err, errlen, "bad password");
+			return (-1);
+		}
+		memcpy(out->cr_password, p + 1, n);
+		out->cr_password[n] = '\0';
+		p = at + 1;
+	}
+	hp = p;
+	/* The path (a db number) starts at the first '/' after the host. */
+	slash = strchr(hp, '/');
+	n = slash != NULL ? (size_t)(slash - hp) : strlen(hp);
+	if (n == 0 || n >= sizeof (hostport)) {
+		snprintf(err, errlen, "no host, or a host too long");
+		return (-1);
+	}
+	memcpy(hostport, hp, n);
+	hostport[n] = '\0';
+	/* Without a port: the host alone (no ':' unless a bracketed v6). */
+	if (hostport[n - 1] == ']' || strchr(hostport, ':') == NULL) {
+		const char *h = hostport;
+		size_t hn = n;
+
+		if (h[0] == '[') {
+			if (hn < 3 || h[hn - 1] != ']') {
+				snprintf(err, errlen, "bad host");
+				return (-1);
+			}
+			h++;
+			hn -= 2;
+		}
+		if (hn >= sizeof (out->cr_host) || memchr(h, '[', hn) ||
+		    memchr(h, ']', hn)) {
+			snprintf(err, errlen, "bad host");
+			return (-1);
+		}
+		memcpy(out->cr_host, h, hn);
+		out->cr_host[hn] = '\0';
+	} else if (config_hostport(hostport, out->cr_host,
+	    sizeof (out->cr_host), &out->cr_port) != 0 ||
+	    out->cr_port == 0 || out->cr_host[0] == '\0') {
+		snprintf(err, errlen, "bad host or port (want host:1..65535)");
+		return (-1);
+	}
+	if (slash != NULL) {
+		const char *d = slash + 1;
+
+		if (d[0] == '\0') {
+			/* "redis://h:1/" is db 0 */
+		} else if (d[0] >= '0' && d[0] <= '9' && (d[1] == '\0' ||
+		    (d[0] == '1' && d[1] >= '0' && d[1] <= '5' &&
+		    d[2] == '\0'))) {
+			out->cr_db = atoi(d);
+		} else {
+			snprintf(err, errlen, "the database must be 0..15");
+			return (-1);
+		}
+	}
+	return (0);
 }
 
 int
@@ -201,6 +289,8 @@ static const struct cfield {
 	    mc_presign_max), 60, 366.0 * 86400 },
 	{ "resume_token_ttl_s", CK_SECONDS, offsetof(struct medusa_config,
 	    mc_token_ttl), 10, 30.0 * 86400 },
+	{ "claim_ttl_s", CK_SECONDS, offsetof(struct medusa_config,
+	    mc_claim_ttl), 1, 3600 },
 };
 
 static int
@@ -357,6 +447,41 @@ config_parse(struct medusa_config *c, const char *text, size_t len,
 				goto out;
 			continue;
 		}
+		if (strcmp(key, "directory") == 0) {
+			struct config_redis r;
+			char why[128];
+
+			if (!json_is_string(v)) {
+				snprintf(err, errlen, "\"directory\" must be "
+				    "a redis:// URL or \"\"");
+				goto out;
+			}
+			if (json_string_length(v) != 0 &&
+			    (json_string_length(v) >= sizeof (c->mc_directory) ||
+			    config_redis_url(json_string_value(v), &r, why,
+			    sizeof (why)) != 0)) {
+				if (json_string_length(v) >=
+				    sizeof (c->mc_directory))
+					snprintf(why, sizeof (why), "too long");
+				snprintf(err, errlen, "\"directory\": %s "
+				    "(redis://[:password@]host[:port][/db])",
+				    why);
+				goto out;
+			}
+			snprintf(c->mc_directory, sizeof (c->mc_directory),
+			    "%s", json_string_value(v));
+			continue;
+		}
+		if (strcmp(key, "advertise") == 0) {
+			if (json_is_string(v) && json_string_length(v) == 0) {
+				c->mc_advertise[0] = '\0';
+				continue;
+			}
+			if (config_hostport_key(v, key, c->mc_advertise,
+			    sizeof (c->mc_advertise), err, errlen) != 0)
+				goto out;
+			continue;
+		}
 		if (strcmp(key, "trusted_listen") == 0) {
 			if (config_trusted(v, c, err, errlen) != 0)
 				goto out;
@@ -420,6 +545,17 @@ config_check(const struct medusa_config *c, char *err, size_t errlen)
 	if (c->mc_nbind < 1) {
 		snprintf(err, errlen, "no address to bind");
 		return (-1);
+	}
+	if (c->mc_advertise[0] != '\0') {
+		char host[CONFIG_ADDR_MAX];
+		int port;
+
+		if (config_hostport(c->mc_advertise, host, sizeof (host),
+		    &port) != 0 || port == 0) {
+			snprintf(err, errlen, "\"advertise\" must name a "
+			    "port other than 0");
+			return (-1);
+		}
 	}
 	return (0);
 }

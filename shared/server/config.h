@@ -16,6 +16,7 @@
 #define	CONFIG_MAX_BINDS	8
 #define	CONFIG_ADDR_MAX		64
 #define	CONFIG_HOSTPORT_MAX	(CONFIG_ADDR_MAX + 8)	/* "[addr]:port" */
+#define	CONFIG_URL_MAX		256
 
 /* Who may attach (config "auth"). */
 enum config_auth {
@@ -63,6 +64,19 @@ struct medusa_config {
 	/* The deployment's secret (resume tokens); relative: as keys_dir. */
 	char	mc_secret_file[PATH_MAX];
 	double	mc_token_ttl;		/* s, a resume token's life */
+	/* The session directory (issue 16): a Redis URL; "": none. */
+	char	mc_directory[CONFIG_URL_MAX];
+	/* "host:port" other reflectors dial for this one; "": first bind. */
+	char	mc_advertise[CONFIG_HOSTPORT_MAX];
+	double	mc_claim_ttl;		/* s, a directory claim's life */
+};
+
+/* A directory URL, split (config_redis_url). */
+struct config_redis {
+	char	cr_host[CONFIG_ADDR_MAX];
+	int	cr_port;		/* 6379 when not given */
+	char	cr_password[CONFIG_URL_MAX];	/* "": none */
+	int	cr_db;			/* 0 when not given */
 };
 
 void config_defaults(struct medusa_config *);
@@ -82,6 +96,14 @@ int config_load_at(struct medusa_config *, int dirfd, const char *name,
  * Pure.  0, or -1 if it is not of that form or the port is not 0..65535.
  */
 int config_hostport(const char *s, char *host, size_t hostcap, int *port);
+
+/*
+ * Split a directory URL, "redis://[:password@]host[:port][/db]" (host may
+ * be "[v6]"; db 0..15; the password is percent-free text without '@').
+ * Pure.  0, or -1 with err naming what is wrong.
+ */
+int config_redis_url(const char *url, struct config_redis *out, char *err,
+    size_t errlen);
 
 /* Checks across fields (watermarks, limits).  0 or -1 with err. */
 int config_check(const struct medusa_config *, char *err, size_t errlen);

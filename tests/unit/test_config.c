@@ -177,6 +177,9 @@ static const struct {
 	{ "{\"outbound_high_water_bytes\": 1024, "
 	    "\"outbound_low_water_bytes\": 1023}", F(mc_out_low), 1023, 'z' },
 	{ "{\"outbound_low_water_bytes\": 0}", F(mc_out_low), 0, 'z' },
+	{ "{\"claim_ttl_s\": 1}", F(mc_claim_ttl), 1, 'd' },
+	{ "{\"claim_ttl_s\": 3600}", F(mc_claim_ttl), 3600, 'd' },
+	{ "{\"claim_ttl_s\": 2.5}", F(mc_claim_ttl), 2.5, 'd' },
 #undef F
 };
 
@@ -201,6 +204,83 @@ START_TEST(test_good)
 	default:
 		ck_assert(*(const double *)(const void *)p == good[_i].want);
 	}
+}
+END_TEST
+
+/* Directory URLs: each good one, split. */
+static const struct {
+	const char	*url;
+	const char	*host;
+	int		port;
+	const char	*password;
+	int		db;
+} redis_good[] = {
+	{ "redis://127.0.0.1:6379", "127.0.0.1", 6379, "", 0 },
+	{ "redis://h", "h", 6379, "", 0 },
+	{ "redis://h/", "h", 6379, "", 0 },
+	{ "redis://h:1/15", "h", 1, "", 15 },
+	{ "redis://h:65535/0", "h", 65535, "", 0 },
+	{ "redis://:s3cret@h:7000/2", "h", 7000, "s3cret", 2 },
+	{ "redis://:a:b@h:7000", "h", 7000, "a:b", 0 },
+	{ "redis://[::1]:6380/3", "::1", 6380, "", 3 },
+	{ "redis://[::1]", "::1", 6379, "", 0 },
+	{ "redis://:p@[::1]", "::1", 6379, "p", 0 },
+};
+
+static const char *const redis_bad[] = {
+	"", "redis:/h", "rediss://h", "REDIS://h", "redis://", "redis:///1",
+	"redis://h:0", "redis://h:-1", "redis://h:99999", "redis://h:1x",
+	"redis://h:/1", "redis://:1", "redis://h/16", "redis://h/01x",
+	"redis://h/-1", "redis://h/1/2", "redis://[::1", "redis://[]",
+	"redis://[::1]x", "redis://a:b:c", "redis://user:pw@h",
+	"redis://:@h", "redis://@h", "redis://:p/q@h",
+};
+
+START_TEST(test_redis_good)
+{
+	struct config_redis r;
+	char err[128];
+
+	ck_assert_msg(config_redis_url(redis_good[_i].url, &r, err,
+	    sizeof (err)) == 0, "%s: %s", redis_good[_i].url, err);
+	ck_assert_str_eq(r.cr_host, redis_good[_i].host);
+	ck_assert_int_eq(r.cr_port, redis_good[_i].port);
+	ck_assert_str_eq(r.cr_password, redis_good[_i].password);
+	ck_assert_int_eq(r.cr_db, redis_good[_i].db);
+}
+END_TEST
+
+START_TEST(test_redis_bad)
+{
+	struct config_redis r;
+	char err[128];
+
+	err[0] = '\0';
+	ck_assert_msg(config_redis_url(redis_bad[_i], &r, err,
+	    sizeof (err)) == -1, "%s accepted", redis_bad[_i]);
+	ck_assert(err[0] != '\0');
+}
+END_TEST
+
+START_TEST(test_directory_keys)
+{
+	struct medusa_config c;
+	char err[256];
+
+	ck_assert_int_eq(parse(&c, "{}", err, sizeof (err)), 0);
+	ck_assert_str_eq(c.mc_directory, "");
+	ck_assert_str_eq(c.mc_advertise, "");
+	ck_assert(c.mc_claim_ttl == 30);
+	ck_assert_int_eq(parse(&c, "{\"directory\": \"redis://:pw@10.0.0.1:"
+	    "6379/1\", \"advertise\": \"10.0.0.2:8381\", \"claim_ttl_s\": 10}",
+	    err, sizeof (err)), 0);
+	ck_assert_str_eq(c.mc_directory, "redis://:pw@10.0.0.1:6379/1");
+	ck_assert_str_eq(c.mc_advertise, "10.0.0.2:8381");
+	ck_assert(c.mc_claim_ttl == 10);
+	ck_assert_int_eq(parse(&c, "{\"directory\": \"\", \"advertise\": "
+	    "\"\"}", err, sizeof (err)), 0);
+	ck_assert_str_eq(c.mc_directory, "");
+	ck_assert_str_eq(c.mc_advertise, "");
 }
 END_TEST
 
@@ -280,6 +360,26 @@ static const struct {
 	    "\"outbound_low_water_bytes\": 8192}", "outbound_low_water_bytes" },
 	{ "{\"outbound_high_water_bytes\": 200000}",
 	    "outbound_low_water_bytes" },
+	/* The session directory. */
+	{ "{\"claim_ttl_s\": 0.5}", "claim_ttl_s" },
+	{ "{\"claim_ttl_s\": 3601}", "claim_ttl_s" },
+	{ "{\"claim_ttl_s\": \"30\"}", "claim_ttl_s" },
+	{ "{\"directory\": 5}", "directory" },
+	{ "{\"directory\": null}", "directory" },
+	{ "{\"directory\": \"http://h:6379\"}", "redis://" },
+	{ "{\"directory\": \"redis://\"}", "host" },
+	{ "{\"directory\": \"redis://h:0\"}", "port" },
+	{ "{\"directory\": \"redis://h:65536\"}", "port" },
+	{ "{\"directory\": \"redis://h:x\"}", "port" },
+	{ "{\"directory\": \"redis://h:\"}", "port" },
+	{ "{\"directory\": \"redis://h:1/16\"}", "database" },
+	{ "{\"directory\": \"redis://h:1/a\"}", "database" },
+	{ "{\"directory\": \"redis://pw@h:1\"}", "password" },
+	{ "{\"directory\": \"redis://:@h:1\"}", "password" },
+	{ "{\"advertise\": \"h\"}", "advertise" },
+	{ "{\"advertise\": 1}", "advertise" },
+	{ "{\"advertise\": \"h:0\"}", "advertise" },
+	{ "{\"advertise\": \"h:70000\"}", "advertise" },
 	/* Not an object, not JSON. */
 	{ "[]", "object" },
 	{ "42", "line 1" },		/* jansson wants an object or array */
@@ -346,6 +446,9 @@ config_suite(void)
 	tcase_add_test(tc, test_load);
 	tcase_add_loop_test(tc, test_good, 0, NELEM(good));
 	tcase_add_test(tc, test_bind);
+	tcase_add_loop_test(tc, test_redis_good, 0, NELEM(redis_good));
+	tcase_add_loop_test(tc, test_redis_bad, 0, NELEM(redis_bad));
+	tcase_add_test(tc, test_directory_keys);
 	tcase_add_loop_test(tc, test_bad, 0, NELEM(bad));
 	tcase_add_test(tc, test_syntax_position);
 	tcase_add_test(tc, test_check);
