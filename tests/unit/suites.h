@@ -32,6 +32,7 @@ Suite *route_suite(void);
 Suite *sdnotify_suite(void);
 Suite *shard_suite(void);
 Suite *start_suite(void);
+Suite *hop_suite(void);
 Suite *token_suite(void);
 Suite *utf8_suite(void);
 Suite *wsframe_suite(void);
