@@ -125,9 +125,10 @@ $(BIN)/medusa: $(call obj,$(SUP_SRC)) $(SERVER_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The worker alone talks to the session directory (hiredis, libev adapter).
 $(BIN)/medusa-worker: $(call obj,$(WORKER_SRC)) $(SERVER_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lhiredis
 
 $(BIN)/medusa-agent: $(call obj,$(AGENT_SRC)) $(CLIENT_LIBS)
 	@mkdir -p $(@D)

@@ -13,19 +13,22 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 what=${1:-test}
 
-# Build and run: compiler, pkg-config, OpenSSL, libev, msgpack-c, jansson;
+# Build and run: compiler, pkg-config, OpenSSL, libev, msgpack-c, jansson,
+# hiredis (the session directory's client: Redis's own C library, with a
+# libev adapter so the workers never block on it);
 # dpkg-dev for make deb (dpkg-shlibdeps, dpkg-gencontrol).
 RUN_PKGS="build-essential pkg-config libssl-dev libev-dev libmsgpack-dev
-libjansson-dev dpkg-dev"
+libjansson-dev libhiredis-dev dpkg-dev"
 # Tests: check (unit tests), python3-websockets (an independent WebSocket
-# implementation), node and npm (the original peers, below), haproxy and
+# implementation), node and npm (the original peers, below), redis-server
+# (the session directory of several reflectors), haproxy and
 # openssl (TLS in front), tmux (a terminal emulator whose screen and modes
 # the tests read), openssh-client (ssh-keygen and ssh-agent make and hold
 # the keys the credential tests sign with); clang and its run-time (libFuzzer) for the fuzz
 # harnesses; for the install and package tests lintian, mandoc (man pages
 # checked), man-db (man -l), systemd (systemd-analyze verify) and adduser
 # (the package's postinst).
-TEST_PKGS="check python3 python3-websockets openssl haproxy clang
+TEST_PKGS="check python3 python3-websockets openssl haproxy redis-server clang
 libclang-rt-14-dev lintian mandoc man-db systemd adduser tmux openssh-client"
 
 case "$what" in
