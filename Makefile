@@ -65,6 +65,8 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 CPPFLAGS += $(PKG_CFLAGS)
 LIBS	= $(PKG_LIBS) -lev
+# The worker alone talks to the session directory (hiredis, libev adapter).
+WORKER_LIBS = $(LIBS) -lhiredis
 
 COMMON_SRC := $(wildcard shared/common/*.c)
 SERVER_SRC := $(wildcard shared/server/*.c)
@@ -125,10 +127,9 @@ $(BIN)/medusa: $(call obj,$(SUP_SRC)) $(SERVER_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-# The worker alone talks to the session directory (hiredis, libev adapter).
 $(BIN)/medusa-worker: $(call obj,$(WORKER_SRC)) $(SERVER_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lhiredis
+	$(CC) $(LDFLAGS) -o $@ $^ $(WORKER_LIBS)
 
 $(BIN)/medusa-agent: $(call obj,$(AGENT_SRC)) $(CLIENT_LIBS)
 	@mkdir -p $(@D)
@@ -161,19 +162,20 @@ TEST_WORKERS := $(ALT_WORKER) $(FAULT_WORKER)
 TEST_ENV = MEDUSA_BIN=$(CURDIR)/$(BIN) \
 	   MEDUSA_ALT_WORKER=$(CURDIR)/$(ALT_WORKER) \
 	   MEDUSA_FAULT_WORKER=$(CURDIR)/$(FAULT_WORKER) \
-	   MEDUSA_AUTHTOOL=$(CURDIR)/$(BUILD)/authtool
+	   MEDUSA_AUTHTOOL=$(CURDIR)/$(BUILD)/authtool \
+	   MEDUSA_DIRTOOL=$(CURDIR)/$(BUILD)/dirtool
 WORKER_ALL := $(WORKER_SRC) $(wildcard worker/*.h) $(SERVER_LIBS)
 
 $(ALT_WORKER): $(WORKER_ALL)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Ishared/server $(filter-out -MMD -MP,$(CFLAGS)) \
 	    -DMEDUSA_VERSION='"0.1.0-next"' $(LDFLAGS) -o $@ \
-	    $(filter %.c %.a,$^) $(LIBS)
+	    $(filter %.c %.a,$^) $(WORKER_LIBS)
 
 $(FAULT_WORKER): $(WORKER_ALL)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Ishared/server $(filter-out -MMD -MP,$(CFLAGS)) \
-	    -DMEDUSA_FAULTS $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LIBS)
+	    -DMEDUSA_FAULTS $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(WORKER_LIBS)
 
 # For the integration tests: the credential modules on the command line.
 AUTHTOOL := $(BUILD)/authtool
@@ -182,6 +184,14 @@ $(AUTHTOOL): $(call obj,tests/tools/authtool.c) $(LIB_SERVER) $(LIB_CLIENT) \
     $(LIB_COMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# For the integration tests: the worker's directory client, line by line.
+DIRTOOL := $(BUILD)/dirtool
+$(BUILD)/tests/tools/dirtool.o: CPPFLAGS += -Iworker
+$(DIRTOOL): $(call obj,tests/tools/dirtool.c worker/directory.c) \
+    $(LIB_SERVER) $(LIB_COMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(WORKER_LIBS)
 
 $(UNIT): $(call obj,$(UNIT_SRC) $(UNIT_PROG_SRC)) $(LIB_SERVER) $(LIB_CLIENT) \
 	    $(LIB_COMMON)
@@ -205,7 +215,7 @@ run: deps-run
 TEST_STATIC := $(if $(filter 1,$(SAN)),,$(BIN)/medusa-agent-static)
 
 # The whole suite against one build (plain, or SAN=1).
-test-suite: all $(UNIT) $(TEST_WORKERS) $(AUTHTOOL) $(TEST_STATIC)
+test-suite: all $(UNIT) $(TEST_WORKERS) $(AUTHTOOL) $(DIRTOOL) $(TEST_STATIC)
 	@echo "== unit tests ($(BUILD))"
 	CK_FORK=yes $(UNIT)
 	@echo "== integration tests ($(BIN))"
@@ -214,14 +224,14 @@ test-suite: all $(UNIT) $(TEST_WORKERS) $(AUTHTOOL) $(TEST_STATIC)
 
 check: test-suite-plain
 
-test-suite-plain: all $(UNIT) $(TEST_WORKERS) $(AUTHTOOL) $(TEST_STATIC)
+test-suite-plain: all $(UNIT) $(TEST_WORKERS) $(AUTHTOOL) $(DIRTOOL) $(TEST_STATIC)
 	CK_FORK=yes $(UNIT)
 	$(TEST_ENV) $(PY) -m unittest discover -s tests/integration -p 'test_*.py'
 
 test-unit: all $(UNIT)
 	CK_FORK=yes $(UNIT)
 
-test-integration: all $(TEST_WORKERS) $(AUTHTOOL) $(TEST_STATIC)
+test-integration: all $(TEST_WORKERS) $(AUTHTOOL) $(DIRTOOL) $(TEST_STATIC)
 	$(TEST_ENV) $(PY) -m unittest discover -s tests/integration -p 'test_*.py' -v
 
 test: deps
