@@ -11,18 +11,9 @@ import tempfile
 import unittest
 
 from harness import (AsyncTestCase, Medusa, TOP, until, ws_pair, ws_recv)
-from test_tls import HAPROXY, free_port, wait_listening
+from test_tls import HAPROXY, HAPROXY_HEAD, free_port, wait_listening
 
-CFG = """
-global
-    maxconn 2000
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
-    timeout tunnel 1h
-frontend medusa
+CFG = HAPROXY_HEAD + """frontend medusa
     bind 127.0.0.1:{port}
     default_backend reflectors
 backend reflectors

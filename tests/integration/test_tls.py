@@ -66,7 +66,8 @@ def wait_listening(hap, ports):
         wait_until(lambda: accepts(p), what="haproxy to listen on %d" % p)
 
 
-HAPROXY_CFG = """
+# haproxy's global and defaults sections for the tests (HTTP mode).
+HAPROXY_HEAD = """
 global
     maxconn 1000
 defaults
@@ -75,7 +76,9 @@ defaults
     timeout client 60s
     timeout server 60s
     timeout tunnel 1h
-frontend medusa_tls
+"""
+
+HAPROXY_CFG = HAPROXY_HEAD + """frontend medusa_tls
     bind 127.0.0.1:{port} ssl crt {d}/server.pem
     bind 127.0.0.1:{port2} ssl crt {d}/wrongname.pem
     default_backend medusa
