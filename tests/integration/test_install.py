@@ -415,8 +415,9 @@ class DepsTest(unittest.TestCase):
         pkgs, calls = self.deps("run")
         self.assertTrue({"build-essential", "libssl-dev", "libev-dev",
                          "libmsgpack-dev", "libjansson-dev",
-                         "dpkg-dev"} <= pkgs, pkgs)
-        for test_only in ("check", "python3-websockets", "haproxy", "clang",
+                         "libhiredis-dev", "dpkg-dev"} <= pkgs, pkgs)
+        for test_only in ("check", "python3-websockets", "haproxy",
+                          "redis-server", "clang",
                           "lintian", "mandoc", "nodejs", "npm"):
             self.assertNotIn(test_only, pkgs)
         self.assertFalse([c for c in calls if c.startswith("npm")], calls)
@@ -424,7 +425,8 @@ class DepsTest(unittest.TestCase):
     def test_test_installs_everything(self):
         pkgs, calls = self.deps("test")
         self.assertTrue({"build-essential", "libssl-dev", "check",
-                         "python3-websockets", "haproxy", "lintian", "mandoc",
+                         "python3-websockets", "haproxy", "redis-server",
+                         "lintian", "mandoc",
                          "systemd", "adduser"} <= pkgs, pkgs)
         self.assertIn("npm ci --no-audit --no-fund --loglevel=error "
                       "--ignore-scripts", calls)
@@ -541,7 +543,7 @@ class PackageTest(unittest.TestCase):
         self.assertEqual(fields["Architecture"], self.arch)
         deps = {d.split()[0] for d in fields["Depends"].split(", ")}
         self.assertEqual(deps, {"libc6", "libssl3", "libev4", "libmsgpackc2",
-                                "libjansson4", "adduser"})
+                                "libjansson4", "libhiredis0.14", "adduser"})
         self.assertEqual(fields["Conflicts"], "medusa")
         r = run("dpkg-deb", "-I", self.deb, "conffiles")
         self.assertEqual(r.stdout, "/etc/medusa/medusa.json\n")
