@@ -731,8 +731,13 @@ sup_open(void)
 		return (-1);
 	b->wb_fd = open(b->wb_path, O_RDONLY | O_CLOEXEC);
 	sup.s_config_fd = open(sup.s_cli.path, O_RDONLY | O_CLOEXEC);
-	if (front_init(sup.s_loop, &sup.s_conf) != 0 || front_listen() != 0 ||
-	    admin_listen(sup.s_loop, &sup.s_conf) != 0)
+	/*
+	 * The admin socket first: a second reflector on the same path fails
+	 * here, before any "listening" line announces it (a stale socket
+	 * with no listener is taken over).
+	 */
+	if (front_init(sup.s_loop, &sup.s_conf) != 0 ||
+	    admin_listen(sup.s_loop, &sup.s_conf) != 0 || front_listen() != 0)
 		return (-1);
 	if (sup_secret_load(sup.s_conf.mc_secret_file, true) != 0) {
 		fprintf(stderr, "medusa: secret_file %s cannot be used\n",
