@@ -602,6 +602,7 @@ workers_msg_ready(struct wproc *w, const uint8_t *b, size_t n)
 	}
 	if (sh->sh_active == w)
 		workers_flush_held(sh);
+	sup_worker_ready();		/* the first time all serve: systemd */
 	if (sup_draining())
 		workers_shutdown(w, PROTO_SHUTDOWN_DRAIN, 0);
 }
@@ -877,6 +878,19 @@ workers_stop_all(int mode)
 			w->wp_told_to_exit = true;
 		}
 	}
+}
+
+/* Every shard has a ready worker. */
+bool
+workers_all_ready(void)
+{
+	for (unsigned i = 0; i < ws.ws_nshards; i++) {
+		const struct wproc *w = ws.ws_shards[i].sh_active;
+
+		if (w == NULL || w->wp_state != W_READY)
+			return (false);
+	}
+	return (true);
 }
 
 bool
