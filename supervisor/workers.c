@@ -685,6 +685,14 @@ workers_channel_down(struct wproc *w)
 	status_worker_gone(w);
 }
 
+/* A worker retiring after a handoff, or told to drain: its end is due. */
+static bool
+workers_leaving(const struct wproc *w)
+{
+	return (w->wp_state == W_RETIRING ||
+	    (w->wp_told_to_exit && w->wp_state != W_STOPPING));
+}
+
 static void
 workers_read_cb(EV_P_ ev_io *io, int revents)
 {
@@ -700,6 +708,13 @@ workers_read_cb(EV_P_ ev_io *io, int revents)
 		workers_kill(w, "oversized frame");
 		return;
 	case CTLCHAN_ERROR:
+		/*
+		 * A worker on its way out may leave bytes of ours unread, and
+		 * its exit then resets the channel: that is its end, not a
+		 * fault (seen under ASan, whose exit is slower).
+		 */
+		if (errno == ECONNRESET && workers_leaving(w))
+			break;
 		mlog(MLOG_ERROR, "control channel read failed", "shard=%u "
 		    "error=%s", w->wp_shard->sh_index, strerror(errno));
 		break;
@@ -708,8 +723,7 @@ workers_read_cb(EV_P_ ev_io *io, int revents)
 	}
 	/* Channel gone: the process is dying, or must. */
 	workers_channel_down(w);
-	if (w->wp_state == W_RETIRING ||
-	    (w->wp_told_to_exit && w->wp_state != W_STOPPING)) {
+	if (workers_leaving(w)) {
 		/*
 		 * A retiring worker that has handed off and drained, or one
 		 * told to drain, closes its channel on its way out:
