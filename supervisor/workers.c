@@ -169,6 +169,19 @@ workers_send_config(struct wproc *w)
 	m.pc_keys_dir.ps_n = strlen(m.pc_keys_dir.ps_p);
 	m.pc_secret.ps_p = (const char *)sup_secret(&m.pc_secret.ps_n);
 	m.pc_token_ttl_ms = (uint64_t)(c->mc_token_ttl * 1000);
+	/* The session directory; advertise defaults to bind[0]:port. */
+	char adv[CONFIG_HOSTPORT_MAX];
+	if (c->mc_advertise[0] != '\0')
+		(void) snprintf(adv, sizeof (adv), "%s", c->mc_advertise);
+	else
+		(void) snprintf(adv, sizeof (adv),
+		    strchr(c->mc_bind[0], ':') != NULL ? "[%s]:%d" : "%s:%d",
+		    c->mc_bind[0], front_port());
+	m.pc_directory.ps_p = c->mc_directory;
+	m.pc_directory.ps_n = strlen(c->mc_directory);
+	m.pc_advertise.ps_p = adv;
+	m.pc_advertise.ps_n = strlen(adv);
+	m.pc_claim_ttl_ms = (uint64_t)(c->mc_claim_ttl * 1000);
 	msgpack_sbuffer_init(&sb);
 	(void) proto_enc_config(&sb, &m);
 	workers_send(w, &sb);

@@ -25,14 +25,21 @@ static const char dir_script_refresh[] =
 static const char dir_script_release[] =
     "if redis.call('get',KEYS[1])==ARGV[1] then "
     "return redis.call('del',KEYS[1]) else return 0 end";
+/* A stale claim of this host (ARGV[2]: "<advertise> ") is taken over. */
+static const char dir_script_takeover[] =
+    "local v=redis.call('get',KEYS[1]) "
+    "if v==false or string.sub(v,1,string.len(ARGV[2]))==ARGV[2] then "
+    "return redis.call('set',KEYS[1],ARGV[1],'PX',ARGV[3]) "
+    "else return 0 end";
 
-enum dir_op { DOP_CLAIM, DOP_GET, DOP_REFRESH, DOP_RELEASE };
+enum dir_op { DOP_CLAIM, DOP_GET, DOP_REFRESH, DOP_RELEASE, DOP_TAKEOVER };
 
 struct dir_req {
 	enum dir_op	dr_op;
 	dir_cb_t	*dr_cb;
 	void		*dr_arg;
 	int		dr_done;	/* answered (or timed out) */
+	int		dr_claim;	/* a claim (its GET may take over) */
 	ev_timer	dr_timer;
 	char		dr_key[512];
 };
@@ -133,6 +140,7 @@ dir_reply_cb(redisAsyncContext *ac, void *reply, void *priv)
 		}
 		/* Taken: whose is it?  The same request goes on. */
 		if (!r->dr_done) {
+			r->dr_claim = 1;
 			r->dr_op = DOP_GET;
 			dir_issue(r);
 			return;
@@ -142,10 +150,24 @@ dir_reply_cb(redisAsyncContext *ac, void *reply, void *priv)
 		dir_owner(rep, addr, sizeof (addr));
 		if (addr[0] == '\0')
 			dir_answer(r, DIR_NONE, NULL);
-		else if (strcmp(addr, dir.d_advertise) == 0)
+		else if (strcmp(addr, dir.d_advertise) == 0 &&
+		    r->dr_claim && !r->dr_done) {
+			/* Ours but not this session's: a stale claim. */
+			r->dr_op = DOP_TAKEOVER;
+			dir_issue(r);
+			return;
+		} else if (strcmp(addr, dir.d_advertise) == 0)
 			dir_answer(r, DIR_OWNER, NULL);
 		else
 			dir_answer(r, DIR_OTHER, addr);
+		break;
+	case DOP_TAKEOVER:
+		if (rep->type == REDIS_REPLY_STATUS) {
+			dir.d_ct.dc_takeovers++;
+			dir_answer(r, DIR_OWNER, NULL);
+		} else {
+			dir_answer(r, DIR_NONE, NULL);	/* lost a race */
+		}
 		break;
 	case DOP_REFRESH:
 	case DOP_RELEASE:
@@ -270,6 +292,17 @@ dir_issue(struct dir_req *r)
 		    "EVAL %s 1 %s %s %lld", dir_script_refresh, r->dr_key, val,
 		    dir.d_ttl_ms);
 		break;
+	case DOP_TAKEOVER: {
+		char mine[CONFIG_HOSTPORT_MAX + 2];
+
+		snprintf(val, sizeof (val), "%s %s", dir.d_advertise,
+		    r->dr_key + strlen(r->dr_key) + 1);
+		snprintf(mine, sizeof (mine), "%s ", dir.d_advertise);
+		rv = redisAsyncCommand(dir.d_ac, dir_reply_cb, r,
+		    "EVAL %s 1 %s %s %s %lld", dir_script_takeover, r->dr_key,
+		    val, mine, dir.d_ttl_ms);
+		break;
+	}
 	case DOP_RELEASE:
 		snprintf(val, sizeof (val), "%s %s", dir.d_advertise,
 		    r->dr_key + strlen(r->dr_key) + 1);

@@ -41,6 +41,7 @@ struct dir_counters {
 	uint64_t	dc_errors;	/* DIR_DOWN answers */
 	uint64_t	dc_timeouts;
 	uint64_t	dc_connects;	/* successful (re)connections */
+	uint64_t	dc_takeovers;	/* stale claims of this host taken */
 };
 
 /* 0, or -1 (a bad URL).  The connection is made in the background. */
@@ -52,7 +53,11 @@ int dir_enabled(void);
 /* A fresh fence (fence[DIR_FENCE_LEN + 1]). */
 void dir_fence(char *fence);
 
-/* SET key "<advertise> <fence>" NX PX ttl; taken: GET, DIR_OTHER. */
+/*
+ * SET key "<advertise> <fence>" NX PX ttl; taken: GET, DIR_OTHER (addr
+ * filled), or, if the claim is this host's under another fence (a
+ * session this host no longer has), take it over: DIR_OWNER.
+ */
 void dir_claim(const char *key, const char *fence, dir_cb_t *, void *arg);
 /* PEXPIRE the key if it still holds our fence; cb may be NULL. */
 void dir_refresh(const char *key, const char *fence, dir_cb_t *, void *arg);

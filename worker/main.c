@@ -83,6 +83,7 @@
 #include <sys/socket.h>
 
 #include "ctlchan.h"
+#include "directory.h"
 #include "faults.h"	/* the test build's */
 #include "httphead.h"
 #include "mlog.h"
@@ -188,6 +189,41 @@ worker_protocol_error(const char *what, const char *detail)
 
 /* --- handlers of supervisor messages ------------------------------------ */
 
+/*
+ * The session directory, from the first CONFIG; a later change of URL or
+ * address is logged and takes effect when the worker is replaced.
+ */
+static void
+worker_directory(const struct proto_config *m)
+{
+	static char url[CONFIG_URL_MAX], adv[CONFIG_HOSTPORT_MAX];
+	static bool done;
+
+	if (m->pc_directory.ps_n >= sizeof (url) ||
+	    m->pc_advertise.ps_n >= sizeof (adv))
+		worker_protocol_error("bad CONFIG", "directory too long");
+	if (done) {
+		if (m->pc_directory.ps_n != strlen(url) ||
+		    memcmp(url, m->pc_directory.ps_p, strlen(url)) != 0)
+			mlog(MLOG_WARN, "a new directory takes effect when "
+			    "the worker is replaced", "");
+		return;
+	}
+	done = true;
+	memcpy(url, m->pc_directory.ps_p, m->pc_directory.ps_n);
+	url[m->pc_directory.ps_n] = '\0';
+	memcpy(adv, m->pc_advertise.ps_p, m->pc_advertise.ps_n);
+	adv[m->pc_advertise.ps_n] = '\0';
+	if (url[0] == '\0')
+		return;
+	if (dir_init(wk.w_loop, url, adv,
+	    (double)m->pc_claim_ttl_ms / 1000.0) != 0)
+		mlog(MLOG_ERROR, "bad directory URL: serving without one",
+		    "");
+	else
+		mlog(MLOG_INFO, "session directory", "advertise=%s", adv);
+}
+
 static void
 worker_msg_config(const uint8_t *b, size_t n)
 {
@@ -217,6 +253,10 @@ worker_msg_config(const uint8_t *b, size_t n)
 	wk.w_conf.wc_max_id = (size_t)m.pc_max_id;
 	wk.w_conf.wc_max_sessions = (size_t)m.pc_max_sessions;
 	wk.w_conf.wc_max_per_addr = (size_t)m.pc_max_per_addr;
+	wk.w_conf.wc_claim_ttl = (ev_tstamp)m.pc_claim_ttl_ms / 1000.0;
+	if (wk.w_conf.wc_claim_ttl <= 0)
+		wk.w_conf.wc_claim_ttl = 30;
+	worker_directory(&m);
 	/*
 	 * A session holds two sockets.  Never take more sessions than the
 	 * descriptor limit allows: past it the kernel would drop passed

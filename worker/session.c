@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "directory.h"
 #include "mlog.h"
 #include "netutil.h"
 #include "route.h"
@@ -45,6 +46,8 @@ struct session {
 	bool		s_resumable;	/* both sides can resume (at linkup) */
 	bool		s_freed;	/* on the reaper's list */
 	bool		s_nomove;	/* a handoff could not move it */
+	bool		s_claimed;	/* the directory says it is ours */
+	char		s_fence[DIR_FENCE_LEN + 1];	/* "": no claim */
 	struct session	*s_hnext;	/* hash chain (waiting, forwarding) */
 	struct session	*s_next;	/* all sessions */
 	struct session	*s_prev;
@@ -68,9 +71,13 @@ static struct sessions {
 	uint64_t	ss_nstate[SSTATE_MAX];
 	uint64_t	ss_bytes;	/* payload bytes relayed */
 	uint64_t	ss_msgs;	/* messages relayed */
+	ev_timer	ss_refresh;	/* directory claims' refresh */
+	struct session_dir_counters ss_dir;
 } ss;
 
 static void session_timer_cb(EV_P_ ev_timer *, int);
+static void session_claim(struct session *);
+static void session_unclaim(struct session *);
 static void session_end(struct session *, struct conn *from, uint16_t code,
     const uint8_t *reason, size_t reasonlen);
 
@@ -261,6 +268,7 @@ session_new(const char *id, size_t idlen, int state)
 	ss.ss_table[b] = s;
 	ss.ss_tcount++;
 	session_list_add(&ss.ss_list, s);
+	session_claim(s);
 	return (s);
 }
 
@@ -276,8 +284,10 @@ session_free(struct session *s)
 		return;
 	s->s_freed = true;
 	ev_timer_stop(ss.ss_loop, &s->s_timer);
-	if (s->s_state != SSTATE_CLOSING)
+	if (s->s_state != SSTATE_CLOSING) {
 		session_table_remove(s);
+		session_unclaim(s);
+	}
 	ss.ss_nstate[s->s_state]--;
 	session_list_remove(&ss.ss_list, s);
 	s->s_next = ss.ss_dead;
@@ -294,6 +304,134 @@ session_reap(void)
 		free(s->s_id);
 		free(s);
 	}
+}
+
+/* --- directory claims -------------------------------------------------- */
+
+/*
+ * With a session directory (directory.h), a session's first side here
+ * claims it for this host: the claim's key is "medusa:s:<account>/<id>"
+ * (account "" for a bare id), lowercased, and its fence is the session's
+ * own, so only this session can refresh or release it.  The answer comes
+ * later: the claim carries the session's id and fence (a ticket), not the
+ * session, which may be gone by then; a claim won for a session that is
+ * gone (or that started again under another fence) is released at once.
+ * A claim of another host (the two sides of the session reached two
+ * hosts) is counted; until forwarding exists the session is served here.
+ * Directory down: counted (directory.c), the session is served here.
+ * Claims are refreshed every claim_ttl/3 while their session lives and
+ * released at its end (compare-and-delete), so a dead host's lapse.
+ */
+struct session_ticket {
+	char	st_fence[DIR_FENCE_LEN + 1];
+	size_t	st_idlen;
+	char	st_id[];
+};
+
+static void
+session_dir_key(char *key, size_t cap, const char *id, size_t idlen)
+{
+	size_t n;
+
+	n = (size_t)snprintf(key, cap, "medusa:s:%s%.*s",
+	    memchr(id, '/', idlen) != NULL ? "" : "/", (int)idlen, id);
+	for (size_t i = 0; i < n && i < cap; i++) {
+		if (key[i] >= 'A' && key[i] <= 'Z')
+			key[i] = (char)(key[i] - 'A' + 'a');
+	}
+}
+
+static void
+session_claimed_cb(void *arg, int result, const char *addr)
+{
+	struct session_ticket *t = arg;
+	struct session *s = session_find(t->st_id, t->st_idlen);
+	bool live = s != NULL && strcmp(s->s_fence, t->st_fence) == 0;
+	char key[ROUTE_ID_MAX + 64];
+
+	switch (result) {
+	case DIR_OWNER:
+		ss.ss_dir.sdc_claims++;
+		if (live) {
+			s->s_claimed = true;
+		} else {
+			session_dir_key(key, sizeof (key), t->st_id,
+			    t->st_idlen);
+			dir_release(key, t->st_fence, NULL, NULL);
+		}
+		break;
+	case DIR_OTHER:
+		ss.ss_dir.sdc_other++;
+		mlog(MLOG_INFO, "session claimed by another host; served "
+		    "here", "session=%.*s owner=%s", (int)t->st_idlen,
+		    t->st_id, addr);
+		break;
+	default:
+		break;
+	}
+	free(t);
+}
+
+static void
+session_refresh_cb(EV_P_ ev_timer *w, int revents)
+{
+	char key[ROUTE_ID_MAX + 64];
+
+	(void) loop;
+	(void) w;
+	(void) revents;
+	for (struct session *s = ss.ss_list; s != NULL; s = s->s_next) {
+		if (!s->s_claimed || s->s_state == SSTATE_CLOSING)
+			continue;
+		session_dir_key(key, sizeof (key), s->s_id, s->s_idlen);
+		dir_refresh(key, s->s_fence, NULL, NULL);
+		ss.ss_dir.sdc_refreshes++;
+	}
+}
+
+static void
+session_claim(struct session *s)
+{
+	struct session_ticket *t;
+	char key[ROUTE_ID_MAX + 64];
+
+	if (!dir_enabled())
+		return;
+	if (!ev_is_active(&ss.ss_refresh)) {
+		ev_tstamp every = ss.ss_conf->wc_claim_ttl / 3;
+
+		ev_timer_init(&ss.ss_refresh, session_refresh_cb, every,
+		    every);
+		ev_timer_start(ss.ss_loop, &ss.ss_refresh);
+	}
+	if ((t = malloc(sizeof (*t) + s->s_idlen + 1)) == NULL)
+		return;		/* served here, unclaimed */
+	dir_fence(s->s_fence);
+	memcpy(t->st_fence, s->s_fence, sizeof (t->st_fence));
+	t->st_idlen = s->s_idlen;
+	memcpy(t->st_id, s->s_id, s->s_idlen + 1);
+	session_dir_key(key, sizeof (key), s->s_id, s->s_idlen);
+	dir_claim(key, s->s_fence, session_claimed_cb, t);
+}
+
+static void
+session_unclaim(struct session *s)
+{
+	char key[ROUTE_ID_MAX + 64];
+
+	if (s->s_claimed) {
+		session_dir_key(key, sizeof (key), s->s_id, s->s_idlen);
+		dir_release(key, s->s_fence, NULL, NULL);
+		ss.ss_dir.sdc_releases++;
+	}
+	s->s_claimed = false;
+	s->s_fence[0] = '\0';	/* a claim still under way is released */
+}
+
+const struct session_dir_counters *
+session_dir_counters(void)
+{
+	return (&ss.ss_dir);
 }
 
 /* --- timers ----------------------------------------------------------- */
@@ -600,6 +738,7 @@ session_end(struct session *s, struct conn *from, uint16_t code,
 	if (s->s_state == SSTATE_CLOSING)
 		return;
 	session_table_remove(s);
+	session_unclaim(s);
 	session_set_state(s, SSTATE_CLOSING);
 	ev_timer_stop(ss.ss_loop, &s->s_timer);
 	mlog(MLOG_INFO, "session ended", "session=%s close_code=%u "

@@ -50,6 +50,7 @@ struct wconf {
 	size_t		wc_max_id;
 	size_t		wc_max_sessions;
 	size_t		wc_max_per_addr;	/* 0: no limit */
+	ev_tstamp	wc_claim_ttl;		/* directory claims' life */
 };
 
 /* A duration in whole milliseconds, for the wire (0 for none or less). */
@@ -58,6 +59,15 @@ worker_ms(ev_tstamp t)
 {
 	return (t > 0 ? (uint64_t)(t * 1000.0 + 0.5) : 0);
 }
+
+/* session.c: the directory claims' counts (directory.h has the rest). */
+struct session_dir_counters {
+	uint64_t	sdc_claims;	/* won (or taken over) */
+	uint64_t	sdc_other;	/* held by another host */
+	uint64_t	sdc_refreshes;
+	uint64_t	sdc_releases;
+};
+const struct session_dir_counters *session_dir_counters(void);
 
 /* conn.c: one WebSocket endpoint. */
 int conn_init(struct ev_loop *, const struct wconf *);

@@ -70,7 +70,7 @@ proto_enc_config(msgpack_sbuffer *sb, const struct proto_config *m)
 {
 	struct penc e;
 
-	pe_begin(&e, sb, PROTO_CONFIG, 21);
+	pe_begin(&e, sb, PROTO_CONFIG, 24);
 	msgpack_pack_uint32(&e.pk, m->pc_version);
 	msgpack_pack_uint32(&e.pk, m->pc_shard);
 	msgpack_pack_uint32(&e.pk, m->pc_nshards);
@@ -92,6 +92,9 @@ proto_enc_config(msgpack_sbuffer *sb, const struct proto_config *m)
 	pe_str(&e, &m->pc_keys_dir);
 	pe_bin(&e, &m->pc_secret);
 	msgpack_pack_uint64(&e.pk, m->pc_token_ttl_ms);
+	pe_str(&e, &m->pc_directory);
+	pe_str(&e, &m->pc_advertise);
+	msgpack_pack_uint64(&e.pk, m->pc_claim_ttl_ms);
 	return (pe_end(&e));
 }
 
@@ -664,7 +667,7 @@ proto_dec_config(const uint8_t *b, size_t n, struct proto_config *m,
 	struct pdec d;
 
 	memset(m, 0, sizeof (*m));
-	if (pd_begin(&d, b, n, PROTO_CONFIG, 21, err, errlen) == 0) {
+	if (pd_begin(&d, b, n, PROTO_CONFIG, 24, err, errlen) == 0) {
 		m->pc_version = (uint32_t)pd_uint(&d, UINT32_MAX);
 		m->pc_shard = (uint32_t)pd_uint(&d, UINT32_MAX);
 		m->pc_nshards = (uint32_t)pd_uint(&d, UINT32_MAX);
@@ -686,6 +689,9 @@ proto_dec_config(const uint8_t *b, size_t n, struct proto_config *m,
 		m->pc_keys_dir = pd_str(&d, MSGPACK_OBJECT_STR);
 		m->pc_secret = pd_str(&d, MSGPACK_OBJECT_BIN);
 		m->pc_token_ttl_ms = pd_uint(&d, UINT64_MAX);
+		m->pc_directory = pd_str(&d, MSGPACK_OBJECT_STR);
+		m->pc_advertise = pd_str(&d, MSGPACK_OBJECT_STR);
+		m->pc_claim_ttl_ms = pd_uint(&d, UINT64_MAX);
 		if (!d.bad && (m->pc_nshards == 0 ||
 		    m->pc_shard >= m->pc_nshards))
 			pd_fail(&d, "shard out of range");

@@ -36,7 +36,10 @@
  *				distance from now, a presigned URL's expiry
  *				ahead), keys_dir (str, absolute: the
  *				accounts' public keys), secret (bin: the
- *				deployment's, for resume tokens), token_ttl_ms;
+ *				deployment's, for resume tokens), token_ttl_ms,
+ *				directory (str: the session directory's redis
+ *				URL, "": none), advertise (str: this host's
+ *				address for the others), claim_ttl_ms;
  *				sent again later to change settings live
  *	READY		w->s	version, pid, shard, software version (str)
  *	ATTACH		s->w	request id (str), session id (str), role,
@@ -121,7 +124,7 @@
 
 #include "fdpass.h"
 
-#define	PROTO_VERSION		7
+#define	PROTO_VERSION		8
 #define	PROTO_FRAME_MAX		(16u * 1024 * 1024)
 #define	PROTO_STATUS_CHUNK	500	/* sessions per STATUS_REPLY */
 /*
@@ -216,6 +219,9 @@ struct proto_config {
 	struct proto_str pc_keys_dir;
 	struct proto_str pc_secret;	/* the deployment's: resume tokens */
 	uint64_t	pc_token_ttl_ms;
+	struct proto_str pc_directory;	/* redis URL; "": none */
+	struct proto_str pc_advertise;	/* host:port other hosts dial */
+	uint64_t	pc_claim_ttl_ms;
 };
 
 struct proto_ready {

@@ -37,12 +37,14 @@ span_is(const struct proto_str *s, const char *p, size_t n)
 static const struct proto_config sample_config = {
 	PROTO_VERSION, 2, 3, 30, 600000, 3600000, 5000, 30000, 2000, 10000,
 	1048576, 1048576, 262144, 128, 100000, 64, 300000, 604800000,
-	STR("/etc/medusa/keys"), STR("\x00secret\xff-of-32-bytes-or-so!"), 3600000
+	STR("/etc/medusa/keys"), STR("\x00secret\xff-of-32-bytes-or-so!"), 3600000,
+	STR("redis://:pw@10.0.0.9:6380/2"), STR("[fd00::5]:8381"), 30000
 };
 static const struct proto_config extreme_config = {
 	UINT32_MAX, UINT32_MAX - 1, UINT32_MAX, 100, UINT64_MAX, 0,
 	UINT64_MAX, 1, 127, 128, 255, 256, 65535, 65536, UINT64_MAX, 0,
-	UINT64_MAX, 0, STR(""), STR(""), UINT64_MAX
+	UINT64_MAX, 0, STR(""), STR(""), UINT64_MAX, STR(""), STR(""),
+	UINT64_MAX
 };
 static const char head_bytes[] = "GET /attach/abc/master HTTP/1.1\r\n\0\xff";
 static const struct proto_ready sample_ready = {
@@ -299,6 +301,11 @@ START_TEST(test_config)
 		ck_assert(span_is(&out.pc_secret, in[i]->pc_secret.ps_p,
 		    in[i]->pc_secret.ps_n));
 		ck_assert_uint_eq(out.pc_token_ttl_ms, in[i]->pc_token_ttl_ms);
+		ck_assert(span_is(&out.pc_directory, in[i]->pc_directory.ps_p,
+		    in[i]->pc_directory.ps_n));
+		ck_assert(span_is(&out.pc_advertise, in[i]->pc_advertise.ps_p,
+		    in[i]->pc_advertise.ps_n));
+		ck_assert_uint_eq(out.pc_claim_ttl_ms, in[i]->pc_claim_ttl_ms);
 		msgpack_sbuffer_destroy(&sb);
 	}
 }
@@ -902,7 +909,8 @@ build(msgpack_sbuffer *sb, const char *spec)
 
 #define	CFG_TAIL	"U600000 U3600000 U5000 U30000 U2000 U10000 U1048576 " \
 			"U1048576 U262144 U128 U100000 U64 U300000 U604800000 " \
-			"S/etc/medusa/keys B0123456789abcdef U3600000"
+			"S/etc/medusa/keys B0123456789abcdef U3600000 " \
+			"Sredis://127.0.0.1:6379 S127.0.0.2:8381 U30000"
 
 static const struct {
 	int		type;
@@ -910,22 +918,31 @@ static const struct {
 	int		ok;
 } built[] = {
 	/* CONFIG: version, shard, nshards, log_level, 14 numbers, keys_dir,
-	   secret, token_ttl_ms */
-	{ PROTO_CONFIG, "A22 U1 U1 U0 U1 U30 " CFG_TAIL, 1 },
-	{ PROTO_CONFIG, "A22 U1 U1 U2 U3 U100 " CFG_TAIL, 1 },
-	{ PROTO_CONFIG, "A22 U1 U1 U0 U0 U30 " CFG_TAIL, 0 },	/* 0 shards */
-	{ PROTO_CONFIG, "A22 U1 U1 U3 U3 U30 " CFG_TAIL, 0 },	/* shard 3/3 */
-	{ PROTO_CONFIG, "A22 U1 U1 U0 U1 U101 " CFG_TAIL, 0 },	/* level */
-	{ PROTO_CONFIG, "A22 U1 U4294967296 U0 U1 U30 " CFG_TAIL, 0 },
-	{ PROTO_CONFIG, "A21 U1 U1 U0 U1 " CFG_TAIL, 0 },
-	{ PROTO_CONFIG, "A23 U1 U1 U0 U1 U30 " CFG_TAIL " U1", 0 },
-	{ PROTO_CONFIG, "A22 U1 U1 U0 U1 D30 " CFG_TAIL, 0 },
-	{ PROTO_CONFIG, "A22 U1 U1 U0 U1 U30 U600000 U3600000 U5000 U30000 "
+	   secret, token_ttl_ms, directory, advertise, claim_ttl_ms */
+	{ PROTO_CONFIG, "A25 U1 U1 U0 U1 U30 " CFG_TAIL, 1 },
+	{ PROTO_CONFIG, "A25 U1 U1 U2 U3 U100 " CFG_TAIL, 1 },
+	{ PROTO_CONFIG, "A25 U1 U1 U0 U0 U30 " CFG_TAIL, 0 },	/* 0 shards */
+	{ PROTO_CONFIG, "A25 U1 U1 U3 U3 U30 " CFG_TAIL, 0 },	/* shard 3/3 */
+	{ PROTO_CONFIG, "A25 U1 U1 U0 U1 U101 " CFG_TAIL, 0 },	/* level */
+	{ PROTO_CONFIG, "A25 U1 U4294967296 U0 U1 U30 " CFG_TAIL, 0 },
+	{ PROTO_CONFIG, "A24 U1 U1 U0 U1 " CFG_TAIL, 0 },
+	{ PROTO_CONFIG, "A26 U1 U1 U0 U1 U30 " CFG_TAIL " U1", 0 },
+	{ PROTO_CONFIG, "A25 U1 U1 U0 U1 D30 " CFG_TAIL, 0 },
+	{ PROTO_CONFIG, "A25 U1 U1 U0 U1 U30 U600000 U3600000 U5000 U30000 "
 	    "U2000 U10000 U1048576 U1048576 U262144 U128 U100000 U64 U300000 "
-	    "U604800000 Bkeys B0123456789abcdef U1", 0 },	/* keys_dir bin */
-	{ PROTO_CONFIG, "A22 U1 U1 U0 U1 U30 U600000 U3600000 U5000 U30000 "
+	    "U604800000 Bkeys B0123456789abcdef U1 S S U1", 0 },
+							/* keys_dir bin */
+	{ PROTO_CONFIG, "A25 U1 U1 U0 U1 U30 U600000 U3600000 U5000 U30000 "
 	    "U2000 U10000 U1048576 U1048576 U262144 U128 U100000 U64 U300000 "
-	    "U604800000 Skeys Ssecret U1", 0 },			/* secret str */
+	    "U604800000 Skeys Ssecret U1 S S U1", 0 },		/* secret str */
+	{ PROTO_CONFIG, "A25 U1 U1 U0 U1 U30 U600000 U3600000 U5000 U30000 "
+	    "U2000 U10000 U1048576 U1048576 U262144 U128 U100000 U64 U300000 "
+	    "U604800000 Skeys B0123456789abcdef U1 Bredis://h S U1", 0 },
+							/* directory bin */
+	{ PROTO_CONFIG, "A25 U1 U1 U0 U1 U30 U600000 U3600000 U5000 U30000 "
+	    "U2000 U10000 U1048576 U1048576 U262144 U128 U100000 U64 U300000 "
+	    "U604800000 Skeys B0123456789abcdef U1 S S D1", 0 },
+							/* claim_ttl double */
 	/* READY: version, pid, shard, software */
 	{ PROTO_READY, "A5 U2 U1 U2 U3 S0.1.0", 1 },
 	{ PROTO_READY, "A5 U2 U1 U2 U3 S", 1 },
