@@ -80,10 +80,14 @@ status_proc(const struct wproc *w)
 {
 	const struct proto_report *r = &w->wp_report;
 	uint64_t ns = 0;
+	json_t *o, *dir = json_object();
 
 	for (int k = 0; k < PROTO_REPORT_STATES; k++)
 		ns += r->prp_sessions[k];
-	return (json_pack("{s:I, s:I, s:s, s:I, s:o, s:s, s:I, s:I, s:I, "
+	for (int k = 0; k < PROTO_DIRC_MAX; k++)
+		json_object_set_new(dir, proto_dirc_name(k),
+		    json_integer((json_int_t)r->prp_dir[k]));
+	o = json_pack("{s:I, s:I, s:s, s:I, s:o, s:s, s:I, s:I, s:I, "
 	    "s:I}",
 	    "shard", (json_int_t)w->wp_shard->sh_index,
 	    "pid", (json_int_t)w->wp_pid,
@@ -94,7 +98,10 @@ status_proc(const struct wproc *w)
 	    "restarts", (json_int_t)w->wp_shard->sh_restarts,
 	    "connections", (json_int_t)r->prp_conns,
 	    "bytes", (json_int_t)r->prp_bytes,
-	    "messages", (json_int_t)r->prp_messages));
+	    "messages", (json_int_t)r->prp_messages);
+	/* The session directory's counters (issue 16). */
+	json_object_set_new(o, "directory", dir);
+	return (o);
 }
 
 static json_t *

@@ -198,6 +198,19 @@ session_counts(struct proto_report *r)
 		r->prp_sessions[i] = ss.ss_nstate[i];
 	r->prp_bytes = ss.ss_bytes;
 	r->prp_messages = ss.ss_msgs;
+	if (dir_enabled()) {
+		const struct dir_counters *d = dir_counters();
+
+		r->prp_dir[PROTO_DIRC_REQUESTS] = d->dc_requests;
+		r->prp_dir[PROTO_DIRC_ERRORS] = d->dc_errors;
+		r->prp_dir[PROTO_DIRC_TIMEOUTS] = d->dc_timeouts;
+		r->prp_dir[PROTO_DIRC_CONNECTS] = d->dc_connects;
+		r->prp_dir[PROTO_DIRC_TAKEOVERS] = d->dc_takeovers;
+	}
+	r->prp_dir[PROTO_DIRC_CLAIMS] = ss.ss_dir.sdc_claims;
+	r->prp_dir[PROTO_DIRC_CLAIMS_OTHER] = ss.ss_dir.sdc_other;
+	r->prp_dir[PROTO_DIRC_REFRESHES] = ss.ss_dir.sdc_refreshes;
+	r->prp_dir[PROTO_DIRC_RELEASES] = ss.ss_dir.sdc_releases;
 }
 
 const char *

@@ -154,13 +154,16 @@ proto_enc_report(msgpack_sbuffer *sb, const struct proto_report *m)
 {
 	struct penc e;
 
-	pe_begin(&e, sb, PROTO_REPORT, 4);
+	pe_begin(&e, sb, PROTO_REPORT, 5);
 	msgpack_pack_array(&e.pk, PROTO_REPORT_STATES);
 	for (int i = 0; i < PROTO_REPORT_STATES; i++)
 		msgpack_pack_uint64(&e.pk, m->prp_sessions[i]);
 	msgpack_pack_uint64(&e.pk, m->prp_conns);
 	msgpack_pack_uint64(&e.pk, m->prp_bytes);
 	msgpack_pack_uint64(&e.pk, m->prp_messages);
+	msgpack_pack_array(&e.pk, PROTO_DIRC_MAX);
+	for (int i = 0; i < PROTO_DIRC_MAX; i++)
+		msgpack_pack_uint64(&e.pk, m->prp_dir[i]);
 	return (pe_end(&e));
 }
 
@@ -761,7 +764,7 @@ proto_dec_report(const uint8_t *b, size_t n, struct proto_report *m,
 	const msgpack_object *o;
 
 	memset(m, 0, sizeof (*m));
-	if (pd_begin(&d, b, n, PROTO_REPORT, 4, err, errlen) == 0) {
+	if (pd_begin(&d, b, n, PROTO_REPORT, 5, err, errlen) == 0) {
 		o = pd_next(&d);
 		if (o != NULL && (o->type != MSGPACK_OBJECT_ARRAY ||
 		    o->via.array.size != PROTO_REPORT_STATES)) {
@@ -780,6 +783,22 @@ proto_dec_report(const uint8_t *b, size_t n, struct proto_report *m,
 		m->prp_conns = pd_uint(&d, UINT64_MAX);
 		m->prp_bytes = pd_uint(&d, UINT64_MAX);
 		m->prp_messages = pd_uint(&d, UINT64_MAX);
+		o = pd_next(&d);
+		if (o != NULL && (o->type != MSGPACK_OBJECT_ARRAY ||
+		    o->via.array.size != PROTO_DIRC_MAX)) {
+			pd_fail(&d, "directory counters are not an array of "
+			    "their number");
+		} else if (o != NULL) {
+			for (int i = 0; i < PROTO_DIRC_MAX; i++) {
+				const msgpack_object *c = &o->via.array.ptr[i];
+				if (c->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+					pd_fail(&d, "directory counter is not "
+					    "an unsigned integer");
+					break;
+				}
+				m->prp_dir[i] = c->via.u64;
+			}
+		}
 	}
 	return (pd_end(&d));
 }
@@ -1046,6 +1065,21 @@ proto_type_name(int type)
 	if (type < 0 || type >= PROTO_MAX)
 		return ("unknown");
 	return (names[type]);
+}
+
+const char *
+proto_dirc_name(int counter)
+{
+	static const char *names[PROTO_DIRC_MAX] = {
+		"directory_requests", "directory_errors",
+		"directory_timeouts", "directory_connects", "claims",
+		"claim_takeovers", "claims_other_host", "claim_refreshes",
+		"claim_releases"
+	};
+
+	if (counter < 0 || counter >= PROTO_DIRC_MAX)
+		return ("unknown");
+	return (names[counter]);
 }
 
 const char *

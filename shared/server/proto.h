@@ -60,7 +60,9 @@
  *				one recvmsg() instead of N of each
  *	REPORT		w->s	[master_wait, slave_wait, forwarding,
  *				closing] session counts, connections,
- *				bytes relayed, messages relayed
+ *				bytes relayed, messages relayed,
+ *				[PROTO_DIRC_MAX] the session directory's
+ *				counters (enum proto_dirc)
  *	STATUS_REQ	s->w	query id
  *	STATUS_REPLY	w->s	query id, more (bool), sessions: array of
  *				[id, state, has_master, has_slave,
@@ -186,6 +188,20 @@ _Static_assert(SSTATE_MASTER_WAIT == 0 && SSTATE_SLAVE_WAIT == 1 &&
     SSTATE_FORWARDING == 2 && SSTATE_CLOSING == 3,
     "REPORT's session counts are indexed by state");
 
+/* REPORT's session directory counters (all 0 without a directory). */
+enum proto_dirc {
+	PROTO_DIRC_REQUESTS = 0,	/* requests to Redis */
+	PROTO_DIRC_ERRORS,		/* no answer: down, time-out, error */
+	PROTO_DIRC_TIMEOUTS,
+	PROTO_DIRC_CONNECTS,		/* (re)connections made */
+	PROTO_DIRC_CLAIMS,		/* sessions claimed for this host */
+	PROTO_DIRC_TAKEOVERS,		/* stale claims of this host retaken */
+	PROTO_DIRC_CLAIMS_OTHER,	/* claimed by another host */
+	PROTO_DIRC_REFRESHES,
+	PROTO_DIRC_RELEASES,
+	PROTO_DIRC_MAX
+};
+
 enum proto_shutdown_mode {
 	PROTO_SHUTDOWN_CLOSE = 1,
 	PROTO_SHUTDOWN_DRAIN = 2
@@ -260,6 +276,7 @@ struct proto_report {
 	uint64_t	prp_conns;
 	uint64_t	prp_bytes;
 	uint64_t	prp_messages;
+	uint64_t	prp_dir[PROTO_DIRC_MAX];	/* enum proto_dirc */
 };
 
 struct proto_status_req {
@@ -423,5 +440,6 @@ void proto_status_reply_free(struct proto_status_reply *);
 
 const char *proto_type_name(int type);
 const char *proto_sstate_name(int state);
+const char *proto_dirc_name(int counter);
 
 #endif

@@ -1,0 +1,188 @@
+"""The reflector's claims in the session directory (issue 16), against a
+real redis-server started here: a session's first side claims it for the
+host ("<advertise> <fence>" under medusa:s:<account>/<id>, with the
+claim's TTL), the claim is refreshed while the session lives and removed
+at its end; a stale claim of this host is taken over; another host's
+claim is counted (the session is served here: forwarding is not wired
+yet); Redis stopped: sessions still pair, the errors are counted, nothing
+crashes; Redis back: claims again without a restart; a reflector killed
+with -9: its claims lapse within claim_ttl_s.  The counters are read from
+/status (workers[].directory)."""
+
+import asyncio
+import os
+import signal
+import time
+import unittest
+
+from harness import (LINKUP, TIMEOUT, WAIT, Medusa, wait_until, ws_connect,
+                     ws_pair, ws_recv)
+from test_directory import REDIS, Redis, free_port
+
+ADV = "127.0.0.1:1"     # what this host advertises (never dialled here)
+
+
+def counters(m):
+    """The workers' directory counters, summed (REPORT: once a second)."""
+    total = {}
+    for w in m.status()["workers"]:
+        for k, v in w.get("directory", {}).items():
+            total[k] = total.get(k, 0) + v
+    return total
+
+
+@unittest.skipIf(REDIS is None, "redis-server is not installed")
+class ClaimsTest(unittest.TestCase):
+    def setUp(self):
+        self.redis = Redis(free_port())
+        self.procs = []
+
+    def tearDown(self):
+        for m in self.procs:
+            if m.proc.poll() is None:
+                m.stop()
+            m.check_clean(self)
+        if self.redis.p.poll() is None:
+            self.redis.stop()
+
+    def reflector(self, ttl=30, advertise=ADV, workers=2):
+        m = Medusa(workers=workers, config={
+            "directory": "redis://127.0.0.1:%d" % self.redis.port,
+            "advertise": advertise, "claim_ttl_s": ttl})
+        self.procs.append(m)
+        wait_until(lambda: counters(m).get("directory_connects", 0) >=
+                   workers, what="every worker connected to Redis")
+        return m
+
+    def get(self, sid):
+        return self.redis.cmd("GET", "medusa:s:/" + sid)
+
+    def test_claim_refresh_release(self):
+        m = self.reflector(ttl=3)
+
+        async def run():
+            master = await ws_connect(m, "/attach/Claim-1/master")
+            self.assertEqual(await ws_recv(master), WAIT)
+            # Claimed under the lowercased id, this host's, with a fence.
+            wait_until(lambda: self.get("claim-1") != "",
+                       what="the claim in Redis")
+            adv, fence = self.get("claim-1").split(" ")
+            self.assertEqual(adv, ADV)
+            self.assertEqual(len(fence), 32)
+            ttl = int(self.redis.cmd("PTTL", "medusa:s:/claim-1"))
+            self.assertTrue(0 < ttl <= 3000, ttl)
+            slave = await ws_connect(m, "/attach/Claim-1/slave")
+            self.assertEqual(await ws_recv(slave), LINKUP)
+            self.assertEqual(await ws_recv(master), LINKUP)
+            # Refreshed (every ttl/3) while it lives: outlives its TTL.
+            wait_until(lambda: counters(m).get("claim_refreshes", 0) >= 2,
+                       what="refreshes")
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 3.5:
+                await master.send("x")
+                self.assertEqual(await ws_recv(slave), "x")
+                self.assertEqual(self.get("claim-1"), ADV + " " + fence)
+                await asyncio.sleep(0.5)
+            await master.close()
+            await slave.close()
+        asyncio.run(run())
+        # Released at its end.
+        wait_until(lambda: self.get("claim-1") == "",
+                   what="the claim released")
+        wait_until(lambda: counters(m)["claim_releases"] == 1,
+                   what="the release counted")
+        c = counters(m)
+        self.assertEqual(c["claims"], 1)
+        self.assertEqual(c["directory_errors"], 0)
+
+    def test_stale_own_claim_taken_over(self):
+        m = self.reflector()
+        self.redis.cmd("SET", "medusa:s:/stale", ADV + " " + "0" * 32)
+        self.redis.cmd("SET", "medusa:s:/theirs", "10.9.9.9:8381 " + "1" * 32)
+
+        async def run():
+            master, slave = await ws_pair(m, "stale")
+            wait_until(lambda: self.get("stale") != ADV + " " + "0" * 32,
+                       what="the stale claim taken over")
+            self.assertTrue(self.get("stale").startswith(ADV + " "))
+            # Another host's claim stays; the session is served here.
+            m2, s2 = await ws_pair(m, "theirs")
+            await m2.send("y")
+            self.assertEqual(await ws_recv(s2), "y")
+            for ws in (master, slave, m2, s2):
+                await ws.close()
+        asyncio.run(run())
+        self.assertEqual(self.get("theirs"), "10.9.9.9:8381 " + "1" * 32)
+        wait_until(lambda: counters(m)["claims_other_host"] == 1,
+                   what="the other host's claim counted")
+        self.assertEqual(counters(m)["claim_takeovers"], 1)
+        wait_until(lambda: self.get("stale") == "", what="released")
+
+    def test_redis_outage_and_return(self):
+        m = self.reflector()
+        port = self.redis.port
+        self.redis.stop()
+
+        async def pairs(prefix, n):
+            for i in range(n):
+                master, slave = await ws_pair(m, "%s%d" % (prefix, i))
+                await master.send("ping %d" % i)
+                self.assertEqual(await ws_recv(slave), "ping %d" % i)
+                await master.close()
+                await slave.close()
+        # Down: sessions pair and relay here, errors counted.
+        asyncio.run(pairs("down", 10))
+        wait_until(lambda: counters(m)["directory_errors"] > 0,
+                   what="the outage counted")
+        self.assertIsNone(m.proc.poll())
+        # Back on the same port: claims again, no restart.
+        self.redis = Redis(port)
+        wait_until(lambda: counters(m)["directory_connects"] >= 4,
+                   what="every worker reconnected")
+
+        async def claimed():
+            master = await ws_connect(m, "/attach/back/master")
+            self.assertEqual(await ws_recv(master), WAIT)
+            wait_until(lambda: self.get("back").startswith(ADV),
+                       what="a claim after Redis came back")
+            await master.close()
+        asyncio.run(claimed())
+        m.wait_log(lambda l: l.get("msg", "").startswith(
+            "session directory unreachable"))
+
+    def test_killed_host_claims_lapse(self):
+        a = self.reflector(ttl=2, advertise="127.0.0.1:2")
+        b = self.reflector(ttl=2, advertise="127.0.0.1:3")
+
+        async def hold():
+            held = []
+            for i in range(5):
+                ws = await ws_connect(a, "/attach/dead%d/master" % i)
+                self.assertEqual(await ws_recv(ws), WAIT)
+                held.append(ws)
+            wait_until(lambda: all(self.get("dead%d" % i) != ""
+                                   for i in range(5)), what="claims")
+            # The whole of a: supervisor and workers, -9.
+            pids = list(a.worker_pids().values()) + [a.proc.pid]
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+            t0 = time.monotonic()
+            wait_until(lambda: all(self.get("dead%d" % i) == ""
+                                   for i in range(5)),
+                       what="the dead host's claims lapsed")
+            self.assertLess(time.monotonic() - t0, 2.0 + 1.0)
+            # The other host claims and pairs them at once.
+            master, slave = await ws_pair(b, "dead0")
+            wait_until(lambda: self.get("dead0").startswith("127.0.0.1:3 "),
+                       what="b's claim")
+            for ws in [master, slave] + held:
+                try:
+                    await asyncio.wait_for(ws.close(), TIMEOUT)
+                except Exception:
+                    pass
+        asyncio.run(hold())
+        a.proc.wait()
+
+
+if __name__ == "__main__":
+    unittest.main()
