@@ -756,49 +756,48 @@ proto_dec_attach_batch(const uint8_t *b, size_t n,
 	return (pd_end(&d));
 }
 
+/* The next field: an array of exactly n unsigned integers, into out. */
+static void
+pd_counts(struct pdec *d, uint64_t *out, int n, const char *notarray,
+    const char *notuint)
+{
+	const msgpack_object *o = pd_next(d);
+
+	if (o == NULL)
+		return;
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size !=
+	    (uint32_t)n) {
+		(void) pd_fail(d, notarray);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const msgpack_object *c = &o->via.array.ptr[i];
+
+		if (c->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+			(void) pd_fail(d, notuint);
+			return;
+		}
+		out[i] = c->via.u64;
+	}
+}
+
 int
 proto_dec_report(const uint8_t *b, size_t n, struct proto_report *m,
     char *err, size_t errlen)
 {
 	struct pdec d;
-	const msgpack_object *o;
 
 	memset(m, 0, sizeof (*m));
 	if (pd_begin(&d, b, n, PROTO_REPORT, 5, err, errlen) == 0) {
-		o = pd_next(&d);
-		if (o != NULL && (o->type != MSGPACK_OBJECT_ARRAY ||
-		    o->via.array.size != PROTO_REPORT_STATES)) {
-			pd_fail(&d, "session counts are not an array of 4");
-		} else if (o != NULL) {
-			for (int i = 0; i < PROTO_REPORT_STATES; i++) {
-				const msgpack_object *c = &o->via.array.ptr[i];
-				if (c->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
-					pd_fail(&d, "session count is not an "
-					    "unsigned integer");
-					break;
-				}
-				m->prp_sessions[i] = c->via.u64;
-			}
-		}
+		pd_counts(&d, m->prp_sessions, PROTO_REPORT_STATES,
+		    "session counts are not an array of 4",
+		    "session count is not an unsigned integer");
 		m->prp_conns = pd_uint(&d, UINT64_MAX);
 		m->prp_bytes = pd_uint(&d, UINT64_MAX);
 		m->prp_messages = pd_uint(&d, UINT64_MAX);
-		o = pd_next(&d);
-		if (o != NULL && (o->type != MSGPACK_OBJECT_ARRAY ||
-		    o->via.array.size != PROTO_DIRC_MAX)) {
-			pd_fail(&d, "directory counters are not an array of "
-			    "their number");
-		} else if (o != NULL) {
-			for (int i = 0; i < PROTO_DIRC_MAX; i++) {
-				const msgpack_object *c = &o->via.array.ptr[i];
-				if (c->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
-					pd_fail(&d, "directory counter is not "
-					    "an unsigned integer");
-					break;
-				}
-				m->prp_dir[i] = c->via.u64;
-			}
-		}
+		pd_counts(&d, m->prp_dir, PROTO_DIRC_MAX,
+		    "directory counters are not an array of their number",
+		    "directory counter is not an unsigned integer");
 	}
 	return (pd_end(&d));
 }
