@@ -48,7 +48,12 @@
  * status or signal and started again after a back-off (100 ms, doubling to
  * 10 s, reset once a worker has been up for a minute).  A worker that
  * breaks the protocol is killed and restarted.  Every second each worker
- * reports its counters (REPORT); /status asks for the session lists afresh.
+ * reports its counters (REPORT, the session directory's among them:
+ * /status workers[].directory); /status asks for the session lists afresh.
+ * CONFIG carries the session directory's settings (directory, advertise,
+ * by default the first bind address and the bound port, claim_ttl); the
+ * directory itself is the workers' (worker/main.c): the supervisor never
+ * talks to Redis.
  *
  * Ownership of descriptors.  Listening sockets, front-end connections and
  * control channels are all close-on-exec; a worker inherits only its own

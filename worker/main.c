@@ -65,6 +65,19 @@
  * it touches the sockets, so a successor that dies half-way costs only the
  * sessions it had already taken; the rest go back into service here.
  *
+ * Session directory (directory.c, session.c; issue 16).  With config
+ * "directory" set, the first CONFIG starts a hiredis client on this loop
+ * (never a blocking call).  A session's first side claims it for this
+ * host ("<advertise> <fence>", SET NX PX claim_ttl), the claim is
+ * refreshed every claim_ttl/3 while the session lives and removed at its
+ * end, by compare scripts that act only on the session's own fence; a
+ * stale claim of this host is taken over.  The answer comes later and
+ * never delays the attach; directory down or slow (200 ms per request):
+ * the session is served here, the outage counted and logged (rate-
+ * limited).  A claim held by another host is counted; forwarding the
+ * attach to that host is not wired yet.  Counters go to the supervisor in
+ * REPORT (enum proto_dirc).
+ *
  * Shutdown.  SHUTDOWN mode 1 (or SIGTERM, SIGINT, or the supervisor going
  * away) closes every session with 1001 "server shutting down" and exits
  * once every connection is closed, or when the shutdown time-out passes.
