@@ -287,6 +287,7 @@ worker_msg_config(const uint8_t *b, size_t n)
 	mlog_set_shard((int)m.pc_shard);
 	wauth_configure(&m);
 	wresume_configure(&m);
+	whop_configure(&m);
 	if (!wk.w_configured) {
 		wk.w_configured = true;
 		memset(&r, 0, sizeof (r));
@@ -389,7 +390,7 @@ worker_attach(const struct proto_attach *mp, int fd)
 	char accept[WSH_ACCEPT_LEN + 1], resp[256];
 	const char *code, *message, *slash;
 	bool replace;
-	int ping_ok, status;
+	int ping_ok, status, hop;
 	size_t rn, idlen;
 
 	/* Non-blocking already: the supervisor accepts with SOCK_NONBLOCK. */
@@ -416,10 +417,13 @@ worker_attach(const struct proto_attach *mp, int fd)
 	}
 	/*
 	 * A credential of the session's account, before anything that could
-	 * tell a stranger whether the session exists.
+	 * tell a stranger whether the session exists; none for an attach
+	 * another host of the deployment checked and forwarded (whop.c).
 	 */
-	if ((m.pa_flags & PROTO_ATTACH_AUTH) && wauth_check(c, &head,
-	    m.pa_session.ps_p, m.pa_session.ps_n) != 0)
+	if ((hop = whop_check(c, &head)) < 0)
+		return;
+	if ((m.pa_flags & PROTO_ATTACH_AUTH) && hop == 0 && wauth_check(c,
+	    &head, m.pa_session.ps_p, m.pa_session.ps_n) != 0)
 		return;
 	/*
 	 * Shutting down: nothing new.  Draining: no new sessions, but the

@@ -211,6 +211,8 @@ session_counts(struct proto_report *r)
 	r->prp_dir[PROTO_DIRC_CLAIMS_OTHER] = ss.ss_dir.sdc_other;
 	r->prp_dir[PROTO_DIRC_REFRESHES] = ss.ss_dir.sdc_refreshes;
 	r->prp_dir[PROTO_DIRC_RELEASES] = ss.ss_dir.sdc_releases;
+	whop_counts(&r->prp_dir[PROTO_DIRC_HOPS_IN],
+	    &r->prp_dir[PROTO_DIRC_HOP_REFUSED]);
 }
 
 const char *

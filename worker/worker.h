@@ -166,6 +166,11 @@ struct httphead;
 
 /* wresume.c: tokens and tombstones for sessions that resume. */
 void wresume_configure(const struct proto_config *);
+
+/* whop.c: an attach forwarded by another host (X-Medusa-Hop). */
+void whop_configure(const struct proto_config *);
+int whop_check(struct conn *, const struct httphead *);
+void whop_counts(uint64_t *in, uint64_t *refused);
 int wresume_attach(struct conn *, const struct httphead *, const char *key,
     size_t keylen, int role, bool *replace);
 int wresume_token(const char *key, size_t keylen, int role, char *out,

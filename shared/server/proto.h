@@ -199,6 +199,8 @@ enum proto_dirc {
 	PROTO_DIRC_CLAIMS_OTHER,	/* claimed by another host */
 	PROTO_DIRC_REFRESHES,
 	PROTO_DIRC_RELEASES,
+	PROTO_DIRC_HOPS_IN,		/* forwarded attaches believed */
+	PROTO_DIRC_HOP_REFUSED,		/* ... refused (403/503) */
 	PROTO_DIRC_MAX
 };
 
