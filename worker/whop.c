@@ -17,7 +17,6 @@
 #include "httphead.h"
 #include "mlog.h"
 #include "netutil.h"
-#include "token.h"
 #include "worker.h"
 
 #define	WHOP_WINDOW	30		/* s, either side of now */
@@ -25,23 +24,17 @@
 #define	WHOP_PATH_MAX	4096
 
 static struct {
-	uint8_t		wh_secret[TOKEN_SECRET_MAX];
-	size_t		wh_secretlen;
 	struct hop_seen	*wh_seen;
 	struct mlog_limit wh_lim;
 	uint64_t	wh_in;		/* hops believed */
 	uint64_t	wh_refused;
 } wh;
 
+/* After wresume_configure(): the secret is the deployment's, from there. */
 void
 whop_configure(const struct proto_config *m)
 {
-	size_t n = m->pc_secret.ps_n;
-
-	if (n > sizeof (wh.wh_secret))
-		n = sizeof (wh.wh_secret);
-	memcpy(wh.wh_secret, m->pc_secret.ps_p, n);
-	wh.wh_secretlen = n;
+	(void) m;
 	if (wh.wh_seen == NULL && (wh.wh_seen = hop_seen_new(WHOP_NONCES)) ==
 	    NULL) {
 		mlog(MLOG_FATAL, "cannot allocate the hop nonce table", "");
@@ -60,12 +53,15 @@ whop_check(struct conn *c, const struct httphead *h)
 	char method[16], path[WHOP_PATH_MAX];
 	struct hop_info info;
 	int64_t now = (int64_t)(netutil_now_ms() / 1000);
+	const uint8_t *secret;
+	size_t sn;
 	int rv;
 
+	secret = wresume_secret(&sn);
 	if (v == NULL)
 		return (0);
 	if (h->hh_method.s_n >= sizeof (method) ||
-	    h->hh_target.s_n >= sizeof (path) || wh.wh_secretlen == 0 ||
+	    h->hh_target.s_n >= sizeof (path) || sn == 0 ||
 	    httphead_count(h, HOP_HEADER) != 1) {
 		rv = HOP_BAD;
 	} else {
@@ -73,7 +69,7 @@ whop_check(struct conn *c, const struct httphead *h)
 		method[h->hh_method.s_n] = '\0';
 		memcpy(path, h->hh_target.s_p, h->hh_target.s_n);
 		path[h->hh_target.s_n] = '\0';
-		rv = hop_check(wh.wh_secret, wh.wh_secretlen, method, path,
+		rv = hop_check(secret, sn, method, path,
 		    v->s_p, v->s_n, now, WHOP_WINDOW, &info);
 		if (rv == HOP_OK)
 			rv = hop_seen_add(wh.wh_seen, info.hi_nonce,

@@ -166,6 +166,7 @@ struct httphead;
 
 /* wresume.c: tokens and tombstones for sessions that resume. */
 void wresume_configure(const struct proto_config *);
+const uint8_t *wresume_secret(size_t *n);
 
 /* whop.c: an attach forwarded by another host (X-Medusa-Hop). */
 void whop_configure(const struct proto_config *);

@@ -67,6 +67,14 @@ wresume_configure(const struct proto_config *m)
 		wr.wr_ttl = 1;
 }
 
+/* The deployment's secret (also the hop's: whop.c). */
+const uint8_t *
+wresume_secret(size_t *n)
+{
+	*n = wr.wr_secretlen;
+	return (wr.wr_secret);
+}
+
 /* "<account>/<id>" or "<id>": the account ("" for none) and the id. */
 static void
 wresume_split(const char *key, size_t keylen, char *acct, size_t acap,
