@@ -75,8 +75,11 @@
  * never delays the attach; directory down or slow (200 ms per request):
  * the session is served here, the outage counted and logged (rate-
  * limited).  A claim held by another host is counted; forwarding the
- * attach to that host is not wired yet.  Counters go to the supervisor in
- * REPORT (enum proto_dirc).
+ * attach to that host is not wired yet.  An attach another host forwarded
+ * here carries X-Medusa-Hop (whop.c): believed (mac with the deployment's
+ * secret, time window, fresh nonce), it needs no credential; otherwise it
+ * is refused with 403.  Counters go to the supervisor in REPORT (enum
+ * proto_dirc).
  *
  * Shutdown.  SHUTDOWN mode 1 (or SIGTERM, SIGINT, or the supervisor going
  * away) closes every session with 1001 "server shutting down" and exits
