@@ -1262,6 +1262,20 @@ conn_forget(struct conn *c)
 	conn_bury(c);
 }
 
+/*
+ * The socket leaves its connection (forward.c splices it to another host):
+ * a descriptor of the same socket, or -1; the struct goes to the reaper.
+ */
+int
+conn_take_fd(struct conn *c)
+{
+	int fd = dup(c->c_fd);
+
+	conn_hold(c);
+	conn_bury(c);
+	return (fd);
+}
+
 /* Can this connection move to another process as it is? */
 bool
 conn_movable(const struct conn *c)

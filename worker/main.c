@@ -383,6 +383,138 @@ worker_msg_attach_batch(const uint8_t *b, size_t n)
 }
 
 /* One attach and its socket: the handshake, then its session. */
+/*
+ * The attach joins its session here: resume, admission, the 101 and the
+ * session.  bytes[0..n) is the request head and what followed it.
+ */
+static void
+worker_attach_local(struct conn *c, const char *key, size_t keylen,
+    int role, const char *bytes, size_t n, const struct httphead *hp,
+    const char *accept, int ping_ok)
+{
+	struct httphead head = *hp;
+	const char *code, *message;
+	char resp[256];
+	bool replace;
+	int status;
+	size_t rn;
+
+	/* A side that can resume, or comes back with its token. */
+	if (wresume_attach(c, &head, key, keylen,
+	    role, &replace) != 0)
+		return;
+	status = session_admit(key, keylen,
+	    role, replace, &code, &message);
+	if (status == 503) {
+		/* A limit: one line a second at most, however many. */
+		static struct mlog_limit lim;
+		unsigned long skipped;
+
+		if (mlog_allow(&lim, &skipped))
+			mlog(MLOG_WARN, "session limit reached", "code=%s "
+			    "max_sessions_per_worker=%zu times_since_last_line="
+			    "%lu", code, wk.w_conf.wc_max_sessions, skipped);
+		conn_http_refuse(c, status, code, message,
+		    "Retry-After: 1\r\n");
+		return;
+	}
+	if (status != 0) {
+		conn_http_error(c, status, code, message, status == 503 ?
+		    "Retry-After: 1\r\n" : NULL);
+		return;
+	}
+	rn = wshandshake_response(resp, sizeof (resp), accept);
+	/* The 101 and what joining sends (linkup or wait) in one write. */
+	conn_cork(c);
+	if (conn_write_raw(c, resp, rn) != 0)
+		return;
+	if (session_attach(c, key, keylen,
+	    role) != 0) {
+		conn_send_close(c, 1011, "out of memory", 13);
+		conn_uncork(c);
+		return;
+	}
+	if (wk.w_corking)
+		wk.w_corked[wk.w_ncorked++] = c;
+	else
+		conn_uncork(c);
+	conn_start(c, ping_ok != 0, (const uint8_t *)bytes + head.hh_len,
+	    n - head.hh_len);
+}
+
+/* An attach waiting for the directory's answer: copies of its fields. */
+struct wlookup {
+	struct conn	*wl_conn;
+	int		wl_role;
+	size_t		wl_keylen;
+	size_t		wl_n;
+	char		*wl_key;
+	char		wl_bytes[];	/* the head and what followed */
+};
+
+static void
+worker_lookup_cb(void *arg, int result, const char *addr)
+{
+	struct wlookup *l = arg;
+	struct httphead head;
+	struct wsh_error we;
+	char accept[WSH_ACCEPT_LEN + 1], reqid[48], peer[64];
+	const uint8_t *secret;
+	size_t sn;
+	int ping_ok, fd;
+
+	/* Parsed before: both succeed again on the same bytes. */
+	if (httphead_parse_request(l->wl_bytes, l->wl_n, &head) !=
+	    HTTPHEAD_OK || wshandshake_check_request(&head, accept, &ping_ok,
+	    &we) != 0) {
+		conn_abort(l->wl_conn, "internal error");
+		free(l);
+		return;
+	}
+	if (result == DIR_OTHER &&
+	    session_find(l->wl_key, l->wl_keylen) == NULL) {
+		(void) snprintf(reqid, sizeof (reqid), "%s",
+		    conn_reqid(l->wl_conn));
+		(void) snprintf(peer, sizeof (peer), "%s",
+		    conn_peer(l->wl_conn));
+		secret = wresume_secret(&sn);
+		if ((fd = conn_take_fd(l->wl_conn)) >= 0)
+			forward_attach(fd, reqid, peer, addr, secret, sn, &head,
+			    l->wl_bytes, head.hh_len, l->wl_bytes + head.hh_len,
+			    l->wl_n - head.hh_len);
+		free(l);
+		return;
+	}
+	/* Ours, nobody's, or no answer: served here. */
+	worker_attach_local(l->wl_conn, l->wl_key, l->wl_keylen, l->wl_role,
+	    l->wl_bytes, l->wl_n, &head, accept, ping_ok);
+	free(l);
+}
+
+static void
+worker_lookup(struct conn *c, const struct proto_attach *m)
+{
+	struct wlookup *l;
+	char key[ROUTE_ID_MAX + 64];
+
+	l = malloc(sizeof (*l) + m->pa_head.ps_n + m->pa_session.ps_n + 1);
+	if (l == NULL) {
+		conn_http_error(c, 503, "ServiceUnavailable", "out of memory",
+		    "Retry-After: 1\r\n");
+		return;
+	}
+	l->wl_conn = c;
+	l->wl_role = (int)m->pa_role;
+	l->wl_n = m->pa_head.ps_n;
+	memcpy(l->wl_bytes, m->pa_head.ps_p, l->wl_n);
+	l->wl_key = l->wl_bytes + l->wl_n;
+	l->wl_keylen = m->pa_session.ps_n;
+	memcpy(l->wl_key, m->pa_session.ps_p, l->wl_keylen);
+	l->wl_key[l->wl_keylen] = '\0';
+	session_dir_key(key, sizeof (key), l->wl_key, l->wl_keylen);
+	dir_lookup(key, worker_lookup_cb, l);
+}
+
 static void
 worker_attach(const struct proto_attach *mp, int fd)
 {
@@ -390,11 +522,10 @@ worker_attach(const struct proto_attach *mp, int fd)
 	struct httphead head;
 	struct wsh_error we;
 	struct conn *c;
-	char accept[WSH_ACCEPT_LEN + 1], resp[256];
-	const char *code, *message, *slash;
-	bool replace;
-	int ping_ok, status, hop;
-	size_t rn, idlen;
+	char accept[WSH_ACCEPT_LEN + 1];
+	const char *slash;
+	int ping_ok, hop;
+	size_t idlen;
 
 	/* Non-blocking already: the supervisor accepts with SOCK_NONBLOCK. */
 	if ((c = conn_new(fd, (int)m.pa_role, m.pa_req_id.ps_p,
@@ -447,47 +578,18 @@ worker_attach(const struct proto_attach *mp, int fd)
 		    "session id too long", NULL);
 		return;
 	}
-	/* A side that can resume, or comes back with its token. */
-	if (wresume_attach(c, &head, m.pa_session.ps_p, m.pa_session.ps_n,
-	    (int)m.pa_role, &replace) != 0)
-		return;
-	status = session_admit(m.pa_session.ps_p, m.pa_session.ps_n,
-	    (int)m.pa_role, replace, &code, &message);
-	if (status == 503) {
-		/* A limit: one line a second at most, however many. */
-		static struct mlog_limit lim;
-		unsigned long skipped;
-
-		if (mlog_allow(&lim, &skipped))
-			mlog(MLOG_WARN, "session limit reached", "code=%s "
-			    "max_sessions_per_worker=%zu times_since_last_line="
-			    "%lu", code, wk.w_conf.wc_max_sessions, skipped);
-		conn_http_refuse(c, status, code, message,
-		    "Retry-After: 1\r\n");
+	/*
+	 * With a directory, a session this worker does not hold may be
+	 * another host's: ask (bounded: DIR_TIMEOUT) before attaching here.
+	 */
+	if (hop == 0 && dir_enabled() && session_find(m.pa_session.ps_p,
+	    m.pa_session.ps_n) == NULL) {
+		worker_lookup(c, &m);
 		return;
 	}
-	if (status != 0) {
-		conn_http_error(c, status, code, message, status == 503 ?
-		    "Retry-After: 1\r\n" : NULL);
-		return;
-	}
-	rn = wshandshake_response(resp, sizeof (resp), accept);
-	/* The 101 and what joining sends (linkup or wait) in one write. */
-	conn_cork(c);
-	if (conn_write_raw(c, resp, rn) != 0)
-		return;
-	if (session_attach(c, m.pa_session.ps_p, m.pa_session.ps_n,
-	    (int)m.pa_role) != 0) {
-		conn_send_close(c, 1011, "out of memory", 13);
-		conn_uncork(c);
-		return;
-	}
-	if (wk.w_corking)
-		wk.w_corked[wk.w_ncorked++] = c;
-	else
-		conn_uncork(c);
-	conn_start(c, ping_ok != 0, (const uint8_t *)m.pa_head.ps_p +
-	    head.hh_len, m.pa_head.ps_n - head.hh_len);
+	worker_attach_local(c, m.pa_session.ps_p, m.pa_session.ps_n,
+	    (int)m.pa_role, m.pa_head.ps_p, m.pa_head.ps_n, &head, accept,
+	    ping_ok);
 }
 
 static void
@@ -837,6 +939,7 @@ main(int argc, char **argv)
 		return (1);
 	}
 	session_init(wk.w_loop, &wk.w_conf);
+	forward_init(wk.w_loop);
 	(void) netutil_nonblock(cfd);
 	ctlchan_init(&wk.w_ctl, cfd, worker_ctl_qmax());
 	ev_io_init(&wk.w_ctl_rio, worker_ctl_read_cb, cfd, EV_READ);

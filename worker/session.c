@@ -213,6 +213,8 @@ session_counts(struct proto_report *r)
 	r->prp_dir[PROTO_DIRC_RELEASES] = ss.ss_dir.sdc_releases;
 	whop_counts(&r->prp_dir[PROTO_DIRC_HOPS_IN],
 	    &r->prp_dir[PROTO_DIRC_HOP_REFUSED]);
+	forward_counts(&r->prp_dir[PROTO_DIRC_FWD_OUT],
+	    &r->prp_dir[PROTO_DIRC_FWD_FAILED]);
 }
 
 const char *
@@ -343,7 +345,7 @@ struct session_ticket {
 	char	st_id[];
 };
 
-static void
+void
 session_dir_key(char *key, size_t cap, const char *id, size_t idlen)
 {
 	size_t n;

@@ -68,6 +68,7 @@ struct session_dir_counters {
 	uint64_t	sdc_releases;
 };
 const struct session_dir_counters *session_dir_counters(void);
+void session_dir_key(char *key, size_t cap, const char *id, size_t idlen);
 
 /* conn.c: one WebSocket endpoint. */
 int conn_init(struct ev_loop *, const struct wconf *);
@@ -104,6 +105,7 @@ int conn_freeze(const struct conn *, ev_tstamp now,
     struct proto_conn_state *);
 void conn_hold(struct conn *);
 void conn_forget(struct conn *);
+int conn_take_fd(struct conn *);
 struct conn *conn_thaw(const struct proto_conn_state *, int fd,
     ev_tstamp now);
 void conn_thawed(struct conn *, bool peer_full);
@@ -167,6 +169,14 @@ struct httphead;
 /* wresume.c: tokens and tombstones for sessions that resume. */
 void wresume_configure(const struct proto_config *);
 const uint8_t *wresume_secret(size_t *n);
+
+/* forward.c: an attach forwarded to its session's host. */
+void forward_init(struct ev_loop *);
+void forward_counts(uint64_t *out, uint64_t *failed);
+void forward_attach(int cfd, const char *reqid, const char *peer,
+    const char *owner, const uint8_t *secret, size_t sn,
+    const struct httphead *h, const char *head, size_t headlen,
+    const char *early, size_t earlyn);
 
 /* whop.c: an attach forwarded by another host (X-Medusa-Hop). */
 void whop_configure(const struct proto_config *);

@@ -1073,7 +1073,8 @@ proto_dirc_name(int counter)
 		"directory_requests", "directory_errors",
 		"directory_timeouts", "directory_connects", "claims",
 		"claim_takeovers", "claims_other_host", "claim_refreshes",
-		"claim_releases", "forwards_in", "forwards_refused"
+		"claim_releases", "forwards_in", "forwards_refused",
+		"forwards_out", "forwards_failed"
 	};
 
 	if (counter < 0 || counter >= PROTO_DIRC_MAX)

@@ -201,6 +201,8 @@ enum proto_dirc {
 	PROTO_DIRC_RELEASES,
 	PROTO_DIRC_HOPS_IN,		/* forwarded attaches believed */
 	PROTO_DIRC_HOP_REFUSED,		/* ... refused (403/503) */
+	PROTO_DIRC_FWD_OUT,		/* attaches forwarded to their host */
+	PROTO_DIRC_FWD_FAILED,		/* ... whose host could not be reached */
 	PROTO_DIRC_MAX
 };
 

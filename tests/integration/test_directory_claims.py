@@ -12,11 +12,13 @@ with -9: its claims lapse within claim_ttl_s.  The counters are read from
 import asyncio
 import os
 import signal
+import tempfile
 import time
 import unittest
 
 from harness import (LINKUP, TIMEOUT, WAIT, Medusa, wait_until, ws_connect,
                      ws_pair, ws_recv)
+from test_auth import refusal
 from test_directory import REDIS, Redis, free_port
 
 ADV = "127.0.0.1:1"     # what this host advertises (never dialled here)
@@ -98,23 +100,23 @@ class ClaimsTest(unittest.TestCase):
     def test_stale_own_claim_taken_over(self):
         m = self.reflector()
         self.redis.cmd("SET", "medusa:s:/stale", ADV + " " + "0" * 32)
-        self.redis.cmd("SET", "medusa:s:/theirs", "10.9.9.9:8381 " + "1" * 32)
+        # Another host's, a host that is down (nothing listens there).
+        self.redis.cmd("SET", "medusa:s:/theirs", "127.0.0.1:9 " + "1" * 32)
 
         async def run():
             master, slave = await ws_pair(m, "stale")
             wait_until(lambda: self.get("stale") != ADV + " " + "0" * 32,
                        what="the stale claim taken over")
             self.assertTrue(self.get("stale").startswith(ADV + " "))
-            # Another host's claim stays; the session is served here.
-            m2, s2 = await ws_pair(m, "theirs")
-            await m2.send("y")
-            self.assertEqual(await ws_recv(s2), "y")
-            for ws in (master, slave, m2, s2):
+            for ws in (master, slave):
                 await ws.close()
         asyncio.run(run())
-        self.assertEqual(self.get("theirs"), "10.9.9.9:8381 " + "1" * 32)
-        wait_until(lambda: counters(m)["claims_other_host"] == 1,
-                   what="the other host's claim counted")
+        # Another host's claim: forwarded there; that host is down: 502.
+        got = refusal(m.port, "/attach/theirs/master")
+        self.assertEqual(got[:2], (502, "BadGateway"))
+        self.assertEqual(self.get("theirs"), "127.0.0.1:9 " + "1" * 32)
+        wait_until(lambda: counters(m)["forwards_failed"] == 1,
+                   what="the failed forward counted")
         self.assertEqual(counters(m)["claim_takeovers"], 1)
         wait_until(lambda: self.get("stale") == "", what="released")
 
@@ -182,6 +184,76 @@ class ClaimsTest(unittest.TestCase):
                     pass
         asyncio.run(hold())
         a.proc.wait()
+
+
+
+@unittest.skipIf(REDIS is None, "redis-server is not installed")
+class ForwardTest(unittest.TestCase):
+    """Two hosts on one directory (advertise: the default, the bound
+    address): the two sides of each session reach different hosts and
+    pair at the owner through the forwarding hop."""
+
+    def setUp(self):
+        self.redis = Redis(free_port())
+        self.hosts = []
+        # The deployment's secret, the same file for both hosts.
+        fd, self.secret = tempfile.mkstemp(prefix="medusa-secret-")
+        os.write(fd, os.urandom(32))
+        os.close(fd)
+        os.chmod(self.secret, 0o644)
+        for _ in range(2):
+            m = Medusa(workers=2, config={
+                "directory": "redis://127.0.0.1:%d" % self.redis.port,
+                "claim_ttl_s": 5, "secret_file": self.secret})
+            self.hosts.append(m)
+            wait_until(lambda: counters(m).get("directory_connects", 0) >=
+                       2, what="connected to Redis")
+
+    def tearDown(self):
+        for m in self.hosts:
+            if m.proc.poll() is None:
+                m.stop()
+                m.check_clean(self)
+        self.redis.stop()
+        os.unlink(self.secret)
+
+    def test_sides_on_two_hosts_pair(self):
+        a, b = self.hosts
+        n = 40
+
+        async def one(i):
+            sid = "fwd%d" % i
+            first, second = (a, b) if i % 2 else (b, a)
+            master = await ws_connect(first, "/attach/%s/master" % sid)
+            self.assertEqual(await ws_recv(master), WAIT)
+            owner = "127.0.0.1:%d" % first.port
+            wait_until(lambda: self.get(sid).startswith(owner + " "),
+                       what="the first host's claim")
+            slave = await ws_connect(second, "/attach/%s/slave" % sid)
+            self.assertEqual(await ws_recv(slave), LINKUP)
+            self.assertEqual(await ws_recv(master), LINKUP)
+            data = os.urandom(3000 + i)
+            await master.send(data)
+            self.assertEqual(await ws_recv(slave), data)
+            await slave.send("back %d" % i)
+            self.assertEqual(await ws_recv(master), "back %d" % i)
+            await master.close()
+            await slave.close()
+
+        async def run():
+            await asyncio.gather(*(one(i) for i in range(n)))
+        asyncio.run(run())
+        wait_until(lambda: sum(counters(m)["forwards_out"]
+                               for m in self.hosts) == n,
+                   what="every second side forwarded")
+        self.assertEqual(sum(counters(m)["forwards_in"] for m in self.hosts),
+                         n)
+        self.assertEqual(sum(counters(m)["forwards_refused"]
+                             for m in self.hosts), 0)
+
+    def get(self, sid):
+        return self.redis.cmd("GET", "medusa:s:/" + sid)
+
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ static const struct proto_attach empty_attach = {
 };
 static const struct proto_report sample_report = {
 	{ 1, 2, 3, UINT64_MAX }, 10, 1ull << 40, 99,
-	{ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, UINT64_MAX }
+	{ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, UINT64_MAX }
 };
 static const struct proto_status_req sample_status_req = {
 	0xfedcba9876543210ull
@@ -440,7 +440,7 @@ START_TEST(test_report)
 	ck_assert_uint_eq(out.prp_messages, 99);
 	for (int i = 0; i < PROTO_DIRC_MAX; i++)
 		ck_assert_uint_eq(out.prp_dir[i], sample_report.prp_dir[i]);
-	ck_assert_str_eq(proto_dirc_name(PROTO_DIRC_MAX - 1), "forwards_refused");
+	ck_assert_str_eq(proto_dirc_name(PROTO_DIRC_MAX - 1), "forwards_failed");
 	ck_assert_str_eq(proto_dirc_name(PROTO_DIRC_MAX), "unknown");
 	msgpack_sbuffer_destroy(&sb);
 }
@@ -912,7 +912,7 @@ build(msgpack_sbuffer *sb, const char *spec)
 	}
 }
 
-#define	DIRC	"A11 U1 U2 U3 U4 U5 U6 U7 U8 U9 U10 U11"
+#define	DIRC	"A13 U1 U2 U3 U4 U5 U6 U7 U8 U9 U10 U11 U12 U13"
 #define	CFG_TAIL	"U600000 U3600000 U5000 U30000 U2000 U10000 U1048576 " \
 			"U1048576 U262144 U128 U100000 U64 U300000 U604800000 " \
 			"S/etc/medusa/keys B0123456789abcdef U3600000 " \
@@ -979,17 +979,17 @@ static const struct {
 	{ PROTO_ATTACH, "A8 U3 Sr Ss U1 Bh Sp U5 U2", 0 },	/* flag 2 */
 	{ PROTO_ATTACH, "A8 U3 Sr Ss U1 Bh Sp U5 Sx", 0 },
 	{ PROTO_ATTACH, "A7 U3 Sr Ss U1 Bh Sp U5", 0 },		/* protocol 5 */
-	/* REPORT: [4 counts], conns, bytes, messages, [11 directory] */
+	/* REPORT: [4 counts], conns, bytes, messages, [13 directory] */
 	{ PROTO_REPORT, "A6 U4 A4 U1 U2 U3 U4 U5 U6 U7 " DIRC, 1 },
 	{ PROTO_REPORT, "A6 U4 A3 U1 U2 U3 U5 U6 U7 " DIRC, 0 },
 	{ PROTO_REPORT, "A6 U4 A5 U1 U2 U3 U4 U5 U5 U6 U7 " DIRC, 0 },
 	{ PROTO_REPORT, "A6 U4 U1 U5 U6 U7 " DIRC, 0 },
 	{ PROTO_REPORT, "A6 U4 A4 U1 U2 S3 U4 U5 U6 U7 " DIRC, 0 },
 	{ PROTO_REPORT, "A5 U4 A4 U1 U2 U3 U4 U5 U6 U7", 0 },
-	{ PROTO_REPORT, "A6 U4 A4 U1 U2 U3 U4 U5 U6 U7 A10 U1 U2 U3 U4 U5 "
-	    "U6 U7 U8 U9 U10", 0 },
-	{ PROTO_REPORT, "A6 U4 A4 U1 U2 U3 U4 U5 U6 U7 A11 U1 U2 U3 U4 U5 "
-	    "U6 U7 U8 U9 U10 I-9", 0 },
+	{ PROTO_REPORT, "A6 U4 A4 U1 U2 U3 U4 U5 U6 U7 A12 U1 U2 U3 U4 U5 "
+	    "U6 U7 U8 U9 U10 U11 U12", 0 },
+	{ PROTO_REPORT, "A6 U4 A4 U1 U2 U3 U4 U5 U6 U7 A13 U1 U2 U3 U4 U5 "
+	    "U6 U7 U8 U9 U10 U11 U12 I-9", 0 },
 	{ PROTO_REPORT, "A5 U4 A4 U1 U2 U3 I-4 U5 U6 U7", 0 },
 	{ PROTO_REPORT, "A5 U4 A4 U1 U2 U3 U4 U5 U6 Sx", 0 },
 	{ PROTO_REPORT, "A5 U4 M0 U5 U6 U7", 0 },
