@@ -448,6 +448,7 @@ struct wlookup {
 	int		wl_role;
 	size_t		wl_keylen;
 	size_t		wl_n;
+	char		wl_fence[DIR_FENCE_LEN + 1];
 	char		*wl_key;
 	char		wl_bytes[];	/* the head and what followed */
 };
@@ -459,6 +460,7 @@ worker_lookup_cb(void *arg, int result, const char *addr)
 	struct httphead head;
 	struct wsh_error we;
 	char accept[WSH_ACCEPT_LEN + 1], reqid[48], peer[64];
+	char unused[DIR_FENCE_LEN + 1];
 	const uint8_t *secret;
 	size_t sn;
 	int ping_ok, fd;
@@ -485,9 +487,22 @@ worker_lookup_cb(void *arg, int result, const char *addr)
 		free(l);
 		return;
 	}
-	/* Ours, nobody's, or no answer: served here. */
+	/*
+	 * Claimed for this host (the session made now holds the claim),
+	 * nobody's, or no answer: served here.
+	 */
+	if (result == DIR_OWNER)
+		session_claim_next(l->wl_fence, NULL);
 	worker_attach_local(l->wl_conn, l->wl_key, l->wl_keylen, l->wl_role,
 	    l->wl_bytes, l->wl_n, &head, accept, ping_ok);
+	session_claim_next(NULL, unused);
+	if (unused[0] != '\0') {
+		/* Refused after all (a limit, a bad resume): let it go. */
+		char key[ROUTE_ID_MAX + 64];
+
+		session_dir_key(key, sizeof (key), l->wl_key, l->wl_keylen);
+		dir_release(key, unused, NULL, NULL);
+	}
 	free(l);
 }
 
@@ -512,7 +527,9 @@ worker_lookup(struct conn *c, const struct proto_attach *m)
 	memcpy(l->wl_key, m->pa_session.ps_p, l->wl_keylen);
 	l->wl_key[l->wl_keylen] = '\0';
 	session_dir_key(key, sizeof (key), l->wl_key, l->wl_keylen);
-	dir_lookup(key, worker_lookup_cb, l);
+	/* Claim (SET NX): of two first sides on two hosts, one wins. */
+	dir_fence(l->wl_fence);
+	dir_claim(key, l->wl_fence, worker_lookup_cb, l);
 }
 
 static void
@@ -579,8 +596,9 @@ worker_attach(const struct proto_attach *mp, int fd)
 		return;
 	}
 	/*
-	 * With a directory, a session this worker does not hold may be
-	 * another host's: ask (bounded: DIR_TIMEOUT) before attaching here.
+	 * With a directory, a session this worker does not hold is claimed
+	 * for this host before it is made here, or found to be another
+	 * host's and forwarded there (bounded: DIR_TIMEOUT).
 	 */
 	if (hop == 0 && dir_enabled() && session_find(m.pa_session.ps_p,
 	    m.pa_session.ps_n) == NULL) {

@@ -72,6 +72,7 @@ static struct sessions {
 	uint64_t	ss_bytes;	/* payload bytes relayed */
 	uint64_t	ss_msgs;	/* messages relayed */
 	ev_timer	ss_refresh;	/* directory claims' refresh */
+	char		ss_next_fence[DIR_FENCE_LEN + 1];	/* claimed */
 	struct session_dir_counters ss_dir;
 } ss;
 
@@ -414,6 +415,12 @@ session_claim(struct session *s)
 
 	if (!dir_enabled())
 		return;
+	if (ss.ss_next_fence[0] != '\0') {
+		/* Claimed before the attach (main.c): the claim is this one. */
+		memcpy(s->s_fence, ss.ss_next_fence, sizeof (s->s_fence));
+		ss.ss_next_fence[0] = '\0';
+		s->s_claimed = true;
+	}
 	if (!ev_is_active(&ss.ss_refresh)) {
 		ev_tstamp every = ss.ss_conf->wc_claim_ttl / 3;
 
@@ -421,6 +428,8 @@ session_claim(struct session *s)
 		    every);
 		ev_timer_start(ss.ss_loop, &ss.ss_refresh);
 	}
+	if (s->s_claimed)
+		return;
 	if ((t = malloc(sizeof (*t) + s->s_idlen + 1)) == NULL)
 		return;		/* served here, unclaimed */
 	dir_fence(s->s_fence);
@@ -443,6 +452,25 @@ session_unclaim(struct session *s)
 	}
 	s->s_claimed = false;
 	s->s_fence[0] = '\0';	/* a claim still under way is released */
+}
+
+/*
+ * The next session made here holds the claim just won under fence (NULL:
+ * none).  A fence not taken (the attach was refused) is returned to
+ * fence_out (else ""), for the caller to release.
+ */
+void
+session_claim_next(const char *fence, char *fence_out)
+{
+	if (fence_out != NULL)
+		memcpy(fence_out, ss.ss_next_fence, sizeof (ss.ss_next_fence));
+	if (fence != NULL) {
+		(void) snprintf(ss.ss_next_fence, sizeof (ss.ss_next_fence),
+		    "%s", fence);
+		ss.ss_dir.sdc_claims++;
+	} else {
+		ss.ss_next_fence[0] = '\0';
+	}
 }
 
 const struct session_dir_counters *

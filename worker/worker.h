@@ -69,6 +69,7 @@ struct session_dir_counters {
 };
 const struct session_dir_counters *session_dir_counters(void);
 void session_dir_key(char *key, size_t cap, const char *id, size_t idlen);
+void session_claim_next(const char *fence, char *fence_out);
 
 /* conn.c: one WebSocket endpoint. */
 int conn_init(struct ev_loop *, const struct wconf *);
