@@ -246,8 +246,9 @@ class ForwardTest(unittest.TestCase):
         wait_until(lambda: sum(counters(m)["forwards_out"]
                                for m in self.hosts) == n,
                    what="every second side forwarded")
-        self.assertEqual(sum(counters(m)["forwards_in"] for m in self.hosts),
-                         n)
+        wait_until(lambda: sum(counters(m)["forwards_in"]
+                               for m in self.hosts) == n,
+                   what="every hop believed (REPORT: once a second)")
         self.assertEqual(sum(counters(m)["forwards_refused"]
                              for m in self.hosts), 0)
 
