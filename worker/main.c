@@ -67,15 +67,15 @@
  *
  * Session directory (directory.c, session.c; issue 16).  With config
  * "directory" set, the first CONFIG starts a hiredis client on this loop
- * (never a blocking call).  A session's first side claims it for this
- * host ("<advertise> <fence>", SET NX PX claim_ttl), the claim is
- * refreshed every claim_ttl/3 while the session lives and removed at its
- * end, by compare scripts that act only on the session's own fence; a
- * stale claim of this host is taken over.  The answer comes later and
- * never delays the attach; directory down or slow (200 ms per request):
- * the session is served here, the outage counted and logged (rate-
- * limited).  A claim held by another host is counted; forwarding the
- * attach to that host is not wired yet.  An attach another host forwarded
+ * (never a blocking call).  An attach for a session this worker does not
+ * hold first claims it for this host ("<advertise> <fence>", SET NX PX
+ * claim_ttl; worker_lookup) and waits for the answer (at most 200 ms):
+ * won, or Redis down or slow: the session is made here (the outage
+ * counted and logged, rate-limited); held by another host: the socket is
+ * spliced to that host (forward.c).  A claim is refreshed every
+ * claim_ttl/3 while its session lives and removed at its end, by compare
+ * scripts that act only on the session's own fence; a stale claim of
+ * this host is taken over.  An attach another host forwarded
  * here carries X-Medusa-Hop (whop.c): believed (mac with the deployment's
  * secret, time window, fresh nonce), it needs no credential; otherwise it
  * is refused with 403.  Counters go to the supervisor in REPORT (enum
