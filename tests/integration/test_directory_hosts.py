@@ -7,14 +7,13 @@ and relays byte-exact."""
 import asyncio
 import os
 import shutil
-import subprocess
 import tempfile
 import unittest
 
 from harness import AsyncTestCase, Medusa, until, ws_pair, ws_recv
 from test_directory import REDIS, Redis, free_port
 from test_directory_claims import counters
-from test_tls import HAPROXY, HAPROXY_HEAD, wait_listening
+from test_tls import HAPROXY, HAPROXY_HEAD, start_haproxy, stop_haproxy
 
 CFG = HAPROXY_HEAD + """frontend medusa
     mode tcp
@@ -54,21 +53,14 @@ class ThreeHostsTest(AsyncTestCase):
             "directory": "redis://127.0.0.1:%d" % cls.redis.port})
             for h in (2, 3, 4)]
         cls.port = free_port()
-        cfg = os.path.join(cls.d, "haproxy.cfg")
         servers = "\n".join("    server r%d 127.0.0.%d:%d" % (i, i + 2, m.port)
                             for i, m in enumerate(cls.ms))
-        with open(cfg, "w") as f:
-            f.write(CFG.format(port=cls.port, servers=servers))
-        cls.hap = subprocess.Popen([HAPROXY, "-db", "-f", cfg],
-                                   stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE)
-        wait_listening(cls.hap, (cls.port,))
+        cls.hap = start_haproxy(cls.d, CFG.format(port=cls.port,
+                                                  servers=servers), cls.port)
 
     @classmethod
     def tearDownClass(cls):
-        cls.hap.terminate()
-        cls.hap.wait()
-        cls.hap.stderr.close()
+        stop_haproxy(cls.hap)
         for m in cls.ms:
             m.stop()
             m.check_clean(unittest.TestCase())

@@ -6,12 +6,12 @@ session pairs and relays; the sessions spread over both hosts."""
 import asyncio
 import os
 import shutil
-import subprocess
 import tempfile
 import unittest
 
 from harness import (AsyncTestCase, Medusa, TOP, until, ws_pair, ws_recv)
-from test_tls import HAPROXY, HAPROXY_HEAD, free_port, wait_listening
+from test_tls import (HAPROXY, HAPROXY_HEAD, free_port, start_haproxy,
+                      stop_haproxy)
 
 CFG = HAPROXY_HEAD + """frontend medusa
     bind 127.0.0.1:{port}
@@ -50,20 +50,13 @@ class HaproxyHashTest(AsyncTestCase):
         cls.d = tempfile.mkdtemp()
         cls.ms = [Medusa(workers=2), Medusa(workers=2)]
         cls.port = free_port()
-        cfg = os.path.join(cls.d, "haproxy.cfg")
-        with open(cfg, "w") as f:
-            f.write(CFG.format(port=cls.port, hash=hash_lines(),
-                               p1=cls.ms[0].port, p2=cls.ms[1].port))
-        cls.hap = subprocess.Popen([HAPROXY, "-db", "-f", cfg],
-                                   stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE)
-        wait_listening(cls.hap, (cls.port,))
+        cls.hap = start_haproxy(cls.d, CFG.format(
+            port=cls.port, hash=hash_lines(), p1=cls.ms[0].port,
+            p2=cls.ms[1].port), cls.port)
 
     @classmethod
     def tearDownClass(cls):
-        cls.hap.terminate()
-        cls.hap.wait()
-        cls.hap.stderr.close()
+        stop_haproxy(cls.hap)
         for m in cls.ms:
             m.stop()
         shutil.rmtree(cls.d)

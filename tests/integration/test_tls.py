@@ -51,6 +51,24 @@ def free_port():
     return port
 
 
+def start_haproxy(d, text, port):
+    """haproxy in the foreground with the configuration text (written into
+    directory d), once it accepts on port."""
+    cfg = os.path.join(d, "haproxy.cfg")
+    with open(cfg, "w") as f:
+        f.write(text)
+    hap = subprocess.Popen([HAPROXY, "-db", "-f", cfg],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wait_listening(hap, (port,))
+    return hap
+
+
+def stop_haproxy(hap):
+    hap.terminate()
+    hap.wait()
+    hap.stderr.close()
+
+
 def wait_listening(hap, ports):
     """Wait until haproxy accepts connections on every port."""
     def accepts(p):
