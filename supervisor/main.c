@@ -444,7 +444,7 @@ sup_reload(void)
 	struct medusa_config c;
 	char err[512];
 
-	config_defaults(&c);
+	paths_config_defaults(&c);
 	if (faccessat(sup.s_config_dirfd, sup.s_config_name, R_OK, 0) != 0 &&
 	    errno == EACCES && sup.s_config_fd >= 0) {
 		/* Unreachable as the unprivileged user: the file as opened. */
@@ -741,7 +741,7 @@ sup_configure(void)
 	char err[512];
 	long ncpu;
 
-	config_defaults(&sup.s_conf);
+	paths_config_defaults(&sup.s_conf);
 	if (config_load(&sup.s_conf, sup.s_cli.path, err, sizeof (err)) != 0) {
 		fprintf(stderr, "medusa: configuration: %s\n", err);
 		return (-1);
