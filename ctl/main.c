@@ -75,7 +75,10 @@ ctl_usage(FILE *f)
 	    "  -K, --keys-dir DIR   the keys directory (default: keys_dir)\n"
 	    "      --json           print the raw JSON (status, sessions)\n"
 	    "  -h, --help           this text\n"
-	    "  -V, --version        print the version and exit\n");
+	    "  -V, --version        print the version and exit\n"
+	    "\n"
+	    "See medusactl(8), and medusa.json(5) for admin_socket and "
+	    "keys_dir.\n");
 }
 
 static int

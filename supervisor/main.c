@@ -209,7 +209,10 @@ sup_usage(FILE *f)
 	    "(code 1001) and exit; HUP reloads the configuration and restarts\n"
 	    "the workers one by one, moving live sessions into the new ones;\n"
 	    "QUIT takes no new sessions and exits when the last one ends.\n"
-	    "medusactl(8) does the same over the admin socket.\n", cfg);
+	    "medusactl(8) does the same over the admin socket.\n"
+	    "\n"
+	    "See medusa(8) and the configuration's keys in medusa.json(5).\n",
+	    cfg);
 }
 
 /*
