@@ -96,6 +96,7 @@ class TestMetrics(unittest.TestCase):
         self.assertGreaterEqual(s[("medusa_requests_refused_total",
                                    (("status", "404"),))], 1)
         before = total(s, "medusa_relayed_bytes_total")
+        self.assertEqual(before, sent)
         shard_bytes = {w["shard"]: w["bytes"] for w in self.m.status()["workers"]}
         self.assertEqual(sum(shard_bytes.values()), before)
 
@@ -191,3 +192,49 @@ class TestMetrics(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestAuditLine(unittest.TestCase):
+    """One "session ended" line with audit=true per session, carried over
+    a handoff to a new worker (rolling restart)."""
+
+    def test_audit_fields_and_once_over_handoff(self):
+        m = Medusa(workers=1)
+        self.addCleanup(lambda: m.proc.poll() is None and m.stop())
+
+        async def run():
+            master, slave = await ws_pair(m, "audit1")
+            mport = master.transport.get_extra_info("sockname")[1]
+            sport = slave.transport.get_extra_info("sockname")[1]
+            await master.send(b"a" * 100)
+            self.assertEqual(await asyncio.wait_for(slave.recv(), TIMEOUT),
+                             b"a" * 100)
+            mark = m.mark()
+            m.proc.send_signal(signal.SIGHUP)
+            await asyncio.get_running_loop().run_in_executor(
+                None, lambda: m.wait_msg("rolling restart finished",
+                                         start=mark, timeout=TIMEOUT * 3))
+            await slave.send(b"b" * 50)
+            self.assertEqual(await asyncio.wait_for(master.recv(), TIMEOUT),
+                             b"b" * 50)
+            await master.close()
+            await slave.wait_closed()
+            return mport, sport
+        mport, sport = asyncio.run(run())
+        line = m.wait_log(lambda l: l.get("msg") == "session ended" and
+                          l.get("session") == "audit1")
+        self.assertIs(line.get("audit"), True)
+        self.assertEqual(line["master_peer"], "127.0.0.1:%d" % mport)
+        self.assertEqual(line["slave_peer"], "127.0.0.1:%d" % sport)
+        self.assertEqual(line["closed_by"], "master")
+        self.assertEqual(int(line["close_code"]), 1000)
+        self.assertEqual(int(line["bytes"]), 150)
+        self.assertEqual(int(line["messages"]), 2)
+        self.assertRegex(line["started"], r"^\d{4}-\d\d-\d\dT")
+        self.assertGreaterEqual(int(line["duration_ms"]), 0)
+        self.assertEqual(line["level"], 30)
+        # Exactly one, once the session's sides are gone.
+        m.stop()
+        ended = [l for l in m.logs if l.get("msg") == "session ended"
+                 and l.get("session") == "audit1"]
+        self.assertEqual(len(ended), 1, ended)
