@@ -7,7 +7,8 @@
  *   - Counters of the supervisor's own: requests it refused before any
  *     worker saw them, by HTTP status (front_error() calls
  *     metrics_refusal()); attaches it routed to a worker, by role
- *     (metrics_routed()); worker starts and crashes per shard
+ *     (metrics_routed()); sessions at a rolling restart's handoff, by
+ *     outcome (restart.c calls metrics_handoff()); worker starts and crashes per shard
  *     (workers.c counts them in struct shard, which lives as long as the
  *     supervisor).
  *   - Bytes and messages relayed: each worker's REPORT (every second)
@@ -43,7 +44,17 @@ static const int metrics_statuses[] = { 400, 403, 404, 405, 408, 413, 429,
 static struct {
 	uint64_t	m_refused[METRICS_NSTATUS + 1];	/* last: other */
 	uint64_t	m_routed[3];			/* by ROLE_* */
+	uint64_t	m_handoff[3];	/* moved, stayed, failed */
 } mt;
+
+/* A HANDOFF_DONE of a rolling restart (restart.c). */
+void
+metrics_handoff(uint64_t moved, uint64_t stayed, uint64_t failed)
+{
+	mt.m_handoff[0] += moved;
+	mt.m_handoff[1] += stayed;
+	mt.m_handoff[2] += failed;
+}
 
 void
 metrics_refusal(int status)
@@ -89,6 +100,17 @@ metrics_refusals(struct promtext *p)
 
 		promtext_u64(p, "medusa_attaches_routed_total", rl,
 		    mt.m_routed[r]);
+	}
+	promtext_family(p, "medusa_handoff_sessions_total", PROMTEXT_COUNTER,
+	    "Sessions at a rolling restart's handoff, by outcome (moved to "
+	    "the new worker, stayed to finish in the old, failed to move)");
+	for (int i = 0; i < 3; i++) {
+		static const char *const oc[] = { "moved", "stayed",
+		    "failed" };
+		const char *hl[] = { "outcome", oc[i], NULL };
+
+		promtext_u64(p, "medusa_handoff_sessions_total", hl,
+		    mt.m_handoff[i]);
 	}
 }
 

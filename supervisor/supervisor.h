@@ -227,6 +227,7 @@ void status_init(struct ev_loop *);
 void metrics_serve(struct sconn *);
 void metrics_refusal(int status);
 void metrics_routed(int role);
+void metrics_handoff(uint64_t moved, uint64_t stayed, uint64_t failed);
 void status_query(status_done_f *, void *arg);
 void status_start(struct sconn *);
 void status_health(struct sconn *);

@@ -127,6 +127,8 @@ class TestMetrics(unittest.TestCase):
         s = parse(scrape(self.m)[1])
         self.assertEqual(total(s, "medusa_relayed_bytes_total"), before)
         self.assertEqual(total(s, "medusa_worker_crashes_total"), 2)
+        self.assertEqual(s[("medusa_handoff_sessions_total",
+                            (("outcome", "moved"),))], 0)
         self.assertEqual(sum(w["bytes"] for w in self.m.status()["workers"]),
                          before)
         self.m.check_clean(self)
@@ -199,6 +201,7 @@ class TestAuditLine(unittest.TestCase):
     a handoff to a new worker (rolling restart)."""
 
     def test_audit_fields_and_once_over_handoff(self):
+        # (also: the handoff counter of /metrics counts the session moved)
         m = Medusa(workers=1)
         self.addCleanup(lambda: m.proc.poll() is None and m.stop())
 
@@ -221,6 +224,9 @@ class TestAuditLine(unittest.TestCase):
             await slave.wait_closed()
             return mport, sport
         mport, sport = asyncio.run(run())
+        s = parse(scrape(m)[1])
+        self.assertEqual(s[("medusa_handoff_sessions_total",
+                            (("outcome", "moved"),))], 1)
         line = m.wait_log(lambda l: l.get("msg") == "session ended" and
                           l.get("session") == "audit1")
         self.assertIs(line.get("audit"), True)
