@@ -18,6 +18,8 @@
  * can be taken out before its socket goes to a worker), and then:
  *
  *	GET /status		answers itself, from the workers' replies
+ *	GET /metrics		(status listener only) answers itself:
+ *				metrics.c, Prometheus text
  *	GET .../attach/<id>/master|slave
  *				passes the socket to the worker that owns
  *				shard(id) (shard.h: FNV-1a of the lowercased
@@ -49,6 +51,11 @@
  * 10 s, reset once a worker has been up for a minute).  A worker that
  * breaks the protocol is killed and restarted.  Every second each worker
  * reports its counters (REPORT); /status asks for the session lists afresh.
+ * The counters flow so that none goes back: a REPORT carries the worker's
+ * running totals (bytes, messages), and when a process goes workers_free()
+ * adds its last REPORT to its shard's sh_gone_* counts; /metrics and the
+ * active process's line in /status show the shard's gone counts plus the
+ * live ones (a killed worker loses at most its last second).
  *
  * Ownership of descriptors.  Listening sockets, front-end connections and
  * control channels are all close-on-exec; a worker inherits only its own
