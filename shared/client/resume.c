@@ -195,3 +195,44 @@ resume_replay(const struct resume *r)
 {
 	return (r->head);
 }
+
+int
+resume_headers(const char *token, char *out, size_t cap, char *err,
+    size_t errlen)
+{
+	int n;
+
+	if (token != NULL && token[0] != '\0') {
+		for (const char *t = token; *t != '\0'; t++) {
+			if (*t <= ' ' || *t >= 0x7f) {
+				snprintf(err, errlen, "the resume token is "
+				    "not header-safe");
+				return (-1);
+			}
+		}
+		n = snprintf(out, cap, "X-Medusa-Resume: 1\r\n"
+		    "X-Medusa-Resume-Token: %s\r\n", token);
+	} else {
+		n = snprintf(out, cap, "X-Medusa-Resume: 1\r\n");
+	}
+	if (n < 0 || (size_t)n >= cap) {
+		snprintf(err, errlen, "the resume token is too long");
+		return (-1);
+	}
+	return (0);
+}
+
+unsigned
+resume_backoff_ms(unsigned attempt, uint32_t rnd)
+{
+	unsigned base;
+
+	if (attempt == 0)
+		return (0);
+	base = attempt >= 6 ? RESUME_BACKOFF_CAP_MS :
+	    100u << (attempt - 1);
+	if (base > RESUME_BACKOFF_CAP_MS)
+		base = RESUME_BACKOFF_CAP_MS;
+	/* In [base/2, base]: many ends lost at once spread out. */
+	return (base / 2 + rnd % (base / 2 + 1));
+}

@@ -121,4 +121,21 @@ int resume_on_resume(struct resume *r, uint64_t n, char *err,
 /* The buffered messages to replay, oldest first (NULL: none). */
 const struct resume_msg *resume_replay(const struct resume *r);
 
+
+/*
+ * The request header lines of an attach: "X-Medusa-Resume: 1\r\n", and
+ * the token's line when token is not NULL or "".  0, or -1 with err (a
+ * token that is not header-safe, or no room).
+ */
+int resume_headers(const char *token, char *out, size_t cap, char *err,
+    size_t errlen);
+
+/*
+ * The wait before redial number attempt (0: the first, at once), in ms:
+ * exponential from 100 ms, capped at RESUME_BACKOFF_CAP_MS, with jitter
+ * (rnd, any 32-bit random number) over its upper half.
+ */
+#define	RESUME_BACKOFF_CAP_MS	3000u
+unsigned resume_backoff_ms(unsigned attempt, uint32_t rnd);
+
 #endif

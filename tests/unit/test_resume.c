@@ -257,6 +257,59 @@ START_TEST(test_classify)
 }
 END_TEST
 
+static const struct {
+	const char	*token;
+	size_t		cap;
+	const char	*out;		/* NULL: refused */
+} headers[] = {
+	{ NULL, 100, "X-Medusa-Resume: 1\r\n" },
+	{ "", 100, "X-Medusa-Resume: 1\r\n" },
+	{ "1.1700000000.abc-_", 100, "X-Medusa-Resume: 1\r\n"
+	    "X-Medusa-Resume-Token: 1.1700000000.abc-_\r\n" },
+	{ "a b", 100, NULL },
+	{ "a\r\nX-Evil: 1", 100, NULL },
+	{ "a\x80", 100, NULL },
+	{ "abc", 20, NULL },
+};
+
+START_TEST(test_headers)
+{
+	char out[100], err[100] = "";
+	int rc = resume_headers(headers[_i].token, out, headers[_i].cap, err,
+	    sizeof (err));
+
+	if (headers[_i].out == NULL) {
+		ck_assert_int_eq(rc, -1);
+		ck_assert(strstr(err, "resume token") != NULL);
+	} else {
+		ck_assert_int_eq(rc, 0);
+		ck_assert_str_eq(out, headers[_i].out);
+	}
+}
+END_TEST
+
+static const struct {
+	unsigned	attempt;
+	uint32_t	rnd;
+	unsigned	ms;
+} backoffs[] = {
+	{ 0, 12345, 0 },		/* at once */
+	{ 1, 0, 50 }, { 1, 50, 100 }, { 1, 51, 50 },
+	{ 2, 0, 100 }, { 3, 0, 200 }, { 5, 800, 1600 },
+	{ 6, 0, 1500 }, { 6, 1500, 3000 }, { 40, 0, 1500 },
+	{ 40, 0xffffffffu, 1500 + 0xffffffffu % 1501 },
+};
+
+START_TEST(test_backoff)
+{
+	unsigned ms = resume_backoff_ms(backoffs[_i].attempt,
+	    backoffs[_i].rnd);
+
+	ck_assert_uint_eq(ms, backoffs[_i].ms);
+	ck_assert_uint_le(ms, RESUME_BACKOFF_CAP_MS);
+}
+END_TEST
+
 Suite *
 resume_suite(void)
 {
@@ -270,6 +323,8 @@ resume_suite(void)
 	tcase_add_loop_test(tc, test_ack_due, 0, NELEM(dues));
 	tcase_add_test(tc, test_full);
 	tcase_add_loop_test(tc, test_classify, 0, NELEM(classes));
+	tcase_add_loop_test(tc, test_headers, 0, NELEM(headers));
+	tcase_add_loop_test(tc, test_backoff, 0, NELEM(backoffs));
 	suite_add_tcase(s, tc);
 	return (s);
 }
