@@ -70,6 +70,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -143,6 +145,11 @@ agent_usage(FILE *f)
 	    "  -f, --config FILE     read {\"signed_url\": URL, "
 	    "\"insecure_tls\": BOOL}\n"
 	    "%s"
+	    "      --grace SECONDS   keep the command running this long while\n"
+	    "                        no client is attached (resumable sessions;\n"
+	    "                        default 600), then hang it up\n"
+	    "      --no-resume       do not announce resume (as -o Resume=no):\n"
+	    "                        a lost connection ends the session\n"
 	    "  -l, --log-level L     trace, debug, info, warn, error, fatal\n"
 	    "  -h, --help            this text\n"
 	    "  -V, --version         print the version and exit\n"
@@ -153,6 +160,8 @@ agent_usage(FILE *f)
 	    "  2  bad usage or configuration\n"
 	    "  3  no client came before the session ended (the reflector's\n"
 	    "     pairing time-out)\n"
+	    "  4  the session is over: a resume was refused (403, 410), or\n"
+	    "     no client came back within the grace period\n"
 	    "  128+N  ended by signal N\n", clientopt_usage);
 }
 
@@ -164,6 +173,8 @@ main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "grace", required_argument, NULL, 'G' },
+		{ "no-resume", no_argument, NULL, 'R' },
 		CLIENTOPT_LONG,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -173,6 +184,8 @@ main(int argc, char **argv)
 	char url[4096] = "", err[512];
 	const char *cfg = NULL;
 	int ch, r, level = MLOG_INFO;
+	double grace = AGENT_GRACE;
+	char *end;
 	int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
 	ev_signal sigw[3];
 	struct ev_loop *loop;
@@ -205,6 +218,19 @@ main(int argc, char **argv)
 		case 'V':
 			printf("medusa-agent %s\n", MEDUSA_VERSION);
 			return (0);
+		case 'G':
+			grace = strtod(optarg, &end);
+			if (end == optarg || *end != '\0' || !(grace > 0) ||
+			    grace > 7 * 86400) {
+				fprintf(stderr, "medusa-agent: --grace must be "
+				    "a number of seconds above 0 (at most a "
+				    "week), not \"%s\"\n", optarg);
+				return (AGENT_EXIT_USAGE);
+			}
+			break;
+		case 'R':
+			co.co_resume = false;
+			break;
 		default:
 			agent_usage(stderr);
 			return (AGENT_EXIT_USAGE);
@@ -275,6 +301,10 @@ main(int argc, char **argv)
 	loop = EV_DEFAULT;
 	clientopt_wsc(&co, &wo);
 	memset(&ag, 0, sizeof (ag));
+	ag.a_resume_on = co.co_resume;
+	ag.a_grace = grace;
+	resume_init(&ag.a_rs, co.co_resume_buffer);
+	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
 	if (auth.ca_on) {
 		char kd[256];
 
