@@ -410,6 +410,9 @@ main(int argc, char **argv)
 		fprintf(stderr, " * warning: not checking the reflector's TLS "
 		    "certificate (--insecure)\n");
 	clientopt_wsc(&co, &wo);
+	ml.m_resume_on = co.co_resume;
+	resume_init(&ml.m_rs, co.co_resume_buffer);
+	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
 	if (ml.m_view.cv_verbose > 0) {
 		char kd[256];
 
