@@ -128,12 +128,15 @@ class ResumeEndsTest(unittest.TestCase):
             a.wait_msg("starting command")
             t.send(b"echo up\r")
             t.expect(rb"up")
-            # mlogin cut off: the agent's grace ends, it hangs up.
-            self.pm.blackhole()
-            a.wait_msg("no client came back within the grace period")
-            self.assertEqual(a.wait_exit(), 4)
+            # mlogin cut off (its redials reset): the agent's grace
+            # ends, it hangs up and ends the session for good.
+            self.pm.refusing = True
             self.pm.reset()
-            self.pm.restore()
+            t.expect(rb"reconnecting")
+            a.wait_msg("no client came back within the grace period; "
+                       "hanging up")
+            self.assertEqual(a.wait_exit(), 4)
+            self.pm.refusing = False
             t.expect(rb"cannot be resumed")
             self.assertEqual(t.wait(), 254)
         finally:
