@@ -7,6 +7,7 @@ after the agent's grace period is refused clearly.
 """
 import hashlib
 import os
+import signal
 import subprocess
 import tempfile
 import unittest
@@ -141,3 +142,107 @@ class ResumeEndsTest(unittest.TestCase):
             self.assertEqual(t.wait(), 254)
         finally:
             t.kill()
+
+
+def pipe_pair(m, sid, extra=()):
+    """An agent running the client's `cat` and an mlogin in pipe mode
+    whose stdin we write: (agent, mlogin, its output file)."""
+    a = Agent(m.url("/attach/%s/slave" % sid), args=ALIVE + list(extra))
+    out = tempfile.TemporaryFile()
+    p = subprocess.Popen([os.path.join(BIN, "mlogin")] + ALIVE +
+                         ["-q", "-c", "cat", m.url("/attach/%s/master" % sid)],
+                         stdin=subprocess.PIPE, stdout=out,
+                         stderr=subprocess.PIPE)
+    return a, p, out
+
+
+def output_of(p, out, timeout=BIG_TIMEOUT):
+    p.stdin = None      # closed by the caller
+    _, err = p.communicate(timeout=timeout)
+    out.seek(0)
+    data = out.read()
+    out.close()
+    return p.returncode, data, err
+
+
+class ResumeReflectorLossTest(unittest.TestCase):
+    """The reflector loses the session: a worker killed, the reflector
+    restarted; the ends resume it."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="medusa-resume-ends-")
+        os.chmod(self.tmp, 0o755)
+        self.secret = os.path.join(self.tmp, "secret")
+        with open(self.secret, "wb") as f:
+            f.write(os.urandom(32))
+        os.chmod(self.secret, 0o644)
+
+    def tearDown(self):
+        os.unlink(self.secret)
+        os.rmdir(self.tmp)
+
+    def test_200_sessions_across_4_workers_one_killed(self):
+        m = Medusa(workers=4, level="info",
+                   config={"secret_file": self.secret})
+        pairs = []
+        try:
+            halves = [(os.urandom(20000), os.urandom(20000))
+                      for _ in range(200)]
+            for i in range(200):
+                pairs.append(pipe_pair(m, "many-%d" % i))
+            for a, _, _ in pairs:
+                a.wait_msg("starting command", timeout=BIG_TIMEOUT)
+            for (a, p, _), (h1, _) in zip(pairs, halves):
+                p.stdin.write(h1)
+                p.stdin.flush()
+            # Mid-stream: kill the worker of the first session.
+            st = m.status()
+            mine = [x for x in st["sessions"]["sessions"]
+                    if x["id"] == "many-0"][0]
+            mark = m.mark()
+            os.kill(mine["pid"], signal.SIGKILL)
+            m.wait_log(lambda l: l.get("msg") == "worker ready" and
+                       l.get("component") == "supervisor", start=mark)
+            for (a, p, _), (_, h2) in zip(pairs, halves):
+                p.stdin.write(h2)
+                p.stdin.close()
+            exact = 0
+            for (a, p, out), (h1, h2) in zip(pairs, halves):
+                rc, data, err = output_of(p, out)
+                if rc == 0 and data == h1 + h2:
+                    exact += 1
+                self.assertEqual(a.wait_exit(), 0)
+            self.assertEqual(exact, 200)
+        finally:
+            for a, p, _ in pairs:
+                p.kill()
+                a.stop()
+            self.assertEqual(m.stop(), 0)
+
+    def test_reflector_restarted_within_the_grace(self):
+        import socket
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        cfg = {"secret_file": self.secret, "port": port}
+        m = Medusa(workers=2, level="info", config=cfg)
+        a, p, out = pipe_pair(m, "restart-1")
+        try:
+            a.wait_msg("starting command")
+            p.stdin.write(b"before\n")
+            p.stdin.flush()
+            self.assertEqual(m.stop(), 0)       # SIGTERM: 1001 to both
+            a.wait_msg("connection to the reflector lost; redialling")
+            m = Medusa(workers=2, level="info", config=cfg)
+            a.wait_msg("linked again; resuming")
+            p.stdin.write(b"after\n")
+            p.stdin.close()
+            rc, data, err = output_of(p, out)
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(data, b"before\nafter\n")
+            self.assertEqual(a.wait_exit(), 0)
+        finally:
+            p.kill()
+            a.stop()
+            m.stop()
