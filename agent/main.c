@@ -58,10 +58,23 @@
  * silence; ServerAliveCountMax unanswered and the connection is lost
  * (wsclient.h), the command is hung up on and the agent exits 1.
  *
+ * Resume (issue 14; docs/PROTOCOL.md section 9): the agent announces
+ * X-Medusa-Resume: 1 (unless --no-resume).  Who holds what: the agent
+ * holds the command, its latest token, and through shared/client/resume.c
+ * the count of messages sent and received and a replay buffer of what the
+ * client has not acked (bounded; the command's output waits while it is
+ * full).  The reflector holds nothing the session needs.  A lost
+ * connection (or a CLOSE other than 1000) is redialled (session.c:
+ * agent_comes_back), and the command keeps running for --grace seconds
+ * while no client is attached ("detached", or our own connection gone);
+ * at the grace's end it is hung up and we close 1000 (exit 4).  The
+ * command's exit or a signal close with 1000: the session is over.
+ *
  * Exit status: 0 when a client came and the session ended, 1 (and one log
  * line) when the connection failed, was refused or was lost, 2 for bad
  * usage, 3 when no client came before the session ended (the reflector's
- * pairing time-out), 128+N when ended by signal N.  Logs are bunyan JSON
+ * pairing time-out), 4 when a resume was refused or the grace ran out,
+ * 128+N when ended by signal N.  Logs are bunyan JSON
  * on standard error; a presigned URL's query string (a credential) is
  * never logged.
  */
