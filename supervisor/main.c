@@ -74,7 +74,14 @@
  *
  * Administration (admin.c).  medusactl talks to the supervisor over a
  * UNIX socket (mode 0600, "admin_socket"): status, sessions, restart,
- * drain.
+ * drain.  It is claimed before any listener is announced: a second
+ * reflector on the same path fails there (a stale file is taken over).
+ *
+ * systemd (Type=notify, shared/server/sdnotify.c).  With $NOTIFY_SOCKET
+ * (taken out of the environment before any worker starts) the supervisor
+ * sends READY=1 once every shard's worker is ready, RELOADING=1 when a
+ * rolling restart (or a SIGHUP) begins and READY=1 when it ends, and
+ * STOPPING=1 on SIGTERM or a drain.
  *
  * Stopping.  SIGTERM or SIGINT: stop accepting, close connections still
  * being read, tell every worker to close its sessions with 1001 and exit,
@@ -104,6 +111,7 @@
 #include "config.h"
 #include "mlog.h"
 #include "paths.h"
+#include "sdnotify.h"
 #include "supervisor.h"
 #include "token.h"
 #include "version.h"
@@ -147,6 +155,15 @@ static struct supervisor {
 	int		s_config_fd;	/* the file as it was at start-up */
 	bool		s_stopping;	/* TERM: closing everything */
 	bool		s_draining;	/* QUIT: no new sessions, then exit */
+	/*
+	 * systemd's notifications (Type=notify): READY=1 once every shard's
+	 * first worker is ready (s_ready), RELOADING=1 when a rolling
+	 * restart or a SIGHUP begins and READY=1 when the restart ends
+	 * (s_reloading between), STOPPING=1 on TERM or a drain.
+	 */
+	struct sdnotify	s_notify;
+	bool		s_ready;
+	bool		s_reloading;
 	ev_timer	s_stop_timer;
 	ev_signal	s_sigs[4];
 } sup;
@@ -233,11 +250,48 @@ sup_stop_timer_cb(EV_P_ ev_timer *w, int revents)
 		ev_break(EV_A_ EVBREAK_ALL);
 }
 
+/* One notification to the service manager; a failure is a warning. */
+static void
+sup_notify(const char *state)
+{
+	char err[256];
+
+	if (sdnotify_send(&sup.s_notify, state, err, sizeof (err)) != 0)
+		mlog(MLOG_WARN, "cannot notify the service manager",
+		    "state=%s error=%s", state, err);
+}
+
+/* workers.c, at each "worker ready": the first time all shards serve. */
+void
+sup_worker_ready(void)
+{
+	char state[64];
+
+	if (sup.s_ready || sup.s_stopping || sup.s_draining ||
+	    !workers_all_ready())
+		return;
+	sup.s_ready = true;
+	snprintf(state, sizeof (state), "READY=1\nSTATUS=%u workers ready",
+	    workers_nshards());
+	sup_notify(state);
+}
+
+/* A rolling restart (or a SIGHUP's reload) begins, or has ended. */
+void
+sup_reloading(bool begins)
+{
+	if (begins == sup.s_reloading || sup.s_stopping || sup.s_draining)
+		return;
+	sup.s_reloading = begins;
+	sup_notify(begins ? "RELOADING=1" : "READY=1");
+}
+
 static void
 sup_stop(const char *why)
 {
 	if (sup.s_stopping)
 		return;
+	sup_notify("STOPPING=1");
 	sup.s_stopping = true;
 	mlog(MLOG_INFO, "shutting down", "reason=%s", why);
 	front_stop();
@@ -258,6 +312,7 @@ sup_drain(const char *why)
 {
 	if (sup.s_stopping || sup.s_draining)
 		return;
+	sup_notify("STOPPING=1");
 	sup.s_draining = true;
 	mlog(MLOG_INFO, "draining", "reason=%s", why);
 	workers_stop_all(PROTO_SHUTDOWN_DRAIN);
@@ -482,10 +537,15 @@ sup_signal_cb(EV_P_ ev_signal *w, int revents)
 	case SIGHUP:
 		mlog(MLOG_INFO, "SIGHUP: reloading and restarting the workers",
 		    "");
-		if (sup_reload() != 0)
+		sup_reloading(true);
+		if (sup_reload() != 0) {
+			sup_reloading(false);
 			break;
-		if (restart_begin(-1, NULL, err, sizeof (err)) != 0)
+		}
+		if (restart_begin(-1, NULL, err, sizeof (err)) != 0) {
 			mlog(MLOG_WARN, "SIGHUP: no restart", "reason=%s", err);
+			sup_reloading(false);
+		}
 		break;
 	case SIGQUIT:
 		sup_drain("SIGQUIT");
@@ -731,8 +791,13 @@ sup_open(void)
 		return (-1);
 	b->wb_fd = open(b->wb_path, O_RDONLY | O_CLOEXEC);
 	sup.s_config_fd = open(sup.s_cli.path, O_RDONLY | O_CLOEXEC);
-	if (front_init(sup.s_loop, &sup.s_conf) != 0 || front_listen() != 0 ||
-	    admin_listen(sup.s_loop, &sup.s_conf) != 0)
+	/*
+	 * The admin socket first: a second reflector on the same path fails
+	 * here, before any "listening" line announces it (a stale socket
+	 * with no listener is taken over).
+	 */
+	if (front_init(sup.s_loop, &sup.s_conf) != 0 ||
+	    admin_listen(sup.s_loop, &sup.s_conf) != 0 || front_listen() != 0)
 		return (-1);
 	if (sup_secret_load(sup.s_conf.mc_secret_file, true) != 0) {
 		fprintf(stderr, "medusa: secret_file %s cannot be used\n",
@@ -769,6 +834,14 @@ main(int argc, char **argv)
 
 	mlog_init("medusa", "supervisor", -1);
 	mlog_set_level(sup.s_conf.mc_log_level);
+	{
+		char err[256];
+
+		/* Before any worker starts: they must not inherit it. */
+		if (sdnotify_init(&sup.s_notify, err, sizeof (err)) != 0)
+			mlog(MLOG_WARN, "NOTIFY_SOCKET not used", "error=%s",
+			    err);
+	}
 	(void) signal(SIGPIPE, SIG_IGN);
 	sup_raise_nofile();
 	sup.s_loop = EV_DEFAULT;

@@ -205,6 +205,7 @@ restart_finish(void)
 		admin_progress(job.j_watcher, true, ok, text);
 	job.j_active = false;
 	job.j_watcher = NULL;
+	sup_reloading(false);
 }
 
 static void
@@ -456,6 +457,7 @@ restart_begin(int shard, struct admin_conn *watcher, char *err,
 	job.j_moved = job.j_stayed = job.j_unmoved = 0;
 	job.j_active = true;
 	job.j_watcher = watcher;
+	sup_reloading(true);
 	job.j_begun = ev_now(job.j_loop);
 	if (shard >= 0) {
 		job.j_shards[0] = (unsigned)shard;

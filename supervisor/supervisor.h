@@ -145,6 +145,8 @@ const uint8_t *sup_secret(size_t *n);
 bool sup_stopping(void);
 bool sup_draining(void);
 void sup_drain(const char *why);
+void sup_worker_ready(void);
+void sup_reloading(bool begins);
 int sup_open_dir(const char *path, int *dirfd, char *name, size_t cap);
 
 /* front.c */
@@ -186,6 +188,7 @@ void workers_kill_all(void);
 void workers_shutdown(struct wproc *, int mode, uint64_t timeout_ms);
 void workers_stop_all(int mode);
 void workers_ensure(struct shard *, struct wproc *dead);
+bool workers_all_ready(void);
 bool workers_all_down(void);
 const char *workers_state_name(const struct wproc *);
 const char *workers_shard_state(const struct shard *);

@@ -163,8 +163,10 @@ workers_send_config(struct wproc *w)
 	m.pc_max_per_addr = (uint64_t)c->mc_max_per_addr;
 	m.pc_clock_skew_ms = (uint64_t)(c->mc_clock_skew * 1000);
 	m.pc_presign_max_ms = (uint64_t)(c->mc_presign_max * 1000);
-	m.pc_keys_dir.ps_p = c->mc_keys_dir;
-	m.pc_keys_dir.ps_n = strlen(c->mc_keys_dir);
+	/* No keys directory under auth none: nothing there is ever used. */
+	m.pc_keys_dir.ps_p = c->mc_auth == CONFIG_AUTH_NONE ? "" :
+	    c->mc_keys_dir;
+	m.pc_keys_dir.ps_n = strlen(m.pc_keys_dir.ps_p);
 	m.pc_secret.ps_p = (const char *)sup_secret(&m.pc_secret.ps_n);
 	m.pc_token_ttl_ms = (uint64_t)(c->mc_token_ttl * 1000);
 	msgpack_sbuffer_init(&sb);
@@ -602,6 +604,7 @@ workers_msg_ready(struct wproc *w, const uint8_t *b, size_t n)
 	}
 	if (sh->sh_active == w)
 		workers_flush_held(sh);
+	sup_worker_ready();		/* the first time all serve: systemd */
 	if (sup_draining())
 		workers_shutdown(w, PROTO_SHUTDOWN_DRAIN, 0);
 }
@@ -682,6 +685,14 @@ workers_channel_down(struct wproc *w)
 	status_worker_gone(w);
 }
 
+/* A worker retiring after a handoff, or told to drain: its end is due. */
+static bool
+workers_leaving(const struct wproc *w)
+{
+	return (w->wp_state == W_RETIRING ||
+	    (w->wp_told_to_exit && w->wp_state != W_STOPPING));
+}
+
 static void
 workers_read_cb(EV_P_ ev_io *io, int revents)
 {
@@ -697,6 +708,13 @@ workers_read_cb(EV_P_ ev_io *io, int revents)
 		workers_kill(w, "oversized frame");
 		return;
 	case CTLCHAN_ERROR:
+		/*
+		 * A worker on its way out may leave bytes of ours unread, and
+		 * its exit then resets the channel: that is its end, not a
+		 * fault (seen under ASan, whose exit is slower).
+		 */
+		if (errno == ECONNRESET && workers_leaving(w))
+			break;
 		mlog(MLOG_ERROR, "control channel read failed", "shard=%u "
 		    "error=%s", w->wp_shard->sh_index, strerror(errno));
 		break;
@@ -705,8 +723,21 @@ workers_read_cb(EV_P_ ev_io *io, int revents)
 	}
 	/* Channel gone: the process is dying, or must. */
 	workers_channel_down(w);
-	if (w->wp_state != W_STOPPING)
+	if (workers_leaving(w)) {
+		/*
+		 * A retiring worker that has handed off and drained, or one
+		 * told to drain, closes its channel on its way out:
+		 * expected, not an operator's concern.  Its exit arrives at
+		 * workers_child_cb; if it does not come, the timer kills it.
+		 */
+		mlog(MLOG_INFO, "worker closed its channel on its way out",
+		    "shard=%u worker_pid=%d", w->wp_shard->sh_index,
+		    (int)w->wp_pid);
+		w->wp_state = W_STOPPING;
+		workers_timer(w, ws.ws_conf->mc_shutdown_timeout);
+	} else if (w->wp_state != W_STOPPING) {
 		workers_kill(w, "control channel closed");
+	}
 }
 
 static void
@@ -877,6 +908,19 @@ workers_stop_all(int mode)
 			w->wp_told_to_exit = true;
 		}
 	}
+}
+
+/* Every shard has a ready worker. */
+bool
+workers_all_ready(void)
+{
+	for (unsigned i = 0; i < ws.ws_nshards; i++) {
+		const struct wproc *w = ws.ws_shards[i].sh_active;
+
+		if (w == NULL || w->wp_state != W_READY)
+			return (false);
+	}
+	return (true);
 }
 
 bool

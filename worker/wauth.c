@@ -45,6 +45,8 @@ wauth_configure(const struct proto_config *m)
 	wa.wa_presign_max = (int64_t)(m->pc_presign_max_ms / 1000);
 	snprintf(wa.wa_dir, sizeof (wa.wa_dir), "%.*s",
 	    (int)m->pc_keys_dir.ps_n, m->pc_keys_dir.ps_p);
+	if (wa.wa_dir[0] == '\0')	/* auth none: no credential is checked */
+		return;
 	if ((ks = keystore_load(wa.wa_dir, &rep, err, sizeof (err))) == NULL) {
 		mlog(MLOG_ERROR, "cannot read the keys directory: credentials "
 		    "are refused", "keys_dir=%s error=%s keys_kept=%zu",

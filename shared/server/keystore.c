@@ -611,7 +611,8 @@ keystore_list(const char *dir, const char *account, keystore_list_f *f,
 			n++;
 	}
 	(void) closedir(d);
-	qsort(names, n, sizeof (*names), ks_cmp);
+	if (n > 0)
+		qsort(names, n, sizeof (*names), ks_cmp);
 	for (size_t i = 0; i < n; i++) {
 		char e2[160];
 
