@@ -73,6 +73,26 @@ agent_room(const struct agent *a)
 	    !resume_full(&a->a_rs));
 }
 
+/*
+ * The command leaves its input untaken: stop reading the socket?  Not in
+ * a sequenced session, where the acks we hold (agent_ack_if_due) bound
+ * what the client sends to its replay window: a paused socket would also
+ * hide the client's acks of our output behind its data, and with the
+ * command blocked writing that output, neither would ever move.  The
+ * queue stays bounded: past AGENT_INPUT_MAX plus our own window (at least
+ * the default 4 MiB) the socket is paused even so (a client that ignores
+ * the window, or whose ResumeBuffer is larger than ours).
+ */
+static bool
+agent_input_stop(const struct agent *a)
+{
+	size_t w = a->a_rs.window > RESUME_DEFAULT_WINDOW ? a->a_rs.window :
+	    RESUME_DEFAULT_WINDOW;
+
+	return (a->a_rs.phase != RESUME_LIVE ||
+	    command_queued(&a->a_cmd) >= AGENT_INPUT_MAX + w);
+}
+
 static void
 agent_close_wait_cb(EV_P_ ev_timer *w, int revents)
 {
@@ -117,12 +137,15 @@ agent_cmd_output(struct command *cm, enum command_stream s, const uint8_t *p,
 		command_pause_output(cm);	/* until on_drain or an ack */
 }
 
+static void agent_ack_if_due(struct agent *);
+
 static void
 agent_cmd_input_room(struct command *cm)
 {
 	struct agent *a = cm->cm_arg;
 
 	wsc_resume(&a->a_ws);
+	agent_ack_if_due(a);	/* the acks held while it was full */
 }
 
 static void
@@ -248,9 +271,18 @@ agent_peer_message(struct agent *a, const json_t *o, const char *type)
 
 /* --- resume (issue 14) -------------------------------------------------- */
 
+/*
+ * Ack what we received, unless the command leaves AGENT_INPUT_MAX of it
+ * untaken: then the ack waits until it takes the queue below half
+ * (agent_cmd_input_room).  Holding the ack is what holds the client's
+ * stdin: the socket itself is still read (agent_on_message), so the
+ * client's acks of our output are never stuck behind its data.
+ */
 static void
 agent_ack_if_due(struct agent *a)
 {
+	if (command_queued(&a->a_cmd) >= AGENT_INPUT_MAX)
+		return;
 	if (wsc_is_open(&a->a_ws) && resume_ack_due(&a->a_rs,
 	    (uint64_t)(ev_now(a->a_loop) * 1000))) {
 		char *m = resume_ack_msg(&a->a_rs,
@@ -462,7 +494,7 @@ agent_on_message(struct wsc *c, uint8_t op, uint8_t *p, size_t n)
 			a->a_said_early = true;
 			return;
 		}
-		if (command_input(&a->a_cmd, p, n))
+		if (command_input(&a->a_cmd, p, n) && agent_input_stop(a))
 			wsc_pause(c);	/* the command is not reading */
 		return;
 	}

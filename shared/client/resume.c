@@ -107,7 +107,7 @@ resume_ack_due(const struct resume *r, uint64_t now_ms)
 {
 	if (r->phase != RESUME_LIVE || r->recv == r->acked)
 		return (false);
-	return (r->recv_bytes >= r->window / 4 ||
+	return (r->recv_bytes >= RESUME_ACK_BYTES ||
 	    now_ms >= r->ack_at + RESUME_ACK_MS);
 }
 

@@ -33,6 +33,12 @@
 
 #define	RESUME_DEFAULT_WINDOW	(4u << 20)	/* replay buffer, bytes */
 #define	RESUME_ACK_MS		2000		/* ack at least this often */
+/*
+ * Ack after this many bytes received: a quarter of the smallest window a
+ * peer may have (ResumeBuffer >= 64K), so that a peer whose window is
+ * smaller than ours never waits for our 2 s tick.
+ */
+#define	RESUME_ACK_BYTES	(16u * 1024)
 
 enum resume_phase {
 	RESUME_OFF = 0,		/* not sequenced (no linkup resume:true yet) */

@@ -169,20 +169,23 @@ START_TEST(test_await_drops)
 }
 END_TEST
 
-/* When is an ack due: a quarter of the window, or 2 s. */
+/* When is an ack due: RESUME_ACK_BYTES (16K) whatever the window, or 2 s. */
 static const struct {
 	size_t		window;
 	size_t		got[3];		/* message sizes received */
 	uint64_t	now;
 	bool		due;
 } dues[] = {
-	{ 1000, { 0 }, 5000, false },		/* nothing to ack */
-	{ 1000, { 100 }, 100, false },
-	{ 1000, { 100 }, 1999, false },
-	{ 1000, { 100 }, 2000, true },
-	{ 1000, { 100, 100, 49 }, 0, false },
-	{ 1000, { 100, 100, 50 }, 0, true },
-	{ 1000, { 1000 }, 0, true },
+	{ 65536, { 0 }, 5000, false },		/* nothing to ack */
+	{ 65536, { 100 }, 100, false },
+	{ 65536, { 100 }, 1999, false },
+	{ 65536, { 100 }, 2000, true },
+	{ 65536, { 8192, 8191, 0 }, 0, false },
+	{ 65536, { 8192, 8191, 1 }, 0, true },
+	{ 65536, { 16384 }, 0, true },
+	/* a big window acks as often: the peer's may be 64K */
+	{ 4u << 20, { 16383 }, 0, false },
+	{ 4u << 20, { 16384 }, 0, true },
 };
 
 START_TEST(test_ack_due)
