@@ -323,9 +323,9 @@ ml_acktick_cb(EV_P_ ev_timer *w, int revents)
 }
 
 /*
- * A linkup or detached of a resumable session (resume.h), or a linkup
- * that announces one: true if handled here, false for the original
- * linkup handling (the first, then ml_reflector_msg goes on).
+ * A linkup (every linkup: the first, with or without resume, and those
+ * after it) or the detached of a resumable session (resume.h): true if
+ * handled here.
  */
 static bool
 ml_relinkup(struct mlogin *m, const char *json, size_t n)
@@ -361,9 +361,7 @@ ml_relinkup(struct mlogin *m, const char *json, size_t n)
 			free(r);
 			handled = true;
 		} else if (m->m_state == ML_WAITING) {
-			/* The first: the original handling, by its shape. */
-			json_decref(o);
-			o = NULL;
+			/* The first (also the original's {"type":"linkup"}). */
 			ml_to(m, ML_LINKED);
 			if (!m->m_quiet) {
 				if (m->m_waits == 0 || !m->m_term.t_err_tty)
@@ -376,10 +374,8 @@ ml_relinkup(struct mlogin *m, const char *json, size_t n)
 			m->m_linked_at = ev_now(m->m_loop);
 			ml_send_start(m);
 			ev_timer_start(m->m_loop, &m->m_ping);
-			handled = true;
-		} else {
-			handled = true;
 		}
+		handled = true;
 		if (m->m_rs.phase != RESUME_OFF &&
 		    !ev_is_active(&m->m_acktick))
 			ev_timer_start(m->m_loop, &m->m_acktick);
@@ -405,21 +401,7 @@ ml_reflector_msg(struct mlogin *m, const char *json, size_t n)
 		}
 		return;
 	}
-	if (ml_relinkup(m, json, n))
-		return;
-	if (n == 17 && memcmp(json, "{\"type\":\"linkup\"}", n) == 0 &&
-	    m->m_state == ML_WAITING) {
-		if (!m->m_quiet) {
-			if (m->m_waits == 0 || !m->m_term.t_err_tty)
-				term_say(&m->m_term, " * session established");
-			else
-				term_put(&m->m_term, "\b established\n", 14);
-		}
-		ml_to(m, ML_LINKED);
-		m->m_linked_at = ev_now(m->m_loop);
-		ml_send_start(m);
-		ev_timer_start(m->m_loop, &m->m_ping);
-	}
+	(void) ml_relinkup(m, json, n);
 }
 
 static void

@@ -5,14 +5,17 @@ connections; the streams stay byte-exact, the shell stays the same
 process, ~. still ends the session while mlogin reconnects, and a resume
 after the agent's grace period is refused clearly.
 """
+import asyncio
 import hashlib
+import json
 import os
 import signal
 import subprocess
 import tempfile
 import unittest
 
-from harness import Agent, BIN, Medusa, Pty, TIMEOUT
+from harness import (Agent, BIN, Medusa, Pty, TIMEOUT, wait_until,
+                     ws_close_of, ws_connect, ws_recv)
 from tcpproxy import TcpProxy
 
 BIG_TIMEOUT = max(TIMEOUT * 10, 300)
@@ -246,3 +249,125 @@ class ResumeReflectorLossTest(unittest.TestCase):
             p.kill()
             a.stop()
             m.stop()
+
+    def test_reflector_restarted_with_another_secret_refuses(self):
+        """A redial answered 403 (the token was signed with the old
+        secret): the agent says the reflector refused to resume and exits
+        4; mlogin says the session cannot be resumed, why, and exits 254."""
+        import socket
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        cfg = {"secret_file": self.secret, "port": port}
+        m = Medusa(workers=1, level="info", config=cfg)
+        a, p, out = pipe_pair(m, "resecret-1")
+        try:
+            a.wait_msg("starting command")
+            p.stdin.write(b"before\n")
+            p.stdin.flush()
+            # Echoed (the agent acked it) before the reflector goes.
+            wait_until(lambda: os.fstat(out.fileno()).st_size == 7,
+                       what="the echo of 'before'")
+            self.assertEqual(m.stop(), 0)
+            a.wait_msg("connection to the reflector lost; redialling")
+            with open(self.secret, "wb") as f:
+                f.write(os.urandom(32))
+            m = Medusa(workers=1, level="info", config=cfg)
+            ln = a.wait_msg("the reflector refused to resume the session; "
+                            "it is over")
+            self.assertEqual(ln["http"], 403)
+            self.assertEqual(a.wait_exit(), 4)
+            p.stdin.close()
+            rc, data, err = output_of(p, out)
+            self.assertEqual(rc, 254, err)
+            self.assertIn(b"the session cannot be resumed", err)
+            self.assertIn(b"403", err)
+            self.assertEqual(data, b"before\n")
+        finally:
+            p.kill()
+            a.stop()
+            m.stop()
+
+
+RESUME_HDR = [("X-Medusa-Resume", "1")]
+BAD_CTL = [
+    ("recv a string", {"type": "ack", "recv": "7"}),
+    ("recv negative", {"type": "ack", "recv": -1}),
+    ("no recv", {"type": "ack"}),
+    ("ack of more than was sent", {"type": "ack", "recv": 1000000}),
+    ("resume recv a float", {"type": "resume", "recv": 1.5}),
+    ("resume of more than was sent", {"type": "resume", "recv": 1000000}),
+]
+
+
+class ResumePeerMisbehavesTest(unittest.TestCase):
+    """A peer (python3-websockets standing in for mlogin or the agent)
+    sends a malformed or impossible ack/resume: the real end says so, ends
+    the session with CLOSE 1000, and exits with its 'cannot resume'
+    status; no crash."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.m = Medusa(workers=1, level="info")
+        cls.n = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.m.stop() == 0
+        cls.m.check_clean(unittest.TestCase())
+
+    def sid(self):
+        ResumePeerMisbehavesTest.n += 1
+        return "misbehave-%d" % ResumePeerMisbehavesTest.n
+
+    def test_agent_ends_clearly_on_a_bad_ack_or_resume(self):
+        for name, msg in BAD_CTL:
+            with self.subTest(case=name):
+                sid = self.sid()
+                a = Agent(self.m.url("/attach/%s/slave" % sid))
+                a.wait_msg("attached; waiting for the client")
+
+                async def peer():
+                    ws = await ws_connect(self.m, "/attach/%s/master" % sid,
+                                          extra_headers=RESUME_HDR)
+                    linkup = json.loads((await ws_recv(ws))[7:])
+                    self.assertTrue(linkup["resume"])
+                    await ws.send("mlogin:" + json.dumps(msg))
+                    return await ws_close_of(ws)
+                got = asyncio.run(peer())
+                self.assertEqual(got, (1000, "the session cannot resume"))
+                a.wait_msg("the session cannot resume")
+                self.assertEqual(a.wait_exit(), 4)
+                a.check_clean(self)
+
+    def test_mlogin_ends_clearly_on_a_bad_ack_or_resume(self):
+        for name, msg in BAD_CTL:
+            with self.subTest(case=name):
+                sid = self.sid()
+                p = subprocess.Popen(
+                    [os.path.join(BIN, "mlogin"), "-q", "-c", "cat",
+                     self.m.url("/attach/%s/master" % sid)],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE)
+                try:
+                    async def peer():
+                        ws = await ws_connect(
+                            self.m, "/attach/%s/slave" % sid,
+                            extra_headers=RESUME_HDR)
+                        linkup = json.loads((await ws_recv(ws))[7:])
+                        self.assertTrue(linkup["resume"])
+                        start = await ws_recv(ws)
+                        self.assertIn('"type":"start"', start)
+                        await ws.send("mlogin:" + json.dumps(msg))
+                        return await ws_close_of(ws)
+                    got = asyncio.run(peer())
+                    self.assertEqual(got, (1000,
+                                           "the session cannot resume"))
+                    _, err = p.communicate(timeout=TIMEOUT)
+                    self.assertEqual(p.returncode, 254, err)
+                    self.assertIn(b"mlogin: ", err)
+                    self.assertTrue(b"ack or resume" in err or
+                                    b"sent" in err, err)
+                finally:
+                    p.kill()
