@@ -184,6 +184,15 @@ class ResumeReflectorLossTest(unittest.TestCase):
         os.unlink(self.secret)
         os.rmdir(self.tmp)
 
+    def fixed_port_config(self):
+        """A config whose port a restarted reflector can take again."""
+        import socket
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        return {"secret_file": self.secret, "port": port}
+
     def test_200_sessions_across_4_workers_one_killed(self):
         m = Medusa(workers=4, level="info",
                    config={"secret_file": self.secret})
@@ -223,12 +232,7 @@ class ResumeReflectorLossTest(unittest.TestCase):
             self.assertEqual(m.stop(), 0)
 
     def test_reflector_restarted_within_the_grace(self):
-        import socket
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        cfg = {"secret_file": self.secret, "port": port}
+        cfg = self.fixed_port_config()
         m = Medusa(workers=2, level="info", config=cfg)
         a, p, out = pipe_pair(m, "restart-1")
         try:
@@ -254,12 +258,7 @@ class ResumeReflectorLossTest(unittest.TestCase):
         """A redial answered 403 (the token was signed with the old
         secret): the agent says the reflector refused to resume and exits
         4; mlogin says the session cannot be resumed, why, and exits 254."""
-        import socket
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        cfg = {"secret_file": self.secret, "port": port}
+        cfg = self.fixed_port_config()
         m = Medusa(workers=1, level="info", config=cfg)
         a, p, out = pipe_pair(m, "resecret-1")
         try:
