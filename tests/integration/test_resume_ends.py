@@ -81,7 +81,19 @@ class ResumeEndsTest(unittest.TestCase):
                 for i in range(20):
                     proxy = self.pm if i % 2 == 0 else self.pa
                     # Wait for the stream to move on, then break it.
-                    proxy.wait_down(proxy.down + 1000000, BIG_TIMEOUT)
+                    # At full speed the 50 MB may be through before the
+                    # 20th break (sockets hold some MB): then at least
+                    # 12 breaks, and the checks below.
+                    goal = proxy.down + 500000
+                    wait_until(lambda: proxy.down >= goal or
+                               p.poll() is not None, BIG_TIMEOUT,
+                               "the stream to move on")
+                    if p.poll() is not None:
+                        self.assertGreaterEqual(i, 12, "mlogin ended "
+                                                "(%d) after %d breaks: %s" %
+                                                (p.returncode, i,
+                                                 p.stderr.read()))
+                        break
                     self.brk(proxy, "reset" if i % 4 < 2 else "blackhole")
                 _, err = p.communicate(timeout=BIG_TIMEOUT)
             finally:
@@ -98,8 +110,16 @@ class ResumeEndsTest(unittest.TestCase):
                 h.update(b)
             self.assertEqual(n, len(data))
             self.assertEqual(h.hexdigest(), want)
-        self.assertEqual(a.wait_exit(BIG_TIMEOUT), 0)
-        self.assertGreaterEqual(self.pm.accepted, 11)
+        # 0; or 4 when a break cut the agent off after its "exit" left
+        # and mlogin, which got it, ended the session meanwhile: the
+        # agent's redial is then refused (the session is gone).
+        rc = a.wait_exit(BIG_TIMEOUT)
+        if rc == 4:
+            a.wait_msg("the reflector refused to resume the session; it "
+                       "is over")
+        else:
+            self.assertEqual(rc, 0)
+        self.assertGreaterEqual(self.pm.accepted, 7)
         self.assertGreaterEqual(self.pa.accepted, 11)
 
     def test_shell_survives_breaks_and_tilde_dot_while_reconnecting(self):
