@@ -86,8 +86,13 @@ class ResumeEndsTest(unittest.TestCase):
                     # 12 breaks, and the checks below.
                     goal = proxy.down + 500000
                     wait_until(lambda: proxy.down >= goal or
-                               p.poll() is not None, BIG_TIMEOUT,
+                               p.poll() is not None or
+                               a.proc.poll() is not None, BIG_TIMEOUT,
                                "the stream to move on")
+                    if p.poll() is None and a.proc.poll() is not None:
+                        self.fail("the agent ended (%d) after %d breaks:\n"
+                                  "%s" % (a.proc.returncode, i,
+                                          "\n".join(a.raw[-15:])))
                     if p.poll() is not None:
                         self.assertGreaterEqual(i, 12, "mlogin ended "
                                                 "(%d) after %d breaks: %s" %
