@@ -174,11 +174,13 @@ class ResumeEndsTest(unittest.TestCase):
 
 def pipe_pair(m, sid, extra=()):
     """An agent running the client's `cat` and an mlogin in pipe mode
-    whose stdin we write: (agent, mlogin, its output file)."""
-    a = Agent(m.url("/attach/%s/slave" % sid), args=ALIVE + list(extra))
+    whose stdin we write: (agent, mlogin, its output file).  Default
+    liveness: a reflector that goes away here closes or resets (a 1 s
+    liveness killed waiting agents under the sanitizers' load)."""
+    a = Agent(m.url("/attach/%s/slave" % sid), args=list(extra))
     out = tempfile.TemporaryFile()
-    p = subprocess.Popen([os.path.join(BIN, "mlogin")] + ALIVE +
-                         ["-q", "-c", "cat", m.url("/attach/%s/master" % sid)],
+    p = subprocess.Popen([os.path.join(BIN, "mlogin"), "-q", "-c", "cat",
+                          m.url("/attach/%s/master" % sid)],
                          stdin=subprocess.PIPE, stdout=out,
                          stderr=subprocess.PIPE)
     return a, p, out
