@@ -16,7 +16,7 @@ main(void)
 		fdpass_suite, netutil_suite, paths_suite, sdnotify_suite, token_suite,
 		credentials_suite,
 		xport_suite, wsclient_suite, clientopt_suite, mlproto_suite,
-		start_suite, escape_suite, conn_suite
+		start_suite, escape_suite, conn_suite, resume_suite
 	};
 	SRunner *sr;
 	int failed;
