@@ -320,20 +320,11 @@ agent_resume_ctl(struct agent *a, enum resume_ctl ctl, uint64_t n)
 {
 	char err[300];
 
-	if (ctl == RESUME_CTL_BAD) {
-		agent_unresumable(a, "a malformed ack or resume");
+	if (resume_on_ctl(&a->a_rs, ctl, n, err, sizeof (err)) != 0) {
+		agent_unresumable(a, err);
 		return;
 	}
-	if (ctl == RESUME_CTL_ACK) {
-		if (resume_on_ack(&a->a_rs, n, err, sizeof (err)) != 0) {
-			agent_unresumable(a, err);
-			return;
-		}
-	} else {
-		if (resume_on_resume(&a->a_rs, n, err, sizeof (err)) != 0) {
-			agent_unresumable(a, err);
-			return;
-		}
+	if (ctl == RESUME_CTL_RESUME) {
 		mlog(MLOG_INFO, "resumed", "client_has=%llu replay_from=%llu",
 		    (unsigned long long)n, (unsigned long long)n + 1);
 		for (const struct resume_msg *m = resume_replay(&a->a_rs);

@@ -441,20 +441,11 @@ ml_resume_ctl(struct mlogin *m, enum resume_ctl ctl, uint64_t n)
 {
 	char err[300];
 
-	if (ctl == RESUME_CTL_BAD) {
-		ml_unresumable(m, "the agent sent a malformed ack or resume");
+	if (resume_on_ctl(&m->m_rs, ctl, n, err, sizeof (err)) != 0) {
+		ml_unresumable(m, err);
 		return;
 	}
-	if (ctl == RESUME_CTL_ACK) {
-		if (resume_on_ack(&m->m_rs, n, err, sizeof (err)) != 0) {
-			ml_unresumable(m, err);
-			return;
-		}
-	} else {
-		if (resume_on_resume(&m->m_rs, n, err, sizeof (err)) != 0) {
-			ml_unresumable(m, err);
-			return;
-		}
+	if (ctl == RESUME_CTL_RESUME) {
 		for (const struct resume_msg *r = resume_replay(&m->m_rs);
 		    r != NULL; r = r->next)
 			(void) wsc_send(&m->m_ws, r->text ? WS_OP_TEXT :

@@ -190,6 +190,21 @@ resume_on_resume(struct resume *r, uint64_t n, char *err, size_t errlen)
 	return (0);
 }
 
+int
+resume_on_ctl(struct resume *r, enum resume_ctl ctl, uint64_t n, char *err,
+    size_t errlen)
+{
+	switch (ctl) {
+	case RESUME_CTL_ACK:
+		return (resume_on_ack(r, n, err, errlen));
+	case RESUME_CTL_RESUME:
+		return (resume_on_resume(r, n, err, errlen));
+	default:
+		snprintf(err, errlen, "the peer sent a malformed ack or resume");
+		return (-1);
+	}
+}
+
 const struct resume_msg *
 resume_replay(const struct resume *r)
 {

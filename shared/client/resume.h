@@ -124,6 +124,14 @@ int resume_on_ack(struct resume *r, uint64_t n, char *err, size_t errlen);
  */
 int resume_on_resume(struct resume *r, uint64_t n, char *err,
     size_t errlen);
+/*
+ * An ack or resume from the peer (resume_classify's ctl and n), applied:
+ * resume_on_ack or resume_on_resume; RESUME_CTL_BAD fails.  0 (after a
+ * RESUME_CTL_RESUME the caller replays), or -1 with err: the session
+ * cannot resume.
+ */
+int resume_on_ctl(struct resume *r, enum resume_ctl ctl, uint64_t n,
+    char *err, size_t errlen);
 /* The buffered messages to replay, oldest first (NULL: none). */
 const struct resume_msg *resume_replay(const struct resume *r);
 

@@ -90,6 +90,44 @@ START_TEST(test_ack)
 }
 END_TEST
 
+/* resume_on_ctl: each control applied, a bad one refused, 5 sent. */
+static const struct {
+	enum resume_ctl	ctl;
+	uint64_t	n;
+	int		ok;
+	const char	*why;
+	uint64_t	first;		/* first left to replay, 0: none */
+} ctls[] = {
+	{ RESUME_CTL_ACK, 2, 0, NULL, 3 },
+	{ RESUME_CTL_ACK, 6, -1, "only 5 were sent", 1 },
+	{ RESUME_CTL_RESUME, 3, 0, NULL, 4 },
+	{ RESUME_CTL_RESUME, 5, 0, NULL, 0 },
+	{ RESUME_CTL_RESUME, 7, -1, "only 5 were sent", 1 },
+	{ RESUME_CTL_BAD, 1, -1, "malformed", 1 },
+	{ RESUME_CTL_NONE, 1, -1, "malformed", 1 },
+};
+
+START_TEST(test_on_ctl)
+{
+	struct resume r;
+	char err[200] = "";
+	int rc;
+
+	resume_init(&r, 1000);
+	resume_linkup(&r, true);
+	send_n(&r, 5);
+	rc = resume_on_ctl(&r, ctls[_i].ctl, ctls[_i].n, err, sizeof (err));
+	ck_assert_int_eq(rc, ctls[_i].ok);
+	if (ctls[_i].why != NULL)
+		ck_assert_msg(strstr(err, ctls[_i].why) != NULL, "%s", err);
+	if (ctls[_i].first == 0)
+		ck_assert_ptr_null(resume_replay(&r));
+	else
+		ck_assert_uint_eq(resume_replay(&r)->seq, ctls[_i].first);
+	resume_fini(&r);
+}
+END_TEST
+
 /* A second linkup, sent/acked, then the peer's resume from N. */
 static const struct {
 	int		sent;
@@ -322,6 +360,7 @@ resume_suite(void)
 	tcase_add_test(tc, test_off_until_linkup);
 	tcase_add_loop_test(tc, test_ack, 0, NELEM(acks));
 	tcase_add_loop_test(tc, test_resume_from, 0, NELEM(resumes));
+	tcase_add_loop_test(tc, test_on_ctl, 0, NELEM(ctls));
 	tcase_add_test(tc, test_await_drops);
 	tcase_add_loop_test(tc, test_ack_due, 0, NELEM(dues));
 	tcase_add_test(tc, test_full);
