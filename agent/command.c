@@ -141,6 +141,12 @@ command_input(struct command *c, const uint8_t *p, size_t n)
 	return (c->cm_input.b_len >= c->cm_input_max);
 }
 
+size_t
+command_queued(const struct command *c)
+{
+	return (c->cm_input.b_len);
+}
+
 void
 command_eof(struct command *c)
 {

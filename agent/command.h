@@ -98,6 +98,8 @@ int command_spawn(struct command *, struct ev_loop *,
     const struct command_spec *, size_t input_max, char *err, size_t errlen);
 /* Queue input; true when the queue is full (stop reading the client). */
 bool command_input(struct command *, const uint8_t *, size_t);
+/* Bytes of input queued, not yet taken by the command. */
+size_t command_queued(const struct command *);
 void command_eof(struct command *);
 /* 0, or -1 (errno) */
 int command_resize(struct command *, int cols, int lines);

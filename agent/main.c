@@ -29,7 +29,9 @@
  * one read returns (up to 64 KiB) into one message.  Flow control runs both
  * ways: while the socket's queue is above 256 KiB the terminal is not read
  * (so a flood of output stops the command, not our memory), and while the
- * command leaves 256 KiB of input untaken the socket is not read.
+ * command leaves 256 KiB of input untaken the socket is not read, or, in
+ * a resumable session, our acks are held instead (session.c:
+ * agent_input_stop), so that the client's acks keep arriving.
  *
  * When the command exits, what it wrote is drained (command.h), then
  * "exit" is sent with "code" or "signal", and the client closes the
@@ -58,10 +60,23 @@
  * silence; ServerAliveCountMax unanswered and the connection is lost
  * (wsclient.h), the command is hung up on and the agent exits 1.
  *
+ * Resume (issue 14; docs/PROTOCOL.md section 9): the agent announces
+ * X-Medusa-Resume: 1 (unless --no-resume).  Who holds what: the agent
+ * holds the command, its latest token, and through shared/client/resume.c
+ * the count of messages sent and received and a replay buffer of what the
+ * client has not acked (bounded; the command's output waits while it is
+ * full).  The reflector holds nothing the session needs.  A lost
+ * connection (or a CLOSE other than 1000) is redialled (session.c:
+ * agent_comes_back), and the command keeps running for --grace seconds
+ * while no client is attached ("detached", or our own connection gone);
+ * at the grace's end it is hung up and we close 1000 (exit 4).  The
+ * command's exit or a signal close with 1000: the session is over.
+ *
  * Exit status: 0 when a client came and the session ended, 1 (and one log
  * line) when the connection failed, was refused or was lost, 2 for bad
  * usage, 3 when no client came before the session ended (the reflector's
- * pairing time-out), 128+N when ended by signal N.  Logs are bunyan JSON
+ * pairing time-out), 4 when a resume was refused or the grace ran out,
+ * 128+N when ended by signal N.  Logs are bunyan JSON
  * on standard error; a presigned URL's query string (a credential) is
  * never logged.
  */
@@ -70,6 +85,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -143,6 +160,11 @@ agent_usage(FILE *f)
 	    "  -f, --config FILE     read {\"signed_url\": URL, "
 	    "\"insecure_tls\": BOOL}\n"
 	    "%s"
+	    "      --grace SECONDS   keep the command running this long while\n"
+	    "                        no client is attached (resumable sessions;\n"
+	    "                        default 600), then hang it up\n"
+	    "      --no-resume       do not announce resume (as -o Resume=no):\n"
+	    "                        a lost connection ends the session\n"
 	    "  -l, --log-level L     trace, debug, info, warn, error, fatal\n"
 	    "  -h, --help            this text\n"
 	    "  -V, --version         print the version and exit\n"
@@ -153,6 +175,8 @@ agent_usage(FILE *f)
 	    "  2  bad usage or configuration\n"
 	    "  3  no client came before the session ended (the reflector's\n"
 	    "     pairing time-out)\n"
+	    "  4  the session is over: a resume was refused (403, 410), or\n"
+	    "     no client came back within the grace period\n"
 	    "  128+N  ended by signal N\n", clientopt_usage);
 }
 
@@ -164,6 +188,8 @@ main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "grace", required_argument, NULL, 'G' },
+		{ "no-resume", no_argument, NULL, 'R' },
 		CLIENTOPT_LONG,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -173,6 +199,8 @@ main(int argc, char **argv)
 	char url[4096] = "", err[512];
 	const char *cfg = NULL;
 	int ch, r, level = MLOG_INFO;
+	double grace = AGENT_GRACE;
+	char *end;
 	int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
 	ev_signal sigw[3];
 	struct ev_loop *loop;
@@ -205,6 +233,19 @@ main(int argc, char **argv)
 		case 'V':
 			printf("medusa-agent %s\n", MEDUSA_VERSION);
 			return (0);
+		case 'G':
+			grace = strtod(optarg, &end);
+			if (end == optarg || *end != '\0' || !(grace > 0) ||
+			    grace > 7 * 86400) {
+				fprintf(stderr, "medusa-agent: --grace must be "
+				    "a number of seconds above 0 (at most a "
+				    "week), not \"%s\"\n", optarg);
+				return (AGENT_EXIT_USAGE);
+			}
+			break;
+		case 'R':
+			co.co_resume = false;
+			break;
 		default:
 			agent_usage(stderr);
 			return (AGENT_EXIT_USAGE);
@@ -275,6 +316,10 @@ main(int argc, char **argv)
 	loop = EV_DEFAULT;
 	clientopt_wsc(&co, &wo);
 	memset(&ag, 0, sizeof (ag));
+	ag.a_resume_on = co.co_resume;
+	ag.a_grace = grace;
+	resume_init(&ag.a_rs, co.co_resume_buffer);
+	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
 	if (auth.ca_on) {
 		char kd[256];
 

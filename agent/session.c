@@ -35,12 +35,62 @@ agent_to(struct agent *a, enum agent_state to)
 	a->a_state = to;
 }
 
+/*
+ * An end-to-end message to the client: counted and kept for replay when
+ * the stream is sequenced; on the wire unless we are away or hold new
+ * data until the client's resume.
+ */
+static void
+agent_out(struct agent *a, bool text, const void *p, size_t n)
+{
+	char err[200];
+
+	if (resume_sent(&a->a_rs, text, p, n, err, sizeof (err)) != 0) {
+		mlog(MLOG_ERROR, "cannot keep a message for replay",
+		    "error=%s", err);
+		a->a_for_good = true;
+		wsc_close(&a->a_ws, WS_CLOSE_NORMAL, "agent out of memory");
+		return;
+	}
+	if (wsc_is_open(&a->a_ws) && !resume_holding(&a->a_rs))
+		(void) wsc_send(&a->a_ws, text ? WS_OP_TEXT : WS_OP_BINARY, p,
+		    n);
+}
+
 static void
 agent_send(struct agent *a, char *msg)
 {
 	if (msg != NULL)
-		(void) wsc_send_text(&a->a_ws, msg);
+		agent_out(a, true, msg, strlen(msg));
 	free(msg);
+}
+
+/* Room to take the command's output: the socket's queue and the replay. */
+static bool
+agent_room(const struct agent *a)
+{
+	return (wsc_queued(&a->a_ws) <= AGENT_HIGH_WATER &&
+	    !resume_full(&a->a_rs));
+}
+
+/*
+ * The command leaves its input untaken: stop reading the socket?  Not in
+ * a sequenced session, where the acks we hold (agent_ack_if_due) bound
+ * what the client sends to its replay window: a paused socket would also
+ * hide the client's acks of our output behind its data, and with the
+ * command blocked writing that output, neither would ever move.  The
+ * queue stays bounded: past AGENT_INPUT_MAX plus our own window (at least
+ * the default 4 MiB) the socket is paused even so (a client that ignores
+ * the window, or whose ResumeBuffer is larger than ours).
+ */
+static bool
+agent_input_stop(const struct agent *a)
+{
+	size_t w = a->a_rs.window > RESUME_DEFAULT_WINDOW ? a->a_rs.window :
+	    RESUME_DEFAULT_WINDOW;
+
+	return (a->a_rs.phase != RESUME_LIVE ||
+	    command_queued(&a->a_cmd) >= AGENT_INPUT_MAX + w);
 }
 
 static void
@@ -82,10 +132,12 @@ agent_cmd_output(struct command *cm, enum command_stream s, const uint8_t *p,
 	if (s == COMMAND_ERR)
 		agent_send(a, mlproto_stderr(p, n));
 	else
-		(void) wsc_send(&a->a_ws, WS_OP_BINARY, p, n);
-	if (wsc_queued(&a->a_ws) > AGENT_HIGH_WATER)
-		command_pause_output(cm);	/* until on_drain */
+		agent_out(a, false, p, n);
+	if (!agent_room(a))
+		command_pause_output(cm);	/* until on_drain or an ack */
 }
+
+static void agent_ack_if_due(struct agent *);
 
 static void
 agent_cmd_input_room(struct command *cm)
@@ -93,6 +145,7 @@ agent_cmd_input_room(struct command *cm)
 	struct agent *a = cm->cm_arg;
 
 	wsc_resume(&a->a_ws);
+	agent_ack_if_due(a);	/* the acks held while it was full */
 }
 
 static void
@@ -202,17 +255,8 @@ agent_resize(struct agent *a, const json_t *o)
 }
 
 static void
-agent_peer_message(struct agent *a, const char *json, size_t n)
+agent_peer_message(struct agent *a, const json_t *o, const char *type)
 {
-	const char *type;
-	char err[200];
-	json_t *o = mlproto_parse(json, n, &type, err, sizeof (err));
-
-	if (o == NULL) {
-		mlog(MLOG_WARN, "ignoring malformed mlogin message", "error=%s",
-		    err);
-		return;
-	}
 	if (strcmp(type, "start") == 0)
 		agent_start(a, o);
 	else if (strcmp(type, "resize") == 0)
@@ -223,8 +267,175 @@ agent_peer_message(struct agent *a, const char *json, size_t n)
 	} else
 		mlog(MLOG_WARN, "ignoring unknown mlogin message", "type=%s",
 		    type);
+}
+
+/* --- resume (issue 14) -------------------------------------------------- */
+
+/*
+ * Ack what we received, unless the command leaves AGENT_INPUT_MAX of it
+ * untaken: then the ack waits until it takes the queue below half
+ * (agent_cmd_input_room).  Holding the ack is what holds the client's
+ * stdin: the socket itself is still read (agent_on_message), so the
+ * client's acks of our output are never stuck behind its data.
+ */
+static void
+agent_ack_if_due(struct agent *a)
+{
+	if (command_queued(&a->a_cmd) >= AGENT_INPUT_MAX)
+		return;
+	if (wsc_is_open(&a->a_ws) && resume_ack_due(&a->a_rs,
+	    (uint64_t)(ev_now(a->a_loop) * 1000))) {
+		char *m = resume_ack_msg(&a->a_rs,
+		    (uint64_t)(ev_now(a->a_loop) * 1000));
+
+		if (m != NULL)
+			(void) wsc_send_text(&a->a_ws, m);
+		free(m);
+	}
+}
+
+static void
+agent_acktick_cb(EV_P_ ev_timer *w, int revents)
+{
+	(void) EV_A;
+	(void) revents;
+	agent_ack_if_due(w->data);
+}
+
+/* The session cannot go on without a loss: end it for good, clearly. */
+static void
+agent_unresumable(struct agent *a, const char *why)
+{
+	mlog(MLOG_ERROR, "the session cannot resume", "error=%s", why);
+	a->a_for_good = true;
+	a->a_rc = AGENT_EXIT_GONE;
+	if (command_running(&a->a_cmd))
+		command_hangup(&a->a_cmd);
+	wsc_close(&a->a_ws, WS_CLOSE_NORMAL, "the session cannot resume");
+}
+
+/* ack or resume from the client. */
+static void
+agent_resume_ctl(struct agent *a, enum resume_ctl ctl, uint64_t n)
+{
+	char err[300];
+
+	if (resume_on_ctl(&a->a_rs, ctl, n, err, sizeof (err)) != 0) {
+		agent_unresumable(a, err);
+		return;
+	}
+	if (ctl == RESUME_CTL_RESUME) {
+		mlog(MLOG_INFO, "resumed", "client_has=%llu replay_from=%llu",
+		    (unsigned long long)n, (unsigned long long)n + 1);
+		for (const struct resume_msg *m = resume_replay(&a->a_rs);
+		    m != NULL; m = m->next)
+			(void) wsc_send(&a->a_ws, m->text ? WS_OP_TEXT :
+			    WS_OP_BINARY, m->data, m->len);
+	}
+	if (a->a_state == AGENT_RUNNING && agent_room(a))
+		command_resume_output(&a->a_cmd);
+}
+
+/* The grace period is over and no client came back: hang up, end. */
+static void
+agent_grace_cb(EV_P_ ev_timer *w, int revents)
+{
+	struct agent *a = w->data;
+
+	(void) EV_A;
+	(void) revents;
+	mlog(MLOG_WARN, "no client came back within the grace period; "
+	    "hanging up", "grace_s=%g", a->a_grace);
+	a->a_for_good = true;
+	a->a_rc = AGENT_EXIT_GONE;
+	if (command_running(&a->a_cmd))
+		command_hangup(&a->a_cmd);
+	if (wsc_is_open(&a->a_ws)) {
+		wsc_close(&a->a_ws, WS_CLOSE_NORMAL, "grace period over");
+	} else {
+		ev_timer_stop(a->a_loop, &a->a_redial);
+		wsc_close(&a->a_ws, WS_CLOSE_NORMAL, "grace period over");
+		if (a->a_ws.wc_state == WSC_ENDED ||
+		    a->a_ws.wc_state == WSC_IDLE)
+			ev_break(a->a_loop, EVBREAK_ALL);
+	}
+}
+
+static void
+agent_grace_start(struct agent *a)
+{
+	if (!ev_is_active(&a->a_grace_timer)) {
+		ev_timer_set(&a->a_grace_timer, a->a_grace, 0);
+		ev_timer_start(a->a_loop, &a->a_grace_timer);
+	}
+}
+
+static int agent_dial(struct agent *, char *err, size_t errlen);
+
+static void
+agent_redial_cb(EV_P_ ev_timer *w, int revents)
+{
+	struct agent *a = w->data;
+	char err[600];
+
+	(void) EV_A;
+	(void) revents;
+	if (agent_dial(a, err, sizeof (err)) != 0) {
+		unsigned ms = resume_backoff_ms(++a->a_attempt,
+		    (uint32_t)random());
+
+		mlog(MLOG_WARN, "cannot redial", "error=%s retry_ms=%u", err,
+		    ms);
+		ev_timer_set(&a->a_redial, ms / 1000.0, 0);
+		ev_timer_start(a->a_loop, &a->a_redial);
+	}
+}
+
+/* A reflector message: linkup (with resume and a token) or detached. */
+static void
+agent_reflector_msg(struct agent *a, const char *json, size_t jn)
+{
+	const char *type, *tok;
+	char err[200];
+	json_t *o = mlproto_parse(json, jn, &type, err, sizeof (err));
+	bool resume;
+
+	if (o == NULL)
+		return;
+	if (strcmp(type, "detached") == 0 && a->a_rs.phase != RESUME_OFF) {
+		mlog(MLOG_INFO, "the client is away; keeping the command",
+		    "grace_s=%g", a->a_grace);
+		agent_grace_start(a);
+	} else if (strcmp(type, "linkup") == 0) {
+		resume = json_is_true(json_object_get(o, "resume"));
+		tok = json_string_value(json_object_get(o, "token"));
+		if (tok != NULL && strlen(tok) < sizeof (a->a_token))
+			snprintf(a->a_token, sizeof (a->a_token), "%s", tok);
+		ev_timer_stop(a->a_loop, &a->a_grace_timer);
+		a->a_attempt = 0;
+		if (a->a_state == AGENT_WAITING) {
+			agent_to(a, AGENT_LINKED);
+			mlog(MLOG_INFO, "linked to the client", "resume=%s",
+			    MLOG_BOOL(resume));
+		} else {
+			mlog(MLOG_INFO, "linked again; resuming", "recv=%llu",
+			    (unsigned long long)a->a_rs.recv);
+		}
+		if (resume_linkup(&a->a_rs, resume) == 1) {
+			char *m = resume_resume_msg(&a->a_rs,
+			    (uint64_t)(ev_now(a->a_loop) * 1000));
+
+			if (m != NULL)
+				(void) wsc_send_text(&a->a_ws, m);
+			free(m);
+		}
+		if (a->a_rs.phase != RESUME_OFF &&
+		    !ev_is_active(&a->a_acktick))
+			ev_timer_start(a->a_loop, &a->a_acktick);
+	}
 	json_decref(o);
 }
+
 
 /* --- the connection's side --------------------------------------------- */
 
@@ -245,19 +456,28 @@ agent_on_open(struct wsc *c)
 	if (a->a_url.u_tls)
 		mlog(MLOG_INFO, "TLS established", "info=%s",
 		    xport_tls_info(&c->wc_x, tls, sizeof (tls)));
-	agent_to(a, AGENT_WAITING);
-	mlog(MLOG_INFO, "attached; waiting for the client", "path=%.*s",
-	    (int)wsurl_loggable(a->a_url.u_path), a->a_url.u_path);
+	if (a->a_state == AGENT_CONNECTING)
+		agent_to(a, AGENT_WAITING);
+	mlog(MLOG_INFO, "attached; waiting for the client", "path=%.*s "
+	    "resume=%s", (int)wsurl_loggable(a->a_url.u_path), a->a_url.u_path,
+	    MLOG_BOOL(a->a_token[0] != '\0'));
 }
 
 static void
 agent_on_message(struct wsc *c, uint8_t op, uint8_t *p, size_t n)
 {
 	struct agent *a = c->wc_arg;
-	const char *json;
+	const char *json, *type;
+	char err[200];
 	size_t jn;
+	uint64_t rn = 0;
+	enum resume_ctl ctl;
+	json_t *o;
 
 	if (op == WS_OP_BINARY) {
+		if (!resume_received(&a->a_rs, n))
+			return;		/* before the client's resume */
+		agent_ack_if_due(a);
 		if (a->a_state != AGENT_RUNNING || !command_running(&a->a_cmd)) {
 			if (!a->a_said_early)
 				mlog(MLOG_DEBUG, "input before start dropped",
@@ -265,21 +485,34 @@ agent_on_message(struct wsc *c, uint8_t op, uint8_t *p, size_t n)
 			a->a_said_early = true;
 			return;
 		}
-		if (command_input(&a->a_cmd, p, n))
+		if (command_input(&a->a_cmd, p, n) && agent_input_stop(a))
 			wsc_pause(c);	/* the command is not reading */
 		return;
 	}
 	switch (mlproto_kind(p, n, &json, &jn)) {
 	case MLPROTO_FROM_REFLECTOR:
-		if (a->a_state == AGENT_WAITING && jn == 17 &&
-		    memcmp(json, "{\"type\":\"linkup\"}", jn) == 0) {
-			agent_to(a, AGENT_LINKED);
-			mlog(MLOG_INFO, "linked to the client", "");
-		}
+		agent_reflector_msg(a, json, jn);
 		return;
 	case MLPROTO_FROM_PEER:
-		if (a->a_state >= AGENT_LINKED)
-			agent_peer_message(a, json, jn);
+		if (a->a_state < AGENT_LINKED)
+			return;
+		if ((o = mlproto_parse(json, jn, &type, err,
+		    sizeof (err))) == NULL) {
+			mlog(MLOG_WARN, "ignoring malformed mlogin message",
+			    "error=%s", err);
+			if (resume_received(&a->a_rs, n))
+				agent_ack_if_due(a);
+			return;
+		}
+		ctl = a->a_rs.phase != RESUME_OFF ?
+		    resume_classify(o, type, &rn) : RESUME_CTL_NONE;
+		if (ctl != RESUME_CTL_NONE)
+			agent_resume_ctl(a, ctl, rn);
+		else if (resume_received(&a->a_rs, n)) {
+			agent_ack_if_due(a);
+			agent_peer_message(a, o, type);
+		}
+		json_decref(o);
 		return;
 	default:
 		return;		/* the original client's "ping" */
@@ -291,8 +524,29 @@ agent_on_drain(struct wsc *c)
 {
 	struct agent *a = c->wc_arg;
 
-	if (a->a_state == AGENT_RUNNING)
+	if (a->a_state == AGENT_RUNNING && agent_room(a))
 		command_resume_output(&a->a_cmd);
+}
+
+/*
+ * Is this end of a connection one to come back from?  A sequenced
+ * session that we do not end, lost or closed other than 1000, or a
+ * redial refused with 503 (no worker yet).
+ */
+static bool
+agent_comes_back(const struct agent *a, const struct wsc *c)
+{
+	if (a->a_rs.phase == RESUME_OFF || a->a_for_good || a->a_signal != 0)
+		return (false);
+	switch (c->wc_end) {
+	case WSC_END_CLOSED:
+		return (c->wc_peer_code != WS_CLOSE_NORMAL &&
+		    c->wc_peer_code != 0);
+	case WSC_END_REFUSED:
+		return (c->wc_http_status == 503);
+	default:
+		return (true);
+	}
 }
 
 static void
@@ -300,15 +554,38 @@ agent_on_end(struct wsc *c, const char *err)
 {
 	struct agent *a = c->wc_arg;
 	enum agent_state was = a->a_state;
+	unsigned ms;
 
+	if (agent_comes_back(a, c)) {
+		ms = resume_backoff_ms(a->a_attempt++, (uint32_t)random());
+		mlog(MLOG_WARN, "connection to the reflector lost; redialling",
+		    "error=%s end=%s code=%u http=%d retry_ms=%u",
+		    err != NULL ? err : "", wsc_end_name(c->wc_end),
+		    (unsigned)c->wc_peer_code, c->wc_http_status, ms);
+		agent_grace_start(a);
+		ev_timer_set(&a->a_redial, ms / 1000.0, 0);
+		ev_timer_start(a->a_loop, &a->a_redial);
+		return;
+	}
 	ev_timer_stop(a->a_loop, &a->a_close_wait);
+	ev_timer_stop(a->a_loop, &a->a_acktick);
+	ev_timer_stop(a->a_loop, &a->a_grace_timer);
+	ev_timer_stop(a->a_loop, &a->a_redial);
 	agent_to(a, AGENT_ENDED);
+	if (c->wc_end == WSC_END_REFUSED && a->a_rs.phase != RESUME_OFF) {
+		mlog(MLOG_ERROR, "the reflector refused to resume the session; "
+		    "it is over", "http=%d error=%s", c->wc_http_status,
+		    err != NULL ? err : "");
+		a->a_rc = AGENT_EXIT_GONE;
+		err = NULL;
+		a->a_signal = 0;
+	}
 	if (err != NULL) {
 		mlog(MLOG_ERROR, was == AGENT_CONNECTING ? "cannot attach to "
 		    "the reflector" : "connection to the reflector lost",
 		    "error=%s end=%s", err, wsc_end_name(c->wc_end));
 		a->a_rc = AGENT_EXIT_CONN;
-	} else {
+	} else if (a->a_rc != AGENT_EXIT_GONE) {
 		mlog(MLOG_INFO, "session ended", "code=%u reason=%s",
 		    (unsigned)c->wc_peer_code, c->wc_peer_reason);
 		a->a_rc = was <= AGENT_WAITING ? AGENT_EXIT_NOBODY :
@@ -343,12 +620,38 @@ agent_session_start(struct agent *a, struct ev_loop *loop,
 	a->a_ws.wc_on_end = agent_on_end;
 	a->a_ws.wc_on_drain = agent_on_drain;
 	a->a_ws.wc_on_progress = agent_on_progress;
-	mlog(MLOG_INFO, "connecting", "host=%s port=%s tls=%s path=%.*s",
-	    u->u_host, u->u_port, MLOG_BOOL(u->u_tls),
-	    (int)wsurl_loggable(u->u_path), u->u_path);
-	/* With a key, a credential of its own for this dial. */
-	return (clientauth_dial(a->a_auth, &a->a_ws, loop, u, wo, err,
-	    errlen));
+	a->a_wo = *wo;
+	if (a->a_grace <= 0)
+		a->a_grace = AGENT_GRACE;
+	ev_init(&a->a_redial, agent_redial_cb);
+	ev_init(&a->a_grace_timer, agent_grace_cb);
+	ev_init(&a->a_acktick, agent_acktick_cb);
+	ev_timer_set(&a->a_acktick, 0.5, 0.5);
+	a->a_redial.data = a->a_grace_timer.data = a->a_acktick.data = a;
+	mlog(MLOG_INFO, "connecting", "host=%s port=%s tls=%s path=%.*s "
+	    "resume=%s", u->u_host, u->u_port, MLOG_BOOL(u->u_tls),
+	    (int)wsurl_loggable(u->u_path), u->u_path,
+	    MLOG_BOOL(a->a_resume_on));
+	return (agent_dial(a, err, errlen));
+}
+
+/*
+ * Dial (the first time, or again): with a key, a credential of its own
+ * for this dial; the resume headers when on; the token after a linkup.
+ */
+static int
+agent_dial(struct agent *a, char *err, size_t errlen)
+{
+	struct wsc_opts wo = a->a_wo;
+
+	if (a->a_resume_on) {
+		if (resume_headers(a->a_token, a->a_hdr, sizeof (a->a_hdr),
+		    err, errlen) != 0)
+			return (-1);
+		wo.wo_extra = a->a_hdr;
+	}
+	return (clientauth_dial(a->a_auth, &a->a_ws, a->a_loop, &a->a_url,
+	    &wo, err, errlen));
 }
 
 void
@@ -362,14 +665,28 @@ agent_session_stop(struct agent *a, int signo)
 		    "pid=%d", (int)a->a_cmd.cm_pid);
 		command_hangup(&a->a_cmd);
 	}
-	wsc_close(&a->a_ws, WS_CLOSE_GOING_AWAY, "agent terminated");
+	/* A resumable session ends for good with 1000 only. */
+	if (a->a_rs.phase != RESUME_OFF && !wsc_is_open(&a->a_ws) &&
+	    ev_is_active(&a->a_redial)) {
+		ev_timer_stop(a->a_loop, &a->a_redial);
+		a->a_rc = 128 + signo;
+		ev_break(a->a_loop, EVBREAK_ALL);
+		return;
+	}
+	wsc_close(&a->a_ws, a->a_rs.phase != RESUME_OFF ? WS_CLOSE_NORMAL :
+	    WS_CLOSE_GOING_AWAY, "agent terminated");
 }
 
 void
 agent_session_free(struct agent *a)
 {
-	if (a->a_loop != NULL)
+	if (a->a_loop != NULL) {
 		ev_timer_stop(a->a_loop, &a->a_close_wait);
+		ev_timer_stop(a->a_loop, &a->a_redial);
+		ev_timer_stop(a->a_loop, &a->a_acktick);
+		ev_timer_stop(a->a_loop, &a->a_grace_timer);
+	}
+	resume_fini(&a->a_rs);
 	command_free(&a->a_cmd);
 	wsc_free(&a->a_ws);
 }

@@ -11,6 +11,7 @@
 #include <ev.h>
 
 #include "command.h"
+#include "resume.h"
 #include "clientauth.h"
 #include "wsclient.h"
 #include "wsurl.h"
@@ -31,6 +32,9 @@ enum agent_state {
 #define	AGENT_EXIT_USAGE	2	/* bad usage or configuration */
 #define	AGENT_EXIT_NOBODY	3	/* no client came before the session
 					   ended (the pairing time-out) */
+#define	AGENT_EXIT_GONE		4	/* a resume was refused, or no client
+					   came back within the grace period:
+					   the session is over */
 					/* 128+N: ended by signal N */
 
 struct agent {
@@ -45,7 +49,21 @@ struct agent {
 	ev_timer	a_close_wait;
 	int		a_signal;
 	int		a_rc;
+	/* Resume (issue 14): see the big theory statement in main.c. */
+	bool		a_resume_on;	/* announce X-Medusa-Resume */
+	bool		a_for_good;	/* we end it: no redial */
+	double		a_grace;	/* s without a client, then hang up */
+	struct resume	a_rs;
+	struct wsc_opts	a_wo;
+	unsigned	a_attempt;	/* redials since the last linkup */
+	char		a_token[512];	/* from the latest linkup */
+	char		a_hdr[1024];
+	ev_timer	a_redial;
+	ev_timer	a_acktick;
+	ev_timer	a_grace_timer;
 };
+
+#define	AGENT_GRACE		600.0	/* s: --grace's default */
 
 /* Dial in and serve; 0, or -1 with a message in err (then exit 1). */
 int agent_session_start(struct agent *, struct ev_loop *,

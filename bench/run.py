@@ -19,8 +19,10 @@ every raw result to results.json, the servers' logs to logs/).
 
 Scale with the environment (defaults in brackets):
   BENCH_SERVERS       medusa-1w,medusa-2w,bare,watershed
-  BENCH_SCENARIOS     setup,setup-auth,latency,throughput,idle (setup-auth
-                      runs setup too: the reference of its ratios)
+  BENCH_SCENARIOS     setup,setup-auth,latency,throughput,idle,resume
+                      (setup-auth runs setup too: the reference of its
+                      ratios; resume: mlogin and the agent themselves,
+                      resume on vs off, its own table: bench/resume.py)
   BENCH_SETUP [20000]  BENCH_SETUP_CONC [50]      setup: sessions, at once
   BENCH_LAT_SESSIONS [50]  BENCH_LAT_RATE [20]  BENCH_LAT_BYTES [64]
   BENCH_DURATION [5]  seconds of each latency and throughput run
@@ -55,7 +57,8 @@ import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALL_SERVERS = ['medusa-1w', 'medusa-2w', 'bare', 'watershed']
-ALL_SCENARIOS = ['setup', 'setup-auth', 'latency', 'throughput', 'idle']
+ALL_SCENARIOS = ['setup', 'setup-auth', 'latency', 'throughput', 'idle',
+                 'resume']
 # setup-auth: medusa with credentials on, signing with keys of these types
 # (ssh-keygen); the bare relay and watershed have none: their plain setup
 # is the reference.
@@ -557,6 +560,16 @@ def main():
         cells += [target_text(target), v]
         lines.append('| ' + ' | '.join(cells) + ' |')
     table = '\n'.join(lines)
+    if 'resume' in scenarios:
+        import resume
+        log('bench: resume (mlogin and the agent, on vs off)')
+        try:
+            rrows, raw['resume'] = resume.run(bindir, Server(
+                'medusa-1w', bindir, workdir, 'info'), log)
+            table += '\n\nResume (issue 14), medusa 1w:\n\n' + \
+                resume.table(rrows)
+        except (RuntimeError, OSError) as e:
+            errors.setdefault('medusa-1w', {})['resume'] = str(e)
     mach = ('%s, %s cores, %s, Linux %s; medusa %s; load average %.2f at '
             'the start; %s' % (info['cpu'], info['cores'], info['memory'],
                                info['kernel'], info['commit'], info['load'],

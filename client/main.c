@@ -55,6 +55,19 @@
  * are undone (term.h), a line of its own says what happened in a user's
  * words (conn.c) and mlogin exits 255, as ssh does.
  *
+ * Resume (issue 14; docs/PROTOCOL.md section 9): mlogin announces
+ * X-Medusa-Resume: 1 (unless -o Resume=no).  Who holds what: mlogin holds
+ * its latest token and, through shared/client/resume.c, the count of
+ * messages sent and received and a replay buffer of what the agent has not
+ * acked (bounded by -o ResumeBuffer; standard input waits while it is
+ * full); the agent holds the command; the reflector holds nothing the
+ * session needs.  In a resumable session the loss above does not end it:
+ * mlogin says "reconnecting...", redials (at once, then jittered back-off),
+ * re-signs, presents its token, resumes and replays, then nudges the size
+ * so full-screen programs repaint; the state stays where it was (session.c:
+ * ml_comes_back).  ~., the command's exit and a signal close with 1000; a
+ * refused resume exits 254.
+ *
  * The house:
  *
  *	main.c		options and start-up
@@ -130,7 +143,12 @@ ml_usage(FILE *f)
 	    "\n"
 	    "Exit status: the remote command's (128+N for signal N); 1 if it\n"
 	    "could not be started; 2 bad usage; 255 if the connection failed,\n"
-	    "was refused or was lost, or the session ended otherwise.\n",
+	    "was refused or was lost, or the session ended otherwise; 254 if\n"
+	    "a resume was refused (the session is over).\n"
+	    "\n"
+	    "A lost connection is redialled and the session resumed when\n"
+	    "both ends can (-o Resume=no: not); -o ResumeBuffer=N[K|M] bounds\n"
+	    "the replay buffer (default 4M).\n",
 	    clientopt_usage);
 }
 
@@ -410,6 +428,9 @@ main(int argc, char **argv)
 		fprintf(stderr, " * warning: not checking the reflector's TLS "
 		    "certificate (--insecure)\n");
 	clientopt_wsc(&co, &wo);
+	ml.m_resume_on = co.co_resume;
+	resume_init(&ml.m_rs, co.co_resume_buffer);
+	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
 	if (ml.m_view.cv_verbose > 0) {
 		char kd[256];
 

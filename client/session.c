@@ -38,7 +38,43 @@ ml_end_session(struct mlogin *m, int status, uint16_t code, const char *why)
 	ev_io_stop(m->m_loop, &m->m_stdin);
 	ev_idle_stop(m->m_loop, &m->m_stdin_idle);
 	ev_timer_stop(m->m_loop, &m->m_ping);
+	ev_timer_stop(m->m_loop, &m->m_acktick);
+	if (ev_is_active(&m->m_redial)) {
+		/* Between two dials: nothing to close. */
+		ev_timer_stop(m->m_loop, &m->m_redial);
+		ev_break(m->m_loop, EVBREAK_ALL);
+		return;
+	}
 	wsc_close(&m->m_ws, code, why);
+}
+
+/*
+ * An end-to-end message to the agent: counted and kept for replay when
+ * the stream is sequenced; on the wire unless we are away or hold new
+ * data until the agent's resume.
+ */
+static void
+ml_out(struct mlogin *m, bool text, const void *p, size_t n)
+{
+	char err[200];
+
+	if (resume_sent(&m->m_rs, text, p, n, err, sizeof (err)) != 0) {
+		term_restore(&m->m_term);
+		term_say(&m->m_term, "mlogin: %s", err);
+		ml_end_session(m, 255, WS_CLOSE_NORMAL, "out of memory");
+		return;
+	}
+	if (wsc_is_open(&m->m_ws) && !resume_holding(&m->m_rs))
+		(void) wsc_send(&m->m_ws, text ? WS_OP_TEXT : WS_OP_BINARY, p,
+		    n);
+}
+
+/* Room to read standard input: the socket's queue and the replay. */
+static bool
+ml_room(const struct mlogin *m)
+{
+	return (wsc_queued(&m->m_ws) <= ML_HIGH_WATER &&
+	    !resume_full(&m->m_rs));
 }
 
 /* --- standard input ---------------------------------------------------- */
@@ -55,7 +91,7 @@ ml_send_input(struct mlogin *m, const uint8_t *p, size_t n)
 		return;
 	}
 	m->m_out_bytes += n;
-	(void) wsc_send(&m->m_ws, WS_OP_BINARY, p, n);
+	ml_out(m, false, p, n);
 }
 
 static void
@@ -153,7 +189,8 @@ ml_stdin_eof(struct mlogin *m)
 	if (m->m_term.t_raw || m->m_state != ML_RUNNING)
 		return;		/* a terminal's EOF is ^D, sent as a key */
 	if (m->m_pipes)
-		(void) wsc_send_text(&m->m_ws, MLPROTO_PREFIX "{\"type\":\"eof\"}");
+		ml_out(m, true, MLPROTO_PREFIX "{\"type\":\"eof\"}",
+		    sizeof (MLPROTO_PREFIX "{\"type\":\"eof\"}") - 1);
 	else
 		ml_send_input(m, (const uint8_t *)"\004", 1);
 }
@@ -173,7 +210,7 @@ ml_stdin_read(struct mlogin *m)
 		return;
 	}
 	ml_keys(m, m->m_rbuf, (size_t)n);
-	if (m->m_state == ML_RUNNING && wsc_queued(&m->m_ws) > ML_HIGH_WATER) {
+	if (m->m_state == ML_RUNNING && !ml_room(m)) {
 		ev_io_stop(m->m_loop, &m->m_stdin);
 		ev_idle_stop(m->m_loop, &m->m_stdin_idle);
 	}
@@ -206,6 +243,8 @@ ml_stdin_start(struct mlogin *m)
 		return;
 	if (m->m_state != ML_RUNNING && !m->m_escapes)
 		return;
+	if (m->m_state == ML_RUNNING && !ml_room(m))
+		return;		/* until on_drain or an ack */
 	/* epoll cannot watch a regular file: read it when idle instead. */
 	if (m->m_stdin_reg)
 		ev_idle_start(m->m_loop, &m->m_stdin_idle);
@@ -219,7 +258,7 @@ static void
 ml_send(struct mlogin *m, char *msg)
 {
 	if (msg != NULL)
-		(void) wsc_send_text(&m->m_ws, msg);
+		ml_out(m, true, msg, strlen(msg));
 	free(msg);
 }
 
@@ -263,6 +302,89 @@ ml_ping_cb(EV_P_ ev_timer *w, int revents)
 }
 
 static void
+ml_ack_if_due(struct mlogin *m)
+{
+	uint64_t now = (uint64_t)(ev_now(m->m_loop) * 1000);
+	char *a;
+
+	if (wsc_is_open(&m->m_ws) && resume_ack_due(&m->m_rs, now)) {
+		if ((a = resume_ack_msg(&m->m_rs, now)) != NULL)
+			(void) wsc_send_text(&m->m_ws, a);
+		free(a);
+	}
+}
+
+static void
+ml_acktick_cb(EV_P_ ev_timer *w, int revents)
+{
+	(void) EV_A;
+	(void) revents;
+	ml_ack_if_due(w->data);
+}
+
+/*
+ * A linkup (every linkup: the first, with or without resume, and those
+ * after it) or the detached of a resumable session (resume.h): true if
+ * handled here.
+ */
+static bool
+ml_relinkup(struct mlogin *m, const char *json, size_t n)
+{
+	const char *type, *tok;
+	char err[200], *r;
+	json_t *o = mlproto_parse(json, n, &type, err, sizeof (err));
+	bool resume, handled = false;
+
+	if (o == NULL)
+		return (false);
+	if (strcmp(type, "detached") == 0 && m->m_rs.phase != RESUME_OFF) {
+		if (!m->m_quiet && !m->m_said_detached)
+			term_say(&m->m_term, " * waiting for the remote side "
+			    "to come back");
+		m->m_said_detached = true;
+		handled = true;
+	} else if (strcmp(type, "linkup") == 0) {
+		resume = json_is_true(json_object_get(o, "resume"));
+		tok = json_string_value(json_object_get(o, "token"));
+		if (tok != NULL && strlen(tok) < sizeof (m->m_token))
+			snprintf(m->m_token, sizeof (m->m_token), "%s", tok);
+		m->m_attempt = 0;
+		if (resume_linkup(&m->m_rs, resume) == 1) {
+			/* A linkup after the first: resume. */
+			if (!m->m_quiet && (m->m_away || m->m_said_detached))
+				term_say(&m->m_term, " * reconnected");
+			m->m_away = m->m_said_detached = false;
+			r = resume_resume_msg(&m->m_rs,
+			    (uint64_t)(ev_now(m->m_loop) * 1000));
+			if (r != NULL)
+				(void) wsc_send_text(&m->m_ws, r);
+			free(r);
+			handled = true;
+		} else if (m->m_state == ML_WAITING) {
+			/* The first (also the original's {"type":"linkup"}). */
+			ml_to(m, ML_LINKED);
+			if (!m->m_quiet) {
+				if (m->m_waits == 0 || !m->m_term.t_err_tty)
+					term_say(&m->m_term,
+					    " * session established");
+				else
+					term_put(&m->m_term,
+					    "\b established\n", 14);
+			}
+			m->m_linked_at = ev_now(m->m_loop);
+			ml_send_start(m);
+			ev_timer_start(m->m_loop, &m->m_ping);
+		}
+		handled = true;
+		if (m->m_rs.phase != RESUME_OFF &&
+		    !ev_is_active(&m->m_acktick))
+			ev_timer_start(m->m_loop, &m->m_acktick);
+	}
+	json_decref(o);
+	return (handled);
+}
+
+static void
 ml_reflector_msg(struct mlogin *m, const char *json, size_t n)
 {
 	static const char spin[] = "-\\|/";
@@ -279,19 +401,7 @@ ml_reflector_msg(struct mlogin *m, const char *json, size_t n)
 		}
 		return;
 	}
-	if (n == 17 && memcmp(json, "{\"type\":\"linkup\"}", n) == 0 &&
-	    m->m_state == ML_WAITING) {
-		if (!m->m_quiet) {
-			if (m->m_waits == 0 || !m->m_term.t_err_tty)
-				term_say(&m->m_term, " * session established");
-			else
-				term_put(&m->m_term, "\b established\n", 14);
-		}
-		ml_to(m, ML_LINKED);
-		m->m_linked_at = ev_now(m->m_loop);
-		ml_send_start(m);
-		ev_timer_start(m->m_loop, &m->m_ping);
-	}
+	(void) ml_relinkup(m, json, n);
 }
 
 static void
@@ -306,8 +416,8 @@ ml_started(struct mlogin *m, const json_t *o)
 		term_raw(&m->m_term, true);
 	if (m->m_typeahead.b_len > 0) {
 		m->m_out_bytes += m->m_typeahead.b_len;
-		(void) wsc_send(&m->m_ws, WS_OP_BINARY,
-		    buf_head(&m->m_typeahead), m->m_typeahead.b_len);
+		ml_out(m, false, buf_head(&m->m_typeahead),
+		    m->m_typeahead.b_len);
 		buf_free(&m->m_typeahead);
 	}
 	if (m->m_stdin_eof)
@@ -315,17 +425,74 @@ ml_started(struct mlogin *m, const json_t *o)
 	ml_stdin_start(m);
 }
 
+/* The session cannot go on without a loss: end it, clearly. */
 static void
-ml_agent_msg(struct mlogin *m, const char *json, size_t n)
+ml_unresumable(struct mlogin *m, const char *why)
+{
+	term_restore(&m->m_term);
+	term_say(&m->m_term, "mlogin: %s", why);
+	ml_end_session(m, ML_EXIT_GONE, WS_CLOSE_NORMAL,
+	    "the session cannot resume");
+}
+
+/* ack or resume from the agent. */
+static void
+ml_resume_ctl(struct mlogin *m, enum resume_ctl ctl, uint64_t n)
+{
+	char err[300];
+
+	if (resume_on_ctl(&m->m_rs, ctl, n, err, sizeof (err)) != 0) {
+		ml_unresumable(m, err);
+		return;
+	}
+	if (ctl == RESUME_CTL_RESUME) {
+		for (const struct resume_msg *r = resume_replay(&m->m_rs);
+		    r != NULL; r = r->next)
+			(void) wsc_send(&m->m_ws, r->text ? WS_OP_TEXT :
+			    WS_OP_BINARY, r->data, r->len);
+		/* Full-screen programs repaint: a size change and back. */
+		if (m->m_state == ML_RUNNING && !m->m_pipes &&
+		    m->m_term.t_in_tty) {
+			int cols, lines;
+
+			term_size(&cols, &lines);
+			ml_send(m, mlproto_encode(json_pack("{s:s, s:i, s:i}",
+			    "type", "resize", "columns", cols > 1 ? cols - 1 :
+			    cols + 1, "lines", lines)));
+			ml_resize(m);
+		}
+	}
+	ml_stdin_start(m);
+}
+
+static void
+ml_agent_msg(struct mlogin *m, const char *json, size_t n, size_t wire)
 {
 	const char *type;
 	char err[200];
 	json_t *o = mlproto_parse(json, n, &type, err, sizeof (err)), *v;
 	uint8_t *data;
 	size_t dn;
+	uint64_t rn = 0;
+	enum resume_ctl ctl;
 
-	if (o == NULL)
+	if (o == NULL) {
+		if (resume_received(&m->m_rs, wire))
+			ml_ack_if_due(m);
 		return;		/* not for us */
+	}
+	ctl = m->m_rs.phase != RESUME_OFF ? resume_classify(o, type, &rn) :
+	    RESUME_CTL_NONE;
+	if (ctl != RESUME_CTL_NONE) {
+		ml_resume_ctl(m, ctl, rn);
+		json_decref(o);
+		return;
+	}
+	if (!resume_received(&m->m_rs, wire)) {
+		json_decref(o);
+		return;		/* before the agent's resume */
+	}
+	ml_ack_if_due(m);
 	if (strcmp(type, "started") == 0) {
 		ml_started(m, o);
 	} else if (strcmp(type, "stderr") == 0 && m->m_stderr_apart) {
@@ -368,7 +535,8 @@ ml_on_open(struct wsc *c)
 	conn_opened(&m->m_view, c, m->m_url.u_tls);
 	if (m->m_view.cv_said_slow && !m->m_quiet)
 		term_say(&m->m_term, " * connected");
-	ml_to(m, ML_WAITING);
+	if (m->m_state == ML_CONNECTING)
+		ml_to(m, ML_WAITING);
 }
 
 static void
@@ -379,6 +547,9 @@ ml_on_message(struct wsc *c, uint8_t op, uint8_t *p, size_t n)
 	size_t jn;
 
 	if (op == WS_OP_BINARY) {
+		if (!resume_received(&m->m_rs, n))
+			return;		/* before the agent's resume */
+		ml_ack_if_due(m);
 		m->m_in_bytes += n;
 		term_output(&m->m_term, p, n);
 		return;
@@ -388,7 +559,7 @@ ml_on_message(struct wsc *c, uint8_t op, uint8_t *p, size_t n)
 		ml_reflector_msg(m, json, jn);
 		break;
 	case MLPROTO_FROM_PEER:
-		ml_agent_msg(m, json, jn);
+		ml_agent_msg(m, json, jn, n);
 		break;
 	default:
 		break;
@@ -401,13 +572,65 @@ ml_on_drain(struct wsc *c)
 	ml_stdin_start(c->wc_arg);
 }
 
+/*
+ * Is this end of a connection one to come back from?  A sequenced
+ * session that we do not end, lost or closed other than 1000, or a
+ * redial refused with 503 (no worker yet).
+ */
+static bool
+ml_comes_back(const struct mlogin *m, const struct wsc *c)
+{
+	if (m->m_rs.phase == RESUME_OFF || m->m_state >= ML_ENDING)
+		return (false);
+	switch (c->wc_end) {
+	case WSC_END_CLOSED:
+		return (c->wc_peer_code != WS_CLOSE_NORMAL &&
+		    c->wc_peer_code != 0);
+	case WSC_END_REFUSED:
+		return (c->wc_http_status == 503);
+	default:
+		return (true);
+	}
+}
+
+static int ml_dial(struct mlogin *, char *err, size_t errlen);
+
+static void
+ml_redial_cb(EV_P_ ev_timer *w, int revents)
+{
+	struct mlogin *m = w->data;
+	char err[600];
+
+	(void) EV_A;
+	(void) revents;
+	if (ml_dial(m, err, sizeof (err)) != 0) {
+		ev_timer_set(&m->m_redial, resume_backoff_ms(++m->m_attempt,
+		    (uint32_t)random()) / 1000.0, 0);
+		ev_timer_start(m->m_loop, &m->m_redial);
+	}
+}
+
 static void
 ml_on_end(struct wsc *c, const char *err)
 {
 	struct mlogin *m = c->wc_arg;
 	enum ml_state was = m->m_state;
 	char words[800];
+	bool refused;
 
+	if (ml_comes_back(m, c)) {
+		if (!m->m_away && !m->m_quiet)
+			term_say(&m->m_term, " * %s; reconnecting...",
+			    conn_end_words(c->wc_end, c->wc_peer_code,
+			    c->wc_peer_reason, err, words, sizeof (words)));
+		m->m_away = true;
+		ev_timer_set(&m->m_redial, resume_backoff_ms(m->m_attempt++,
+		    (uint32_t)random()) / 1000.0, 0);
+		ev_timer_start(m->m_loop, &m->m_redial);
+		return;
+	}
+	refused = c->wc_end == WSC_END_REFUSED && m->m_rs.phase != RESUME_OFF;
+	ev_timer_stop(m->m_loop, &m->m_acktick);
 	ml_to(m, ML_ENDED);
 	ev_io_stop(m->m_loop, &m->m_stdin);
 	ev_idle_stop(m->m_loop, &m->m_stdin_idle);
@@ -419,10 +642,11 @@ ml_on_end(struct wsc *c, const char *err)
 		term_restore(&m->m_term);
 		if (full)
 			term_reset_screen(&m->m_term);
-		term_say(&m->m_term, "mlogin: %s", conn_end_words(c->wc_end,
+		term_say(&m->m_term, "mlogin: %s%s", refused ? "the session "
+		    "cannot be resumed: " : "", conn_end_words(c->wc_end,
 		    c->wc_peer_code, c->wc_peer_reason, err, words,
 		    sizeof (words)));
-		m->m_exit = 255;
+		m->m_exit = refused ? ML_EXIT_GONE : 255;
 	}
 	ev_break(m->m_loop, EVBREAK_ALL);
 }
@@ -448,8 +672,9 @@ ml_signal_cb(EV_P_ ev_signal *w, int revents)
 		ev_break(m->m_loop, EVBREAK_ALL);
 		return;
 	}
-	ml_end_session(m, 128 + w->signum, WS_CLOSE_GOING_AWAY,
-	    "client interrupted");
+	/* A resumable session ends for good with 1000 only. */
+	ml_end_session(m, 128 + w->signum, m->m_rs.phase != RESUME_OFF ?
+	    WS_CLOSE_NORMAL : WS_CLOSE_GOING_AWAY, "client interrupted");
 }
 
 int
@@ -474,9 +699,12 @@ ml_session_start(struct mlogin *m, struct ev_loop *loop,
 	ev_idle_init(&m->m_stdin_idle, ml_stdin_idle_cb);
 	ev_timer_init(&m->m_ping, ml_ping_cb, ML_PING_EVERY, ML_PING_EVERY);
 	m->m_stdin.data = m->m_stdin_idle.data = m->m_ping.data = m;
-	/* A credential of its own for this dial: a Date signed now. */
-	if (clientauth_dial(m->m_auth, &m->m_ws, loop, &m->m_url, wo, err,
-	    errlen) != 0)
+	m->m_wo = *wo;
+	ev_init(&m->m_redial, ml_redial_cb);
+	ev_init(&m->m_acktick, ml_acktick_cb);
+	ev_timer_set(&m->m_acktick, 0.5, 0.5);
+	m->m_redial.data = m->m_acktick.data = m;
+	if (ml_dial(m, err, errlen) != 0)
 		return (-1);
 	for (int i = 0; i < 5; i++) {
 		ev_signal_init(&m->m_sigs[i], ml_signal_cb, sigs[i]);
@@ -490,11 +718,36 @@ ml_session_start(struct mlogin *m, struct ev_loop *loop,
 	return (0);
 }
 
+/*
+ * Dial (the first time, or again): a credential of its own for this dial
+ * (a Date signed now); the resume headers when on, with the token after
+ * a linkup.
+ */
+static int
+ml_dial(struct mlogin *m, char *err, size_t errlen)
+{
+	struct wsc_opts wo = m->m_wo;
+
+	if (m->m_resume_on) {
+		if (resume_headers(m->m_token, m->m_hdr, sizeof (m->m_hdr),
+		    err, errlen) != 0)
+			return (-1);
+		wo.wo_extra = m->m_hdr;
+	}
+	return (clientauth_dial(m->m_auth, &m->m_ws, m->m_loop, &m->m_url,
+	    &wo, err, errlen));
+}
+
 void
 ml_session_free(struct mlogin *m)
 {
 	for (int i = 0; i < 5 && m->m_loop != NULL; i++)
 		ev_signal_stop(m->m_loop, &m->m_sigs[i]);
+	if (m->m_loop != NULL) {
+		ev_timer_stop(m->m_loop, &m->m_redial);
+		ev_timer_stop(m->m_loop, &m->m_acktick);
+	}
+	resume_fini(&m->m_rs);
 	term_restore(&m->m_term);
 	wsc_free(&m->m_ws);
 	buf_free(&m->m_typeahead);

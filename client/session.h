@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "conn.h"
 #include "escape.h"
+#include "resume.h"
 #include "term.h"
 #include "clientauth.h"
 #include "wsclient.h"
@@ -58,9 +59,23 @@ struct mlogin {
 	double		m_linked_at;
 	uint64_t	m_in_bytes;
 	uint64_t	m_out_bytes;
+	/* Resume (issue 14): see the big theory statement in main.c. */
+	bool		m_resume_on;	/* announce X-Medusa-Resume */
+	bool		m_away;		/* lost; redialling */
+	bool		m_said_detached;
+	struct resume	m_rs;
+	struct wsc_opts	m_wo;
+	unsigned	m_attempt;	/* redials since the last linkup */
+	char		m_token[512];	/* from the latest linkup */
+	char		m_hdr[1024];
+	ev_timer	m_redial;
+	ev_timer	m_acktick;
 	uint8_t		m_rbuf[ML_READ];
 	uint8_t		m_obuf[ML_READ + 1];
 };
+
+/* A resume refused (403, 410): the session is over. */
+#define	ML_EXIT_GONE	254
 
 /* Dial and run; 0, or -1 with a message in err (exit 255). */
 int ml_session_start(struct mlogin *, struct ev_loop *,

@@ -18,7 +18,8 @@
  *				read them again
  *
  * The socket is -S PATH, else the admin_socket of -f CONFIG, else of the
- * default configuration (medusa's: paths.h), else /tmp/medusa.sock.
+ * default configuration (medusa's: paths.h), else the default of paths.h
+ * (paths_config_defaults: the same as medusa's).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -74,7 +75,10 @@ ctl_usage(FILE *f)
 	    "  -K, --keys-dir DIR   the keys directory (default: keys_dir)\n"
 	    "      --json           print the raw JSON (status, sessions)\n"
 	    "  -h, --help           this text\n"
-	    "  -V, --version        print the version and exit\n");
+	    "  -V, --version        print the version and exit\n"
+	    "\n"
+	    "See medusactl(8), and medusa.json(5) for admin_socket and "
+	    "keys_dir.\n");
 }
 
 static int
@@ -297,7 +301,7 @@ ctl_config(const char *cfg, struct medusa_config *c, char *path, size_t cap,
 {
 	char err[256];
 
-	config_defaults(c);
+	paths_config_defaults(c);
 	*pathp = NULL;
 	if (cfg != NULL)
 		snprintf(path, cap, "%s", cfg);
@@ -309,7 +313,7 @@ ctl_config(const char *cfg, struct medusa_config *c, char *path, size_t cap,
 			fprintf(stderr, "medusactl: %s\n", err);
 			if (cfg != NULL)
 				return (-1);
-			config_defaults(c);
+			paths_config_defaults(c);
 		} else {
 			*pathp = path;
 		}

@@ -49,7 +49,8 @@ INST		:= $(BUILD)/inst
 INST_CONFIG	:= $(SYSCONFDIR)/medusa/medusa.json
 INST_WORKER	:= $(LIBEXECDIR)/medusa/medusa-worker
 INST_DEFS	:= -DMEDUSA_CONFIG_PATH='"$(INST_CONFIG)"' \
-		   -DMEDUSA_WORKER_PATH='"$(INST_WORKER)"'
+		   -DMEDUSA_WORKER_PATH='"$(INST_WORKER)"' \
+		   -DMEDUSA_ADMIN_SOCKET='"$(RUNSTATEDIR)/medusa/medusa.sock"'
 MAN_PAGES	:= $(wildcard docs/man/*.[158])
 
 .PHONY: install install-files uninstall deb deb-build deb-lint FORCE
@@ -58,8 +59,9 @@ MAN_PAGES	:= $(wildcard docs/man/*.[158])
 # rebuilds what uses them and nothing else.
 $(INST)/paths: FORCE
 	@mkdir -p $(@D)
-	@printf '%s\n' '$(INST_CONFIG)' '$(INST_WORKER)' | cmp -s - $@ || \
-	    printf '%s\n' '$(INST_CONFIG)' '$(INST_WORKER)' > $@
+	@printf '%s\n' '$(INST_CONFIG)' '$(INST_WORKER)' '$(RUNSTATEDIR)' | \
+	    cmp -s - $@ || printf '%s\n' '$(INST_CONFIG)' '$(INST_WORKER)' \
+	    '$(RUNSTATEDIR)' > $@
 
 $(INST)/%.o: %.c $(INST)/paths
 	@mkdir -p $(@D)
@@ -75,8 +77,7 @@ $(INST)/bin/medusactl: $(patsubst %.c,$(INST)/%.o,$(CTL_SRC)) $(SERVER_LIBS)
 
 $(INST)/medusa.json: etc/medusa.json $(INST)/paths
 	@mkdir -p $(@D)
-	sed -e 's|"admin_socket": "[^"]*"|"admin_socket": "$(RUNSTATEDIR)/medusa/medusa.sock"|' \
-	    -e 's|"user": "[^"]*"|"user": "medusa"|' \
+	sed -e 's|"user": "[^"]*"|"admin_socket": "$(RUNSTATEDIR)/medusa/medusa.sock",\n\t"user": "medusa"|' \
 	    -e 's|"keys_dir": "[^"]*"|"keys_dir": "$(SYSCONFDIR)/medusa/keys"|' \
 	    -e 's|"secret_file": "[^"]*"|"secret_file": "$(LOCALSTATEDIR)/lib/medusa/secret"|' \
 	    $< > $@

@@ -241,6 +241,30 @@ admin_accept_cb(EV_P_ ev_io *w, int revents)
 	adm.a_nconns++;
 }
 
+/*
+ * The socket's directory, made owner-only (0700) if it is missing: the
+ * in-tree default (paths.h) is bin/../run, which a fresh checkout lacks.
+ * One that exists is left as it is (/run/medusa is systemd's).  0, or -1
+ * with a message on stderr.
+ */
+static int
+admin_dir(const char *path)
+{
+	char dir[sizeof (((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof (dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return (0);
+	*slash = '\0';
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "medusa: admin socket directory %s: %s\n", dir,
+		    strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
 /* Listen on the admin socket.  0, or -1 with a message on stderr. */
 int
 admin_listen(struct ev_loop *loop, const struct medusa_config *conf)
@@ -258,6 +282,8 @@ admin_listen(struct ev_loop *loop, const struct medusa_config *conf)
 		return (-1);
 	}
 	memcpy(sa.sun_path, path, strlen(path));
+	if (admin_dir(path) != 0)
+		return (-1);
 	/* A live medusa on this path is an error; a stale socket is not. */
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
 		if (connect(fd, (struct sockaddr *)&sa, sizeof (sa)) == 0) {

@@ -535,6 +535,7 @@ front_error(struct sconn *sc, int status, const char *code,
 	mlog(status >= 500 ? MLOG_WARN : MLOG_INFO, "request refused",
 	    "req_id=%s peer=%s status=%d code=%s error=%s", sc->sc_reqid,
 	    sc->sc_peer, status, code, message);
+	metrics_refusal(status);
 	front_refuse(sc, status, code, message, extra);
 }
 
@@ -703,8 +704,7 @@ front_route(struct sconn *sc, size_t headlen)
 		return;
 	}
 	if (r.r_kind == ROUTE_METRICS) {
-		front_error(sc, 404, "ResourceNotFound", "no metrics yet",
-		    NULL);
+		metrics_serve(sc);
 		return;
 	}
 	if (front_attach_key(sc, &r, key, sizeof (key)) != 0)
@@ -720,6 +720,7 @@ front_route(struct sconn *sc, size_t headlen)
 		return;
 	}
 	sc->sc_role = r.r_role;
+	metrics_routed(r.r_role);
 	sc->sc_shard = workers_shard(shard);
 	workers_route(sc);
 }

@@ -18,6 +18,8 @@
  * can be taken out before its socket goes to a worker), and then:
  *
  *	GET /status		answers itself, from the workers' replies
+ *	GET /metrics		(status listener only) answers itself:
+ *				metrics.c, Prometheus text
  *	GET .../attach/<id>/master|slave
  *				passes the socket to the worker that owns
  *				shard(id) (shard.h: FNV-1a of the lowercased
@@ -48,12 +50,17 @@
  * status or signal and started again after a back-off (100 ms, doubling to
  * 10 s, reset once a worker has been up for a minute).  A worker that
  * breaks the protocol is killed and restarted.  Every second each worker
- * reports its counters (REPORT, the session directory's among them:
- * /status workers[].directory); /status asks for the session lists afresh.
+ * reports its counters (REPORT); /status asks for the session lists afresh.
+ * The counters flow so that none goes back: a REPORT carries the worker's
+ * running totals (bytes, messages), and when a process goes workers_free()
+ * adds its last REPORT to its shard's sh_gone_* counts; /metrics and the
+ * active process's line in /status show the shard's gone counts plus the
+ * live ones (a killed worker loses at most its last second).
  * CONFIG carries the session directory's settings (directory, advertise,
  * by default the first bind address and the bound port, claim_ttl); the
  * directory itself is the workers' (worker/main.c): the supervisor never
- * talks to Redis.
+ * talks to Redis; its counters come in REPORT (/status
+ * workers[].directory, /metrics medusa_directory_*).
  *
  * Ownership of descriptors.  Listening sockets, front-end connections and
  * control channels are all close-on-exec; a worker inherits only its own
@@ -214,7 +221,10 @@ sup_usage(FILE *f)
 	    "(code 1001) and exit; HUP reloads the configuration and restarts\n"
 	    "the workers one by one, moving live sessions into the new ones;\n"
 	    "QUIT takes no new sessions and exits when the last one ends.\n"
-	    "medusactl(8) does the same over the admin socket.\n", cfg);
+	    "medusactl(8) does the same over the admin socket.\n"
+	    "\n"
+	    "See medusa(8) and the configuration's keys in medusa.json(5).\n",
+	    cfg);
 }
 
 /*
@@ -449,7 +459,7 @@ sup_reload(void)
 	struct medusa_config c;
 	char err[512];
 
-	config_defaults(&c);
+	paths_config_defaults(&c);
 	if (faccessat(sup.s_config_dirfd, sup.s_config_name, R_OK, 0) != 0 &&
 	    errno == EACCES && sup.s_config_fd >= 0) {
 		/* Unreachable as the unprivileged user: the file as opened. */
@@ -746,7 +756,7 @@ sup_configure(void)
 	char err[512];
 	long ncpu;
 
-	config_defaults(&sup.s_conf);
+	paths_config_defaults(&sup.s_conf);
 	if (config_load(&sup.s_conf, sup.s_cli.path, err, sizeof (err)) != 0) {
 		fprintf(stderr, "medusa: configuration: %s\n", err);
 		return (-1);

@@ -325,6 +325,7 @@ restart_handoff_done(struct wproc *w, const struct proto_handoff_done *d)
 	job.j_moved += d->phd_moved;
 	job.j_stayed += d->phd_stayed;
 	job.j_unmoved += d->phd_failed;
+	metrics_handoff(d->phd_moved, d->phd_stayed, d->phd_failed);
 	if (d->phd_aborted && (job.j_new == NULL ||
 	    job.j_new->wp_state != W_READY)) {
 		/* The successor went away: the old worker carries on. */

@@ -79,6 +79,14 @@ static json_t *
 status_proc(const struct wproc *w)
 {
 	const struct proto_report *r = &w->wp_report;
+	/*
+	 * The shard's active process also shows what the shard's processes
+	 * before it relayed (workers_free() carries it), so the counts do
+	 * not go back to 0 when a worker is replaced.
+	 */
+	bool act = w == w->wp_shard->sh_active;
+	uint64_t gb = act ? w->wp_shard->sh_gone_bytes : 0;
+	uint64_t gm = act ? w->wp_shard->sh_gone_messages : 0;
 	uint64_t ns = 0;
 	json_t *o, *dir = json_object();
 
@@ -97,8 +105,8 @@ status_proc(const struct wproc *w)
 	    "version", w->wp_version,
 	    "restarts", (json_int_t)w->wp_shard->sh_restarts,
 	    "connections", (json_int_t)r->prp_conns,
-	    "bytes", (json_int_t)r->prp_bytes,
-	    "messages", (json_int_t)r->prp_messages);
+	    "bytes", (json_int_t)(r->prp_bytes + gb),
+	    "messages", (json_int_t)(r->prp_messages + gm));
 	/* The session directory's counters (issue 16). */
 	json_object_set_new(o, "directory", dir);
 	return (o);
@@ -131,8 +139,9 @@ status_workers(bool *healthy)
 			    "sessions", (json_int_t)0, "started",
 			    "version", "", "restarts",
 			    (json_int_t)sh->sh_restarts, "connections",
-			    (json_int_t)0, "bytes", (json_int_t)0,
-			    "messages", (json_int_t)0));
+			    (json_int_t)0, "bytes",
+			    (json_int_t)sh->sh_gone_bytes, "messages",
+			    (json_int_t)sh->sh_gone_messages));
 	}
 	return (a);
 }

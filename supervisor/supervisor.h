@@ -113,6 +113,16 @@ struct shard {
 	struct wproc	*sh_next;	/* a successor starting */
 	double		sh_backoff;	/* next restart delay, s */
 	unsigned	sh_restarts;
+	/*
+	 * Counters that outlive the shard's processes (metrics.c, /status):
+	 * bytes and messages of those gone (their last REPORT; a crashed
+	 * one loses what it relayed since), starts, crashes.
+	 */
+	uint64_t	sh_gone_bytes;
+	uint64_t	sh_gone_messages;
+	uint64_t	sh_gone_dir[PROTO_DIRC_MAX];	/* enum proto_dirc */
+	uint64_t	sh_starts;
+	uint64_t	sh_crashes;
 	unsigned	sh_quick_deaths; /* in a row, each before a healthy minute */
 	bool		sh_failed;	/* keeps crashing */
 	ev_timer	sh_timer;	/* restart back-off */
@@ -214,6 +224,11 @@ void admin_close_all(void);
 /* status.c */
 typedef void status_done_f(void *arg, const char *json, size_t len);
 void status_init(struct ev_loop *);
+/* metrics.c: /metrics, and what only the supervisor counts. */
+void metrics_serve(struct sconn *);
+void metrics_refusal(int status);
+void metrics_routed(int role);
+void metrics_handoff(uint64_t moved, uint64_t stayed, uint64_t failed);
 void status_query(status_done_f *, void *arg);
 void status_start(struct sconn *);
 void status_health(struct sconn *);

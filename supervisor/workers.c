@@ -271,6 +271,7 @@ workers_spawn(struct shard *sh)
 	w->wp_pid = pid;
 	w->wp_state = W_STARTING;
 	w->wp_started_ms = netutil_now_ms();
+	sh->sh_starts++;
 	ctlchan_init(&w->wp_ctl, sv[0], WORKER_CTL_QMAX);
 	ev_io_init(&w->wp_rio, workers_read_cb, sv[0], EV_READ);
 	ev_io_init(&w->wp_wio, workers_write_cb, sv[0], EV_WRITE);
@@ -778,6 +779,10 @@ static void
 workers_free(struct wproc *w)
 {
 	workers_batch_send(w);	/* none may stay behind (503 if closed) */
+	w->wp_shard->sh_gone_bytes += w->wp_report.prp_bytes;
+	w->wp_shard->sh_gone_messages += w->wp_report.prp_messages;
+	for (int k = 0; k < PROTO_DIRC_MAX; k++)
+		w->wp_shard->sh_gone_dir[k] += w->wp_report.prp_dir[k];
 	ev_timer_stop(ws.ws_loop, &w->wp_timer);
 	LIST_REMOVE(w, wp_link);
 	free(w);
@@ -841,6 +846,9 @@ workers_child_cb(EV_P_ ev_child *c, int revents)
 	(void) revents;
 	ev_child_stop(EV_A_ c);
 	workers_channel_down(w);
+	if (!expected || (WIFSIGNALED(st) && WTERMSIG(st) != SIGTERM &&
+	    WTERMSIG(st) != SIGKILL) || (WIFEXITED(st) && WEXITSTATUS(st) != 0))
+		sh->sh_crashes++;
 	if (WIFSIGNALED(st)) {
 		mlog(expected ? MLOG_INFO : MLOG_ERROR, "worker exited",
 		    "shard=%u worker_pid=%d signal=%s", sh->sh_index,

@@ -27,9 +27,12 @@ libjansson-dev libhiredis-dev dpkg-dev"
 # the keys the credential tests sign with); clang and its run-time (libFuzzer) for the fuzz
 # harnesses; for the install and package tests lintian, mandoc (man pages
 # checked), man-db (man -l), systemd (systemd-analyze verify) and adduser
-# (the package's postinst).
+# (the package's postinst); prometheus (/usr/bin/promtool checks /metrics,
+# and a real /usr/bin/prometheus scrapes it, test_metrics); redis-server (the
+# session directory's tests).
 TEST_PKGS="check python3 python3-websockets openssl haproxy redis-server clang
-libclang-rt-14-dev lintian mandoc man-db systemd adduser tmux openssh-client"
+libclang-rt-14-dev lintian mandoc man-db systemd adduser tmux openssh-client
+prometheus"
 
 case "$what" in
 run)	PKGS=$RUN_PKGS ;;

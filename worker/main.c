@@ -17,7 +17,8 @@
  * the worker answers READY and from then on receives ATTACH messages, each
  * with one socket (or an ATTACH_BATCH of several, each handled as an
  * ATTACH in turn), and STATUS_REQ / SHUTDOWN; it sends a REPORT every
- * second, and answers each STATUS_REQ in chunks paced to the room in its
+ * second (its running totals since it started: the supervisor carries them
+ * over the worker's replacement, metrics.c there), and answers each STATUS_REQ in chunks paced to the room in its
  * bounded queue (status.c), so that none is lost.  Reading is
  * ctlchan_pump(), as for every control channel.  Every message is decoded in full before it is acted on, and one
  * dispatch table (worker_dispatch[]) maps type to handler; anything

@@ -43,6 +43,8 @@ struct session {
 	ev_timer	s_timer;	/* pairing, wait pulse or idle deadline */
 	uint64_t	s_bytes;
 	uint64_t	s_msgs;
+	/* Each side's last address, for the audit line (session_end()). */
+	char		s_peer[2][64];	/* master, slave */
 	bool		s_resumable;	/* both sides can resume (at linkup) */
 	bool		s_freed;	/* on the reaper's list */
 	bool		s_nomove;	/* a handoff could not move it */
@@ -76,6 +78,7 @@ static struct sessions {
 	struct session_dir_counters ss_dir;
 } ss;
 
+static void session_note_peer(struct session *, const struct conn *);
 static void session_timer_cb(EV_P_ ev_timer *, int);
 static void session_claim(struct session *);
 static void session_unclaim(struct session *);
@@ -689,6 +692,7 @@ session_attach(struct conn *c, const char *id, size_t idlen, int role)
 		s->s_master = c;
 	else
 		s->s_slave = c;
+	session_note_peer(s, c);
 	mlog(MLOG_INFO, "attached", "session=%s role=%s req_id=%s peer=%s",
 	    s->s_id, route_role_name(role), conn_reqid(c), conn_peer(c));
 	if (s->s_master != NULL && s->s_slave != NULL) {
@@ -744,6 +748,14 @@ session_message(struct conn *from, uint8_t opcode, uint8_t *p, size_t n)
 	session_backpressure(from);
 }
 
+/* Remember c's address as its role's, for the audit line. */
+static void
+session_note_peer(struct session *s, const struct conn *c)
+{
+	(void) snprintf(s->s_peer[conn_role(c) == ROLE_MASTER ? 0 : 1],
+	    sizeof (s->s_peer[0]), "%s", conn_peer(c));
+}
+
 /* The peer of c in its session, or NULL. */
 struct conn *
 session_peer(const struct conn *c)
@@ -772,13 +784,19 @@ session_backpressure(struct conn *from)
 
 /*
  * End a session: it leaves the table, and every connection of it other
- * than `from` gets a CLOSE with code and reason.
+ * than `from` gets a CLOSE with code and reason.  It logs the session's
+ * audit line (audit=true), once: a session ends once, in the one worker
+ * that holds it; a handoff carries its start time and counts (SESSION),
+ * and a side that resumes finds the same session.  closed_by: the role of
+ * `from`, or "reflector" (a time-out, a shutdown, a session yielding).
  */
 static void
 session_end(struct session *s, struct conn *from, uint16_t code,
     const uint8_t *reason, size_t reasonlen)
 {
 	struct conn *c[2];
+	char started[40];
+	uint64_t now_ms;
 
 	if (s->s_state == SSTATE_CLOSING)
 		return;
@@ -786,10 +804,18 @@ session_end(struct session *s, struct conn *from, uint16_t code,
 	session_unclaim(s);
 	session_set_state(s, SSTATE_CLOSING);
 	ev_timer_stop(ss.ss_loop, &s->s_timer);
-	mlog(MLOG_INFO, "session ended", "session=%s close_code=%u "
-	    "reason=%.*s duration_ms=%.0f messages=%llu bytes=%llu", s->s_id,
+	now_ms = netutil_now_ms();
+	netutil_iso8601(s->s_create_ms, started, sizeof (started));
+	mlog(MLOG_INFO, "session ended", "audit=%s session=%s "
+	    "started=%s duration_ms=%llu master_peer=%s slave_peer=%s "
+	    "closed_by=%s close_code=%u reason=%.*s messages=%llu bytes=%llu",
+	    MLOG_BOOL(true), s->s_id, started,
+	    (unsigned long long)(now_ms > s->s_create_ms ?
+	    now_ms - s->s_create_ms : 0),
+	    s->s_peer[0][0] != '\0' ? s->s_peer[0] : "none",
+	    s->s_peer[1][0] != '\0' ? s->s_peer[1] : "none",
+	    from != NULL ? route_role_name(conn_role(from)) : "reflector",
 	    (unsigned)code, (int)reasonlen, (const char *)reason,
-	    (ev_now(ss.ss_loop) - s->s_created) * 1000.0,
 	    (unsigned long long)s->s_msgs, (unsigned long long)s->s_bytes);
 	c[0] = s->s_master;
 	c[1] = s->s_slave;
@@ -1048,6 +1074,7 @@ session_join(struct session *s, struct conn **cs, uint32_t n)
 			s->s_master = cs[i];
 		else
 			s->s_slave = cs[i];
+		session_note_peer(s, cs[i]);
 	}
 }
 

@@ -91,11 +91,20 @@ clientauth_dial(struct clientauth *a, struct wsc *c, struct ev_loop *loop,
 {
 	struct wsc_opts with = *o;
 	char creds[4096];
+	size_t cn;
 
 	if (a != NULL && a->ca_on) {
 		if (clientauth_headers(a, creds, sizeof (creds), err,
 		    errlen) != 0)
 			return (-1);
+		/* The caller's lines (resume headers) follow the credential. */
+		cn = strlen(creds);
+		if (o->wo_extra != NULL && snprintf(creds + cn,
+		    sizeof (creds) - cn, "%s", o->wo_extra) >=
+		    (int)(sizeof (creds) - cn)) {
+			snprintf(err, errlen, "request header lines too long");
+			return (-1);
+		}
 		with.wo_extra = creds;
 	}
 	return (wsc_open(c, loop, u, &with, err, errlen));

@@ -48,7 +48,8 @@ int clientauth_presign(struct clientauth *, const char *host,
 
 /*
  * Open c to u with o, with a credential made now when a (a key to sign
- * with; NULL or off: none).  As wsc_open(): 0, or -1 with err.
+ * with; NULL or off: none), followed by o->wo_extra's lines (the resume
+ * headers).  As wsc_open(): 0, or -1 with err.
  */
 int clientauth_dial(struct clientauth *a, struct wsc *c, struct ev_loop *,
     const struct wsurl *u, const struct wsc_opts *o, char *err,

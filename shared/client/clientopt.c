@@ -20,7 +20,11 @@ const char clientopt_usage[] =
     "                        ($MANTA_KEY_ID)\n"
     "  -o KEY=VALUE          as ssh: ServerAliveInterval=N (s, 0: off;\n"
     "                        default 15), ServerAliveCountMax=M (default\n"
-    "                        3), ConnectTimeout=N (s, default 30)\n";
+    "                        3), ConnectTimeout=N (s, default 30);\n"
+    "                        Resume=yes|no (default yes: a lost connection\n"
+    "                        is redialled and the session resumed),\n"
+    "                        ResumeBuffer=N[K|M] (replay buffer, bytes;\n"
+    "                        default 4M)\n";
 
 void
 clientopt_init(struct clientopt *co)
@@ -29,6 +33,8 @@ clientopt_init(struct clientopt *co)
 	co->co_alive_interval = CLIENTOPT_ALIVE_INTERVAL;
 	co->co_alive_count = CLIENTOPT_ALIVE_COUNT;
 	co->co_connect_timeout = CLIENTOPT_CONNECT_TIMEOUT;
+	co->co_resume = true;
+	co->co_resume_buffer = CLIENTOPT_RESUME_BUFFER;
 	co->co_account = getenv("MANTA_USER");
 	co->co_keyid = getenv("MANTA_KEY_ID");
 	if (co->co_account != NULL && co->co_account[0] == '\0')
@@ -88,6 +94,39 @@ clientopt_connect_timeout(struct clientopt *co, const char *v)
 	return (0);
 }
 
+static int
+clientopt_resume(struct clientopt *co, const char *v)
+{
+	if (strcasecmp(v, "yes") == 0)
+		co->co_resume = true;
+	else if (strcasecmp(v, "no") == 0)
+		co->co_resume = false;
+	else
+		return (-1);
+	return (0);
+}
+
+static int
+clientopt_resume_buffer(struct clientopt *co, const char *v)
+{
+	unsigned long long n, mul = 1;
+	char *end;
+
+	if (v[0] < '0' || v[0] > '9')
+		return (-1);
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (*end == 'K' || *end == 'k')
+		mul = 1024, end++;
+	else if (*end == 'M' || *end == 'm')
+		mul = 1024 * 1024, end++;
+	if (errno != 0 || *end != '\0' || n > (1ull << 30) / mul ||
+	    n * mul < 64 * 1024)
+		return (-1);
+	co->co_resume_buffer = (size_t)(n * mul);
+	return (0);
+}
+
 static const struct {
 	const char	*key;
 	int		(*set)(struct clientopt *, const char *);
@@ -99,6 +138,9 @@ static const struct {
 	    "a whole number from 1 to 1000" },
 	{ "ConnectTimeout", clientopt_connect_timeout,
 	    "a number of seconds above 0" },
+	{ "Resume", clientopt_resume, "yes or no" },
+	{ "ResumeBuffer", clientopt_resume_buffer,
+	    "a size from 64K to 1024M (bytes, or with K or M)" },
 };
 
 int
@@ -129,7 +171,8 @@ clientopt_set(struct clientopt *co, const char *kv, char *err, size_t errlen)
 		return (0);
 	}
 	snprintf(err, errlen, "-o %s: unknown option \"%.*s\" (known: "
-	    "ServerAliveInterval, ServerAliveCountMax, ConnectTimeout)", kv,
+	    "ServerAliveInterval, ServerAliveCountMax, ConnectTimeout, Resume, "
+	    "ResumeBuffer)", kv,
 	    (int)kl, kv);
 	return (-1);
 }

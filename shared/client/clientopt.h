@@ -17,6 +17,9 @@
  *	    ServerAliveCountMax=M  M unanswered PINGs, then the connection is
  *				lost; default 3
  *	    ConnectTimeout=N	to connect, do TLS and upgrade; default 30
+ *	    Resume=yes|no	announce X-Medusa-Resume (resume.h); default
+ *				yes
+ *	    ResumeBuffer=N[K|M]	the replay buffer's bound; default 4M
  *
  * N may have a fraction ("0.5").  Pure: no I/O, no globals; a new -o key
  * is one row of clientopt.c's table.
@@ -32,6 +35,7 @@
 #define	CLIENTOPT_ALIVE_INTERVAL	15.0
 #define	CLIENTOPT_ALIVE_COUNT		3
 #define	CLIENTOPT_CONNECT_TIMEOUT	30.0
+#define	CLIENTOPT_RESUME_BUFFER		(4u << 20)
 
 /* getopt_long's value for --cacert (no short form). */
 #define	CLIENTOPT_CACERT	0x100
@@ -55,6 +59,8 @@ struct clientopt {
 	double		co_alive_interval;
 	unsigned	co_alive_count;
 	double		co_connect_timeout;
+	bool		co_resume;	/* -o Resume */
+	size_t		co_resume_buffer; /* -o ResumeBuffer, bytes */
 };
 
 void clientopt_init(struct clientopt *);

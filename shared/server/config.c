@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "paths.h"
 #include "mlog.h"
 #include "route.h"
 
@@ -41,8 +42,9 @@ config_defaults(struct medusa_config *c)
 	c->mc_max_sessions = 100000;
 	c->mc_hold_timeout = 1;
 	c->mc_drain_timeout = 300;
-	snprintf(c->mc_admin_socket, sizeof (c->mc_admin_socket),
-	    "/tmp/medusa.sock");
+	/* In-tree rule (paths.h); medusa and medusactl apply their build's. */
+	(void) paths_admin_socket("", getenv("XDG_RUNTIME_DIR"),
+	    c->mc_admin_socket, sizeof (c->mc_admin_socket));
 	snprintf(c->mc_user, sizeof (c->mc_user), "nobody");
 	c->mc_max_per_addr = 1024;
 	c->mc_defer_accept = 1;

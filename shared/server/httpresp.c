@@ -59,13 +59,19 @@ httpresp_error(char *out, size_t cap, int status, const char *code,
 size_t
 httpresp_json_head(char *out, size_t cap, size_t len)
 {
+	return (httpresp_ok_head(out, cap, "application/json", len));
+}
+
+size_t
+httpresp_ok_head(char *out, size_t cap, const char *type, size_t len)
+{
 	int n;
 
 	n = snprintf(out, cap, "HTTP/1.1 200 OK\r\n"
-	    "Content-Type: application/json\r\n"
+	    "Content-Type: %s\r\n"
 	    "Content-Length: %zu\r\n"
 	    "Connection: close\r\n"
-	    "\r\n", len);
+	    "\r\n", type, len);
 	if (n < 0)
 		return (0);
 	return ((size_t)n >= cap ? cap - 1 : (size_t)n);

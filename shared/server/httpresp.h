@@ -18,5 +18,7 @@ size_t httpresp_error(char *out, size_t cap, int status, const char *code,
     const char *message, const char *extra);
 /* A 200 response head for a body of len bytes of JSON. */
 size_t httpresp_json_head(char *out, size_t cap, size_t len);
+/* The same head for a body of another Content-Type. */
+size_t httpresp_ok_head(char *out, size_t cap, const char *type, size_t len);
 
 #endif

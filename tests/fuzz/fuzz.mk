@@ -41,7 +41,7 @@ FUZZ_LIBS	= $(shell pkg-config --libs $(FUZZ_PKGS) 2>/dev/null)
 FUZZ_SRC_httphead := shared/common/httphead.c shared/server/route.c shared/common/wshandshake.c
 FUZZ_SRC_wsframe  := shared/common/wsframe.c shared/common/utf8.c
 FUZZ_SRC_proto    := shared/server/proto.c shared/common/utf8.c
-FUZZ_SRC_config   := shared/server/config.c shared/common/mlog.c shared/common/netutil.c
+FUZZ_SRC_config   := shared/server/config.c shared/server/paths.c shared/common/mlog.c shared/common/netutil.c
 FUZZ_SRC_mlogin   := shared/client/mlproto.c shared/client/wsurl.c agent/start.c
 FUZZ_SRC_auth     := shared/common/httpsig.c shared/common/presign.c shared/common/b64.c
 

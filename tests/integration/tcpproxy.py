@@ -11,6 +11,7 @@ what was held goes on), or resets every connection (RST both ways).
     proxy.blackhole()      # the network goes silent
     proxy.restore()        # and comes back
     proxy.reset()          # or every connection is reset
+    proxy.refusing = True  # new connections are reset as they come
     proxy.close()
 
 Each connection is two threads, one per direction, each reading up to 64
@@ -42,6 +43,7 @@ class TcpProxy:
         self.accepted = 0
         self.down = 0           # bytes forwarded to the clients, in all
         self.closed = False
+        self.refusing = False
         self.thread = threading.Thread(target=self._accept, daemon=True)
         self.thread.start()
 
@@ -51,6 +53,11 @@ class TcpProxy:
                 c, _ = self.listener.accept()
             except OSError:
                 return
+            if self.refusing:
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                             struct.pack("ii", 1, 0))
+                c.close()
+                continue
             try:
                 u = socket.create_connection(self.upstream, TIMEOUT)
                 u.settimeout(None)

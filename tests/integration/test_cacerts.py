@@ -15,7 +15,7 @@ import tempfile
 import unittest
 
 from harness import Agent, BIN, LogProc, Medusa, TIMEOUT, TOP
-from test_tls import HAPROXY, HAPROXY_CFG, make_pki, free_port, wait_listening
+from test_tls import HAPROXY, haproxy_cfg, make_pki, free_port, wait_listening
 
 # The static agent is built by the plain build only (a static executable
 # cannot carry the sanitizers); the sanitizer run uses the plain one.
@@ -50,8 +50,7 @@ class CaCertsTest(unittest.TestCase):
         cls.port, port2 = free_port(), free_port()
         cfg = os.path.join(cls.d, "haproxy.cfg")
         with open(cfg, "w") as f:
-            f.write(HAPROXY_CFG.format(port=cls.port, port2=port2, d=cls.d,
-                                       backend=cls.m.port))
+            f.write(haproxy_cfg(cls.port, port2, cls.d, cls.m.port))
         cls.hap = subprocess.Popen([HAPROXY, "-db", "-f", cfg],
                                    stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE)

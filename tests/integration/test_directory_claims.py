@@ -7,7 +7,7 @@ claim is counted (the session is served here: forwarding is not wired
 yet); Redis stopped: sessions still pair, the errors are counted, nothing
 crashes; Redis back: claims again without a restart; a reflector killed
 with -9: its claims lapse within claim_ttl_s.  The counters are read from
-/status (workers[].directory)."""
+/status (workers[].directory) and /metrics (medusa_directory_*_total)."""
 
 import asyncio
 import os
@@ -20,6 +20,7 @@ from harness import (LINKUP, TIMEOUT, WAIT, Medusa, wait_until, ws_connect,
                      ws_pair, ws_recv)
 from test_auth import refusal
 from test_directory import REDIS, Redis, free_port
+from test_metrics import parse, scrape, total
 
 ADV = "127.0.0.1:1"     # what this host advertises (never dialled here)
 
@@ -96,6 +97,26 @@ class ClaimsTest(unittest.TestCase):
         c = counters(m)
         self.assertEqual(c["claims"], 1)
         self.assertEqual(c["directory_errors"], 0)
+        # /metrics has them too (medusa_directory_*_total), and they
+        # survive a kill -9 of every worker (the supervisor keeps the
+        # departed workers' last reports).
+        s = parse(scrape(m)[1])
+        self.assertEqual(total(s, "medusa_directory_claims_total"), 1)
+        self.assertEqual(total(s, "medusa_directory_claim_releases_total"), 1)
+        self.assertGreaterEqual(total(s, "medusa_directory_claim_refreshes_total"), 2)
+        self.assertEqual(total(s, "medusa_directory_errors_total"), 0)
+        mark = m.mark()
+        for pid in m.worker_pids().values():
+            os.kill(pid, signal.SIGKILL)
+        m.wait_ready(start=mark)
+        wait_until(lambda: m.status()["health"] == "ok",
+                   what="both workers back")
+        wait_until(lambda: total(parse(scrape(m)[1]),
+                                 "medusa_directory_connects_total") >= 4,
+                   what="the new workers connected to Redis")
+        s = parse(scrape(m)[1])
+        self.assertEqual(total(s, "medusa_directory_claims_total"), 1)
+        self.assertEqual(total(s, "medusa_directory_claim_releases_total"), 1)
 
     def test_stale_own_claim_taken_over(self):
         m = self.reflector()

@@ -422,6 +422,18 @@ class DepsTest(unittest.TestCase):
             self.assertNotIn(test_only, pkgs)
         self.assertFalse([c for c in calls if c.startswith("npm")], calls)
 
+    def test_make_run_uses_the_run_set(self):
+        """make run (and install) call tools/deps.sh run, never the test
+        set or npm: what make would do, printed by make -n."""
+        for target in ("run", "install"):
+            r = run("make", "-n", "-C", TOP, target)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            lines = r.stdout.splitlines()
+            self.assertIn("tools/deps.sh run", lines, target)
+            for l in lines:
+                self.assertNotRegex(l, r"deps\.sh test|\bnpm\b|\bnode\b",
+                                    target)
+
     def test_test_installs_everything(self):
         pkgs, calls = self.deps("test")
         self.assertTrue({"build-essential", "libssl-dev", "check",

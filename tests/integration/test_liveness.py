@@ -20,6 +20,10 @@ ALIVE = ["-o", "ServerAliveInterval=0.5", "-o", "serveralivecountmax=2"]
 BOUND = (2 + 1) * 0.5
 
 
+# A lost connection ends the session only with resume off (issue 14).
+NORESUME = ["-o", "Resume=no"]
+
+
 class LivenessTest(unittest.TestCase):
 
     @classmethod
@@ -53,15 +57,15 @@ class LivenessTest(unittest.TestCase):
                                                    role)
 
     def mlogin(self, *args, url=None):
-        p = subprocess.Popen([os.path.join(BIN, "mlogin")] + list(args) +
-                             [url or self.proxied("master")],
+        p = subprocess.Popen([os.path.join(BIN, "mlogin")] + NORESUME +
+                             list(args) + [url or self.proxied("master")],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)
         self.procs.append(p)
         return p
 
     def test_mlogin_notices_a_black_hole_and_exits_255(self):
-        agent = Agent(self.m.url("/attach/%s/slave" % self.sid))
+        agent = Agent(self.m.url("/attach/%s/slave" % self.sid), args=NORESUME)
         agent.wait_msg("attached; waiting for the client")
         p = self.mlogin(*ALIVE, "-c", "echo started; sleep 1000")
         self.assertEqual(p.stdout.readline(), b"started\n")
@@ -77,7 +81,7 @@ class LivenessTest(unittest.TestCase):
         agent.stop()
 
     def test_agent_notices_a_black_hole_hangs_up_and_exits_1(self):
-        agent = Agent(self.proxied("slave"), args=ALIVE)
+        agent = Agent(self.proxied("slave"), args=NORESUME + ALIVE)
         agent.wait_msg("attached; waiting for the client")
         p = self.mlogin("-c", "echo started; sleep 1000",
                         url=self.m.url("/attach/%s/master" % self.sid))
@@ -112,7 +116,7 @@ class LivenessTest(unittest.TestCase):
     def test_answered_pings_keep_a_quiet_session(self):
         # Silence from the command is no dead network: the reflector answers
         # our pings, so 5 intervals of a quiet command pass.
-        agent = Agent(self.m.url("/attach/%s/slave" % self.sid), args=ALIVE)
+        agent = Agent(self.m.url("/attach/%s/slave" % self.sid), args=NORESUME + ALIVE)
         agent.wait_msg("attached; waiting for the client")
         p = self.mlogin(*ALIVE, "-c", "sleep 2.5; echo still-here")
         out, err = p.communicate(timeout=TIMEOUT)
@@ -121,7 +125,7 @@ class LivenessTest(unittest.TestCase):
         self.assertEqual(agent.wait_exit(), 0)
 
     def test_a_reset_is_noticed_at_once(self):
-        agent = Agent(self.m.url("/attach/%s/slave" % self.sid))
+        agent = Agent(self.m.url("/attach/%s/slave" % self.sid), args=NORESUME)
         agent.wait_msg("attached; waiting for the client")
         p = self.mlogin("-c", "echo started; sleep 1000")
         self.assertEqual(p.stdout.readline(), b"started\n")

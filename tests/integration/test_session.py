@@ -374,9 +374,11 @@ class MloginErrorsTest(unittest.TestCase):
 
     def test_lost_connection_is_255_with_a_message(self):
         m = Medusa(workers=1)
-        agent = Agent(m.url("/attach/lost/slave"))
+        # With resume off: with it, the ends would redial (issue 14).
+        agent = Agent(m.url("/attach/lost/slave"), args=["--no-resume"])
         agent.wait_msg("attached; waiting for the client")
-        p = subprocess.Popen([os.path.join(BIN, "mlogin"), "-c", "sleep 100",
+        p = subprocess.Popen([os.path.join(BIN, "mlogin"), "-o", "Resume=no",
+                              "-c", "sleep 100",
                               m.url("/attach/lost/master")],
                              stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         agent.wait_msg("starting command")

@@ -114,8 +114,8 @@ class TerminalTest(unittest.TestCase):
         """mlogin in a pane, its exit status shown after it; the pane
         stays alive (a dead pane's modes are tmux's, not ours)."""
         return self.tmux("/bin/sh", "-c", '"$@"; echo "[rc=$?]"; exec sleep '
-                         '1000', "sh", os.path.join(BIN, "mlogin"), "-c",
-                         command, self.url())
+                         '1000', "sh", os.path.join(BIN, "mlogin"), "-o",
+                         "Resume=no", "-c", command, self.url())
 
     def test_modes_undone_after_the_agent_goes_away(self):
         t = self.mlogin_pane(r"printf '\033[?1049h\033[?1000h\033[?1006h"

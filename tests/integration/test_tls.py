@@ -1,9 +1,12 @@
 """
 TLS in front of the reflector, as in production: haproxy terminates TLS
 with a certificate made here by openssl, and mlogin and medusa-agent reach
-the reflector through it over wss://, checking the certificate.
+the reflector through it over wss://, checking the certificate.  haproxy
+runs the shipped etc/haproxy.cfg (its bind and server lines pointed at
+the test's certificates and reflector), so the example cannot rot.
 """
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -12,6 +15,7 @@ import unittest
 
 from harness import Agent, BIN, Medusa, TIMEOUT, wait_until
 
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 
 
@@ -96,13 +100,22 @@ defaults
     timeout tunnel 1h
 """
 
-HAPROXY_CFG = HAPROXY_HEAD + """frontend medusa_tls
-    bind 127.0.0.1:{port} ssl crt {d}/server.pem
-    bind 127.0.0.1:{port2} ssl crt {d}/wrongname.pem
-    default_backend medusa
-backend medusa
-    server reflector 127.0.0.1:{backend}
-"""
+
+def haproxy_cfg(port, port2, d, backend):
+    """The shipped etc/haproxy.cfg, on our ports and certificates: its
+    one bind line becomes two (a right and a wrong certificate), its
+    server our reflector."""
+    with open(os.path.join(TOP, "etc", "haproxy.cfg")) as f:
+        text = f.read()
+    text, n = re.subn(r"^\s*bind \S+ ssl crt \S+$",
+                      "    bind 127.0.0.1:%d ssl crt %s/server.pem\n"
+                      "    bind 127.0.0.1:%d ssl crt %s/wrongname.pem"
+                      % (port, d, port2, d), text, flags=re.M)
+    assert n == 1, "etc/haproxy.cfg: one bind line expected"
+    text, n = re.subn(r"^(\s*server reflector )\S+",
+                      r"\g<1>127.0.0.1:%d" % backend, text, flags=re.M)
+    assert n == 1, "etc/haproxy.cfg: one server line expected"
+    return text
 
 
 @unittest.skipUnless(os.path.exists(HAPROXY) or os.environ.get("MEDUSA_REQUIRE_ALL"),
@@ -117,8 +130,7 @@ class TlsTest(unittest.TestCase):
         cls.port, cls.port2 = free_port(), free_port()
         cfg = os.path.join(cls.d, "haproxy.cfg")
         with open(cfg, "w") as f:
-            f.write(HAPROXY_CFG.format(port=cls.port, port2=cls.port2, d=cls.d,
-                                       backend=cls.m.port))
+            f.write(haproxy_cfg(cls.port, cls.port2, cls.d, cls.m.port))
         cls.hap = subprocess.Popen([HAPROXY, "-db", "-f", cfg],
                                    stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE)

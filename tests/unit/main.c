@@ -12,11 +12,11 @@ main(void)
 	Suite *(*const suites[])(void) = {
 		addrcount_suite, buf_suite, utf8_suite, wsframe_suite, httphead_suite,
 		wshandshake_suite, httpresp_suite, route_suite, shard_suite,
-		proto_suite, ctlchan_suite, config_suite, mlog_suite, wsurl_suite,
+		proto_suite, promtext_suite, ctlchan_suite, config_suite, mlog_suite, wsurl_suite,
 		fdpass_suite, netutil_suite, paths_suite, sdnotify_suite, token_suite, hop_suite,
 		credentials_suite,
 		xport_suite, wsclient_suite, clientopt_suite, mlproto_suite,
-		start_suite, escape_suite, conn_suite
+		start_suite, escape_suite, conn_suite, resume_suite
 	};
 	SRunner *sr;
 	int failed;

@@ -28,6 +28,8 @@ Suite *netutil_suite(void);
 Suite *paths_suite(void);
 Suite *mlproto_suite(void);
 Suite *proto_suite(void);
+Suite *promtext_suite(void);
+Suite *resume_suite(void);
 Suite *route_suite(void);
 Suite *sdnotify_suite(void);
 Suite *shard_suite(void);

@@ -15,15 +15,23 @@ static const struct {
 	double		interval;
 	unsigned	count;
 	double		connect;
+	bool		resume;
+	size_t		rbuf;
 } good[] = {
-	{ "ServerAliveInterval=5", 5, 3, 30 },
-	{ "serveraliveinterval=0", 0, 3, 30 },
-	{ "SERVERALIVEINTERVAL 7", 7, 3, 30 },
-	{ "ServerAliveInterval = 0.25", 0.25, 3, 30 },
-	{ "ServerAliveCountMax=1", 15, 1, 30 },
-	{ "ServerAliveCountMax=1000", 15, 1000, 30 },
-	{ "ConnectTimeout=2.5", 15, 3, 2.5 },
-	{ "connecttimeout\t9", 15, 3, 9 },
+	{ "ServerAliveInterval=5", 5, 3, 30, true, 4u << 20 },
+	{ "serveraliveinterval=0", 0, 3, 30, true, 4u << 20 },
+	{ "SERVERALIVEINTERVAL 7", 7, 3, 30, true, 4u << 20 },
+	{ "ServerAliveInterval = 0.25", 0.25, 3, 30, true, 4u << 20 },
+	{ "ServerAliveCountMax=1", 15, 1, 30, true, 4u << 20 },
+	{ "ServerAliveCountMax=1000", 15, 1000, 30, true, 4u << 20 },
+	{ "ConnectTimeout=2.5", 15, 3, 2.5, true, 4u << 20 },
+	{ "connecttimeout\t9", 15, 3, 9, true, 4u << 20 },
+	{ "Resume=no", 15, 3, 30, false, 4u << 20 },
+	{ "resume YES", 15, 3, 30, true, 4u << 20 },
+	{ "ResumeBuffer=64K", 15, 3, 30, true, 65536 },
+	{ "ResumeBuffer=1m", 15, 3, 30, true, 1u << 20 },
+	{ "ResumeBuffer=1024M", 15, 3, 30, true, 1u << 30 },
+	{ "ResumeBuffer=100000", 15, 3, 30, true, 100000 },
 };
 
 static const struct {
@@ -47,6 +55,13 @@ static const struct {
 	{ "ServerAlive=5", "unknown option \"ServerAlive\"" },
 	{ "ServerAliveIntervalX=5", "unknown option" },
 	{ "Compression yes", "unknown option \"Compression\"" },
+	{ "Resume=maybe", "Resume must be yes or no" },
+	{ "Resume=1", "Resume must be" },
+	{ "ResumeBuffer=1K", "ResumeBuffer must be" },
+	{ "ResumeBuffer=2048M", "ResumeBuffer must be" },
+	{ "ResumeBuffer=4G", "ResumeBuffer must be" },
+	{ "ResumeBuffer=-4M", "ResumeBuffer must be" },
+	{ "ResumeBuffer=99999999999999999999", "ResumeBuffer must be" },
 };
 
 START_TEST(test_good)
@@ -60,6 +75,8 @@ START_TEST(test_good)
 	ck_assert(co.co_alive_interval == good[_i].interval);
 	ck_assert_uint_eq(co.co_alive_count, good[_i].count);
 	ck_assert(co.co_connect_timeout == good[_i].connect);
+	ck_assert_int_eq(co.co_resume, good[_i].resume);
+	ck_assert_uint_eq(co.co_resume_buffer, good[_i].rbuf);
 }
 END_TEST
 

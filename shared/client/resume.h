@@ -1,0 +1,155 @@
+/*
+ * resume.h: the sequenced end-to-end stream of a resumable session
+ * (issue 14, PROTOCOL.md "Sequencing"), written once for mlogin and the
+ * agent.  Pure: no I/O, no clock of its own (the caller passes "now" in
+ * milliseconds), no logging; errors go to the caller's buffer.
+ *
+ * Who holds what: each end holds a struct resume.  After the first
+ * linkup with "resume":true both ends count the end-to-end messages
+ * (TEXT and BINARY, not "medusa:" ones, not the layer's own "ack" and
+ * "resume") they send (sent) and receive (recv).  What an end sent and
+ * the peer has not acknowledged stays in its replay buffer (a queue of
+ * whole messages, bounded in bytes: resume_full() tells the caller to
+ * stop reading its source until an ack trims it).  The layer's messages:
+ *
+ *	mlogin:{"type":"ack","recv":N}		I hold 1..N of yours
+ *	mlogin:{"type":"resume","recv":N}	after a new linkup: I hold
+ *						1..N; replay N+1.. to me
+ *
+ * On a linkup after the first, an end sends "resume" first, discards the
+ * peer's messages until the peer's "resume" arrives, then replays what
+ * the peer lacks (resume_replay) and carries on.  A peer asking for a
+ * message already trimmed, or for one never sent, cannot be served: the
+ * session ends with a clear error, never a silent loss.
+ */
+#ifndef MEDUSA_RESUME_H
+#define MEDUSA_RESUME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define	RESUME_DEFAULT_WINDOW	(4u << 20)	/* replay buffer, bytes */
+#define	RESUME_ACK_MS		2000		/* ack at least this often */
+/*
+ * Ack after this many bytes received: a quarter of the smallest window a
+ * peer may have (ResumeBuffer >= 64K), so that a peer whose window is
+ * smaller than ours never waits for our 2 s tick.
+ */
+#define	RESUME_ACK_BYTES	(16u * 1024)
+
+enum resume_phase {
+	RESUME_OFF = 0,		/* not sequenced (no linkup resume:true yet) */
+	RESUME_LIVE,		/* sequenced, carrying on */
+	RESUME_AWAIT		/* our resume sent; waiting for the peer's */
+};
+
+struct resume_msg {
+	struct resume_msg	*next;
+	uint64_t		seq;
+	bool			text;		/* TEXT, else BINARY */
+	size_t			len;
+	uint8_t			data[];
+};
+
+struct resume {
+	enum resume_phase	phase;
+	size_t			window;		/* replay bound, bytes */
+	uint64_t		sent;		/* counted messages sent */
+	uint64_t		recv;		/* counted messages received */
+	uint64_t		acked;		/* highest recv we acked */
+	uint64_t		trimmed;	/* peer acked 1..trimmed */
+	size_t			recv_bytes;	/* received since our ack */
+	uint64_t		ack_at;		/* ms of our last ack */
+	size_t			bytes;		/* in the replay buffer */
+	struct resume_msg	*head, *tail;
+};
+
+/* What a message from the peer is to the layer. */
+enum resume_ctl {
+	RESUME_CTL_NONE = 0,	/* a counted message */
+	RESUME_CTL_ACK,
+	RESUME_CTL_RESUME,
+	RESUME_CTL_BAD		/* ack/resume without a valid "recv" */
+};
+
+void resume_init(struct resume *r, size_t window);
+void resume_fini(struct resume *r);
+
+/*
+ * A linkup from the reflector.  Returns 1 if the caller must now send
+ * resume_resume_msg() (a linkup after the first), else 0.  A linkup
+ * without resume:true leaves a session that was never sequenced alone.
+ */
+int resume_linkup(struct resume *r, bool resume);
+
+/* True while the replay buffer is full: stop reading the source. */
+bool resume_full(const struct resume *r);
+/* True while new data must be held (our resume sent, the peer's awaited). */
+bool resume_holding(const struct resume *r);
+
+/*
+ * We send a counted message: keep a copy for replay (when sequenced).
+ * 0, or -1 with err (out of memory).
+ */
+int resume_sent(struct resume *r, bool text, const uint8_t *p, size_t n,
+    char *err, size_t errlen);
+
+/*
+ * A counted message arrived.  Returns true if the caller must deliver
+ * it, false if it must be dropped (awaiting the peer's resume).
+ */
+bool resume_received(struct resume *r, size_t n);
+
+/* Should we send an ack now? */
+bool resume_ack_due(const struct resume *r, uint64_t now_ms);
+/* "mlogin:{...}" for our ack / resume; records it.  malloc'd or NULL. */
+char *resume_ack_msg(struct resume *r, uint64_t now_ms);
+char *resume_resume_msg(struct resume *r, uint64_t now_ms);
+
+/*
+ * Classify a parsed "mlogin:" object: ack/resume and their N in *n.
+ */
+enum resume_ctl resume_classify(const json_t *o, const char *type,
+    uint64_t *n);
+
+/* The peer's ack of 1..n: trim.  0, or -1 with err (n never sent). */
+int resume_on_ack(struct resume *r, uint64_t n, char *err, size_t errlen);
+/*
+ * The peer's resume from n: trim 1..n, leave AWAIT; the caller then
+ * sends every message resume_replay() yields.  0, or -1 with err (n
+ * already trimmed or never sent: the session cannot resume).
+ */
+int resume_on_resume(struct resume *r, uint64_t n, char *err,
+    size_t errlen);
+/*
+ * An ack or resume from the peer (resume_classify's ctl and n), applied:
+ * resume_on_ack or resume_on_resume; RESUME_CTL_BAD fails.  0 (after a
+ * RESUME_CTL_RESUME the caller replays), or -1 with err: the session
+ * cannot resume.
+ */
+int resume_on_ctl(struct resume *r, enum resume_ctl ctl, uint64_t n,
+    char *err, size_t errlen);
+/* The buffered messages to replay, oldest first (NULL: none). */
+const struct resume_msg *resume_replay(const struct resume *r);
+
+
+/*
+ * The request header lines of an attach: "X-Medusa-Resume: 1\r\n", and
+ * the token's line when token is not NULL or "".  0, or -1 with err (a
+ * token that is not header-safe, or no room).
+ */
+int resume_headers(const char *token, char *out, size_t cap, char *err,
+    size_t errlen);
+
+/*
+ * The wait before redial number attempt (0: the first, at once), in ms:
+ * exponential from 100 ms, capped at RESUME_BACKOFF_CAP_MS, with jitter
+ * (rnd, any 32-bit random number) over its upper half.
+ */
+#define	RESUME_BACKOFF_CAP_MS	3000u
+unsigned resume_backoff_ms(unsigned attempt, uint32_t rnd);
+
+#endif

@@ -1,0 +1,246 @@
+"""
+/metrics on the status listener (issue 15): Prometheus text format 0.0.4,
+checked by Debian's promtool, values asserted after real sessions, counters
+that do not go back over a kill -9 of a worker or a rolling restart (nor
+/status's per-worker bytes), and a real prometheus scraping it.
+"""
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import unittest
+import urllib.request
+
+from harness import TIMEOUT, Medusa, http_get, wait_until, ws_pair
+
+PROMTOOL = shutil.which("promtool")
+PROMETHEUS = shutil.which("prometheus")
+SAMPLE = re.compile(r'^([a-z_]+)(?:\{(.*)\})? (\S+)$')
+
+
+def scrape(m):
+    status, headers, body = http_get(m.status_port, "/metrics")
+    assert status == 200, (status, body)
+    return headers, body.decode()
+
+
+def parse(text):
+    """{(name, ((label, value), ...)): value} of the samples."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        mt = SAMPLE.match(line)
+        assert mt, line
+        labels = tuple(sorted(re.findall(r'(\w+)="([^"]*)"', mt.group(2) or "")))
+        out[(mt.group(1), labels)] = float(mt.group(3))
+    return out
+
+
+def total(samples, name):
+    return sum(v for (n, _), v in samples.items() if n == name)
+
+
+class TestMetrics(unittest.TestCase):
+
+    def setUp(self):
+        self.m = Medusa(workers=2)
+        self.addCleanup(lambda: self.m.proc.poll() is None and self.m.stop())
+
+    def sessions(self, n, payload):
+        """n sessions, each the payload master to slave; returns bytes sent."""
+        async def run():
+            for i in range(n):
+                master, slave = await ws_pair(self.m, "met%d" % i)
+                await master.send(payload)
+                got = await asyncio.wait_for(slave.recv(), TIMEOUT)
+                self.assertEqual(got, payload)
+                await master.close()
+                await slave.close()
+        asyncio.run(run())
+        return n * len(payload)
+
+    def test_format_values_and_survival(self):
+        self.assertIsNotNone(PROMTOOL, "promtool (Debian prometheus)")
+        sent = self.sessions(3, b"p" * 1000)
+        # Workers report every second: wait for the bytes to show.
+        wait_until(lambda: total(parse(scrape(self.m)[1]),
+                                 "medusa_relayed_bytes_total") >= sent,
+                   what="the relayed bytes in /metrics")
+        headers, text = scrape(self.m)
+        self.assertEqual(headers["content-type"],
+                         "text/plain; version=0.0.4; charset=utf-8")
+        r = subprocess.run([PROMTOOL, "check", "metrics"], input=text.encode(),
+                           capture_output=True, timeout=TIMEOUT)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        s = parse(text)
+        self.assertEqual(s[("medusa_attaches_routed_total",
+                            (("role", "master"),))], 3)
+        self.assertEqual(s[("medusa_attaches_routed_total",
+                            (("role", "slave"),))], 3)
+        self.assertGreaterEqual(total(s, "medusa_relayed_messages_total"), 3)
+        self.assertEqual(total(s, "medusa_worker_starts_total"), 2)
+        self.assertEqual(total(s, "medusa_worker_crashes_total"), 0)
+        self.assertEqual(s[("medusa_workers", (("state", "ready"),))], 2)
+        # No account or session id in any label.
+        self.assertNotIn("met0", text)
+        # A refused request is counted by its status.
+        self.assertEqual(http_get(self.m.port, "/nothing")[0], 404)
+        s = parse(scrape(self.m)[1])
+        self.assertGreaterEqual(s[("medusa_requests_refused_total",
+                                   (("status", "404"),))], 1)
+        before = total(s, "medusa_relayed_bytes_total")
+        self.assertEqual(before, sent)
+        shard_bytes = {w["shard"]: w["bytes"] for w in self.m.status()["workers"]}
+        self.assertEqual(sum(shard_bytes.values()), before)
+
+        # kill -9 of every worker: nothing goes back, crashes counted.
+        mark = self.m.mark()
+        for pid in self.m.worker_pids().values():
+            os.kill(pid, signal.SIGKILL)
+        self.m.wait_ready(start=mark)
+        wait_until(lambda: self.m.status()["health"] == "ok",
+                   what="both workers back")
+        s = parse(scrape(self.m)[1])
+        self.assertEqual(total(s, "medusa_relayed_bytes_total"), before)
+        self.assertEqual(total(s, "medusa_worker_crashes_total"), 2)
+        self.assertEqual(total(s, "medusa_worker_starts_total"), 4)
+        self.assertEqual({w["shard"]: w["bytes"]
+                          for w in self.m.status()["workers"]}, shard_bytes)
+
+        # More traffic, then a rolling restart: still nothing goes back.
+        sent2 = self.sessions(2, b"q" * 500)
+        wait_until(lambda: total(parse(scrape(self.m)[1]),
+                                 "medusa_relayed_bytes_total") >= before + sent2,
+                   what="the new bytes in /metrics")
+        before = total(parse(scrape(self.m)[1]), "medusa_relayed_bytes_total")
+        mark = self.m.mark()
+        self.m.proc.send_signal(signal.SIGHUP)
+        self.m.wait_msg("rolling restart finished", start=mark,
+                        timeout=TIMEOUT * 3)
+        s = parse(scrape(self.m)[1])
+        self.assertEqual(total(s, "medusa_relayed_bytes_total"), before)
+        self.assertEqual(total(s, "medusa_worker_crashes_total"), 2)
+        self.assertEqual(s[("medusa_handoff_sessions_total",
+                            (("outcome", "moved"),))], 0)
+        self.assertEqual(sum(w["bytes"] for w in self.m.status()["workers"]),
+                         before)
+        self.m.check_clean(self)
+
+    def test_real_prometheus_scrapes(self):
+        self.assertIsNotNone(PROMETHEUS, "prometheus (Debian prometheus)")
+        sent = self.sessions(1, b"r" * 321)
+        wait_until(lambda: total(parse(scrape(self.m)[1]),
+                                 "medusa_relayed_bytes_total") >= sent,
+                   what="the relayed bytes in /metrics")
+        d = tempfile.mkdtemp(prefix="medusa-prom-")
+        self.addCleanup(shutil.rmtree, d, True)
+        with open(os.path.join(d, "prometheus.yml"), "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n"
+                    "scrape_configs:\n  - job_name: medusa\n"
+                    "    static_configs:\n"
+                    "      - targets: ['127.0.0.1:%d']\n" % self.m.status_port)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        log = open(os.path.join(d, "log"), "w")
+        p = subprocess.Popen([PROMETHEUS, "--config.file",
+                              os.path.join(d, "prometheus.yml"),
+                              "--storage.tsdb.path", os.path.join(d, "data"),
+                              "--web.listen-address", "127.0.0.1:%d" % port],
+                             stdout=log, stderr=log)
+
+        def stop():
+            p.terminate()
+            try:
+                p.wait(TIMEOUT)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            log.close()
+        self.addCleanup(stop)
+
+        def api(path):
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d%s" %
+                                            (port, path), timeout=5) as r:
+                    return json.load(r)
+            except OSError:
+                return None
+
+        def up():
+            t = api("/api/v1/targets")
+            return t is not None and any(
+                a["health"] == "up" for a in t["data"]["activeTargets"])
+        wait_until(up, timeout=TIMEOUT * 3, every=0.2,
+                   what="prometheus's target up")
+
+        def value():
+            q = api("/api/v1/query?query=sum(medusa_relayed_bytes_total)")
+            if q is None or not q["data"]["result"]:
+                return None
+            return float(q["data"]["result"][0]["value"][1])
+        v = wait_until(value, timeout=TIMEOUT * 3, every=0.2,
+                       what="the metric in prometheus")
+        self.assertGreaterEqual(v, sent)
+
+
+if __name__ == "__main__":
+    unittest.main()
+
+
+class TestAuditLine(unittest.TestCase):
+    """One "session ended" line with audit=true per session, carried over
+    a handoff to a new worker (rolling restart)."""
+
+    def test_audit_fields_and_once_over_handoff(self):
+        # (also: the handoff counter of /metrics counts the session moved)
+        m = Medusa(workers=1)
+        self.addCleanup(lambda: m.proc.poll() is None and m.stop())
+
+        async def run():
+            master, slave = await ws_pair(m, "audit1")
+            mport = master.transport.get_extra_info("sockname")[1]
+            sport = slave.transport.get_extra_info("sockname")[1]
+            await master.send(b"a" * 100)
+            self.assertEqual(await asyncio.wait_for(slave.recv(), TIMEOUT),
+                             b"a" * 100)
+            mark = m.mark()
+            m.proc.send_signal(signal.SIGHUP)
+            await asyncio.get_running_loop().run_in_executor(
+                None, lambda: m.wait_msg("rolling restart finished",
+                                         start=mark, timeout=TIMEOUT * 3))
+            await slave.send(b"b" * 50)
+            self.assertEqual(await asyncio.wait_for(master.recv(), TIMEOUT),
+                             b"b" * 50)
+            await master.close()
+            await slave.wait_closed()
+            return mport, sport
+        mport, sport = asyncio.run(run())
+        s = parse(scrape(m)[1])
+        self.assertEqual(s[("medusa_handoff_sessions_total",
+                            (("outcome", "moved"),))], 1)
+        line = m.wait_log(lambda l: l.get("msg") == "session ended" and
+                          l.get("session") == "audit1")
+        self.assertIs(line.get("audit"), True)
+        self.assertEqual(line["master_peer"], "127.0.0.1:%d" % mport)
+        self.assertEqual(line["slave_peer"], "127.0.0.1:%d" % sport)
+        self.assertEqual(line["closed_by"], "master")
+        self.assertEqual(int(line["close_code"]), 1000)
+        self.assertEqual(int(line["bytes"]), 150)
+        self.assertEqual(int(line["messages"]), 2)
+        self.assertRegex(line["started"], r"^\d{4}-\d\d-\d\dT")
+        self.assertGreaterEqual(int(line["duration_ms"]), 0)
+        self.assertEqual(line["level"], 30)
+        # Exactly one, once the session's sides are gone.
+        m.stop()
+        ended = [l for l in m.logs if l.get("msg") == "session ended"
+                 and l.get("session") == "audit1"]
+        self.assertEqual(len(ended), 1, ended)

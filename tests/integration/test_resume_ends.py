@@ -1,0 +1,407 @@
+"""
+Sessions that resume, the ends' part (issue 14): mlogin and the agent
+through TCP proxies (tcpproxy.py) that reset and black-hole their
+connections; the streams stay byte-exact, the shell stays the same
+process, ~. still ends the session while mlogin reconnects, and a resume
+after the agent's grace period is refused clearly.
+"""
+import asyncio
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import unittest
+
+from harness import (Agent, BIN, Medusa, Pty, TIMEOUT, wait_until,
+                     ws_close_of, ws_connect, ws_recv)
+from tcpproxy import TcpProxy
+
+BIG_TIMEOUT = max(TIMEOUT * 10, 300)
+# Liveness fast enough that a black hole is noticed within a second.
+ALIVE = ["-o", "ServerAliveInterval=0.3", "-o", "ServerAliveCountMax=2"]
+
+
+class ResumeEndsTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.m = Medusa(workers=1, level="info")
+        cls.n = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.m.stop() == 0
+
+    def setUp(self):
+        ResumeEndsTest.n += 1
+        self.sid = "resume-ends-%d" % ResumeEndsTest.n
+        self.pa = TcpProxy(("127.0.0.1", self.m.port))
+        self.pm = TcpProxy(("127.0.0.1", self.m.port))
+
+    def tearDown(self):
+        self.pa.close()
+        self.pm.close()
+
+    def agent(self, args=()):
+        a = Agent("ws://127.0.0.1:%d/attach/%s/slave" % (self.pa.port,
+                                                         self.sid),
+                  args=ALIVE + list(args))
+        a.wait_msg("attached; waiting for the client")
+        return a
+
+    def murl(self):
+        return "ws://127.0.0.1:%d/attach/%s/master" % (self.pm.port, self.sid)
+
+    def brk(self, proxy, how):
+        """Break the proxy's connection: reset, or a black hole until the
+        end behind it has noticed and dialled again."""
+        if how == "reset":
+            proxy.reset()
+            return
+        n = proxy.accepted
+        proxy.blackhole()
+        proxy.wait_connections(n + 1)
+        proxy.reset()   # the old, held connections: gone for good
+        proxy.restore()
+
+    def test_pipe_50MB_each_way_with_20_breaks(self):
+        data = os.urandom(50 * 1000 * 1000)
+        want = hashlib.sha256(data).hexdigest()
+        a = self.agent()
+        with tempfile.TemporaryFile() as src, tempfile.TemporaryFile() as out:
+            src.write(data)
+            src.seek(0)
+            p = subprocess.Popen([os.path.join(BIN, "mlogin")] + ALIVE +
+                                 ["-q", "-c", "cat", self.murl()],
+                                 stdin=src, stdout=out,
+                                 stderr=subprocess.PIPE)
+            try:
+                for i in range(20):
+                    proxy = self.pm if i % 2 == 0 else self.pa
+                    # Wait for the stream to move on, then break it.
+                    # At full speed the 50 MB may be through before the
+                    # 20th break (sockets hold some MB): then at least
+                    # 12 breaks, and the checks below.
+                    goal = proxy.down + 500000
+                    wait_until(lambda: proxy.down >= goal or
+                               p.poll() is not None or
+                               a.proc.poll() is not None, BIG_TIMEOUT,
+                               "the stream to move on")
+                    if p.poll() is None and a.proc.poll() is not None:
+                        self.fail("the agent ended (%d) after %d breaks:\n"
+                                  "%s" % (a.proc.returncode, i,
+                                          "\n".join(a.raw[-15:])))
+                    if p.poll() is not None:
+                        self.assertGreaterEqual(i, 12, "mlogin ended "
+                                                "(%d) after %d breaks: %s" %
+                                                (p.returncode, i,
+                                                 p.stderr.read()))
+                        break
+                    self.brk(proxy, "reset" if i % 4 < 2 else "blackhole")
+                _, err = p.communicate(timeout=BIG_TIMEOUT)
+            finally:
+                p.kill()
+            self.assertEqual(p.returncode, 0, err)
+            out.seek(0)
+            h = hashlib.sha256()
+            n = 0
+            while True:
+                b = out.read(1 << 20)
+                if not b:
+                    break
+                n += len(b)
+                h.update(b)
+            self.assertEqual(n, len(data))
+            self.assertEqual(h.hexdigest(), want)
+        # 0; or 4 when a break cut the agent off after its "exit" left
+        # and mlogin, which got it, ended the session meanwhile: the
+        # agent's redial is then refused (the session is gone).
+        rc = a.wait_exit(BIG_TIMEOUT)
+        if rc == 4:
+            a.wait_msg("the reflector refused to resume the session; it "
+                       "is over")
+        else:
+            self.assertEqual(rc, 0)
+        self.assertGreaterEqual(self.pm.accepted, 7)
+        self.assertGreaterEqual(self.pa.accepted, 11)
+
+    def test_shell_survives_breaks_and_tilde_dot_while_reconnecting(self):
+        a = self.agent()
+        t = Pty([os.path.join(BIN, "mlogin")] + ALIVE + [self.murl()])
+        try:
+            a.wait_msg("starting command")
+            t.send(b"echo pid=$$\r")
+            pid = t.expect(rb"pid=(\d+)").group(1)
+            for i in range(10):
+                self.brk(self.pm if i % 2 == 0 else self.pa,
+                         "reset" if i % 4 < 2 else "blackhole")
+                t.send(b"echo again-%d=$$\r" % i)
+                got = t.expect(rb"again-%d=(\d+)" % i).group(1)
+                self.assertEqual(got, pid)
+            # Now a black hole that stays: ~. ends the session at once.
+            self.pm.blackhole()
+            t.expect(rb"reconnecting")
+            t.send(b"\r~.")
+            self.assertEqual(t.wait(), 255)
+        finally:
+            t.kill()
+        self.pm.restore()
+        a.stop()
+
+    def test_resume_after_the_grace_period_is_refused(self):
+        a = self.agent(["--grace", "1"])
+        t = Pty([os.path.join(BIN, "mlogin")] + ALIVE + [self.murl()])
+        try:
+            a.wait_msg("starting command")
+            t.send(b"echo up\r")
+            t.expect(rb"up")
+            # mlogin cut off (its redials reset): the agent's grace
+            # ends, it hangs up and ends the session for good.
+            self.pm.refusing = True
+            self.pm.reset()
+            t.expect(rb"reconnecting")
+            a.wait_msg("no client came back within the grace period; "
+                       "hanging up")
+            self.assertEqual(a.wait_exit(), 4)
+            self.pm.refusing = False
+            t.expect(rb"cannot be resumed")
+            self.assertEqual(t.wait(), 254)
+        finally:
+            t.kill()
+
+
+def pipe_pair(m, sid, extra=()):
+    """An agent running the client's `cat` and an mlogin in pipe mode
+    whose stdin we write: (agent, mlogin, its output file).  Default
+    liveness: a reflector that goes away here closes or resets (a 1 s
+    liveness killed waiting agents under the sanitizers' load)."""
+    a = Agent(m.url("/attach/%s/slave" % sid), args=list(extra))
+    out = tempfile.TemporaryFile()
+    p = subprocess.Popen([os.path.join(BIN, "mlogin"), "-q", "-c", "cat",
+                          m.url("/attach/%s/master" % sid)],
+                         stdin=subprocess.PIPE, stdout=out,
+                         stderr=subprocess.PIPE)
+    return a, p, out
+
+
+def output_of(p, out, timeout=BIG_TIMEOUT):
+    p.stdin = None      # closed by the caller
+    _, err = p.communicate(timeout=timeout)
+    out.seek(0)
+    data = out.read()
+    out.close()
+    return p.returncode, data, err
+
+
+class ResumeReflectorLossTest(unittest.TestCase):
+    """The reflector loses the session: a worker killed, the reflector
+    restarted; the ends resume it."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="medusa-resume-ends-")
+        os.chmod(self.tmp, 0o755)
+        self.secret = os.path.join(self.tmp, "secret")
+        with open(self.secret, "wb") as f:
+            f.write(os.urandom(32))
+        os.chmod(self.secret, 0o644)
+
+    def tearDown(self):
+        os.unlink(self.secret)
+        os.rmdir(self.tmp)
+
+    def fixed_port_config(self):
+        """A config whose port a restarted reflector can take again."""
+        import socket
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        return {"secret_file": self.secret, "port": port}
+
+    def test_200_sessions_across_4_workers_one_killed(self):
+        m = Medusa(workers=4, level="info",
+                   config={"secret_file": self.secret})
+        pairs = []
+        try:
+            halves = [(os.urandom(20000), os.urandom(20000))
+                      for _ in range(200)]
+            for i in range(200):
+                pairs.append(pipe_pair(m, "many-%d" % i))
+            for a, _, _ in pairs:
+                a.wait_msg("starting command", timeout=BIG_TIMEOUT)
+            for (a, p, _), (h1, _) in zip(pairs, halves):
+                p.stdin.write(h1)
+                p.stdin.flush()
+            # Mid-stream: kill the worker of the first session.
+            st = m.status()
+            mine = [x for x in st["sessions"]["sessions"]
+                    if x["id"] == "many-0"][0]
+            mark = m.mark()
+            os.kill(mine["pid"], signal.SIGKILL)
+            m.wait_log(lambda l: l.get("msg") == "worker ready" and
+                       l.get("component") == "supervisor", start=mark)
+            for (a, p, _), (_, h2) in zip(pairs, halves):
+                try:
+                    p.stdin.write(h2)
+                    p.stdin.close()
+                except BrokenPipeError:
+                    pass        # mlogin ended: shown below
+
+            exact, bad = 0, []
+            for (a, p, out), (h1, h2) in zip(pairs, halves):
+                rc, data, err = output_of(p, out)
+                if rc == 0 and data == h1 + h2:
+                    exact += 1
+                elif len(bad) < 3:
+                    bad.append("rc %d, %d of %d bytes, prefix ok %s, %s" %
+                               (rc, len(data), len(h1 + h2),
+                                (h1 + h2).startswith(data), err[-300:]))
+                self.assertEqual(a.wait_exit(), 0)
+            self.assertEqual(exact, 200, "\n".join(bad))
+        finally:
+            for a, p, _ in pairs:
+                p.kill()
+                a.stop()
+            self.assertEqual(m.stop(), 0)
+
+    def test_reflector_restarted_within_the_grace(self):
+        cfg = self.fixed_port_config()
+        m = Medusa(workers=2, level="info", config=cfg)
+        a, p, out = pipe_pair(m, "restart-1")
+        try:
+            a.wait_msg("starting command")
+            p.stdin.write(b"before\n")
+            p.stdin.flush()
+            self.assertEqual(m.stop(), 0)       # SIGTERM: 1001 to both
+            a.wait_msg("connection to the reflector lost; redialling")
+            m = Medusa(workers=2, level="info", config=cfg)
+            a.wait_msg("linked again; resuming")
+            p.stdin.write(b"after\n")
+            p.stdin.close()
+            rc, data, err = output_of(p, out)
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(data, b"before\nafter\n")
+            self.assertEqual(a.wait_exit(), 0)
+        finally:
+            p.kill()
+            a.stop()
+            m.stop()
+
+    def test_reflector_restarted_with_another_secret_refuses(self):
+        """A redial answered 403 (the token was signed with the old
+        secret): the agent says the reflector refused to resume and exits
+        4; mlogin says the session cannot be resumed, why, and exits 254."""
+        cfg = self.fixed_port_config()
+        m = Medusa(workers=1, level="info", config=cfg)
+        a, p, out = pipe_pair(m, "resecret-1")
+        try:
+            a.wait_msg("starting command")
+            p.stdin.write(b"before\n")
+            p.stdin.flush()
+            # Echoed (the agent acked it) before the reflector goes.
+            wait_until(lambda: os.fstat(out.fileno()).st_size == 7,
+                       what="the echo of 'before'")
+            self.assertEqual(m.stop(), 0)
+            a.wait_msg("connection to the reflector lost; redialling")
+            with open(self.secret, "wb") as f:
+                f.write(os.urandom(32))
+            m = Medusa(workers=1, level="info", config=cfg)
+            ln = a.wait_msg("the reflector refused to resume the session; "
+                            "it is over")
+            self.assertEqual(ln["http"], 403)
+            self.assertEqual(a.wait_exit(), 4)
+            p.stdin.close()
+            rc, data, err = output_of(p, out)
+            self.assertEqual(rc, 254, err)
+            self.assertIn(b"the session cannot be resumed", err)
+            self.assertIn(b"403", err)
+            self.assertEqual(data, b"before\n")
+        finally:
+            p.kill()
+            a.stop()
+            m.stop()
+
+
+RESUME_HDR = [("X-Medusa-Resume", "1")]
+BAD_CTL = [
+    ("recv a string", {"type": "ack", "recv": "7"}),
+    ("recv negative", {"type": "ack", "recv": -1}),
+    ("no recv", {"type": "ack"}),
+    ("ack of more than was sent", {"type": "ack", "recv": 1000000}),
+    ("resume recv a float", {"type": "resume", "recv": 1.5}),
+    ("resume of more than was sent", {"type": "resume", "recv": 1000000}),
+]
+
+
+class ResumePeerMisbehavesTest(unittest.TestCase):
+    """A peer (python3-websockets standing in for mlogin or the agent)
+    sends a malformed or impossible ack/resume: the real end says so, ends
+    the session with CLOSE 1000, and exits with its 'cannot resume'
+    status; no crash."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.m = Medusa(workers=1, level="info")
+        cls.n = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.m.stop() == 0
+        cls.m.check_clean(unittest.TestCase())
+
+    def sid(self):
+        ResumePeerMisbehavesTest.n += 1
+        return "misbehave-%d" % ResumePeerMisbehavesTest.n
+
+    def test_agent_ends_clearly_on_a_bad_ack_or_resume(self):
+        for name, msg in BAD_CTL:
+            with self.subTest(case=name):
+                sid = self.sid()
+                a = Agent(self.m.url("/attach/%s/slave" % sid))
+                a.wait_msg("attached; waiting for the client")
+
+                async def peer():
+                    ws = await ws_connect(self.m, "/attach/%s/master" % sid,
+                                          extra_headers=RESUME_HDR)
+                    linkup = json.loads((await ws_recv(ws))[7:])
+                    self.assertTrue(linkup["resume"])
+                    await ws.send("mlogin:" + json.dumps(msg))
+                    return await ws_close_of(ws)
+                got = asyncio.run(peer())
+                self.assertEqual(got, (1000, "the session cannot resume"))
+                a.wait_msg("the session cannot resume")
+                self.assertEqual(a.wait_exit(), 4)
+                a.check_clean(self)
+
+    def test_mlogin_ends_clearly_on_a_bad_ack_or_resume(self):
+        for name, msg in BAD_CTL:
+            with self.subTest(case=name):
+                sid = self.sid()
+                p = subprocess.Popen(
+                    [os.path.join(BIN, "mlogin"), "-q", "-c", "cat",
+                     self.m.url("/attach/%s/master" % sid)],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE)
+                try:
+                    async def peer():
+                        ws = await ws_connect(
+                            self.m, "/attach/%s/slave" % sid,
+                            extra_headers=RESUME_HDR)
+                        linkup = json.loads((await ws_recv(ws))[7:])
+                        self.assertTrue(linkup["resume"])
+                        start = await ws_recv(ws)
+                        self.assertIn('"type":"start"', start)
+                        await ws.send("mlogin:" + json.dumps(msg))
+                        return await ws_close_of(ws)
+                    got = asyncio.run(peer())
+                    self.assertEqual(got, (1000,
+                                           "the session cannot resume"))
+                    _, err = p.communicate(timeout=TIMEOUT)
+                    self.assertEqual(p.returncode, 254, err)
+                    self.assertIn(b"mlogin: ", err)
+                    self.assertTrue(b"ack or resume" in err or
+                                    b"sent" in err, err)
+                finally:
+                    p.kill()

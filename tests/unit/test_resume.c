@@ -1,0 +1,372 @@
+/*
+ * test_resume.c: the sequencing layer (shared/client/resume.c): numbering,
+ * acks, trimming, replay from N, bad N, a full buffer, tables of good and
+ * bad.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mlproto.h"
+#include "resume.h"
+#include "suites.h"
+
+/* Send k messages "m1".."mk" of 10 bytes each on a sequenced stream. */
+static void
+send_n(struct resume *r, int k)
+{
+	char err[100], b[11];
+
+	for (int i = 0; i < k; i++) {
+		snprintf(b, sizeof (b), "m%-9llu",
+		    (unsigned long long)r->sent + 1);
+		ck_assert_int_eq(resume_sent(r, i % 2 == 0, (uint8_t *)b, 10,
+		    err, sizeof (err)), 0);
+	}
+}
+
+START_TEST(test_off_until_linkup)
+{
+	struct resume r;
+	char err[100];
+
+	resume_init(&r, 0);
+	ck_assert_uint_eq(r.window, RESUME_DEFAULT_WINDOW);
+	ck_assert_int_eq(resume_sent(&r, true, BYTES("x"), err, sizeof (err)),
+	    0);
+	ck_assert_uint_eq(r.sent, 0);
+	ck_assert(resume_received(&r, 5));
+	ck_assert_uint_eq(r.recv, 0);
+	ck_assert(!resume_ack_due(&r, 99999));
+	/* A linkup without resume: an original peer, still off. */
+	ck_assert_int_eq(resume_linkup(&r, false), 0);
+	ck_assert_int_eq(r.phase, RESUME_OFF);
+	ck_assert_int_eq(resume_linkup(&r, true), 0);
+	ck_assert_int_eq(r.phase, RESUME_LIVE);
+	send_n(&r, 3);
+	ck_assert_uint_eq(r.sent, 3);
+	ck_assert_uint_eq(r.bytes, 30);
+	ck_assert_uint_eq(resume_replay(&r)->seq, 1);
+	resume_fini(&r);
+}
+END_TEST
+
+/* Acks: sent, then ack N: what is left in the buffer. */
+static const struct {
+	int		sent;
+	uint64_t	ack[3];		/* applied in order, 0 ends */
+	int		ok;		/* of the last */
+	uint64_t	first;		/* first left, 0: none */
+	size_t		bytes;
+} acks[] = {
+	{ 5, { 2 }, 0, 3, 30 },
+	{ 5, { 5 }, 0, 0, 0 },
+	{ 5, { 3, 1 }, 0, 4, 20 },	/* a stale ack trims nothing */
+	{ 5, { 3, 3 }, 0, 4, 20 },
+	{ 5, { 6 }, -1, 1, 50 },		/* never sent */
+	{ 0, { 1 }, -1, 0, 0 },
+	{ 5, { 2, 4, 5 }, 0, 0, 0 },
+};
+
+START_TEST(test_ack)
+{
+	struct resume r;
+	char err[100] = "";
+	int rc = 0;
+
+	resume_init(&r, 1000);
+	resume_linkup(&r, true);
+	send_n(&r, acks[_i].sent);
+	for (int k = 0; k < 3 && acks[_i].ack[k] != 0; k++)
+		rc = resume_on_ack(&r, acks[_i].ack[k], err, sizeof (err));
+	ck_assert_int_eq(rc, acks[_i].ok);
+	if (rc != 0)
+		ck_assert(strstr(err, "only") != NULL);
+	if (acks[_i].first == 0)
+		ck_assert_ptr_null(resume_replay(&r));
+	else
+		ck_assert_uint_eq(resume_replay(&r)->seq, acks[_i].first);
+	ck_assert_uint_eq(r.bytes, acks[_i].bytes);
+	resume_fini(&r);
+}
+END_TEST
+
+/* resume_on_ctl: each control applied, a bad one refused, 5 sent. */
+static const struct {
+	enum resume_ctl	ctl;
+	uint64_t	n;
+	int		ok;
+	const char	*why;
+	uint64_t	first;		/* first left to replay, 0: none */
+} ctls[] = {
+	{ RESUME_CTL_ACK, 2, 0, NULL, 3 },
+	{ RESUME_CTL_ACK, 6, -1, "only 5 were sent", 1 },
+	{ RESUME_CTL_RESUME, 3, 0, NULL, 4 },
+	{ RESUME_CTL_RESUME, 5, 0, NULL, 0 },
+	{ RESUME_CTL_RESUME, 7, -1, "only 5 were sent", 1 },
+	{ RESUME_CTL_BAD, 1, -1, "malformed", 1 },
+	{ RESUME_CTL_NONE, 1, -1, "malformed", 1 },
+};
+
+START_TEST(test_on_ctl)
+{
+	struct resume r;
+	char err[200] = "";
+	int rc;
+
+	resume_init(&r, 1000);
+	resume_linkup(&r, true);
+	send_n(&r, 5);
+	rc = resume_on_ctl(&r, ctls[_i].ctl, ctls[_i].n, err, sizeof (err));
+	ck_assert_int_eq(rc, ctls[_i].ok);
+	if (ctls[_i].why != NULL)
+		ck_assert_msg(strstr(err, ctls[_i].why) != NULL, "%s", err);
+	if (ctls[_i].first == 0)
+		ck_assert_ptr_null(resume_replay(&r));
+	else
+		ck_assert_uint_eq(resume_replay(&r)->seq, ctls[_i].first);
+	resume_fini(&r);
+}
+END_TEST
+
+/* A second linkup, sent/acked, then the peer's resume from N. */
+static const struct {
+	int		sent;
+	uint64_t	acked;
+	uint64_t	n;
+	int		ok;
+	const char	*why;
+	int		replay;		/* how many replayed */
+} resumes[] = {
+	{ 10, 0, 0, 0, NULL, 10 },
+	{ 10, 0, 4, 0, NULL, 6 },
+	{ 10, 4, 4, 0, NULL, 6 },
+	{ 10, 4, 7, 0, NULL, 3 },
+	{ 10, 4, 10, 0, NULL, 0 },
+	{ 10, 4, 3, -1, "already acknowledged", 6 },	/* trimmed */
+	{ 10, 0, 11, -1, "only 10 were sent", 10 },	/* never sent */
+	{ 0, 0, 0, 0, NULL, 0 },
+};
+
+START_TEST(test_resume_from)
+{
+	struct resume r;
+	char err[100] = "";
+	int k = 0;
+
+	resume_init(&r, 1000);
+	ck_assert_int_eq(resume_linkup(&r, true), 0);
+	send_n(&r, resumes[_i].sent);
+	if (resumes[_i].acked != 0)
+		ck_assert_int_eq(resume_on_ack(&r, resumes[_i].acked, err,
+		    sizeof (err)), 0);
+	ck_assert_int_eq(resume_linkup(&r, true), 1);
+	ck_assert(resume_holding(&r));
+	ck_assert_int_eq(resume_on_resume(&r, resumes[_i].n, err,
+	    sizeof (err)), resumes[_i].ok);
+	if (resumes[_i].ok != 0) {
+		ck_assert(strstr(err, "cannot resume") != NULL);
+		ck_assert(strstr(err, resumes[_i].why) != NULL);
+	} else {
+		ck_assert(!resume_holding(&r));
+	}
+	for (const struct resume_msg *m = resume_replay(&r); m != NULL;
+	    m = m->next, k++) {
+		char b[11];
+
+		snprintf(b, sizeof (b), "m%-9llu", (unsigned long long)m->seq);
+		ck_assert(memcmp(m->data, b, 10) == 0);
+		ck_assert_int_eq(m->text, (m->seq - 1) % 2 == 0);
+		if (resumes[_i].ok == 0)
+			ck_assert_uint_eq(m->seq, resumes[_i].n + 1 + k);
+	}
+	ck_assert_int_eq(k, resumes[_i].replay);
+	resume_fini(&r);
+}
+END_TEST
+
+/* While awaiting the peer's resume its messages are dropped, uncounted. */
+START_TEST(test_await_drops)
+{
+	struct resume r;
+	char err[100], *m;
+
+	resume_init(&r, 1000);
+	resume_linkup(&r, true);
+	ck_assert(resume_received(&r, 10));
+	ck_assert(resume_received(&r, 10));
+	ck_assert_int_eq(resume_linkup(&r, true), 1);
+	m = resume_resume_msg(&r, 0);
+	ck_assert_str_eq(m, "mlogin:{\"type\":\"resume\",\"recv\":2}");
+	free(m);
+	ck_assert(!resume_received(&r, 10));
+	ck_assert_uint_eq(r.recv, 2);
+	ck_assert_int_eq(resume_on_resume(&r, 0, err, sizeof (err)), 0);
+	ck_assert(resume_received(&r, 10));
+	ck_assert_uint_eq(r.recv, 3);
+	resume_fini(&r);
+}
+END_TEST
+
+/* When is an ack due: RESUME_ACK_BYTES (16K) whatever the window, or 2 s. */
+static const struct {
+	size_t		window;
+	size_t		got[3];		/* message sizes received */
+	uint64_t	now;
+	bool		due;
+} dues[] = {
+	{ 65536, { 0 }, 5000, false },		/* nothing to ack */
+	{ 65536, { 100 }, 100, false },
+	{ 65536, { 100 }, 1999, false },
+	{ 65536, { 100 }, 2000, true },
+	{ 65536, { 8192, 8191, 0 }, 0, false },
+	{ 65536, { 8192, 8191, 1 }, 0, true },
+	{ 65536, { 16384 }, 0, true },
+	/* a big window acks as often: the peer's may be 64K */
+	{ 4u << 20, { 16383 }, 0, false },
+	{ 4u << 20, { 16384 }, 0, true },
+};
+
+START_TEST(test_ack_due)
+{
+	struct resume r;
+	char *m;
+
+	resume_init(&r, dues[_i].window);
+	resume_linkup(&r, true);
+	for (int k = 0; k < 3 && dues[_i].got[k] != 0; k++)
+		resume_received(&r, dues[_i].got[k]);
+	ck_assert_int_eq(resume_ack_due(&r, dues[_i].now), dues[_i].due);
+	if (dues[_i].due) {
+		m = resume_ack_msg(&r, dues[_i].now);
+		ck_assert(strstr(m, "\"type\":\"ack\"") != NULL);
+		free(m);
+		ck_assert(!resume_ack_due(&r, dues[_i].now + 5000));
+	}
+	resume_fini(&r);
+}
+END_TEST
+
+/* The buffer is full at the window: the source waits until an ack. */
+START_TEST(test_full)
+{
+	struct resume r;
+	char err[100];
+
+	resume_init(&r, 35);
+	ck_assert(!resume_full(&r));		/* off: never */
+	resume_linkup(&r, true);
+	send_n(&r, 3);
+	ck_assert(!resume_full(&r));
+	send_n(&r, 1);
+	ck_assert(resume_full(&r));
+	ck_assert_uint_eq(r.bytes, 40);
+	ck_assert_int_eq(resume_on_ack(&r, 1, err, sizeof (err)), 0);
+	ck_assert(!resume_full(&r));
+	resume_fini(&r);
+}
+END_TEST
+
+static const struct {
+	const char	*json;
+	enum resume_ctl	ctl;
+	uint64_t	n;
+} classes[] = {
+	{ "{\"type\":\"ack\",\"recv\":7}", RESUME_CTL_ACK, 7 },
+	{ "{\"type\":\"resume\",\"recv\":0}", RESUME_CTL_RESUME, 0 },
+	{ "{\"type\":\"ack\"}", RESUME_CTL_BAD, 0 },
+	{ "{\"type\":\"ack\",\"recv\":-1}", RESUME_CTL_BAD, 0 },
+	{ "{\"type\":\"resume\",\"recv\":\"3\"}", RESUME_CTL_BAD, 0 },
+	{ "{\"type\":\"resume\",\"recv\":1.5}", RESUME_CTL_BAD, 0 },
+	{ "{\"type\":\"start\"}", RESUME_CTL_NONE, 0 },
+	{ "{\"type\":\"resize\",\"recv\":3}", RESUME_CTL_NONE, 0 },
+};
+
+START_TEST(test_classify)
+{
+	const char *type;
+	char err[100];
+	uint64_t n = 0;
+	json_t *o = mlproto_parse(classes[_i].json, strlen(classes[_i].json),
+	    &type, err, sizeof (err));
+
+	ck_assert_ptr_nonnull(o);
+	ck_assert_int_eq(resume_classify(o, type, &n), classes[_i].ctl);
+	if (classes[_i].ctl == RESUME_CTL_ACK ||
+	    classes[_i].ctl == RESUME_CTL_RESUME)
+		ck_assert_uint_eq(n, classes[_i].n);
+	json_decref(o);
+}
+END_TEST
+
+static const struct {
+	const char	*token;
+	size_t		cap;
+	const char	*out;		/* NULL: refused */
+} headers[] = {
+	{ NULL, 100, "X-Medusa-Resume: 1\r\n" },
+	{ "", 100, "X-Medusa-Resume: 1\r\n" },
+	{ "1.1700000000.abc-_", 100, "X-Medusa-Resume: 1\r\n"
+	    "X-Medusa-Resume-Token: 1.1700000000.abc-_\r\n" },
+	{ "a b", 100, NULL },
+	{ "a\r\nX-Evil: 1", 100, NULL },
+	{ "a\x80", 100, NULL },
+	{ "abc", 20, NULL },
+};
+
+START_TEST(test_headers)
+{
+	char out[100], err[100] = "";
+	int rc = resume_headers(headers[_i].token, out, headers[_i].cap, err,
+	    sizeof (err));
+
+	if (headers[_i].out == NULL) {
+		ck_assert_int_eq(rc, -1);
+		ck_assert(strstr(err, "resume token") != NULL);
+	} else {
+		ck_assert_int_eq(rc, 0);
+		ck_assert_str_eq(out, headers[_i].out);
+	}
+}
+END_TEST
+
+static const struct {
+	unsigned	attempt;
+	uint32_t	rnd;
+	unsigned	ms;
+} backoffs[] = {
+	{ 0, 12345, 0 },		/* at once */
+	{ 1, 0, 50 }, { 1, 50, 100 }, { 1, 51, 50 },
+	{ 2, 0, 100 }, { 3, 0, 200 }, { 5, 800, 1600 },
+	{ 6, 0, 1500 }, { 6, 1500, 3000 }, { 40, 0, 1500 },
+	{ 40, 0xffffffffu, 1500 + 0xffffffffu % 1501 },
+};
+
+START_TEST(test_backoff)
+{
+	unsigned ms = resume_backoff_ms(backoffs[_i].attempt,
+	    backoffs[_i].rnd);
+
+	ck_assert_uint_eq(ms, backoffs[_i].ms);
+	ck_assert_uint_le(ms, RESUME_BACKOFF_CAP_MS);
+}
+END_TEST
+
+Suite *
+resume_suite(void)
+{
+	Suite *s = suite_create("resume");
+	TCase *tc = tcase_create("resume");
+
+	tcase_add_test(tc, test_off_until_linkup);
+	tcase_add_loop_test(tc, test_ack, 0, NELEM(acks));
+	tcase_add_loop_test(tc, test_resume_from, 0, NELEM(resumes));
+	tcase_add_loop_test(tc, test_on_ctl, 0, NELEM(ctls));
+	tcase_add_test(tc, test_await_drops);
+	tcase_add_loop_test(tc, test_ack_due, 0, NELEM(dues));
+	tcase_add_test(tc, test_full);
+	tcase_add_loop_test(tc, test_classify, 0, NELEM(classes));
+	tcase_add_loop_test(tc, test_headers, 0, NELEM(headers));
+	tcase_add_loop_test(tc, test_backoff, 0, NELEM(backoffs));
+	suite_add_tcase(s, tc);
+	return (s);
+}
