@@ -12,17 +12,19 @@ with -9: its claims lapse within claim_ttl_s.  The counters are read from
 import asyncio
 import os
 import signal
+import subprocess
 import tempfile
 import time
 import unittest
 
-from harness import (LINKUP, TIMEOUT, WAIT, Medusa, wait_until, ws_connect,
+from harness import (BIN, LINKUP, TIMEOUT, WAIT, Medusa, wait_until, ws_connect,
                      ws_pair, ws_recv)
 from test_auth import refusal
 from test_directory import REDIS, Redis, free_port
 from test_metrics import parse, scrape, total
 
 ADV = "127.0.0.1:1"     # what this host advertises (never dialled here)
+BENCH = os.path.join(BIN, "medusa-bench")
 
 
 def counters(m):
@@ -48,10 +50,11 @@ class ClaimsTest(unittest.TestCase):
         if self.redis.p.poll() is None:
             self.redis.stop()
 
-    def reflector(self, ttl=30, advertise=ADV, workers=2):
-        m = Medusa(workers=workers, config={
-            "directory": "redis://127.0.0.1:%d" % self.redis.port,
-            "advertise": advertise, "claim_ttl_s": ttl})
+    def reflector(self, ttl=30, advertise=ADV, workers=2, **extra):
+        cfg = {"directory": "redis://127.0.0.1:%d" % self.redis.port,
+               "advertise": advertise, "claim_ttl_s": ttl}
+        cfg.update(extra)
+        m = Medusa(workers=workers, config=cfg)
         self.procs.append(m)
         wait_until(lambda: counters(m).get("directory_connects", 0) >=
                    workers, what="every worker connected to Redis")
@@ -117,6 +120,55 @@ class ClaimsTest(unittest.TestCase):
         s = parse(scrape(m)[1])
         self.assertEqual(total(s, "medusa_directory_claims_total"), 1)
         self.assertEqual(total(s, "medusa_directory_claim_releases_total"), 1)
+
+    # The claims in Redis: how many, and the least time one has left.
+    CLAIMS = ("local ks=redis.call('keys','medusa:s:*') local m=-1 "
+              "for _,k in ipairs(ks) do local t=redis.call('pttl',k) "
+              "if m<0 or t<m then m=t end end return {#ks,m}")
+
+    def claims(self):
+        n, least = self.redis.cmd("EVAL", self.CLAIMS, "0").split()
+        return int(n), int(least)
+
+    @unittest.skipUnless(os.path.exists(BENCH), "bin/medusa-bench not built")
+    def test_many_claims_all_refreshed(self):
+        """6000 sessions held on one worker: every claim is refreshed
+        (spread over claim_ttl/3, the backlog bounded), none lapses; the
+        refresh once sent them all at once and the backlog (4096)
+        refused the rest, whose claims lapsed."""
+        n, ttl = 6000, 2
+        m = self.reflector(ttl=ttl, workers=1, **{
+            "max_connections": 3 * n, "max_connections_per_address": 3 * n})
+        bench = subprocess.Popen(
+            [BENCH, "idle", "--url", "ws://127.0.0.1:%d" % m.port, "-s",
+             str(n), "-c", "200", "-d", str(ttl * 3), "--src-addrs", "8",
+             "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        try:
+            wait_until(lambda: self.claims()[0] == n or
+                       bench.poll() is not None, timeout=TIMEOUT * 3,
+                       every=0.2, what="%d claims in Redis" % n)
+            if bench.poll() is not None:
+                self.fail("medusa-bench ended: %s" % (bench.communicate(),))
+            # Past a whole TTL from now, every claim is still there
+            # (refreshed: none lapsed, each has time left).
+            t0 = time.monotonic()
+            wait_until(lambda: time.monotonic() - t0 > ttl * 1.5,
+                       every=0.1, what="a TTL and a half")
+            count, least = self.claims()
+            self.assertEqual(count, n, counters(m))
+            self.assertGreater(least, 0)
+            out, err = bench.communicate(timeout=TIMEOUT * 6)
+            self.assertEqual(bench.returncode, 0, err)
+        finally:
+            if bench.poll() is None:
+                bench.kill()
+                bench.communicate()
+        # The bench's sessions ended: their claims are gone (released;
+        # the releases of 6000 sessions ending at once overflow the
+        # backlog, and those claims lapse within the TTL).
+        wait_until(lambda: self.claims()[0] == 0, timeout=TIMEOUT * 3,
+                   every=0.2, what="every claim gone")
 
     def test_stale_own_claim_taken_over(self):
         m = self.reflector()
