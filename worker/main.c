@@ -75,7 +75,10 @@
  * its answer (one claim per session at a time).  Won, or Redis down or
  * slow: the session is made here (the outage counted and logged,
  * rate-limited); held by another host: the socket is spliced to that
- * host (forward.c).  A claim is refreshed every claim_ttl/3 while its
+ * host (forward.c), and while the splice lives it counts here as a
+ * session (max_sessions_per_worker) and as a connection of its client's
+ * address (max_connections_per_address): past either, the attach gets the
+ * limit's 503 here instead.  A claim is refreshed every claim_ttl/3 while its
  * session lives (a round spread over that interval with a cursor, the
  * backlog bounded: session_refresh_cb) and removed at its end, by compare
  * scripts that act only on the session's own fence; a stale claim of
@@ -102,6 +105,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "addrcount.h"
 #include "ctlchan.h"
 #include "directory.h"
 #include "faults.h"	/* the test build's */
@@ -386,6 +390,20 @@ worker_msg_attach_batch(const uint8_t *b, size_t n)
 	}
 }
 
+/* A session limit (503): one line a second at most, however many. */
+static void
+worker_refuse_limit(struct conn *c, const char *code, const char *message)
+{
+	static struct mlog_limit lim;
+	unsigned long skipped;
+
+	if (mlog_allow(&lim, &skipped))
+		mlog(MLOG_WARN, "session limit reached", "code=%s "
+		    "max_sessions_per_worker=%zu times_since_last_line=%lu",
+		    code, wk.w_conf.wc_max_sessions, skipped);
+	conn_http_refuse(c, 503, code, message, "Retry-After: 1\r\n");
+}
+
 /* One attach and its socket: the handshake, then its session. */
 /*
  * The attach joins its session here: resume, admission, the 101 and the
@@ -410,16 +428,7 @@ worker_attach_local(struct conn *c, const char *key, size_t keylen,
 	status = session_admit(key, keylen,
 	    role, replace, &code, &message);
 	if (status == 503) {
-		/* A limit: one line a second at most, however many. */
-		static struct mlog_limit lim;
-		unsigned long skipped;
-
-		if (mlog_allow(&lim, &skipped))
-			mlog(MLOG_WARN, "session limit reached", "code=%s "
-			    "max_sessions_per_worker=%zu times_since_last_line="
-			    "%lu", code, wk.w_conf.wc_max_sessions, skipped);
-		conn_http_refuse(c, status, code, message,
-		    "Retry-After: 1\r\n");
+		worker_refuse_limit(c, code, message);
 		return;
 	}
 	if (status != 0) {
@@ -476,7 +485,8 @@ worker_lookup_done(struct wlookup *l, int result, const char *addr,
 	struct httphead head;
 	struct wsh_error we;
 	char accept[WSH_ACCEPT_LEN + 1], reqid[48], peer[64];
-	char unused[DIR_FENCE_LEN + 1];
+	char host[ADDRCOUNT_HOST_MAX], unused[DIR_FENCE_LEN + 1];
+	const char *code, *message;
 	const uint8_t *secret;
 	size_t sn;
 	int ping_ok, fd;
@@ -490,13 +500,22 @@ worker_lookup_done(struct wlookup *l, int result, const char *addr,
 	}
 	if (result == DIR_OTHER &&
 	    session_find(l->wl_key, l->wl_keylen) == NULL) {
+		/* The splice counts here as a session would. */
+		if (session_admit(l->wl_key, l->wl_keylen, l->wl_role, false,
+		    &code, &message) == 503) {
+			worker_refuse_limit(l->wl_conn, code, message);
+			return;
+		}
 		(void) snprintf(reqid, sizeof (reqid), "%s",
 		    conn_reqid(l->wl_conn));
 		(void) snprintf(peer, sizeof (peer), "%s",
 		    conn_peer(l->wl_conn));
+		(void) snprintf(host, sizeof (host), "%s",
+		    conn_host(l->wl_conn));
 		secret = wresume_secret(&sn);
 		if ((fd = conn_take_fd(l->wl_conn)) >= 0)
-			forward_attach(fd, reqid, peer, addr, secret, sn, &head,
+			forward_attach(fd, reqid, peer, host, addr, secret, sn,
+			    &head,
 			    l->wl_bytes, head.hh_len, l->wl_bytes + head.hh_len,
 			    l->wl_n - head.hh_len);
 		return;

@@ -622,7 +622,9 @@ session_admit(const char *id, size_t idlen, int role, bool replace,
 	struct session *s = session_find(id, idlen);
 
 	if (s == NULL) {
-		if (ss.ss_tcount >= ss.ss_conf->wc_max_sessions) {
+		/* A forwarded attach held here counts as a session. */
+		if (ss.ss_tcount + forward_live() >=
+		    ss.ss_conf->wc_max_sessions) {
 			*code = "TooManySessions";
 			*message = "this worker has too many sessions";
 			return (503);

@@ -274,13 +274,19 @@ class ForwardTest(unittest.TestCase):
         os.write(fd, os.urandom(32))
         os.close(fd)
         os.chmod(self.secret, 0o644)
-        for _ in range(2):
-            m = Medusa(workers=2, config={
-                "directory": "redis://127.0.0.1:%d" % self.redis.port,
-                "claim_ttl_s": 5, "secret_file": self.secret})
-            self.hosts.append(m)
-            wait_until(lambda: counters(m).get("directory_connects", 0) >=
-                       2, what="connected to Redis")
+        if not self._testMethodName.startswith("test_limit"):
+            for _ in range(2):
+                self.host()
+
+    def host(self, workers=2, **extra):
+        cfg = {"directory": "redis://127.0.0.1:%d" % self.redis.port,
+               "claim_ttl_s": 5, "secret_file": self.secret}
+        cfg.update(extra)
+        m = Medusa(workers=workers, config=cfg)
+        self.hosts.append(m)
+        wait_until(lambda: counters(m).get("directory_connects", 0) >=
+                   workers, what="connected to Redis")
+        return m
 
     def tearDown(self):
         for m in self.hosts:
@@ -324,6 +330,55 @@ class ForwardTest(unittest.TestCase):
                    what="every hop believed (REPORT: once a second)")
         self.assertEqual(sum(counters(m)["forwards_refused"]
                              for m in self.hosts), 0)
+
+    def limited(self, key, code):
+        """Host b (one worker) with limit key at 3: three attaches
+        forwarded from b to a are held there as sessions and connections
+        would be, the fourth is refused with the limit's 503 and JSON."""
+        a = self.host(workers=1)
+        b = self.host(workers=1, **{key: 3})
+
+        async def run():
+            held = []
+            for i in range(3):
+                master = await ws_connect(a, "/attach/lim%d/master" % i)
+                self.assertEqual(await ws_recv(master), WAIT)
+                slave = await ws_connect(b, "/attach/lim%d/slave" % i)
+                self.assertEqual(await ws_recv(slave), LINKUP)
+                self.assertEqual(await ws_recv(master), LINKUP)
+                held += [master, slave]
+            master = await ws_connect(a, "/attach/lim3/master")
+            self.assertEqual(await ws_recv(master), WAIT)
+            status, got, _ = await asyncio.to_thread(
+                refusal, b.port, "/attach/lim3/slave")
+            self.assertEqual((status, got), (503, code))
+            # The held ones still relay; one gone frees a place.
+            await held[1].send("still")
+            self.assertEqual(await ws_recv(held[0]), "still")
+            await held[1].close()
+            await held[0].close()
+            await asyncio.sleep(0)
+            slave = None
+            for _ in range(200):
+                try:
+                    slave = await ws_connect(b, "/attach/lim3/slave")
+                    break
+                except Exception:
+                    await asyncio.sleep(0.05)   # the splice is closing
+            self.assertIsNotNone(slave)
+            self.assertEqual(await ws_recv(slave), LINKUP)
+            self.assertEqual(await ws_recv(master), LINKUP)
+            for ws in held[2:] + [master, slave]:
+                await ws.close()
+        asyncio.run(run())
+        wait_until(lambda: counters(b)["forwards_out"] == 4,
+                   what="four forwards counted")
+
+    def test_limit_sessions_counts_forwards(self):
+        self.limited("max_sessions_per_worker", "TooManySessions")
+
+    def test_limit_per_address_counts_forwards(self):
+        self.limited("max_connections_per_address", "TooManyConnections")
 
     def get(self, sid):
         return self.redis.cmd("GET", "medusa:s:/" + sid)
