@@ -19,10 +19,18 @@ every raw result to results.json, the servers' logs to logs/).
 
 Scale with the environment (defaults in brackets):
   BENCH_SERVERS       medusa-1w,medusa-2w,bare,watershed
-  BENCH_SCENARIOS     setup,setup-auth,latency,throughput,idle,resume
+  BENCH_SCENARIOS     setup,setup-auth,latency,throughput,idle,resume,hosts,
+                      onehost
                       (setup-auth runs setup too: the reference of its
                       ratios; resume: mlogin and the agent themselves,
-                      resume on vs off, its own table: bench/resume.py)
+                      resume on vs off, its own table: bench/resume.py;
+                      hosts: 3 hosts on a session directory behind
+                      haproxy vs 1 host, and the forwarding hop's cost,
+                      its own table: bench/hosts.py, with its
+                      BENCH_HOSTS_SETUP [5000], BENCH_HOSTS_RTT [2000];
+                      onehost: setup rate and round-trip p99 with
+                      BENCH_ONEHOST [50000] idle paired sessions held vs
+                      empty, its own table: bench/onehost.py)
   BENCH_SETUP [20000]  BENCH_SETUP_CONC [50]      setup: sessions, at once
   BENCH_LAT_SESSIONS [50]  BENCH_LAT_RATE [20]  BENCH_LAT_BYTES [64]
   BENCH_DURATION [5]  seconds of each latency and throughput run
@@ -58,7 +66,7 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALL_SERVERS = ['medusa-1w', 'medusa-2w', 'bare', 'watershed']
 ALL_SCENARIOS = ['setup', 'setup-auth', 'latency', 'throughput', 'idle',
-                 'resume']
+                 'resume', 'hosts', 'onehost']
 # setup-auth: medusa with credentials on, signing with keys of these types
 # (ssh-keygen); the bare relay and watershed have none: their plain setup
 # is the reference.
@@ -570,6 +578,24 @@ def main():
                 resume.table(rrows)
         except (RuntimeError, OSError) as e:
             errors.setdefault('medusa-1w', {})['resume'] = str(e)
+    if 'hosts' in scenarios:
+        import hosts
+        log('bench: hosts (3 hosts on a directory vs 1, the hop)')
+        try:
+            hrows, raw['hosts'] = hosts.run(bindir, log)
+            table += ('\n\nMany hosts (issue 16), 1 worker each, one '
+                      'machine:\n\n' + hosts.table(hrows))
+        except (RuntimeError, OSError, AssertionError) as e:
+            errors.setdefault('hosts', {})['hosts'] = str(e)
+    if 'onehost' in scenarios:
+        import onehost
+        log('bench: onehost (sessions held vs empty)')
+        try:
+            orows, raw['onehost'] = onehost.run(bindir, log)
+            table += ('\n\nOn one host (issue 16), medusa:\n\n' +
+                      onehost.table(orows, raw['onehost']))
+        except (RuntimeError, OSError) as e:
+            errors.setdefault('onehost', {})['onehost'] = str(e)
     mach = ('%s, %s cores, %s, Linux %s; medusa %s; load average %.2f at '
             'the start; %s' % (info['cpu'], info['cores'], info['memory'],
                                info['kernel'], info['commit'], info['load'],

@@ -215,6 +215,25 @@ conn_init(struct ev_loop *loop, const struct wconf *conf)
 	return (0);
 }
 
+const char *
+conn_host(const struct conn *c)
+{
+	return (c->c_host);
+}
+
+bool
+conn_host_hold(const char *host)
+{
+	return (host[0] != '\0' && addrcount_add(cn.cn_peers, host) != 0);
+}
+
+void
+conn_host_release(const char *host)
+{
+	if (host[0] != '\0')
+		addrcount_del(cn.cn_peers, host);
+}
+
 /* Connections the worker holds (its own limits, REPORT). */
 size_t
 conn_count(void)

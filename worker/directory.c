@@ -17,6 +17,7 @@
 #define	DIR_BACKOFF_MIN	0.1
 #define	DIR_BACKOFF_MAX	5.0
 #define	DIR_INFLIGHT_MAX 4096	/* requests waiting for Redis */
+#define	DIR_REFRESH_MAX	(DIR_INFLIGHT_MAX * 3 / 4)	/* of them refreshes */
 
 /* Compare scripts: act only while the value is still ours. */
 static const char dir_script_refresh[] =
@@ -413,6 +414,15 @@ void
 dir_refresh(const char *key, const char *fence, dir_cb_t *cb, void *arg)
 {
 	dir_start(DOP_REFRESH, key, fence, cb, arg);
+}
+
+unsigned
+dir_refresh_room(void)
+{
+	if (!dir.d_on || dir.d_ac == NULL || !dir.d_up ||
+	    dir.d_inflight >= DIR_REFRESH_MAX)
+		return (0);
+	return (DIR_REFRESH_MAX - dir.d_inflight);
 }
 
 void

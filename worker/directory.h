@@ -61,6 +61,11 @@ void dir_fence(char *fence);
 void dir_claim(const char *key, const char *fence, dir_cb_t *, void *arg);
 /* PEXPIRE the key if it still holds our fence; cb may be NULL. */
 void dir_refresh(const char *key, const char *fence, dir_cb_t *, void *arg);
+/*
+ * How many refreshes may be issued now without crowding the backlog (a
+ * quarter of it stays for claims, lookups and releases); 0 while down.
+ */
+unsigned dir_refresh_room(void);
 /* DEL the key if it still holds our fence; cb may be NULL. */
 void dir_release(const char *key, const char *fence, dir_cb_t *, void *arg);
 /* GET the key's owner. */

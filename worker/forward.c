@@ -19,6 +19,7 @@
 
 #include <openssl/rand.h>
 
+#include "addrcount.h"
 #include "config.h"
 #include "hop.h"
 #include "httphead.h"
@@ -41,12 +42,14 @@ struct fwd {
 	bool		f_heard;	/* a byte came back from the owner */
 	ev_timer	f_dial;		/* until the first write to the owner */
 	char		f_reqid[48];
+	char		f_host[ADDRCOUNT_HOST_MAX];	/* counted ("": not) */
 };
 
 static struct {
 	struct ev_loop	*fw_loop;
 	uint64_t	fw_out;		/* attaches forwarded */
 	uint64_t	fw_failed;	/* ... whose dial failed */
+	size_t		fw_live;	/* splices now */
 	struct mlog_limit fw_lim;
 } fw;
 
@@ -65,9 +68,17 @@ forward_counts(uint64_t *out, uint64_t *failed)
 	*failed = fw.fw_failed;
 }
 
+size_t
+forward_live(void)
+{
+	return (fw.fw_live);
+}
+
 static void
 fwd_free(struct fwd *f)
 {
+	fw.fw_live--;
+	conn_host_release(f->f_host);
 	ev_timer_stop(fw.fw_loop, &f->f_dial);
 	for (int i = 0; i < 2; i++) {
 		ev_io_stop(fw.fw_loop, &f->f_r[i]);
@@ -219,10 +230,13 @@ fwd_dial(const char *hostport)
 /*
  * Forward the client's socket cfd (its request head[0..headlen) and the
  * bytes after it, early[0..earlyn)) to owner.  Takes cfd in every case.
+ * While it lives, the splice counts against this worker's limits like a
+ * connection of its own: host (the client's, as conn_host() gave it) per
+ * address, and the splice as a session (forward_live(), session_admit()).
  */
 void
 forward_attach(int cfd, const char *reqid, const char *peer,
-    const char *owner, const uint8_t *secret, size_t sn,
+    const char *host, const char *owner, const uint8_t *secret, size_t sn,
     const struct httphead *h, const char *head, size_t headlen,
     const char *early, size_t earlyn)
 {
@@ -245,6 +259,10 @@ forward_attach(int cfd, const char *reqid, const char *peer,
 	}
 	f->f_fd[0] = cfd;
 	f->f_fd[1] = -1;
+	fw.fw_live++;
+	(void) snprintf(f->f_host, sizeof (f->f_host), "%s", host);
+	if (!conn_host_hold(f->f_host))
+		f->f_host[0] = '\0';
 	(void) snprintf(f->f_reqid, sizeof (f->f_reqid), "%s", reqid);
 	for (int i = 0; i < 2; i++) {
 		ev_io_init(&f->f_r[i], fwd_io_cb, 0, EV_READ);

@@ -70,11 +70,17 @@
  * "directory" set, the first CONFIG starts a hiredis client on this loop
  * (never a blocking call).  An attach for a session this worker does not
  * hold first claims it for this host ("<advertise> <fence>", SET NX PX
- * claim_ttl; worker_lookup) and waits for the answer (at most 200 ms):
- * won, or Redis down or slow: the session is made here (the outage
- * counted and logged, rate-limited); held by another host: the socket is
- * spliced to that host (forward.c).  A claim is refreshed every
- * claim_ttl/3 while its session lives and removed at its end, by compare
+ * claim_ttl; worker_lookup) and waits for the answer (at most 200 ms);
+ * the other side arriving meanwhile waits behind that claim and follows
+ * its answer (one claim per session at a time).  Won, or Redis down or
+ * slow: the session is made here (the outage counted and logged,
+ * rate-limited); held by another host: the socket is spliced to that
+ * host (forward.c), and while the splice lives it counts here as a
+ * session (max_sessions_per_worker) and as a connection of its client's
+ * address (max_connections_per_address): past either, the attach gets the
+ * limit's 503 here instead.  A claim is refreshed every claim_ttl/3 while its
+ * session lives (a round spread over that interval with a cursor, the
+ * backlog bounded: session_refresh_cb) and removed at its end, by compare
  * scripts that act only on the session's own fence; a stale claim of
  * this host is taken over.  An attach another host forwarded
  * here carries X-Medusa-Hop (whop.c): believed (mac with the deployment's
@@ -99,6 +105,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "addrcount.h"
 #include "ctlchan.h"
 #include "directory.h"
 #include "faults.h"	/* the test build's */
@@ -383,6 +390,20 @@ worker_msg_attach_batch(const uint8_t *b, size_t n)
 	}
 }
 
+/* A session limit (503): one line a second at most, however many. */
+static void
+worker_refuse_limit(struct conn *c, const char *code, const char *message)
+{
+	static struct mlog_limit lim;
+	unsigned long skipped;
+
+	if (mlog_allow(&lim, &skipped))
+		mlog(MLOG_WARN, "session limit reached", "code=%s "
+		    "max_sessions_per_worker=%zu times_since_last_line=%lu",
+		    code, wk.w_conf.wc_max_sessions, skipped);
+	conn_http_refuse(c, 503, code, message, "Retry-After: 1\r\n");
+}
+
 /* One attach and its socket: the handshake, then its session. */
 /*
  * The attach joins its session here: resume, admission, the 101 and the
@@ -407,16 +428,7 @@ worker_attach_local(struct conn *c, const char *key, size_t keylen,
 	status = session_admit(key, keylen,
 	    role, replace, &code, &message);
 	if (status == 503) {
-		/* A limit: one line a second at most, however many. */
-		static struct mlog_limit lim;
-		unsigned long skipped;
-
-		if (mlog_allow(&lim, &skipped))
-			mlog(MLOG_WARN, "session limit reached", "code=%s "
-			    "max_sessions_per_worker=%zu times_since_last_line="
-			    "%lu", code, wk.w_conf.wc_max_sessions, skipped);
-		conn_http_refuse(c, status, code, message,
-		    "Retry-After: 1\r\n");
+		worker_refuse_limit(c, code, message);
 		return;
 	}
 	if (status != 0) {
@@ -443,8 +455,17 @@ worker_attach_local(struct conn *c, const char *key, size_t keylen,
 	    n - head.hh_len);
 }
 
-/* An attach waiting for the directory's answer: copies of its fields. */
+/*
+ * An attach waiting for the directory's answer: copies of its fields.
+ * One claim per session at a time: a side of a session whose claim is
+ * already under way here waits behind it (wl_behind) and follows its
+ * answer, rather than claiming too (its claim would find the first's,
+ * take it over under another fence, then let it go: the session would
+ * hold no claim).
+ */
 struct wlookup {
+	struct wlookup	*wl_next;	/* claims under way (wk_lookups) */
+	struct wlookup	*wl_behind;	/* sides waiting for this answer */
 	struct conn	*wl_conn;
 	int		wl_role;
 	size_t		wl_keylen;
@@ -454,14 +475,18 @@ struct wlookup {
 	char		wl_bytes[];	/* the head and what followed */
 };
 
+static struct wlookup *wk_lookups;	/* claims under way, few */
+
+/* l's answer is result: forward it, or serve it here (claimed: first). */
 static void
-worker_lookup_cb(void *arg, int result, const char *addr)
+worker_lookup_done(struct wlookup *l, int result, const char *addr,
+    bool first)
 {
-	struct wlookup *l = arg;
 	struct httphead head;
 	struct wsh_error we;
 	char accept[WSH_ACCEPT_LEN + 1], reqid[48], peer[64];
-	char unused[DIR_FENCE_LEN + 1];
+	char host[ADDRCOUNT_HOST_MAX], unused[DIR_FENCE_LEN + 1];
+	const char *code, *message;
 	const uint8_t *secret;
 	size_t sn;
 	int ping_ok, fd;
@@ -471,28 +496,35 @@ worker_lookup_cb(void *arg, int result, const char *addr)
 	    HTTPHEAD_OK || wshandshake_check_request(&head, accept, &ping_ok,
 	    &we) != 0) {
 		conn_abort(l->wl_conn, "internal error");
-		free(l);
 		return;
 	}
 	if (result == DIR_OTHER &&
 	    session_find(l->wl_key, l->wl_keylen) == NULL) {
+		/* The splice counts here as a session would. */
+		if (session_admit(l->wl_key, l->wl_keylen, l->wl_role, false,
+		    &code, &message) == 503) {
+			worker_refuse_limit(l->wl_conn, code, message);
+			return;
+		}
 		(void) snprintf(reqid, sizeof (reqid), "%s",
 		    conn_reqid(l->wl_conn));
 		(void) snprintf(peer, sizeof (peer), "%s",
 		    conn_peer(l->wl_conn));
+		(void) snprintf(host, sizeof (host), "%s",
+		    conn_host(l->wl_conn));
 		secret = wresume_secret(&sn);
 		if ((fd = conn_take_fd(l->wl_conn)) >= 0)
-			forward_attach(fd, reqid, peer, addr, secret, sn, &head,
+			forward_attach(fd, reqid, peer, host, addr, secret, sn,
+			    &head,
 			    l->wl_bytes, head.hh_len, l->wl_bytes + head.hh_len,
 			    l->wl_n - head.hh_len);
-		free(l);
 		return;
 	}
 	/*
 	 * Claimed for this host (the session made now holds the claim),
 	 * nobody's, or no answer: served here.
 	 */
-	if (result == DIR_OWNER)
+	if (result == DIR_OWNER && first)
 		session_claim_next(l->wl_fence, NULL);
 	worker_attach_local(l->wl_conn, l->wl_key, l->wl_keylen, l->wl_role,
 	    l->wl_bytes, l->wl_n, &head, accept, ping_ok);
@@ -503,6 +535,23 @@ worker_lookup_cb(void *arg, int result, const char *addr)
 
 		session_dir_key(key, sizeof (key), l->wl_key, l->wl_keylen);
 		dir_release(key, unused, NULL, NULL);
+	}
+}
+
+static void
+worker_lookup_cb(void *arg, int result, const char *addr)
+{
+	struct wlookup *l = arg, **pp, *b;
+
+	for (pp = &wk_lookups; *pp != NULL && *pp != l; pp = &(*pp)->wl_next)
+		;
+	if (*pp == l)
+		*pp = l->wl_next;
+	worker_lookup_done(l, result, addr, true);
+	while ((b = l->wl_behind) != NULL) {
+		l->wl_behind = b->wl_behind;
+		worker_lookup_done(b, result, addr, false);
+		free(b);
 	}
 	free(l);
 }
@@ -527,6 +576,18 @@ worker_lookup(struct conn *c, const struct proto_attach *m)
 	l->wl_keylen = m->pa_session.ps_n;
 	memcpy(l->wl_key, m->pa_session.ps_p, l->wl_keylen);
 	l->wl_key[l->wl_keylen] = '\0';
+	l->wl_behind = NULL;
+	for (struct wlookup *p = wk_lookups; p != NULL; p = p->wl_next) {
+		if (p->wl_keylen == l->wl_keylen &&
+		    memcmp(p->wl_key, l->wl_key, l->wl_keylen) == 0) {
+			/* Its claim is under way: follow its answer. */
+			l->wl_behind = p->wl_behind;
+			p->wl_behind = l;
+			return;
+		}
+	}
+	l->wl_next = wk_lookups;
+	wk_lookups = l;
 	session_dir_key(key, sizeof (key), l->wl_key, l->wl_keylen);
 	/* Claim (SET NX): of two first sides on two hosts, one wins. */
 	dir_fence(l->wl_fence);

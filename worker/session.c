@@ -73,7 +73,9 @@ static struct sessions {
 	uint64_t	ss_nstate[SSTATE_MAX];
 	uint64_t	ss_bytes;	/* payload bytes relayed */
 	uint64_t	ss_msgs;	/* messages relayed */
-	ev_timer	ss_refresh;	/* directory claims' refresh */
+	ev_timer	ss_refresh;	/* directory claims' refresh tick */
+	struct session	*ss_rnext;	/* the refresh round's next, on ss_list */
+	unsigned	ss_rticks;	/* ticks into this round */
 	char		ss_next_fence[DIR_FENCE_LEN + 1];	/* claimed */
 	struct session_dir_counters ss_dir;
 } ss;
@@ -233,6 +235,8 @@ session_list_remove(struct session **head, struct session *s)
 {
 	if (ss.ss_walk == s)
 		ss.ss_walk = s->s_next;
+	if (ss.ss_rnext == s)
+		ss.ss_rnext = s->s_next;
 	if (s->s_prev != NULL)
 		s->s_prev->s_next = s->s_next;
 	else
@@ -393,20 +397,55 @@ session_claimed_cb(void *arg, int result, const char *addr)
 	free(t);
 }
 
+/*
+ * Claims are refreshed in rounds of claim_ttl/3, each round a walk of
+ * ss_list with a cursor (ss_rnext, moved on when its session leaves the
+ * list) spread over SESSION_RSLICES ticks: each tick sends its share of
+ * the sessions held now, and no more than the directory's backlog takes
+ * (dir_refresh_room(): hiredis pipelines them on one connection).  A
+ * share the backlog could not take waits for the next tick; a round not
+ * done when its time is up goes on at twice the pace (the next starts
+ * when it ends).  Sessions made during a round that land behind the
+ * cursor have a fresh claim: the next round refreshes them.
+ */
+#define	SESSION_RSLICES	16
+
 static void
 session_refresh_cb(EV_P_ ev_timer *w, int revents)
 {
 	char key[ROUTE_ID_MAX + 64];
+	uint64_t n = 0, quota;
+	unsigned room;
+	struct session *s;
 
 	(void) loop;
 	(void) w;
 	(void) revents;
-	for (struct session *s = ss.ss_list; s != NULL; s = s->s_next) {
+	for (int i = 0; i < SSTATE_MAX; i++)
+		n += ss.ss_nstate[i];
+	if (ss.ss_rnext == NULL && ss.ss_rticks + 1 >= SESSION_RSLICES) {
+		ss.ss_rnext = ss.ss_list;	/* a new round */
+		ss.ss_rticks = 0;
+	} else {
+		ss.ss_rticks++;
+	}
+	/*
+	 * A share of every session now (the list grows and shrinks during a
+	 * round); a round overdue (the backlog was full) takes twice that.
+	 */
+	quota = (n + SESSION_RSLICES - 1) / SESSION_RSLICES;
+	if (ss.ss_rticks + 1 >= SESSION_RSLICES)
+		quota *= 2;
+	room = dir_refresh_room();
+	while ((s = ss.ss_rnext) != NULL && quota > 0 && room > 0) {
+		ss.ss_rnext = s->s_next;
+		quota--;
 		if (!s->s_claimed || s->s_state == SSTATE_CLOSING)
 			continue;
 		session_dir_key(key, sizeof (key), s->s_id, s->s_idlen);
 		dir_refresh(key, s->s_fence, NULL, NULL);
 		ss.ss_dir.sdc_refreshes++;
+		room--;
 	}
 }
 
@@ -425,8 +464,10 @@ session_claim(struct session *s)
 		s->s_claimed = true;
 	}
 	if (!ev_is_active(&ss.ss_refresh)) {
-		ev_tstamp every = ss.ss_conf->wc_claim_ttl / 3;
+		ev_tstamp every = ss.ss_conf->wc_claim_ttl / 3 /
+		    SESSION_RSLICES;
 
+		ss.ss_rticks = SESSION_RSLICES;	/* a round at once */
 		ev_timer_init(&ss.ss_refresh, session_refresh_cb, every,
 		    every);
 		ev_timer_start(ss.ss_loop, &ss.ss_refresh);
@@ -581,7 +622,9 @@ session_admit(const char *id, size_t idlen, int role, bool replace,
 	struct session *s = session_find(id, idlen);
 
 	if (s == NULL) {
-		if (ss.ss_tcount >= ss.ss_conf->wc_max_sessions) {
+		/* A forwarded attach held here counts as a session. */
+		if (ss.ss_tcount + forward_live() >=
+		    ss.ss_conf->wc_max_sessions) {
 			*code = "TooManySessions";
 			*message = "this worker has too many sessions";
 			return (503);

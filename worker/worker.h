@@ -95,6 +95,11 @@ bool conn_is_open(const struct conn *);
 int conn_role(const struct conn *);
 const char *conn_reqid(const struct conn *);
 const char *conn_peer(const struct conn *);
+/* The client's address as counted by the per-address limit ("": none). */
+const char *conn_host(const struct conn *);
+/* A forwarded splice keeps its client's address counted (forward.c). */
+bool conn_host_hold(const char *host);
+void conn_host_release(const char *host);
 struct session *conn_session(const struct conn *);
 void conn_join(struct conn *, struct session *);
 bool conn_resumes(const struct conn *);
@@ -174,7 +179,10 @@ const uint8_t *wresume_secret(size_t *n);
 /* forward.c: an attach forwarded to its session's host. */
 void forward_init(struct ev_loop *);
 void forward_counts(uint64_t *out, uint64_t *failed);
+/* Forwarded attaches being spliced now (they count as sessions here). */
+size_t forward_live(void);
 void forward_attach(int cfd, const char *reqid, const char *peer,
+    const char *host,
     const char *owner, const uint8_t *secret, size_t sn,
     const struct httphead *h, const char *head, size_t headlen,
     const char *early, size_t earlyn);

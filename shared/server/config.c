@@ -1,6 +1,8 @@
 /*
  * config.c: JSON configuration; see config.h.  Uses jansson.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -536,6 +538,23 @@ out:
 	return (rv);
 }
 
+/* A wildcard (unspecified) address: 0.0.0.0, ::, ::ffff:0.0.0.0. */
+static int
+config_wildcard(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (a4.s_addr == htonl(INADDR_ANY));
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return (IN6_IS_ADDR_UNSPECIFIED(&a6) ||
+		    (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 0 &&
+		    a6.s6_addr[13] == 0 && a6.s6_addr[14] == 0 &&
+		    a6.s6_addr[15] == 0));
+	return (0);
+}
+
 int
 config_check(const struct medusa_config *c, char *err, size_t errlen)
 {
@@ -558,6 +577,23 @@ config_check(const struct medusa_config *c, char *err, size_t errlen)
 			    "port other than 0");
 			return (-1);
 		}
+		if (config_wildcard(host)) {
+			snprintf(err, errlen, "\"advertise\" must name an "
+			    "address other reflectors can dial, not %s", host);
+			return (-1);
+		}
+	} else if (c->mc_directory[0] != '\0' &&
+	    config_wildcard(c->mc_bind[0])) {
+		/*
+		 * The default advertise is bind[0]:port; a wildcard there
+		 * names no host another reflector could dial, and no sound
+		 * rule picks one of this host's addresses for it.
+		 */
+		snprintf(err, errlen, "\"advertise\" is required with "
+		    "\"directory\" when the first \"bind\" address is a "
+		    "wildcard (%s): set it to this host's address:port as "
+		    "the other reflectors reach it", c->mc_bind[0]);
+		return (-1);
 	}
 	return (0);
 }

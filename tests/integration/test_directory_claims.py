@@ -12,17 +12,19 @@ with -9: its claims lapse within claim_ttl_s.  The counters are read from
 import asyncio
 import os
 import signal
+import subprocess
 import tempfile
 import time
 import unittest
 
-from harness import (LINKUP, TIMEOUT, WAIT, Medusa, wait_until, ws_connect,
+from harness import (BIN, LINKUP, TIMEOUT, WAIT, Medusa, wait_until, ws_connect,
                      ws_pair, ws_recv)
 from test_auth import refusal
 from test_directory import REDIS, Redis, free_port
 from test_metrics import parse, scrape, total
 
 ADV = "127.0.0.1:1"     # what this host advertises (never dialled here)
+BENCH = os.path.join(BIN, "medusa-bench")
 
 
 def counters(m):
@@ -32,6 +34,15 @@ def counters(m):
         for k, v in w.get("directory", {}).items():
             total[k] = total.get(k, 0) + v
     return total
+
+
+def on_directory(redis, workers, cfg):
+    """A reflector on redis's directory, once every worker is connected."""
+    m = Medusa(workers=workers, config=dict(
+        cfg, directory="redis://127.0.0.1:%d" % redis.port))
+    wait_until(lambda: counters(m).get("directory_connects", 0) >=
+               workers, what="every worker connected to Redis")
+    return m
 
 
 @unittest.skipIf(REDIS is None, "redis-server is not installed")
@@ -48,13 +59,10 @@ class ClaimsTest(unittest.TestCase):
         if self.redis.p.poll() is None:
             self.redis.stop()
 
-    def reflector(self, ttl=30, advertise=ADV, workers=2):
-        m = Medusa(workers=workers, config={
-            "directory": "redis://127.0.0.1:%d" % self.redis.port,
-            "advertise": advertise, "claim_ttl_s": ttl})
+    def reflector(self, ttl=30, advertise=ADV, workers=2, **extra):
+        m = on_directory(self.redis, workers, dict(
+            extra, advertise=advertise, claim_ttl_s=ttl))
         self.procs.append(m)
-        wait_until(lambda: counters(m).get("directory_connects", 0) >=
-                   workers, what="every worker connected to Redis")
         return m
 
     def get(self, sid):
@@ -117,6 +125,60 @@ class ClaimsTest(unittest.TestCase):
         s = parse(scrape(m)[1])
         self.assertEqual(total(s, "medusa_directory_claims_total"), 1)
         self.assertEqual(total(s, "medusa_directory_claim_releases_total"), 1)
+
+    # The claims in Redis: how many, and the least time one has left.
+    CLAIMS = ("local ks=redis.call('keys','medusa:s:*') local m=-1 "
+              "for _,k in ipairs(ks) do local t=redis.call('pttl',k) "
+              "if m<0 or t<m then m=t end end return {#ks,m}")
+
+    def claims(self):
+        n, least = self.redis.cmd("EVAL", self.CLAIMS, "0").split()
+        return int(n), int(least)
+
+    @unittest.skipUnless(os.path.exists(BENCH), "bin/medusa-bench not built")
+    def test_many_claims_all_refreshed(self):
+        """6000 sessions held on one worker: every claim is refreshed
+        (spread over claim_ttl/3, the backlog bounded), none lapses; the
+        refresh once sent them all at once and the backlog (4096)
+        refused the rest, whose claims lapsed."""
+        n, ttl = 6000, 2
+        m = self.reflector(ttl=ttl, workers=1, **{
+            "max_connections": 3 * n, "max_connections_per_address": 3 * n})
+        bench = subprocess.Popen(
+            [BENCH, "idle", "--url", "ws://127.0.0.1:%d" % m.port, "-s",
+             str(n), "-c", "200", "-d", str(ttl * 3), "--src-addrs", "8",
+             "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        try:
+            # (A claim answered after its 200 ms time-out, as under the
+            # sanitizers, leaves its session served here unclaimed and
+            # the claim to lapse: the claims won are counted.)
+            wait_until(lambda: self.claims()[0] >= n * 0.9 or
+                       bench.poll() is not None, timeout=TIMEOUT * 3,
+                       every=0.2, what="%d claims in Redis" % n)
+            if bench.poll() is not None:
+                self.fail("medusa-bench ended: %s" % (bench.communicate(),))
+            # Past a whole TTL from now, every claim won is still there
+            # (refreshed: none lapsed, each has time left).
+            t0 = time.monotonic()
+            wait_until(lambda: time.monotonic() - t0 > ttl * 1.5,
+                       every=0.1, what="a TTL and a half")
+            count, least = self.claims()
+            won = counters(m)["claims"]
+            self.assertEqual(count, won, counters(m))
+            self.assertGreaterEqual(won, n * 0.9)
+            self.assertGreater(least, 0)
+            out, err = bench.communicate(timeout=TIMEOUT * 6)
+            self.assertEqual(bench.returncode, 0, err)
+        finally:
+            if bench.poll() is None:
+                bench.kill()
+                bench.communicate()
+        # The bench's sessions ended: their claims are gone (released;
+        # the releases of 6000 sessions ending at once overflow the
+        # backlog, and those claims lapse within the TTL).
+        wait_until(lambda: self.claims()[0] == 0, timeout=TIMEOUT * 3,
+                   every=0.2, what="every claim gone")
 
     def test_stale_own_claim_taken_over(self):
         m = self.reflector()
@@ -222,13 +284,15 @@ class ForwardTest(unittest.TestCase):
         os.write(fd, os.urandom(32))
         os.close(fd)
         os.chmod(self.secret, 0o644)
-        for _ in range(2):
-            m = Medusa(workers=2, config={
-                "directory": "redis://127.0.0.1:%d" % self.redis.port,
-                "claim_ttl_s": 5, "secret_file": self.secret})
-            self.hosts.append(m)
-            wait_until(lambda: counters(m).get("directory_connects", 0) >=
-                       2, what="connected to Redis")
+        if not self._testMethodName.startswith("test_limit"):
+            for _ in range(2):
+                self.host()
+
+    def host(self, workers=2, **extra):
+        m = on_directory(self.redis, workers, dict(
+            extra, claim_ttl_s=5, secret_file=self.secret))
+        self.hosts.append(m)
+        return m
 
     def tearDown(self):
         for m in self.hosts:
@@ -272,6 +336,55 @@ class ForwardTest(unittest.TestCase):
                    what="every hop believed (REPORT: once a second)")
         self.assertEqual(sum(counters(m)["forwards_refused"]
                              for m in self.hosts), 0)
+
+    def limited(self, key, code):
+        """Host b (one worker) with limit key at 3: three attaches
+        forwarded from b to a are held there as sessions and connections
+        would be, the fourth is refused with the limit's 503 and JSON."""
+        a = self.host(workers=1)
+        b = self.host(workers=1, **{key: 3})
+
+        async def run():
+            held = []
+            for i in range(3):
+                master = await ws_connect(a, "/attach/lim%d/master" % i)
+                self.assertEqual(await ws_recv(master), WAIT)
+                slave = await ws_connect(b, "/attach/lim%d/slave" % i)
+                self.assertEqual(await ws_recv(slave), LINKUP)
+                self.assertEqual(await ws_recv(master), LINKUP)
+                held += [master, slave]
+            master = await ws_connect(a, "/attach/lim3/master")
+            self.assertEqual(await ws_recv(master), WAIT)
+            status, got, _ = await asyncio.to_thread(
+                refusal, b.port, "/attach/lim3/slave")
+            self.assertEqual((status, got), (503, code))
+            # The held ones still relay; one gone frees a place.
+            await held[1].send("still")
+            self.assertEqual(await ws_recv(held[0]), "still")
+            await held[1].close()
+            await held[0].close()
+            await asyncio.sleep(0)
+            slave = None
+            for _ in range(200):
+                try:
+                    slave = await ws_connect(b, "/attach/lim3/slave")
+                    break
+                except Exception:
+                    await asyncio.sleep(0.05)   # the splice is closing
+            self.assertIsNotNone(slave)
+            self.assertEqual(await ws_recv(slave), LINKUP)
+            self.assertEqual(await ws_recv(master), LINKUP)
+            for ws in held[2:] + [master, slave]:
+                await ws.close()
+        asyncio.run(run())
+        wait_until(lambda: counters(b)["forwards_out"] == 4,
+                   what="four forwards counted")
+
+    def test_limit_sessions_counts_forwards(self):
+        self.limited("max_sessions_per_worker", "TooManySessions")
+
+    def test_limit_per_address_counts_forwards(self):
+        self.limited("max_connections_per_address", "TooManyConnections")
 
     def get(self, sid):
         return self.redis.cmd("GET", "medusa:s:/" + sid)

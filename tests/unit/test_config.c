@@ -418,6 +418,54 @@ START_TEST(test_syntax_position)
 }
 END_TEST
 
+/*
+ * The default advertise is bind[0]:port: with a directory, a wildcard
+ * there names no dialable host, so advertise is required (and never a
+ * wildcard itself).
+ */
+static const struct {
+	const char	*json;
+	const char	*word;		/* NULL: accepted */
+} advertise_rule[] = {
+	{ "{\"directory\": \"redis://h:1\"}", NULL },
+	{ "{\"directory\": \"redis://h:1\", \"bind\": \"10.0.0.2\"}",
+	    NULL },
+	{ "{\"directory\": \"redis://h:1\", \"bind\": \"0.0.0.0\"}",
+	    "\"advertise\" is required" },
+	{ "{\"directory\": \"redis://h:1\", \"bind\": \"::\"}",
+	    "\"advertise\" is required" },
+	{ "{\"directory\": \"redis://h:1\", \"bind\": \"0:0::0\"}",
+	    "\"advertise\" is required" },
+	{ "{\"directory\": \"redis://h:1\", \"bind\": "
+	    "\"::ffff:0.0.0.0\"}", "\"advertise\" is required" },
+	{ "{\"directory\": \"redis://h:1\", \"bind\": [\"0.0.0.0\", "
+	    "\"::\"], \"advertise\": \"10.0.0.2:8381\"}", NULL },
+	{ "{\"directory\": \"redis://h:1\", \"bind\": [\"10.0.0.2\", "
+	    "\"0.0.0.0\"]}", NULL },
+	{ "{\"bind\": \"0.0.0.0\"}", NULL },	/* no directory */
+	{ "{\"bind\": \"::\", \"advertise\": \"[::1]:8381\"}", NULL },
+	{ "{\"directory\": \"redis://h:1\", \"advertise\": "
+	    "\"0.0.0.0:8381\"}", "dial" },
+	{ "{\"advertise\": \"[::]:8381\"}", "dial" },
+};
+
+START_TEST(test_advertise_rule)
+{
+	struct medusa_config c;
+	char err[256];
+	int rv = parse(&c, advertise_rule[_i].json, err, sizeof (err));
+
+	if (advertise_rule[_i].word == NULL) {
+		ck_assert_msg(rv == 0, "%s: %s", advertise_rule[_i].json, err);
+	} else {
+		ck_assert_msg(rv == -1, "%s accepted", advertise_rule[_i].json);
+		ck_assert_msg(strstr(err, advertise_rule[_i].word) != NULL,
+		    "%s: \"%s\" does not name \"%s\"",
+		    advertise_rule[_i].json, err, advertise_rule[_i].word);
+	}
+}
+END_TEST
+
 START_TEST(test_check)
 {
 	struct medusa_config c;
@@ -449,6 +497,7 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_redis_good, 0, NELEM(redis_good));
 	tcase_add_loop_test(tc, test_redis_bad, 0, NELEM(redis_bad));
 	tcase_add_test(tc, test_directory_keys);
+	tcase_add_loop_test(tc, test_advertise_rule, 0, NELEM(advertise_rule));
 	tcase_add_loop_test(tc, test_bad, 0, NELEM(bad));
 	tcase_add_test(tc, test_syntax_position);
 	tcase_add_test(tc, test_check);
