@@ -43,6 +43,14 @@ wsc_end_name(enum wsc_end e)
 static void
 wsc_init(struct wsc *c, struct ev_loop *loop, const struct wsc_opts *o)
 {
+	/* Opened again: nothing of the last connection stays in the loop. */
+	if (c->wc_loop != NULL) {
+		ev_io_stop(c->wc_loop, &c->wc_rio);
+		ev_io_stop(c->wc_loop, &c->wc_wio);
+		ev_timer_stop(c->wc_loop, &c->wc_timer);
+		ev_timer_stop(c->wc_loop, &c->wc_slow);
+		ev_timer_stop(c->wc_loop, &c->wc_alive);
+	}
 	buf_free(&c->wc_in);
 	buf_free(&c->wc_out);
 	buf_free(&c->wc_frag);
@@ -701,7 +709,16 @@ wsc_alive_cb(EV_P_ ev_timer *w, int revents)
 		return;
 	}
 	c->wc_missed++;
-	(void) wsc_frame(c, WS_OP_PING, "medusa", 6);
+	/*
+	 * The ping's write may find the connection gone: then it has ended
+	 * (on_end has run, and may have set a redial going), and its timer
+	 * must stay stopped.  Started again here, it would be left in the
+	 * loop, and the next wsc_open's ev_init would orphan it in libev's
+	 * timer heap (whose reify then spins until it aborts).
+	 */
+	if (wsc_frame(c, WS_OP_PING, "medusa", 6) != 0 ||
+	    c->wc_state != WSC_OPEN)
+		return;
 	ev_timer_set(w, c->wc_alive_interval, 0);
 	ev_timer_start(EV_A_ w);
 }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -441,6 +442,44 @@ START_TEST(test_silent_peer_is_lost)
 }
 END_TEST
 
+/*
+ * The ping finds the peer gone (the write fails): the connection ends
+ * (lost, with the write's error) and its liveness timer stays stopped.
+ * A timer started again after the end was left in the loop, and the
+ * next wsc_open's ev_init orphaned it in libev's heap: the agent
+ * aborted with "(libev) cannot allocate -32 bytes" (issue 14).
+ */
+START_TEST(test_ping_to_a_gone_peer_ends_and_stops)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct wsc_opts o;
+	struct wsc c;
+	struct rec r;
+	int sv[2];
+
+	(void) signal(SIGPIPE, SIG_IGN);
+	memset(&o, 0, sizeof (o));
+	o.wo_alive_interval = 0.05;
+	o.wo_alive_count = 2;
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	wsc_setup(&c, &r);
+	wsc_adopt(&c, loop, sv[0], &o);
+	wsc_pause(&c);		/* the peer's end is not read: a write finds it */
+	(void) close(sv[1]);
+	run_for(loop, 5);
+	ck_assert(r.ended);
+	ck_assert_int_eq(r.kind, WSC_END_LOST);
+	ck_assert_msg(strstr(r.err, "write to the reflector failed") != NULL,
+	    "%s", r.err);
+	ck_assert_msg(!ev_is_active(&c.wc_alive),
+	    "the liveness timer runs on after the end");
+	ck_assert(!ev_is_active(&c.wc_rio) && !ev_is_active(&c.wc_wio) &&
+	    !ev_is_active(&c.wc_timer) && !ev_is_active(&c.wc_slow));
+	wsc_free(&c);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
 static void
 answer_cb(EV_P_ ev_io *w, int revents)
 {
@@ -524,6 +563,7 @@ wsclient_suite(void)
 	tcase_add_loop_test(tc, test_upgrade, 0, NELEM(upgrades));
 	tcase_add_test(tc, test_connect_timeout);
 	tcase_add_test(tc, test_silent_peer_is_lost);
+	tcase_add_test(tc, test_ping_to_a_gone_peer_ends_and_stops);
 	tcase_add_test(tc, test_answering_peer_stays);
 	tcase_add_test(tc, test_close_handshake);
 	tcase_set_timeout(tc, 20);
