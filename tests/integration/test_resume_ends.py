@@ -171,6 +171,40 @@ class ResumeEndsTest(unittest.TestCase):
         finally:
             t.kill()
 
+    def test_a_break_after_the_exit_still_exits_0(self):
+        """The command exits, mlogin takes its exit and closes; the
+        agent's connection breaks before the reflector's close reaches
+        it.  The agent redials, finds the session over, and exits 0:
+        the command's exit is final, not a refused resume (4)."""
+        a = self.agent()
+        with tempfile.TemporaryDirectory() as d:
+            go = os.path.join(d, "go")
+            cmd = ("echo ready; while [ ! -e %s ]; do sleep 0.05; done; "
+                   "echo bye" % go)
+            p = subprocess.Popen([os.path.join(BIN, "mlogin")] + ALIVE +
+                                 ["-q", "-c", cmd, self.murl()],
+                                 stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+            try:
+                self.assertEqual(p.stdout.readline(), b"ready\n")
+                # From here the agent hears nothing: not the reflector's
+                # close after mlogin's, not its pings' answers.
+                self.pa.blackhole_down()
+                open(go, "w").close()
+                out, err = p.communicate(timeout=BIG_TIMEOUT)
+                self.assertEqual(p.returncode, 0, err)
+                self.assertEqual(out, b"bye\n")
+                a.wait_msg("command exited")
+                a.wait_msg("connection to the reflector lost; redialling")
+                self.pa.reset()
+                self.pa.restore()
+                self.assertEqual(a.wait_exit(BIG_TIMEOUT), 0,
+                                 "\n".join(a.raw[-8:]))
+            finally:
+                p.kill()
+                self.pa.restore()
+                a.stop()
 
 def pipe_pair(m, sid, extra=()):
     """An agent running the client's `cat` and an mlogin in pipe mode
@@ -311,6 +345,7 @@ class ResumeReflectorLossTest(unittest.TestCase):
             ln = a.wait_msg("the reflector refused to resume the session; "
                             "it is over")
             self.assertEqual(ln["http"], 403)
+            self.assertEqual(ln["level"], 40, ln)   # not an operator's
             self.assertEqual(a.wait_exit(), 4)
             p.stdin.close()
             rc, data, err = output_of(p, out)
@@ -371,7 +406,9 @@ class ResumePeerMisbehavesTest(unittest.TestCase):
                     return await ws_close_of(ws)
                 got = asyncio.run(peer())
                 self.assertEqual(got, (1000, "the session cannot resume"))
-                a.wait_msg("the session cannot resume")
+                line = a.wait_msg("the session cannot resume")
+                # The peer's doing, not an operator's: a warning.
+                self.assertEqual(line["level"], 40, line)
                 self.assertEqual(a.wait_exit(), 4)
                 a.check_clean(self)
 
