@@ -76,23 +76,31 @@ agent_room(const struct agent *a)
 }
 
 /*
- * The command leaves its input untaken: stop reading the socket?  Not in
- * a sequenced session, where the acks we hold (agent_ack_if_due) bound
- * what the client sends to its replay window: a paused socket would also
- * hide the client's acks of our output behind its data, and with the
- * command blocked writing that output, neither would ever move.  The
- * queue stays bounded: past AGENT_INPUT_MAX plus our own window (at least
- * the default 4 MiB) the socket is paused even so (a client that ignores
- * the window, or whose ResumeBuffer is larger than ours).
+ * The command leaves its input untaken (AGENT_INPUT_MAX queued): stop
+ * reading the socket?  Yes, as a rule: a queue kept small is cheap (one
+ * of megabytes, slid and regrown as the command takes it, halved the
+ * throughput).  But in a sequenced session a paused socket also hides
+ * the client's acks of our output behind its data: with our replay full
+ * (the command blocked writing its output, so not reading its input),
+ * neither would ever move.  So while the replay is full the socket is
+ * read on (agent_cmd_output resumes it), the acks we hold
+ * (agent_ack_if_due) bounding what the client sends to its window; past
+ * AGENT_INPUT_MAX plus our own window (at least the default 4 MiB) it is
+ * paused even so (a client that ignores the window, or whose
+ * ResumeBuffer is larger than ours).
  */
+static size_t
+agent_input_cap(const struct agent *a)
+{
+	return (AGENT_INPUT_MAX + (a->a_rs.window > RESUME_DEFAULT_WINDOW ?
+	    a->a_rs.window : RESUME_DEFAULT_WINDOW));
+}
+
 static bool
 agent_input_stop(const struct agent *a)
 {
-	size_t w = a->a_rs.window > RESUME_DEFAULT_WINDOW ? a->a_rs.window :
-	    RESUME_DEFAULT_WINDOW;
-
-	return (a->a_rs.phase != RESUME_LIVE ||
-	    command_queued(&a->a_cmd) >= AGENT_INPUT_MAX + w);
+	return (a->a_rs.phase != RESUME_LIVE || !resume_full(&a->a_rs) ||
+	    command_queued(&a->a_cmd) >= agent_input_cap(a));
 }
 
 static void
@@ -165,8 +173,13 @@ agent_cmd_output(struct command *cm, enum command_stream s, const uint8_t *p,
 		agent_send(a, mlproto_stderr(p, n));
 	else
 		agent_out(a, false, p, n);
-	if (!agent_room(a))
+	if (!agent_room(a)) {
 		command_pause_output(cm);	/* until on_drain or an ack */
+		/* The acks that will make room may be behind input. */
+		if (a->a_rs.phase == RESUME_LIVE && resume_full(&a->a_rs) &&
+		    command_queued(cm) < agent_input_cap(a))
+			wsc_resume(&a->a_ws);
+	}
 }
 
 static void agent_ack_if_due(struct agent *);
@@ -358,12 +371,16 @@ agent_resume_ctl(struct agent *a, enum resume_ctl ctl, uint64_t n)
 		return;
 	}
 	if (ctl == RESUME_CTL_RESUME) {
+		const uint8_t *d;
+		size_t k = 0, dn;
+		bool text;
+
 		mlog(MLOG_INFO, "resumed", "client_has=%llu replay_from=%llu",
 		    (unsigned long long)n, (unsigned long long)n + 1);
-		for (const struct resume_msg *m = resume_replay(&a->a_rs);
-		    m != NULL; m = m->next)
-			(void) wsc_send(&a->a_ws, m->text ? WS_OP_TEXT :
-			    WS_OP_BINARY, m->data, m->len);
+		while ((d = resume_replay_next(&a->a_rs, &k, &text, &dn,
+		    NULL)) != NULL)
+			(void) wsc_send(&a->a_ws, text ? WS_OP_TEXT :
+			    WS_OP_BINARY, d, dn);
 	}
 	if (a->a_state == AGENT_RUNNING && agent_room(a))
 		command_resume_output(&a->a_cmd);
