@@ -29,9 +29,10 @@
  * one read returns (up to 64 KiB) into one message.  Flow control runs both
  * ways: while the socket's queue is above 256 KiB the terminal is not read
  * (so a flood of output stops the command, not our memory), and while the
- * command leaves 256 KiB of input untaken the socket is not read, or, in
- * a resumable session, our acks are held instead (session.c:
- * agent_input_stop), so that the client's acks keep arriving.
+ * command leaves 256 KiB of input untaken the socket is not read (in a
+ * resumable session our acks are held too, and the socket is read on
+ * while our replay buffer is full, so that the client's acks, behind its
+ * data, keep arriving: session.c, agent_input_stop).
  *
  * When the command exits, what it wrote is drained (command.h), then
  * "exit" is sent with "code" or "signal", and the client closes the
