@@ -29,9 +29,10 @@
  * one read returns (up to 64 KiB) into one message.  Flow control runs both
  * ways: while the socket's queue is above 256 KiB the terminal is not read
  * (so a flood of output stops the command, not our memory), and while the
- * command leaves 256 KiB of input untaken the socket is not read, or, in
- * a resumable session, our acks are held instead (session.c:
- * agent_input_stop), so that the client's acks keep arriving.
+ * command leaves 256 KiB of input untaken the socket is not read (in a
+ * resumable session our acks are held too, and the socket is read on
+ * while our replay buffer is full, so that the client's acks, behind its
+ * data, keep arriving: session.c, agent_input_stop).
  *
  * When the command exits, what it wrote is drained (command.h), then
  * "exit" is sent with "code" or "signal", and the client closes the
@@ -75,8 +76,14 @@
  * Exit status: 0 when a client came and the session ended, 1 (and one log
  * line) when the connection failed, was refused or was lost, 2 for bad
  * usage, 3 when no client came before the session ended (the reflector's
- * pairing time-out), 4 when a resume was refused or the grace ran out,
- * 128+N when ended by signal N.  Logs are bunyan JSON
+ * pairing time-out), 4 when a resume was refused or the grace ran out
+ * before the command exited, 128+N when ended by signal N.  The
+ * command's exit is final: once its "exit" is sent, a break gives the
+ * client up to 30 s to come back for it (session.c: AGENT_EXIT_HOLD),
+ * and however the session then ends (the reflector's 410 because the
+ * client took the exit and closed, or the hold's end) the status is 0.
+ * A peer's bad ack/resume or a refused resume is logged as a warning:
+ * error is for what an operator must fix.  Logs are bunyan JSON
  * on standard error; a presigned URL's query string (a credential) is
  * never logged.
  */
@@ -175,8 +182,9 @@ agent_usage(FILE *f)
 	    "  2  bad usage or configuration\n"
 	    "  3  no client came before the session ended (the reflector's\n"
 	    "     pairing time-out)\n"
-	    "  4  the session is over: a resume was refused (403, 410), or\n"
-	    "     no client came back within the grace period\n"
+	    "  4  the session is over before the command exited: a resume\n"
+	    "     was refused (403, 410), or no client came back within the\n"
+	    "     grace period\n"
 	    "  128+N  ended by signal N\n", clientopt_usage);
 }
 

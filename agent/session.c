@@ -19,6 +19,8 @@
 #define	AGENT_HIGH_WATER	(256u * 1024)	/* socket queue: stop reading */
 #define	AGENT_INPUT_MAX		(256u * 1024)	/* input not yet taken */
 #define	AGENT_CLOSE_WAIT	5.0	/* s for the client to close */
+#define	AGENT_EXIT_HOLD		30.0	/* s for an away client to come back
+					   for the exit (resumable only) */
 
 static const char *const agent_state_names[] = {
 	"connecting", "waiting", "linked", "running", "exiting", "ended"
@@ -74,23 +76,31 @@ agent_room(const struct agent *a)
 }
 
 /*
- * The command leaves its input untaken: stop reading the socket?  Not in
- * a sequenced session, where the acks we hold (agent_ack_if_due) bound
- * what the client sends to its replay window: a paused socket would also
- * hide the client's acks of our output behind its data, and with the
- * command blocked writing that output, neither would ever move.  The
- * queue stays bounded: past AGENT_INPUT_MAX plus our own window (at least
- * the default 4 MiB) the socket is paused even so (a client that ignores
- * the window, or whose ResumeBuffer is larger than ours).
+ * The command leaves its input untaken (AGENT_INPUT_MAX queued): stop
+ * reading the socket?  Yes, as a rule: a queue kept small is cheap (one
+ * of megabytes, slid and regrown as the command takes it, halved the
+ * throughput).  But in a sequenced session a paused socket also hides
+ * the client's acks of our output behind its data: with our replay full
+ * (the command blocked writing its output, so not reading its input),
+ * neither would ever move.  So while the replay is full the socket is
+ * read on (agent_cmd_output resumes it), the acks we hold
+ * (agent_ack_if_due) bounding what the client sends to its window; past
+ * AGENT_INPUT_MAX plus our own window (at least the default 4 MiB) it is
+ * paused even so (a client that ignores the window, or whose
+ * ResumeBuffer is larger than ours).
  */
+static size_t
+agent_input_cap(const struct agent *a)
+{
+	return (AGENT_INPUT_MAX + (a->a_rs.window > RESUME_DEFAULT_WINDOW ?
+	    a->a_rs.window : RESUME_DEFAULT_WINDOW));
+}
+
 static bool
 agent_input_stop(const struct agent *a)
 {
-	size_t w = a->a_rs.window > RESUME_DEFAULT_WINDOW ? a->a_rs.window :
-	    RESUME_DEFAULT_WINDOW;
-
-	return (a->a_rs.phase != RESUME_LIVE ||
-	    command_queued(&a->a_cmd) >= AGENT_INPUT_MAX + w);
+	return (a->a_rs.phase != RESUME_LIVE || !resume_full(&a->a_rs) ||
+	    command_queued(&a->a_cmd) >= agent_input_cap(a));
 }
 
 static void
@@ -98,10 +108,39 @@ agent_close_wait_cb(EV_P_ ev_timer *w, int revents)
 {
 	struct agent *a = w->data;
 
+	double left = a->a_exit_at + AGENT_EXIT_HOLD - ev_now(a->a_loop);
+
 	(void) EV_A;
 	(void) revents;
-	mlog(MLOG_INFO, "the client did not close; closing", "");
-	wsc_close(&a->a_ws, WS_CLOSE_NORMAL, "process exited");
+	if (a->a_rs.phase != RESUME_OFF && left > 0 &&
+	    (a->a_client_away || !wsc_is_open(&a->a_ws))) {
+		/* The client may yet come back for the exit: a while more. */
+		ev_timer_set(&a->a_close_wait, left, 0);
+		ev_timer_start(a->a_loop, &a->a_close_wait);
+		return;
+	}
+	a->a_for_good = true;
+	if (wsc_is_open(&a->a_ws)) {
+		mlog(MLOG_INFO, "the client did not close; closing", "");
+		wsc_close(&a->a_ws, WS_CLOSE_NORMAL, "process exited");
+		return;
+	}
+	/*
+	 * Away (redialling) since the exit was sent: the client had its
+	 * time to come back for it.  The command's exit is final: exit 0.
+	 */
+	mlog(MLOG_INFO, "the client did not come back for the exit; ending",
+	    "");
+	ev_timer_stop(a->a_loop, &a->a_redial);
+	ev_timer_stop(a->a_loop, &a->a_acktick);
+	ev_timer_stop(a->a_loop, &a->a_grace_timer);
+	if (a->a_ws.wc_state == WSC_ENDED || a->a_ws.wc_state == WSC_IDLE) {
+		agent_to(a, AGENT_ENDED);
+		a->a_rc = AGENT_EXIT_OK;
+		ev_break(a->a_loop, EVBREAK_ALL);
+	} else {
+		wsc_close(&a->a_ws, WS_CLOSE_NORMAL, "process exited");
+	}
 }
 
 /* The answer is sent (exit or error): the client closes now, or we do. */
@@ -109,6 +148,7 @@ static void
 agent_exiting(struct agent *a)
 {
 	agent_to(a, AGENT_EXITING);
+	a->a_exit_at = ev_now(a->a_loop);
 	ev_timer_set(&a->a_close_wait, AGENT_CLOSE_WAIT, 0);
 	ev_timer_start(a->a_loop, &a->a_close_wait);
 }
@@ -133,8 +173,13 @@ agent_cmd_output(struct command *cm, enum command_stream s, const uint8_t *p,
 		agent_send(a, mlproto_stderr(p, n));
 	else
 		agent_out(a, false, p, n);
-	if (!agent_room(a))
+	if (!agent_room(a)) {
 		command_pause_output(cm);	/* until on_drain or an ack */
+		/* The acks that will make room may be behind input. */
+		if (a->a_rs.phase == RESUME_LIVE && resume_full(&a->a_rs) &&
+		    command_queued(cm) < agent_input_cap(a))
+			wsc_resume(&a->a_ws);
+	}
 }
 
 static void agent_ack_if_due(struct agent *);
@@ -306,7 +351,8 @@ agent_acktick_cb(EV_P_ ev_timer *w, int revents)
 static void
 agent_unresumable(struct agent *a, const char *why)
 {
-	mlog(MLOG_ERROR, "the session cannot resume", "error=%s", why);
+	/* The client's bad message, not an operator's doing: a warning. */
+	mlog(MLOG_WARN, "the session cannot resume", "error=%s", why);
 	a->a_for_good = true;
 	a->a_rc = AGENT_EXIT_GONE;
 	if (command_running(&a->a_cmd))
@@ -325,12 +371,16 @@ agent_resume_ctl(struct agent *a, enum resume_ctl ctl, uint64_t n)
 		return;
 	}
 	if (ctl == RESUME_CTL_RESUME) {
+		const uint8_t *d;
+		size_t k = 0, dn;
+		bool text;
+
 		mlog(MLOG_INFO, "resumed", "client_has=%llu replay_from=%llu",
 		    (unsigned long long)n, (unsigned long long)n + 1);
-		for (const struct resume_msg *m = resume_replay(&a->a_rs);
-		    m != NULL; m = m->next)
-			(void) wsc_send(&a->a_ws, m->text ? WS_OP_TEXT :
-			    WS_OP_BINARY, m->data, m->len);
+		while ((d = resume_replay_next(&a->a_rs, &k, &text, &dn,
+		    NULL)) != NULL)
+			(void) wsc_send(&a->a_ws, text ? WS_OP_TEXT :
+			    WS_OP_BINARY, d, dn);
 	}
 	if (a->a_state == AGENT_RUNNING && agent_room(a))
 		command_resume_output(&a->a_cmd);
@@ -347,7 +397,9 @@ agent_grace_cb(EV_P_ ev_timer *w, int revents)
 	mlog(MLOG_WARN, "no client came back within the grace period; "
 	    "hanging up", "grace_s=%g", a->a_grace);
 	a->a_for_good = true;
-	a->a_rc = AGENT_EXIT_GONE;
+	/* After the command's exit, the session ended as it should. */
+	a->a_rc = a->a_state == AGENT_EXITING ? AGENT_EXIT_OK :
+	    AGENT_EXIT_GONE;
 	if (command_running(&a->a_cmd))
 		command_hangup(&a->a_cmd);
 	if (wsc_is_open(&a->a_ws)) {
@@ -405,8 +457,10 @@ agent_reflector_msg(struct agent *a, const char *json, size_t jn)
 	if (strcmp(type, "detached") == 0 && a->a_rs.phase != RESUME_OFF) {
 		mlog(MLOG_INFO, "the client is away; keeping the command",
 		    "grace_s=%g", a->a_grace);
+		a->a_client_away = true;
 		agent_grace_start(a);
 	} else if (strcmp(type, "linkup") == 0) {
+		a->a_client_away = false;
 		resume = json_is_true(json_object_get(o, "resume"));
 		tok = json_string_value(json_object_get(o, "token"));
 		if (tok != NULL && strlen(tok) < sizeof (a->a_token))
@@ -573,10 +627,18 @@ agent_on_end(struct wsc *c, const char *err)
 	ev_timer_stop(a->a_loop, &a->a_redial);
 	agent_to(a, AGENT_ENDED);
 	if (c->wc_end == WSC_END_REFUSED && a->a_rs.phase != RESUME_OFF) {
-		mlog(MLOG_ERROR, "the reflector refused to resume the session; "
-		    "it is over", "http=%d error=%s", c->wc_http_status,
+		/*
+		 * Over for good (410, an expired token...): the reflector's
+		 * answer, nothing for an operator to fix, so a warning.  When
+		 * the command's exit was sent already, the session ended as
+		 * it should (the client took the exit and closed): exit 0.
+		 */
+		mlog(was == AGENT_EXITING ? MLOG_INFO : MLOG_WARN,
+		    "the reflector refused to resume the session; it is over",
+		    "http=%d error=%s", c->wc_http_status,
 		    err != NULL ? err : "");
-		a->a_rc = AGENT_EXIT_GONE;
+		a->a_rc = was == AGENT_EXITING ? AGENT_EXIT_OK :
+		    AGENT_EXIT_GONE;
 		err = NULL;
 		a->a_signal = 0;
 	}

@@ -61,6 +61,8 @@ struct agent {
 	ev_timer	a_redial;
 	ev_timer	a_acktick;
 	ev_timer	a_grace_timer;
+	bool		a_client_away;	/* "detached", no linkup since */
+	ev_tstamp	a_exit_at;	/* when exit (or error) was sent */
 };
 
 #define	AGENT_GRACE		600.0	/* s: --grace's default */

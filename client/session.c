@@ -446,10 +446,14 @@ ml_resume_ctl(struct mlogin *m, enum resume_ctl ctl, uint64_t n)
 		return;
 	}
 	if (ctl == RESUME_CTL_RESUME) {
-		for (const struct resume_msg *r = resume_replay(&m->m_rs);
-		    r != NULL; r = r->next)
-			(void) wsc_send(&m->m_ws, r->text ? WS_OP_TEXT :
-			    WS_OP_BINARY, r->data, r->len);
+		const uint8_t *d;
+		size_t k = 0, dn;
+		bool text;
+
+		while ((d = resume_replay_next(&m->m_rs, &k, &text, &dn,
+		    NULL)) != NULL)
+			(void) wsc_send(&m->m_ws, text ? WS_OP_TEXT :
+			    WS_OP_BINARY, d, dn);
 		/* Full-screen programs repaint: a size change and back. */
 		if (m->m_state == ML_RUNNING && !m->m_pipes &&
 		    m->m_term.t_in_tty) {

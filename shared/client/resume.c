@@ -19,15 +19,13 @@ resume_init(struct resume *r, size_t window)
 static void
 resume_trim(struct resume *r, uint64_t n)
 {
-	while (r->head != NULL && r->head->seq <= n) {
-		struct resume_msg *m = r->head;
-
-		r->head = m->next;
-		r->bytes -= m->len;
-		free(m);
+	while (r->ecount > 0 && r->sent - r->ecount + 1 <= n) {
+		r->bytes -= r->ents[r->efirst].len;
+		r->efirst = (r->efirst + 1) % r->ecap;
+		r->ecount--;
 	}
-	if (r->head == NULL)
-		r->tail = NULL;
+	if (r->ecount == 0)
+		r->wr = 0;
 	if (n > r->trimmed)
 		r->trimmed = n;
 }
@@ -36,7 +34,96 @@ void
 resume_fini(struct resume *r)
 {
 	resume_trim(r, UINT64_MAX);
+	free(r->ring);
+	free(r->ents);
+	r->ring = NULL;
+	r->ents = NULL;
+	r->rcap = r->ecap = r->efirst = r->ecount = r->wr = 0;
 	r->phase = RESUME_OFF;
+}
+
+/* Room for one more entry. */
+static int
+resume_ents_room(struct resume *r)
+{
+	struct resume_ent *ne;
+	size_t ncap;
+
+	if (r->ecount < r->ecap)
+		return (0);
+	ncap = r->ecap == 0 ? 64 : r->ecap * 2;
+	if ((ne = malloc(ncap * sizeof (*ne))) == NULL)
+		return (-1);
+	for (size_t i = 0; i < r->ecount; i++)
+		ne[i] = r->ents[(r->efirst + i) % r->ecap];
+	free(r->ents);
+	r->ents = ne;
+	r->ecap = ncap;
+	r->efirst = 0;
+	return (0);
+}
+
+/* A ring of at least cap bytes, the live messages first, in order. */
+static int
+resume_ring_grow(struct resume *r, size_t cap)
+{
+	uint8_t *nr = malloc(cap);
+	size_t at = 0;
+
+	if (nr == NULL)
+		return (-1);
+	for (size_t i = 0; i < r->ecount; i++) {
+		struct resume_ent *e = &r->ents[(r->efirst + i) % r->ecap];
+
+		if (e->len > 0)
+			memcpy(nr + at, r->ring + e->off, e->len);
+		e->off = at;
+		at += e->len;
+	}
+	free(r->ring);
+	r->ring = nr;
+	r->rcap = cap;
+	r->wr = at;
+	return (0);
+}
+
+/*
+ * Where n bytes go, whole.  The live bytes are [head, wr) or, once
+ * wrapped, [head, end) and [0, wr) with wr < head (kept strictly below:
+ * wr == head would be ambiguous).
+ */
+static int
+resume_place(struct resume *r, size_t n, size_t *off)
+{
+	size_t head = r->ecount > 0 ? r->ents[r->efirst].off : r->wr;
+
+	if (r->ring != NULL) {
+		if (r->wr >= head && r->rcap - r->wr >= n) {
+			*off = r->wr;
+			return (0);
+		}
+		if (r->wr >= head && n < head) {
+			*off = 0;
+			return (0);
+		}
+		if (r->wr < head && n < head - r->wr) {
+			*off = r->wr;
+			return (0);
+		}
+	}
+	/* First use, or no room: the window and half again, or more. */
+	{
+		size_t cap = r->window + r->window / 2;
+
+		if (cap < r->rcap * 2)
+			cap = r->rcap * 2;
+		if (cap < r->bytes + n + r->window / 2)
+			cap = r->bytes + n + r->window / 2;
+		if (resume_ring_grow(r, cap) != 0)
+			return (-1);
+	}
+	*off = r->wr;
+	return (0);
 }
 
 int
@@ -54,7 +141,8 @@ resume_linkup(struct resume *r, bool resume)
 bool
 resume_full(const struct resume *r)
 {
-	return (r->phase != RESUME_OFF && r->bytes >= r->window);
+	return (r->phase != RESUME_OFF && (r->bytes >= r->window ||
+	    r->ecount >= RESUME_MAX_MSGS));
 }
 
 bool
@@ -67,25 +155,24 @@ int
 resume_sent(struct resume *r, bool text, const uint8_t *p, size_t n,
     char *err, size_t errlen)
 {
-	struct resume_msg *m;
+	struct resume_ent *e;
+	size_t off;
 
 	if (r->phase == RESUME_OFF)
 		return (0);
-	if ((m = malloc(sizeof (*m) + n)) == NULL) {
+	if (resume_ents_room(r) != 0 || resume_place(r, n, &off) != 0) {
 		snprintf(err, errlen, "out of memory for the replay buffer");
 		return (-1);
 	}
-	m->next = NULL;
-	m->seq = ++r->sent;
-	m->text = text;
-	m->len = n;
 	if (n > 0)
-		memcpy(m->data, p, n);
-	if (r->tail != NULL)
-		r->tail->next = m;
-	else
-		r->head = m;
-	r->tail = m;
+		memcpy(r->ring + off, p, n);
+	e = &r->ents[(r->efirst + r->ecount) % r->ecap];
+	e->off = off;
+	e->len = n;
+	e->text = text;
+	r->ecount++;
+	r->wr = off + n;
+	r->sent++;
 	r->bytes += n;
 	return (0);
 }
@@ -205,10 +292,21 @@ resume_on_ctl(struct resume *r, enum resume_ctl ctl, uint64_t n, char *err,
 	}
 }
 
-const struct resume_msg *
-resume_replay(const struct resume *r)
+const uint8_t *
+resume_replay_next(const struct resume *r, size_t *k, bool *text,
+    size_t *len, uint64_t *seq)
 {
-	return (r->head);
+	const struct resume_ent *e;
+
+	if (*k >= r->ecount)
+		return (NULL);
+	e = &r->ents[(r->efirst + *k) % r->ecap];
+	if (seq != NULL)
+		*seq = r->sent - r->ecount + 1 + *k;
+	(*k)++;
+	*text = e->text;
+	*len = e->len;
+	return (r->ring + e->off);
 }
 
 int

@@ -9,6 +9,7 @@ what was held goes on), or resets every connection (RST both ways).
     url = "ws://127.0.0.1:%d/attach/x/master" % proxy.port
     proxy.wait_connections(1)
     proxy.blackhole()      # the network goes silent
+    proxy.blackhole_down() # only what the upstream sends is held
     proxy.restore()        # and comes back
     proxy.reset()          # or every connection is reset
     proxy.refusing = True  # new connections are reset as they come
@@ -38,6 +39,8 @@ class TcpProxy:
         self.port = self.listener.getsockname()[1]
         self.flowing = threading.Event()
         self.flowing.set()
+        self.flowing_down = threading.Event()   # upstream -> client
+        self.flowing_down.set()
         self.lock = threading.Condition()
         self.pairs = []         # [client, upstream] sockets, live ones
         self.accepted = 0
@@ -80,6 +83,8 @@ class TcpProxy:
                 if pair["dead"]:
                     return
                 self.flowing.wait()
+                if src is pair["socks"][1]:
+                    self.flowing_down.wait()
                 if pair["dead"]:
                     return
                 if not data:
@@ -121,9 +126,15 @@ class TcpProxy:
         """Stop forwarding, closing nothing."""
         self.flowing.clear()
 
+    def blackhole_down(self):
+        """Stop forwarding what the upstream sends (the client's bytes
+        still go up), closing nothing."""
+        self.flowing_down.clear()
+
     def restore(self):
         """Forward again, what was held first."""
         self.flowing.set()
+        self.flowing_down.set()
 
     def reset(self):
         """Reset every live connection (RST to both ends)."""
@@ -149,6 +160,7 @@ class TcpProxy:
     def close(self):
         self.closed = True
         self.flowing.set()
+        self.flowing_down.set()
         try:
             self.listener.close()
         except OSError:

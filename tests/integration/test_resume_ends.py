@@ -54,15 +54,17 @@ class ResumeEndsTest(unittest.TestCase):
     def murl(self):
         return "ws://127.0.0.1:%d/attach/%s/master" % (self.pm.port, self.sid)
 
-    def brk(self, proxy, how):
+    def brk(self, proxy, how, ended=lambda: False):
         """Break the proxy's connection: reset, or a black hole until the
-        end behind it has noticed and dialled again."""
+        end behind it has noticed and dialled again (or, ended() true, the
+        session is over: all of it was through before the black hole)."""
         if how == "reset":
             proxy.reset()
             return
         n = proxy.accepted
         proxy.blackhole()
-        proxy.wait_connections(n + 1)
+        wait_until(lambda: proxy.accepted > n or ended(), BIG_TIMEOUT,
+                   "a redial through the black-holed proxy")
         proxy.reset()   # the old, held connections: gone for good
         proxy.restore()
 
@@ -99,7 +101,8 @@ class ResumeEndsTest(unittest.TestCase):
                                                 (p.returncode, i,
                                                  p.stderr.read()))
                         break
-                    self.brk(proxy, "reset" if i % 4 < 2 else "blackhole")
+                    self.brk(proxy, "reset" if i % 4 < 2 else "blackhole",
+                             lambda: p.poll() is not None)
                 _, err = p.communicate(timeout=BIG_TIMEOUT)
             finally:
                 p.kill()
@@ -115,15 +118,10 @@ class ResumeEndsTest(unittest.TestCase):
                 h.update(b)
             self.assertEqual(n, len(data))
             self.assertEqual(h.hexdigest(), want)
-        # 0; or 4 when a break cut the agent off after its "exit" left
-        # and mlogin, which got it, ended the session meanwhile: the
-        # agent's redial is then refused (the session is gone).
-        rc = a.wait_exit(BIG_TIMEOUT)
-        if rc == 4:
-            a.wait_msg("the reflector refused to resume the session; it "
-                       "is over")
-        else:
-            self.assertEqual(rc, 0)
+        # 0, even when a break cut the agent off after its "exit" left
+        # and mlogin, which got it, ended the session meanwhile (the
+        # agent's redial is then refused: the session is gone).
+        self.assertEqual(a.wait_exit(BIG_TIMEOUT), 0, "\n".join(a.raw[-8:]))
         self.assertGreaterEqual(self.pm.accepted, 7)
         self.assertGreaterEqual(self.pa.accepted, 11)
 
@@ -171,6 +169,40 @@ class ResumeEndsTest(unittest.TestCase):
         finally:
             t.kill()
 
+    def test_a_break_after_the_exit_still_exits_0(self):
+        """The command exits, mlogin takes its exit and closes; the
+        agent's connection breaks before the reflector's close reaches
+        it.  The agent redials, finds the session over, and exits 0:
+        the command's exit is final, not a refused resume (4)."""
+        a = self.agent()
+        with tempfile.TemporaryDirectory() as d:
+            go = os.path.join(d, "go")
+            cmd = ("echo ready; while [ ! -e %s ]; do sleep 0.05; done; "
+                   "echo bye" % go)
+            p = subprocess.Popen([os.path.join(BIN, "mlogin")] + ALIVE +
+                                 ["-q", "-c", cmd, self.murl()],
+                                 stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+            try:
+                self.assertEqual(p.stdout.readline(), b"ready\n")
+                # From here the agent hears nothing: not the reflector's
+                # close after mlogin's, not its pings' answers.
+                self.pa.blackhole_down()
+                open(go, "w").close()
+                out, err = p.communicate(timeout=BIG_TIMEOUT)
+                self.assertEqual(p.returncode, 0, err)
+                self.assertEqual(out, b"bye\n")
+                a.wait_msg("command exited")
+                a.wait_msg("connection to the reflector lost; redialling")
+                self.pa.reset()
+                self.pa.restore()
+                self.assertEqual(a.wait_exit(BIG_TIMEOUT), 0,
+                                 "\n".join(a.raw[-8:]))
+            finally:
+                p.kill()
+                self.pa.restore()
+                a.stop()
 
 def pipe_pair(m, sid, extra=()):
     """An agent running the client's `cat` and an mlogin in pipe mode
@@ -311,6 +343,7 @@ class ResumeReflectorLossTest(unittest.TestCase):
             ln = a.wait_msg("the reflector refused to resume the session; "
                             "it is over")
             self.assertEqual(ln["http"], 403)
+            self.assertEqual(ln["level"], 40, ln)   # not an operator's
             self.assertEqual(a.wait_exit(), 4)
             p.stdin.close()
             rc, data, err = output_of(p, out)
@@ -371,7 +404,9 @@ class ResumePeerMisbehavesTest(unittest.TestCase):
                     return await ws_close_of(ws)
                 got = asyncio.run(peer())
                 self.assertEqual(got, (1000, "the session cannot resume"))
-                a.wait_msg("the session cannot resume")
+                line = a.wait_msg("the session cannot resume")
+                # The peer's doing, not an operator's: a warning.
+                self.assertEqual(line["level"], 40, line)
                 self.assertEqual(a.wait_exit(), 4)
                 a.check_clean(self)
 

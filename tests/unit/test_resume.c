@@ -24,6 +24,17 @@ send_n(struct resume *r, int k)
 	}
 }
 
+/* The sequence number of the oldest message kept; 0: none. */
+static uint64_t
+first_seq(const struct resume *r)
+{
+	size_t k = 0, n;
+	uint64_t seq;
+	bool text;
+
+	return (resume_replay_next(r, &k, &text, &n, &seq) != NULL ? seq : 0);
+}
+
 START_TEST(test_off_until_linkup)
 {
 	struct resume r;
@@ -45,7 +56,7 @@ START_TEST(test_off_until_linkup)
 	send_n(&r, 3);
 	ck_assert_uint_eq(r.sent, 3);
 	ck_assert_uint_eq(r.bytes, 30);
-	ck_assert_uint_eq(resume_replay(&r)->seq, 1);
+	ck_assert_uint_eq(first_seq(&r), 1);
 	resume_fini(&r);
 }
 END_TEST
@@ -81,10 +92,7 @@ START_TEST(test_ack)
 	ck_assert_int_eq(rc, acks[_i].ok);
 	if (rc != 0)
 		ck_assert(strstr(err, "only") != NULL);
-	if (acks[_i].first == 0)
-		ck_assert_ptr_null(resume_replay(&r));
-	else
-		ck_assert_uint_eq(resume_replay(&r)->seq, acks[_i].first);
+	ck_assert_uint_eq(first_seq(&r), acks[_i].first);
 	ck_assert_uint_eq(r.bytes, acks[_i].bytes);
 	resume_fini(&r);
 }
@@ -120,10 +128,7 @@ START_TEST(test_on_ctl)
 	ck_assert_int_eq(rc, ctls[_i].ok);
 	if (ctls[_i].why != NULL)
 		ck_assert_msg(strstr(err, ctls[_i].why) != NULL, "%s", err);
-	if (ctls[_i].first == 0)
-		ck_assert_ptr_null(resume_replay(&r));
-	else
-		ck_assert_uint_eq(resume_replay(&r)->seq, ctls[_i].first);
+	ck_assert_uint_eq(first_seq(&r), ctls[_i].first);
 	resume_fini(&r);
 }
 END_TEST
@@ -152,6 +157,10 @@ START_TEST(test_resume_from)
 	struct resume r;
 	char err[100] = "";
 	int k = 0;
+	const uint8_t *d;
+	size_t dn;
+	uint64_t seq;
+	bool text;
 
 	resume_init(&r, 1000);
 	ck_assert_int_eq(resume_linkup(&r, true), 0);
@@ -169,15 +178,16 @@ START_TEST(test_resume_from)
 	} else {
 		ck_assert(!resume_holding(&r));
 	}
-	for (const struct resume_msg *m = resume_replay(&r); m != NULL;
-	    m = m->next, k++) {
+	for (size_t it = 0; (d = resume_replay_next(&r, &it, &text, &dn,
+	    &seq)) != NULL; k++) {
 		char b[11];
 
-		snprintf(b, sizeof (b), "m%-9llu", (unsigned long long)m->seq);
-		ck_assert(memcmp(m->data, b, 10) == 0);
-		ck_assert_int_eq(m->text, (m->seq - 1) % 2 == 0);
+		snprintf(b, sizeof (b), "m%-9llu", (unsigned long long)seq);
+		ck_assert_uint_eq(dn, 10);
+		ck_assert(memcmp(d, b, 10) == 0);
+		ck_assert_int_eq(text, (seq - 1) % 2 == 0);
 		if (resumes[_i].ok == 0)
-			ck_assert_uint_eq(m->seq, resumes[_i].n + 1 + k);
+			ck_assert_uint_eq(seq, resumes[_i].n + 1 + k);
 	}
 	ck_assert_int_eq(k, resumes[_i].replay);
 	resume_fini(&r);
@@ -260,6 +270,89 @@ START_TEST(test_full)
 	send_n(&r, 1);
 	ck_assert(resume_full(&r));
 	ck_assert_uint_eq(r.bytes, 40);
+	ck_assert_int_eq(resume_on_ack(&r, 1, err, sizeof (err)), 0);
+	ck_assert(!resume_full(&r));
+	resume_fini(&r);
+}
+END_TEST
+
+/*
+ * The ring (one per end, no allocation per message): messages of these
+ * sizes sent and acked in this pattern come back byte-exact, in order,
+ * whether they fit at the ring's end, start over at its front, or make
+ * it grow (larger than the window, or a window's worth unacked).
+ */
+static const struct {
+	size_t		window;
+	size_t		sizes[4];	/* sent in turn, round and round */
+	unsigned	ack_every;	/* after every N sends, ack ... */
+	unsigned	keep;		/* ... all but the last `keep` */
+	unsigned	rounds;
+} rings[] = {
+	{ 100, { 10, 30, 1, 0 }, 3, 1, 200 },	/* wraps, many times */
+	{ 100, { 60, 60, 60, 60 }, 2, 1, 50 },	/* whole, never split */
+	{ 100, { 250, 5, 0, 7 }, 4, 2, 40 },	/* larger than the window */
+	{ 64, { 1, 1, 1, 1 }, 1000, 10, 5 },	/* many small: entries grow */
+	{ 1000, { 999, 1000, 1, 2 }, 1, 0, 30 },/* all acked each time */
+	{ 50, { 20, 20, 20, 20 }, 8, 0, 20 },	/* unacked past the window */
+};
+
+START_TEST(test_ring)
+{
+	struct resume r;
+	char err[100];
+	uint8_t msg[1100];
+	unsigned sends = 0;
+
+	resume_init(&r, rings[_i].window);
+	resume_linkup(&r, true);
+	for (unsigned round = 0; round < rings[_i].rounds; round++) {
+		for (int j = 0; j < 4; j++) {
+			size_t n = rings[_i].sizes[j], k = 0, dn;
+			uint64_t want, seq;
+			const uint8_t *d;
+			bool text;
+
+			/* Each byte says which message it is part of. */
+			memset(msg, (int)((r.sent + 1) & 0xff), n);
+			ck_assert_int_eq(resume_sent(&r, n % 2 == 0, msg, n,
+			    err, sizeof (err)), 0);
+			if (++sends % rings[_i].ack_every == 0 &&
+			    r.sent > rings[_i].keep)
+				ck_assert_int_eq(resume_on_ack(&r, r.sent -
+				    rings[_i].keep, err, sizeof (err)), 0);
+			want = r.trimmed + 1;
+			while ((d = resume_replay_next(&r, &k, &text, &dn,
+			    &seq)) != NULL) {
+				ck_assert_uint_eq(seq, want);
+				ck_assert_int_eq(text, dn % 2 == 0);
+				for (size_t b = 0; b < dn; b++)
+					ck_assert_uint_eq(d[b], seq & 0xff);
+				want++;
+			}
+			ck_assert_uint_eq(want, r.sent + 1);
+		}
+	}
+	ck_assert_uint_eq(r.sent, 4 * rings[_i].rounds);
+	resume_fini(&r);
+	ck_assert_ptr_null(r.ring);
+}
+END_TEST
+
+/* Full at RESUME_MAX_MSGS messages, however small. */
+START_TEST(test_full_of_messages)
+{
+	struct resume r;
+	char err[100];
+
+	resume_init(&r, 0);
+	resume_linkup(&r, true);
+	for (unsigned i = 0; i < RESUME_MAX_MSGS; i++) {
+		ck_assert(!resume_full(&r));
+		ck_assert_int_eq(resume_sent(&r, false, (const uint8_t *)"k",
+		    1, err, sizeof (err)), 0);
+	}
+	ck_assert(resume_full(&r));
 	ck_assert_int_eq(resume_on_ack(&r, 1, err, sizeof (err)), 0);
 	ck_assert(!resume_full(&r));
 	resume_fini(&r);
@@ -364,6 +457,8 @@ resume_suite(void)
 	tcase_add_test(tc, test_await_drops);
 	tcase_add_loop_test(tc, test_ack_due, 0, NELEM(dues));
 	tcase_add_test(tc, test_full);
+	tcase_add_loop_test(tc, test_ring, 0, NELEM(rings));
+	tcase_add_test(tc, test_full_of_messages);
 	tcase_add_loop_test(tc, test_classify, 0, NELEM(classes));
 	tcase_add_loop_test(tc, test_headers, 0, NELEM(headers));
 	tcase_add_loop_test(tc, test_backoff, 0, NELEM(backoffs));
