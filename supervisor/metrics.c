@@ -20,6 +20,11 @@
  *   - The session directory's counters (issue 16: Redis requests,
  *     errors, claims, forwards, ...), the same way: gone + live, summed
  *     over the shards (medusa_directory_*_total).
+ *   - The workers' event counters (attaches by status, sessions linked
+ *     and ended by who closed, bytes and messages each way, credential
+ *     refusals by cause, resumes and their refusals: enum proto_evc,
+ *     named by proto_evc_desc()) and histograms (connect to linkup,
+ *     session duration, handoff pause: enum proto_hist), the same way.
  *   - Gauges from the live processes' last REPORTs: sessions by state,
  *     connections; and workers by state.
  *
@@ -213,6 +218,67 @@ metrics_directory(struct promtext *p)
 	}
 }
 
+/* The workers' event counters and histograms, over all shards. */
+static void
+metrics_events(struct promtext *p)
+{
+	static const struct {
+		const char	*name;
+		const char	*help;
+	} hist[PROTO_HIST_MAX] = {
+		[PROTO_HIST_LINKUP] = { "medusa_session_linkup_seconds",
+		    "From a session's first side attaching to its linkup" },
+		[PROTO_HIST_DURATION] = { "medusa_session_duration_seconds",
+		    "Sessions' lives, made to ended" },
+		[PROTO_HIST_HANDOFF] = { "medusa_handoff_pause_seconds",
+		    "A session's pause while a rolling restart hands it to "
+		    "the new worker" },
+	};
+	uint64_t v[PROTO_EVC_MAX] = { 0 };
+	uint64_t h[PROTO_HIST_MAX][PROTO_HIST_SLOTS] = { { 0 } };
+	unsigned n = workers_nshards();
+	const char *fam = "";
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct shard *sh = workers_shard(i);
+
+		for (int k = 0; k < PROTO_EVC_MAX; k++)
+			v[k] += sh->sh_gone_ev[k];
+		for (int j = 0; j < PROTO_HIST_MAX; j++) {
+			for (int k = 0; k < PROTO_HIST_SLOTS; k++)
+				h[j][k] += sh->sh_gone_hist[j][k];
+		}
+	}
+	for (const struct wproc *w = workers_procs(); w != NULL;
+	    w = LIST_NEXT(w, wp_link)) {
+		for (int k = 0; k < PROTO_EVC_MAX; k++)
+			v[k] += w->wp_report.prp_ev[k];
+		for (int j = 0; j < PROTO_HIST_MAX; j++) {
+			for (int k = 0; k < PROTO_HIST_SLOTS; k++)
+				h[j][k] += w->wp_report.prp_hist[j][k];
+		}
+	}
+	for (int k = 0; k < PROTO_EVC_MAX; k++) {
+		const struct proto_evc_desc *d = proto_evc_desc(k);
+		const char *l[] = { d->ped_label, d->ped_value, NULL };
+
+		if (strcmp(fam, d->ped_family) != 0) {
+			fam = d->ped_family;
+			promtext_family(p, fam, PROMTEXT_COUNTER, d->ped_help);
+		}
+		promtext_u64(p, fam, d->ped_label != NULL ? l : NULL, v[k]);
+	}
+	for (int j = 0; j < PROTO_HIST_MAX; j++) {
+		size_t nb;
+		const double *b = proto_hist_bounds(j, &nb);
+
+		promtext_family(p, hist[j].name, PROMTEXT_HISTOGRAM,
+		    hist[j].help);
+		promtext_histogram(p, hist[j].name, NULL, b, h[j], nb,
+		    (double)h[j][PROTO_HIST_SLOTS - 1] / 1000.0);
+	}
+}
+
 static void
 metrics_gauges(struct promtext *p)
 {
@@ -268,6 +334,7 @@ metrics_serve(struct sconn *sc)
 	metrics_refusals(&p);
 	metrics_shards(&p);
 	metrics_directory(&p);
+	metrics_events(&p);
 	metrics_gauges(&p);
 	if (p.pt_failed || (hl = httpresp_ok_head(head, sizeof (head),
 	    PROMTEXT_CONTENT_TYPE, p.pt_len),

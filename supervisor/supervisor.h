@@ -121,6 +121,8 @@ struct shard {
 	uint64_t	sh_gone_bytes;
 	uint64_t	sh_gone_messages;
 	uint64_t	sh_gone_dir[PROTO_DIRC_MAX];	/* enum proto_dirc */
+	uint64_t	sh_gone_ev[PROTO_EVC_MAX];	/* enum proto_evc */
+	uint64_t	sh_gone_hist[PROTO_HIST_MAX][PROTO_HIST_SLOTS];
 	uint64_t	sh_starts;
 	uint64_t	sh_crashes;
 	unsigned	sh_quick_deaths; /* in a row, each before a healthy minute */

@@ -783,6 +783,13 @@ workers_free(struct wproc *w)
 	w->wp_shard->sh_gone_messages += w->wp_report.prp_messages;
 	for (int k = 0; k < PROTO_DIRC_MAX; k++)
 		w->wp_shard->sh_gone_dir[k] += w->wp_report.prp_dir[k];
+	for (int k = 0; k < PROTO_EVC_MAX; k++)
+		w->wp_shard->sh_gone_ev[k] += w->wp_report.prp_ev[k];
+	for (int h = 0; h < PROTO_HIST_MAX; h++) {
+		for (int k = 0; k < PROTO_HIST_SLOTS; k++)
+			w->wp_shard->sh_gone_hist[h][k] +=
+			    w->wp_report.prp_hist[h][k];
+	}
 	ev_timer_stop(ws.ws_loop, &w->wp_timer);
 	LIST_REMOVE(w, wp_link);
 	free(w);

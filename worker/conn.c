@@ -117,6 +117,7 @@ struct conn {
 	int		c_role;		/* ROLE_MASTER or ROLE_SLAVE */
 	bool		c_ping_ok;	/* peer said it answers PINGs */
 	bool		c_resume;	/* peer said it can resume (wresume.c) */
+	char		c_fp[80];	/* its key's fingerprint; "": none */
 	bool		c_was_paused;	/* its peer's queue has been full */
 	uint8_t		c_pause;	/* not reading: CONN_PAUSE_* bits */
 	bool		c_corked;	/* queue output, send at conn_uncork */
@@ -327,6 +328,19 @@ void
 conn_set_resumes(struct conn *c, bool on)
 {
 	c->c_resume = on;
+}
+
+/* The fingerprint of the key its credential was checked with, or "". */
+const char *
+conn_fingerprint(const struct conn *c)
+{
+	return (c->c_fp);
+}
+
+void
+conn_set_fingerprint(struct conn *c, const char *fp)
+{
+	(void) snprintf(c->c_fp, sizeof (c->c_fp), "%s", fp);
 }
 
 void
@@ -665,6 +679,7 @@ conn_http_refuse(struct conn *c, int status, const char *code,
 	char resp[1024];
 	size_t n;
 
+	wmetrics_attach(status);
 	n = httpresp_error(resp, sizeof (resp), status, code, message, extra);
 	conn_move(c, CONN_HTTP_ERROR);
 	conn_timer(c, cn.cn_conf->wc_close);

@@ -17,8 +17,11 @@
  * the worker answers READY and from then on receives ATTACH messages, each
  * with one socket (or an ATTACH_BATCH of several, each handled as an
  * ATTACH in turn), and STATUS_REQ / SHUTDOWN; it sends a REPORT every
- * second (its running totals since it started: the supervisor carries them
- * over the worker's replacement, metrics.c there), and answers each STATUS_REQ in chunks paced to the room in its
+ * second (its running totals since it started: session counts, bytes,
+ * the directory's counters, and wmetrics.c's event counters and
+ * histograms; the supervisor carries them over the worker's replacement,
+ * metrics.c there), and answers each STATUS_REQ in chunks paced to the
+ * room in its
  * bounded queue (status.c), so that none is lost.  Reading is
  * ctlchan_pump(), as for every control channel.  Every message is decoded in full before it is acted on, and one
  * dispatch table (worker_dispatch[]) maps type to handler; anything
@@ -436,6 +439,7 @@ worker_attach_local(struct conn *c, const char *key, size_t keylen,
 		    "Retry-After: 1\r\n" : NULL);
 		return;
 	}
+	wmetrics_attach(101);
 	rn = wshandshake_response(resp, sizeof (resp), accept);
 	/* The 101 and what joining sends (linkup or wait) in one write. */
 	conn_cork(c);
@@ -842,6 +846,7 @@ worker_report_cb(EV_P_ ev_timer *w, int revents)
 	(void) EV_A;
 	memset(&r, 0, sizeof (r));
 	session_counts(&r);
+	wmetrics_report(&r);
 	r.prp_conns = conn_count();
 	msgpack_sbuffer_init(&sb);
 	(void) proto_enc_report(&sb, &r);

@@ -43,8 +43,14 @@ struct session {
 	ev_timer	s_timer;	/* pairing, wait pulse or idle deadline */
 	uint64_t	s_bytes;
 	uint64_t	s_msgs;
-	/* Each side's last address, for the audit line (session_end()). */
+	uint64_t	s_bytes_s2m;	/* of s_bytes, slave to master */
+	/*
+	 * Each side's last address and key fingerprint ("": none checked),
+	 * for the audit line (session_end()).
+	 */
 	char		s_peer[2][64];	/* master, slave */
+	char		s_fp[2][80];
+	bool		s_linked;	/* linked up once (counted) */
 	bool		s_resumable;	/* both sides can resume (at linkup) */
 	bool		s_freed;	/* on the reaper's list */
 	bool		s_nomove;	/* a handoff could not move it */
@@ -678,6 +684,13 @@ session_link(struct session *s)
 	    "slave_req_id=%s wait_ms=%.0f", s->s_id, conn_reqid(s->s_master),
 	    conn_reqid(s->s_slave),
 	    (ev_now(ss.ss_loop) - s->s_created) * 1000.0);
+	if (!s->s_linked) {
+		/* The first linkup (not a side coming back): counted once. */
+		s->s_linked = true;
+		wmetrics_count(PROTO_EVC_SESS_LINKED, 1);
+		wmetrics_observe(PROTO_HIST_LINKUP,
+		    ev_now(ss.ss_loop) - s->s_created);
+	}
 	/*
 	 * Both sides can resume: each linkup carries its token (a linkup
 	 * after the first tells a side that its peer is back).
@@ -788,6 +801,14 @@ session_message(struct conn *from, uint8_t opcode, uint8_t *p, size_t n)
 	s->s_bytes += n;
 	ss.ss_msgs++;
 	ss.ss_bytes += n;
+	if (conn_role(from) == ROLE_MASTER) {
+		wmetrics_count(PROTO_EVC_BYTES_M2S, n);
+		wmetrics_count(PROTO_EVC_MSGS_M2S, 1);
+	} else {
+		s->s_bytes_s2m += n;
+		wmetrics_count(PROTO_EVC_BYTES_S2M, n);
+		wmetrics_count(PROTO_EVC_MSGS_S2M, 1);
+	}
 	session_backpressure(from);
 }
 
@@ -795,8 +816,14 @@ session_message(struct conn *from, uint8_t opcode, uint8_t *p, size_t n)
 static void
 session_note_peer(struct session *s, const struct conn *c)
 {
-	(void) snprintf(s->s_peer[conn_role(c) == ROLE_MASTER ? 0 : 1],
-	    sizeof (s->s_peer[0]), "%s", conn_peer(c));
+	int i = conn_role(c) == ROLE_MASTER ? 0 : 1;
+
+	(void) snprintf(s->s_peer[i], sizeof (s->s_peer[0]), "%s",
+	    conn_peer(c));
+	/* A side handed in has none: it keeps what SESSION carried. */
+	if (conn_fingerprint(c)[0] != '\0')
+		(void) snprintf(s->s_fp[i], sizeof (s->s_fp[0]), "%s",
+		    conn_fingerprint(c));
 }
 
 /* The peer of c in its session, or NULL. */
@@ -839,7 +866,8 @@ session_end(struct session *s, struct conn *from, uint16_t code,
 {
 	struct conn *c[2];
 	char started[40];
-	uint64_t now_ms;
+	uint64_t now_ms, dur_ms;
+	const char *slash = memchr(s->s_id, '/', s->s_idlen);
 
 	if (s->s_state == SSTATE_CLOSING)
 		return;
@@ -848,18 +876,29 @@ session_end(struct session *s, struct conn *from, uint16_t code,
 	session_set_state(s, SSTATE_CLOSING);
 	ev_timer_stop(ss.ss_loop, &s->s_timer);
 	now_ms = netutil_now_ms();
+	dur_ms = now_ms > s->s_create_ms ? now_ms - s->s_create_ms : 0;
 	netutil_iso8601(s->s_create_ms, started, sizeof (started));
-	mlog(MLOG_INFO, "session ended", "audit=%s session=%s "
+	/* account: the key's part before '/' ("" on bare trusted paths) */
+	mlog(MLOG_INFO, "session ended", "audit=%s account=%.*s session=%s "
 	    "started=%s duration_ms=%llu master_peer=%s slave_peer=%s "
-	    "closed_by=%s close_code=%u reason=%.*s messages=%llu bytes=%llu",
-	    MLOG_BOOL(true), s->s_id, started,
-	    (unsigned long long)(now_ms > s->s_create_ms ?
-	    now_ms - s->s_create_ms : 0),
+	    "master_fingerprint=%s slave_fingerprint=%s "
+	    "closed_by=%s close_code=%u reason=%.*s messages=%llu bytes=%llu "
+	    "bytes_master_to_slave=%llu bytes_slave_to_master=%llu",
+	    MLOG_BOOL(true), slash != NULL ? (int)(slash - s->s_id) : 0,
+	    s->s_id, s->s_id, started, (unsigned long long)dur_ms,
 	    s->s_peer[0][0] != '\0' ? s->s_peer[0] : "none",
 	    s->s_peer[1][0] != '\0' ? s->s_peer[1] : "none",
+	    s->s_fp[0][0] != '\0' ? s->s_fp[0] : "none",
+	    s->s_fp[1][0] != '\0' ? s->s_fp[1] : "none",
 	    from != NULL ? route_role_name(conn_role(from)) : "reflector",
 	    (unsigned)code, (int)reasonlen, (const char *)reason,
-	    (unsigned long long)s->s_msgs, (unsigned long long)s->s_bytes);
+	    (unsigned long long)s->s_msgs, (unsigned long long)s->s_bytes,
+	    (unsigned long long)(s->s_bytes - s->s_bytes_s2m),
+	    (unsigned long long)s->s_bytes_s2m);
+	wmetrics_count(from == NULL ? PROTO_EVC_END_REFLECTOR :
+	    conn_role(from) == ROLE_MASTER ? PROTO_EVC_END_MASTER :
+	    PROTO_EVC_END_SLAVE, 1);
+	wmetrics_observe(PROTO_HIST_DURATION, (double)dur_ms / 1000.0);
 	c[0] = s->s_master;
 	c[1] = s->s_slave;
 	for (int i = 0; i < 2; i++) {
@@ -1011,6 +1050,12 @@ session_freeze(struct session *s, struct proto_session *m, int *fds)
 	m->ps_bytes = s->s_bytes;
 	m->ps_msgs = s->s_msgs;
 	m->ps_resumable = s->s_resumable;
+	m->ps_held_ms = netutil_now_ms();
+	m->ps_bytes_s2m = s->s_bytes_s2m;
+	for (int i = 0; i < 2; i++) {
+		m->ps_fp[i].ps_p = s->s_fp[i];
+		m->ps_fp[i].ps_n = strlen(s->s_fp[i]);
+	}
 	for (int i = 0; i < 2; i++) {
 		if (cs[i] != NULL) {
 			fds[m->ps_nconns] = conn_freeze(cs[i], now,
@@ -1268,6 +1313,15 @@ session_thaw(const struct proto_session *m, const int *fds)
 	s->s_bytes = m->ps_bytes;
 	s->s_msgs = m->ps_msgs;
 	s->s_resumable = m->ps_resumable;
+	s->s_bytes_s2m = m->ps_bytes_s2m;
+	s->s_linked = m->ps_state == SSTATE_FORWARDING;
+	for (int f = 0; f < 2; f++)
+		(void) snprintf(s->s_fp[f], sizeof (s->s_fp[0]), "%.*s",
+		    (int)m->ps_fp[f].ps_n, m->ps_fp[f].ps_p);
+	if (m->ps_held_ms != 0)
+		wmetrics_observe(PROTO_HIST_HANDOFF, (double)(netutil_now_ms() >
+		    m->ps_held_ms ? netutil_now_ms() - m->ps_held_ms : 0) /
+		    1000.0);
 	session_join(s, cs, m->ps_nconns);
 	session_arm(s);
 	mlog(MLOG_DEBUG, "session resumed", "session=%s state=%s", s->s_id,

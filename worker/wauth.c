@@ -89,8 +89,10 @@ wauth_check(struct conn *c, const struct httphead *h, const char *key,
 		mlog(MLOG_DEBUG, "credential accepted", "req_id=%s account=%.*s "
 		    "fingerprint=%s form=%s", conn_reqid(c), (int)an, key,
 		    r.ar_fingerprint, r.ar_form);
+		conn_set_fingerprint(c, r.ar_fingerprint);
 		return (0);
 	}
+	wmetrics_count(PROTO_EVC_AUTH_FIRST + r.ar_code - AUTH_MISSING, 1);
 	if (mlog_allow(&wa.wa_lim[r.ar_code], &skipped))
 		mlog(MLOG_INFO, "credential refused", "req_id=%s peer=%s "
 		    "account=%.*s key_account=%s fingerprint=%s form=%s "

@@ -104,6 +104,15 @@ struct session *conn_session(const struct conn *);
 void conn_join(struct conn *, struct session *);
 bool conn_resumes(const struct conn *);
 void conn_set_resumes(struct conn *, bool);
+const char *conn_fingerprint(const struct conn *);
+void conn_set_fingerprint(struct conn *, const char *);
+
+/* wmetrics.c: REPORT's event counters and histograms. */
+struct proto_report;
+void wmetrics_count(int, uint64_t);
+void wmetrics_attach(int);
+void wmetrics_observe(int, double);
+void wmetrics_report(struct proto_report *);
 bool conn_full(const struct conn *);
 void conn_throttle(struct conn *from, const struct conn *to);
 bool conn_movable(const struct conn *);

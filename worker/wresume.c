@@ -156,8 +156,12 @@ wresume_attach(struct conn *c, const struct httphead *h, const char *key,
 	    (int64_t)time(NULL), tok->s_p, tok->s_n);
 	if (rv == TOKEN_OK && !wresume_ended(key, keylen)) {
 		*replace = true;
+		wmetrics_count(PROTO_EVC_RESUMED, 1);
 		return (0);
 	}
+	wmetrics_count(rv == TOKEN_OK ? PROTO_EVC_RESUME_ENDED :
+	    rv == TOKEN_EXPIRED ? PROTO_EVC_RESUME_EXPIRED :
+	    PROTO_EVC_RESUME_INVALID, 1);
 	if (rv == TOKEN_OK) {
 		status = 410;
 		code = "SessionEnded";

@@ -154,7 +154,7 @@ proto_enc_report(msgpack_sbuffer *sb, const struct proto_report *m)
 {
 	struct penc e;
 
-	pe_begin(&e, sb, PROTO_REPORT, 5);
+	pe_begin(&e, sb, PROTO_REPORT, 7);
 	msgpack_pack_array(&e.pk, PROTO_REPORT_STATES);
 	for (int i = 0; i < PROTO_REPORT_STATES; i++)
 		msgpack_pack_uint64(&e.pk, m->prp_sessions[i]);
@@ -164,6 +164,14 @@ proto_enc_report(msgpack_sbuffer *sb, const struct proto_report *m)
 	msgpack_pack_array(&e.pk, PROTO_DIRC_MAX);
 	for (int i = 0; i < PROTO_DIRC_MAX; i++)
 		msgpack_pack_uint64(&e.pk, m->prp_dir[i]);
+	msgpack_pack_array(&e.pk, PROTO_EVC_MAX);
+	for (int i = 0; i < PROTO_EVC_MAX; i++)
+		msgpack_pack_uint64(&e.pk, m->prp_ev[i]);
+	msgpack_pack_array(&e.pk, PROTO_HIST_MAX * PROTO_HIST_SLOTS);
+	for (int i = 0; i < PROTO_HIST_MAX; i++) {
+		for (int k = 0; k < PROTO_HIST_SLOTS; k++)
+			msgpack_pack_uint64(&e.pk, m->prp_hist[i][k]);
+	}
 	return (pe_end(&e));
 }
 
@@ -243,7 +251,7 @@ proto_enc_session(msgpack_sbuffer *sb, const struct proto_session *m)
 {
 	struct penc e;
 
-	pe_begin(&e, sb, PROTO_SESSION, 10);
+	pe_begin(&e, sb, PROTO_SESSION, 14);
 	pe_str(&e, &m->ps_id);
 	msgpack_pack_uint32(&e.pk, m->ps_state);
 	msgpack_pack_uint64(&e.pk, m->ps_create_ms);
@@ -273,6 +281,10 @@ proto_enc_session(msgpack_sbuffer *sb, const struct proto_session *m)
 		pe_bool(&e, c->pcs_resume);
 	}
 	pe_bool(&e, m->ps_resumable);
+	msgpack_pack_uint64(&e.pk, m->ps_held_ms);
+	msgpack_pack_uint64(&e.pk, m->ps_bytes_s2m);
+	pe_str(&e, &m->ps_fp[0]);
+	pe_str(&e, &m->ps_fp[1]);
 	return (pe_end(&e));
 }
 
@@ -788,7 +800,7 @@ proto_dec_report(const uint8_t *b, size_t n, struct proto_report *m,
 	struct pdec d;
 
 	memset(m, 0, sizeof (*m));
-	if (pd_begin(&d, b, n, PROTO_REPORT, 5, err, errlen) == 0) {
+	if (pd_begin(&d, b, n, PROTO_REPORT, 7, err, errlen) == 0) {
 		pd_counts(&d, m->prp_sessions, PROTO_REPORT_STATES,
 		    "session counts are not an array of 4",
 		    "session count is not an unsigned integer");
@@ -798,6 +810,13 @@ proto_dec_report(const uint8_t *b, size_t n, struct proto_report *m,
 		pd_counts(&d, m->prp_dir, PROTO_DIRC_MAX,
 		    "directory counters are not an array of their number",
 		    "directory counter is not an unsigned integer");
+		pd_counts(&d, m->prp_ev, PROTO_EVC_MAX,
+		    "event counters are not an array of their number",
+		    "event counter is not an unsigned integer");
+		pd_counts(&d, &m->prp_hist[0][0],
+		    PROTO_HIST_MAX * PROTO_HIST_SLOTS,
+		    "histograms are not an array of their slots",
+		    "histogram count is not an unsigned integer");
 	}
 	return (pd_end(&d));
 }
@@ -908,7 +927,7 @@ proto_dec_session(const uint8_t *b, size_t n, struct proto_session *m,
 	const msgpack_object *o;
 
 	memset(m, 0, sizeof (*m));
-	if (pd_begin(&d, b, n, PROTO_SESSION, 10, err, errlen) != 0)
+	if (pd_begin(&d, b, n, PROTO_SESSION, 14, err, errlen) != 0)
 		return (pd_end(&d));
 	m->ps_id = pd_str(&d, MSGPACK_OBJECT_STR);
 	m->ps_state = (uint32_t)pd_uint(&d, SSTATE_FORWARDING);
@@ -961,8 +980,13 @@ proto_dec_session(const uint8_t *b, size_t n, struct proto_session *m,
 	if (!d.bad && m->ps_nconns == 2 &&
 	    m->ps_conns[0].pcs_role == m->ps_conns[1].pcs_role)
 		pd_fail(&d, "two conns with the same role");
-	if (!d.bad)
+	if (!d.bad) {
 		m->ps_resumable = pd_bool(&d);
+		m->ps_held_ms = pd_uint(&d, UINT64_MAX);
+		m->ps_bytes_s2m = pd_uint(&d, m->ps_bytes);
+		m->ps_fp[0] = pd_str(&d, MSGPACK_OBJECT_STR);
+		m->ps_fp[1] = pd_str(&d, MSGPACK_OBJECT_STR);
+	}
 	return (pd_end(&d));
 }
 
@@ -1080,6 +1104,94 @@ proto_dirc_name(int counter)
 	if (counter < 0 || counter >= PROTO_DIRC_MAX)
 		return ("unknown");
 	return (names[counter]);
+}
+
+const struct proto_evc_desc *
+proto_evc_desc(int counter)
+{
+#define	ATT(v)	{ "medusa_worker_attaches_total", "Attaches the workers " \
+	"answered, by HTTP status (101: upgraded)", "status", v }
+#define	END(v)	{ "medusa_sessions_ended_total", "Sessions ended, by " \
+	"who closed (reflector: a time-out, a shutdown, a yield)", \
+	"closed_by", v }
+#define	AUTH(v)	{ "medusa_auth_refusals_total", "Credentials refused, " \
+	"by cause", "cause", v }
+#define	RES(v)	{ "medusa_resume_refusals_total", "Resume attaches " \
+	"refused, by cause", "cause", v }
+	static const struct proto_evc_desc d[PROTO_EVC_MAX] = {
+		ATT("101"), ATT("400"), ATT("401"), ATT("403"), ATT("404"),
+		ATT("409"), ATT("410"), ATT("503"), ATT("other"),
+		{ "medusa_sessions_linked_total", "Sessions linked up (both "
+		    "sides joined; counted once)", NULL, NULL },
+		END("master"), END("slave"), END("reflector"),
+		{ "medusa_session_bytes_total", "Payload bytes relayed, by "
+		    "direction", "direction", "master_to_slave" },
+		{ "medusa_session_bytes_total", NULL, "direction",
+		    "slave_to_master" },
+		{ "medusa_session_messages_total", "Messages relayed, by "
+		    "direction", "direction", "master_to_slave" },
+		{ "medusa_session_messages_total", NULL, "direction",
+		    "slave_to_master" },
+		AUTH("missing"), AUTH("invalid"), AUTH("bad_keyid"),
+		AUTH("no_key"), AUTH("bad_algorithm"), AUTH("bad_signature"),
+		AUTH("clock_skew"), AUTH("expired"), AUTH("too_far"),
+		AUTH("other_account"),
+		{ "medusa_resumes_total", "Resume attaches taken (a side "
+		    "came back with its token)", NULL, NULL },
+		RES("invalid"), RES("expired"), RES("session_ended"),
+	};
+#undef	ATT
+#undef	END
+#undef	AUTH
+#undef	RES
+
+	if (counter < 0 || counter >= PROTO_EVC_MAX)
+		return (NULL);
+	return (&d[counter]);
+}
+
+const double *
+proto_hist_bounds(int hist, size_t *nb)
+{
+	static const double linkup[] = { 0.005, 0.01, 0.025, 0.05, 0.1,
+	    0.25, 0.5, 1, 2.5, 5, 10 };
+	static const double duration[] = { 1, 10, 30, 60, 300, 900, 1800,
+	    3600, 14400, 43200, 86400 };
+	static const double handoff[] = { 0.001, 0.0025, 0.005, 0.01,
+	    0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
+	_Static_assert(sizeof (linkup) / sizeof (double) <=
+	    PROTO_HIST_BOUNDS && sizeof (duration) / sizeof (double) <=
+	    PROTO_HIST_BOUNDS && sizeof (handoff) / sizeof (double) <=
+	    PROTO_HIST_BOUNDS, "histogram bounds fit REPORT");
+
+	switch (hist) {
+	case PROTO_HIST_LINKUP:
+		*nb = sizeof (linkup) / sizeof (double);
+		return (linkup);
+	case PROTO_HIST_DURATION:
+		*nb = sizeof (duration) / sizeof (double);
+		return (duration);
+	case PROTO_HIST_HANDOFF:
+		*nb = sizeof (handoff) / sizeof (double);
+		return (handoff);
+	default:
+		*nb = 0;
+		return (NULL);
+	}
+}
+
+/* The bucket slot of a value: the first bound >= it, else nb (above). */
+int
+proto_hist_slot(int hist, double seconds)
+{
+	size_t nb, i;
+	const double *b = proto_hist_bounds(hist, &nb);
+
+	for (i = 0; i < nb; i++) {
+		if (seconds <= b[i])
+			break;
+	}
+	return ((int)i);
 }
 
 const char *

@@ -62,7 +62,13 @@
  *				closing] session counts, connections,
  *				bytes relayed, messages relayed,
  *				[PROTO_DIRC_MAX] the session directory's
- *				counters (enum proto_dirc)
+ *				counters (enum proto_dirc),
+ *				[PROTO_EVC_MAX] the worker's event
+ *				counters (enum proto_evc), and
+ *				[PROTO_HIST_MAX x PROTO_HIST_SLOTS] its
+ *				histograms (enum proto_hist: bucket
+ *				counts, then the sum in ms); all running
+ *				totals since the worker started
  *	STATUS_REQ	s->w	query id
  *	STATUS_REPLY	w->s	query id, more (bool), sessions: array of
  *				[id, state, has_master, has_slave,
@@ -126,7 +132,7 @@
 
 #include "fdpass.h"
 
-#define	PROTO_VERSION		8
+#define	PROTO_VERSION		9
 #define	PROTO_FRAME_MAX		(16u * 1024 * 1024)
 #define	PROTO_STATUS_CHUNK	500	/* sessions per STATUS_REPLY */
 /*
@@ -206,6 +212,66 @@ enum proto_dirc {
 	PROTO_DIRC_MAX
 };
 
+/*
+ * REPORT's event counters: what the worker's attaches, sessions,
+ * credential checks and resumes came to.  proto_evc_desc() gives each
+ * one's metric family and label (supervisor/metrics.c); entries of one
+ * family are consecutive.
+ */
+enum proto_evc {
+	/* Attaches the worker answered, by HTTP status. */
+	PROTO_EVC_ATT_101 = 0,
+	PROTO_EVC_ATT_400,
+	PROTO_EVC_ATT_401,
+	PROTO_EVC_ATT_403,
+	PROTO_EVC_ATT_404,
+	PROTO_EVC_ATT_409,
+	PROTO_EVC_ATT_410,
+	PROTO_EVC_ATT_503,
+	PROTO_EVC_ATT_OTHER,
+	/* Sessions linked up (the first linkup), ended by who closed. */
+	PROTO_EVC_SESS_LINKED,
+	PROTO_EVC_END_MASTER,
+	PROTO_EVC_END_SLAVE,
+	PROTO_EVC_END_REFLECTOR,	/* time-out, shutdown, yielding */
+	/* Relayed, each way. */
+	PROTO_EVC_BYTES_M2S,
+	PROTO_EVC_BYTES_S2M,
+	PROTO_EVC_MSGS_M2S,
+	PROTO_EVC_MSGS_S2M,
+	/* Credentials refused, by enum auth_code (AUTH_MISSING ...). */
+	PROTO_EVC_AUTH_FIRST,
+	PROTO_EVC_AUTH_LAST = PROTO_EVC_AUTH_FIRST + 9,
+	/* Resume attaches: taken; refused by cause. */
+	PROTO_EVC_RESUMED,
+	PROTO_EVC_RESUME_INVALID,
+	PROTO_EVC_RESUME_EXPIRED,
+	PROTO_EVC_RESUME_ENDED,
+	PROTO_EVC_MAX
+};
+
+/* An event counter's metric: family, help, label name and value. */
+struct proto_evc_desc {
+	const char	*ped_family;
+	const char	*ped_help;
+	const char	*ped_label;	/* NULL: none */
+	const char	*ped_value;
+};
+
+/*
+ * REPORT's histograms.  Each has fixed bucket bounds (proto_hist_bounds(),
+ * at most PROTO_HIST_BOUNDS) and PROTO_HIST_SLOTS counts: one per bucket
+ * (not cumulative), the one above every bound, then the sum in ms.
+ */
+enum proto_hist {
+	PROTO_HIST_LINKUP = 0,		/* first side's attach to linkup */
+	PROTO_HIST_DURATION,		/* session, made to ended */
+	PROTO_HIST_HANDOFF,		/* a handoff's pause, per session */
+	PROTO_HIST_MAX
+};
+#define	PROTO_HIST_BOUNDS	11
+#define	PROTO_HIST_SLOTS	(PROTO_HIST_BOUNDS + 2)
+
 enum proto_shutdown_mode {
 	PROTO_SHUTDOWN_CLOSE = 1,
 	PROTO_SHUTDOWN_DRAIN = 2
@@ -281,6 +347,8 @@ struct proto_report {
 	uint64_t	prp_bytes;
 	uint64_t	prp_messages;
 	uint64_t	prp_dir[PROTO_DIRC_MAX];	/* enum proto_dirc */
+	uint64_t	prp_ev[PROTO_EVC_MAX];		/* enum proto_evc */
+	uint64_t	prp_hist[PROTO_HIST_MAX][PROTO_HIST_SLOTS];
 };
 
 struct proto_status_req {
@@ -345,6 +413,9 @@ struct proto_session {
 	uint32_t	ps_nconns;	/* 1 or 2 */
 	struct proto_conn_state ps_conns[PROTO_SESSION_CONNS];
 	bool		ps_resumable;	/* both sides said so at its linkup */
+	uint64_t	ps_held_ms;	/* wall clock when the old worker held it */
+	uint64_t	ps_bytes_s2m;	/* of ps_bytes, slave to master */
+	struct proto_str ps_fp[2];	/* master's, slave's key fingerprint */
 };
 
 struct proto_handoff_ack {
@@ -445,5 +516,8 @@ void proto_status_reply_free(struct proto_status_reply *);
 const char *proto_type_name(int type);
 const char *proto_sstate_name(int state);
 const char *proto_dirc_name(int counter);
+const struct proto_evc_desc *proto_evc_desc(int counter);
+const double *proto_hist_bounds(int hist, size_t *nb);
+int proto_hist_slot(int hist, double seconds);
 
 #endif

@@ -18,7 +18,7 @@ import urllib.parse
 
 from harness import (AsyncTestCase, Medusa, TIMEOUT, TOP, BIN, LINKUP, WAIT,
                      http_get, parse_response, raw_exchange, ws_recv,
-                     ws_close_of)
+                     ws_close_of, wait_until)
 
 AUTHTOOL = os.environ.get("MEDUSA_AUTHTOOL",
                           os.path.join(TOP, "build", "authtool"))
@@ -221,6 +221,47 @@ class CredentialTest(AsyncTestCase):
         self.assertIn(await ws_recv(alice_m), (WAIT, LINKUP))
         for w in (bm, bs, alice_m, alice_s):
             await w.close()
+
+    async def test_audit_line_names_account_and_fingerprints(self):
+        """The session's audit line names the account and each side's key
+        fingerprint as ssh-keygen -l prints it; /metrics counts a refused
+        credential by its cause."""
+        from test_metrics import parse, scrape
+        host = "127.0.0.1:%d" % self.m.port
+        E, R = self.keys.files["ed25519"], self.keys.files["rsa2048"]
+        master, slave = await self.pair(
+            "audited", signed(E, "alice"),
+            presigned(R, "alice", host, self.path("audited", "slave"),
+                      time.time() + 60))
+        await master.send(b"x" * 10)
+        self.assertEqual(await ws_recv(slave), b"x" * 10)
+        await slave.send(b"y" * 3)
+        self.assertEqual(await ws_recv(master), b"y" * 3)
+        await master.close()
+        await slave.wait_closed()
+        loop = asyncio.get_running_loop()
+        line = await loop.run_in_executor(None, lambda: self.m.wait_log(
+            lambda l: l.get("msg") == "session ended" and
+            l.get("session") == "alice/audited"))
+        self.assertIs(line["audit"], True)
+        self.assertEqual(line["account"], "alice")
+        self.assertEqual(line["master_fingerprint"],
+                         self.keys.sha256("ed25519"))
+        self.assertEqual(line["slave_fingerprint"],
+                         self.keys.sha256("rsa2048"))
+        self.assertEqual(int(line["bytes_master_to_slave"]), 10)
+        self.assertEqual(int(line["bytes_slave_to_master"]), 3)
+        # A stranger's key: refused (no such key), counted by cause.
+        before = parse(scrape(self.m)[1]).get(
+            ("medusa_auth_refusals_total", (("cause", "no_key"),)), 0)
+        got = await loop.run_in_executor(
+            None, refusal, self.m.port, self.path("audited2", "master"),
+            list(signed(self.keys.files["stranger"], "alice").items()))
+        self.assertEqual(got[0], 401)
+        await loop.run_in_executor(None, lambda: wait_until(
+            lambda: parse(scrape(self.m)[1]).get(
+                ("medusa_auth_refusals_total", (("cause", "no_key"),)),
+                0) == before + 1, what="the refusal counted"))
 
     async def test_bare_paths_are_not_served_with_signatures(self):
         got = await asyncio.get_running_loop().run_in_executor(

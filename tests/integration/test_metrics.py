@@ -17,7 +17,9 @@ import tempfile
 import unittest
 import urllib.request
 
-from harness import TIMEOUT, Medusa, http_get, wait_until, ws_pair
+from harness import (TIMEOUT, Medusa, http_get, wait_until, ws_connect,
+                     ws_pair)
+from test_auth import refusal
 
 PROMTOOL = shutil.which("promtool")
 PROMETHEUS = shutil.which("prometheus")
@@ -88,6 +90,40 @@ class TestMetrics(unittest.TestCase):
         self.assertEqual(total(s, "medusa_worker_starts_total"), 2)
         self.assertEqual(total(s, "medusa_worker_crashes_total"), 0)
         self.assertEqual(s[("medusa_workers", (("state", "ready"),))], 2)
+        # The workers' event counters and histograms (REPORT, PROTO 9).
+        wait_until(lambda: total(parse(scrape(self.m)[1]),
+                                 "medusa_sessions_ended_total") >= 3,
+                   what="the ends in /metrics")
+        s = parse(scrape(self.m)[1])
+        self.assertEqual(s[("medusa_worker_attaches_total",
+                            (("status", "101"),))], 6)
+        self.assertEqual(s[("medusa_sessions_linked_total", ())], 3)
+        self.assertEqual(s[("medusa_sessions_ended_total",
+                            (("closed_by", "master"),))], 3)
+        self.assertEqual(s[("medusa_session_bytes_total",
+                            (("direction", "master_to_slave"),))], sent)
+        self.assertEqual(s[("medusa_session_bytes_total",
+                            (("direction", "slave_to_master"),))], 0)
+        self.assertEqual(s[("medusa_session_messages_total",
+                            (("direction", "master_to_slave"),))], 3)
+        self.assertEqual(s[("medusa_session_linkup_seconds_count", ())], 3)
+        self.assertEqual(s[("medusa_session_linkup_seconds_bucket",
+                            (("le", "+Inf"),))], 3)
+        self.assertEqual(s[("medusa_session_duration_seconds_count", ())], 3)
+        self.assertEqual(s[("medusa_handoff_pause_seconds_count", ())], 0)
+        self.assertEqual(total(s, "medusa_auth_refusals_total"), 0)
+        self.assertEqual(s[("medusa_resumes_total", ())], 0)
+        # A second master is the worker's refusal: 409, counted.
+        async def dup():
+            master = await ws_connect(self.m, "/attach/dup/master")
+            got = await asyncio.get_running_loop().run_in_executor(
+                None, refusal, self.m.port, "/attach/dup/master")
+            await master.close()
+            return got[:2]
+        self.assertEqual(asyncio.run(dup()), (409, "SessionExists"))
+        wait_until(lambda: parse(scrape(self.m)[1]).get(
+            ("medusa_worker_attaches_total", (("status", "409"),))) == 1,
+            what="the 409 counted")
         # No account or session id in any label.
         self.assertNotIn("met0", text)
         # A refused request is counted by its status.
@@ -227,6 +263,10 @@ class TestAuditLine(unittest.TestCase):
         s = parse(scrape(m)[1])
         self.assertEqual(s[("medusa_handoff_sessions_total",
                             (("outcome", "moved"),))], 1)
+        # The moved session's pause, observed once by the new worker.
+        wait_until(lambda: parse(scrape(m)[1]).get(
+            ("medusa_handoff_pause_seconds_count", ())) == 1,
+            what="the handoff pause in /metrics")
         line = m.wait_log(lambda l: l.get("msg") == "session ended" and
                           l.get("session") == "audit1")
         self.assertIs(line.get("audit"), True)
@@ -235,6 +275,11 @@ class TestAuditLine(unittest.TestCase):
         self.assertEqual(line["closed_by"], "master")
         self.assertEqual(int(line["close_code"]), 1000)
         self.assertEqual(int(line["bytes"]), 150)
+        self.assertEqual(int(line["bytes_master_to_slave"]), 100)
+        self.assertEqual(int(line["bytes_slave_to_master"]), 50)
+        self.assertEqual(line["account"], "")     # a bare path: none
+        self.assertEqual(line["master_fingerprint"], "none")
+        self.assertEqual(line["slave_fingerprint"], "none")
         self.assertEqual(int(line["messages"]), 2)
         self.assertRegex(line["started"], r"^\d{4}-\d\d-\d\dT")
         self.assertGreaterEqual(int(line["duration_ms"]), 0)

@@ -123,8 +123,14 @@ class ResumeReflectorTest(AsyncTestCase):
         await s.close()
 
     async def test_a_resumed_side_replaces_a_connection_believed_alive(self):
+        from test_metrics import parse, scrape
+
+        def resumes():
+            return parse(scrape(self.m)[1])[("medusa_resumes_total", ())]
+        loop = asyncio.get_running_loop()
         sid = self.sid()
         m, s, lm, ls = await self.pair(sid)
+        before = await loop.run_in_executor(None, resumes)
         # The slave comes back while its old connection still looks fine.
         s2 = await self.ws(sid, "slave", RESUME + [
             ("X-Medusa-Resume-Token", ls["token"])])
@@ -134,6 +140,8 @@ class ResumeReflectorTest(AsyncTestCase):
         linkup_of(await ws_recv(m))
         await m.send(b"x")
         self.assertEqual(await ws_recv(s2), b"x")
+        await loop.run_in_executor(None, lambda: wait_until(
+            lambda: resumes() == before + 1, what="the resume counted"))
         # Without a token a second slave is still refused.
         got = await asyncio.get_running_loop().run_in_executor(
             None, self.raw_status, sid, "slave", RESUME)
@@ -151,9 +159,18 @@ class ResumeReflectorTest(AsyncTestCase):
                                                   (req + "\r\n").encode()))
         return st, json.loads(body)["code"] if body else None
 
+    def refusals(self):
+        """/metrics' resume refusals by cause."""
+        from test_metrics import parse, scrape
+        return {c: parse(scrape(self.m)[1]).get(
+            ("medusa_resume_refusals_total", (("cause", c),)), 0)
+            for c in ("invalid", "expired", "session_ended")}
+
     async def test_bad_tokens_are_refused_clearly(self):
         sid = self.sid()
         m, s, lm, ls = await self.pair(sid)
+        loop = asyncio.get_running_loop()
+        before = await loop.run_in_executor(None, self.refusals)
         exp = int(time.time()) + 600
         cases = [
             ("another session", make_token("", "other", 1, exp), 403,
@@ -176,6 +193,11 @@ class ResumeReflectorTest(AsyncTestCase):
                     None, self.raw_status, sid, "master", RESUME + [
                         ("X-Medusa-Resume-Token", tok)])
                 self.assertEqual(got, (st, code))
+        # Counted by cause in /metrics (the workers report each second).
+        want = dict(before, invalid=before["invalid"] + 6,
+                    expired=before["expired"] + 1)
+        await loop.run_in_executor(None, lambda: wait_until(
+            lambda: self.refusals() == want, what="the refusals counted"))
         # The owner's session went on through all of them.
         await m.send(b"still")
         self.assertEqual(await ws_recv(s), b"still")

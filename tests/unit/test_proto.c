@@ -60,7 +60,11 @@ static const struct proto_attach empty_attach = {
 };
 static const struct proto_report sample_report = {
 	{ 1, 2, 3, UINT64_MAX }, 10, 1ull << 40, 99,
-	{ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, UINT64_MAX }
+	{ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, UINT64_MAX },
+	{ [PROTO_EVC_ATT_101] = 7, [PROTO_EVC_BYTES_S2M] = 1ull << 50,
+	    [PROTO_EVC_MAX - 1] = UINT64_MAX },
+	{ [PROTO_HIST_LINKUP] = { 1, 2 },
+	    [PROTO_HIST_HANDOFF] = { [PROTO_HIST_SLOTS - 1] = 12345 } }
 };
 static const struct proto_status_req sample_status_req = {
 	0xfedcba9876543210ull
@@ -92,7 +96,8 @@ static const struct proto_session sample_session = {
 	{ ROLE_MASTER, STR("req-1"), STR("127.0.0.1:5"), true,
 	    STR(out_bytes), STR("\x81\x85"), STR(""), 0, 0, 10, 0, 5, 6, true },
 	{ ROLE_SLAVE, STR("req-2"), STR("[::1]:6"), false, STR(""),
-	    STR(""), STR("part"), 2, 0, 0, 1500, 7, 8, true } }, true
+	    STR(""), STR("part"), 2, 0, 0, 1500, 7, 8, true } }, true,
+	1700000000123ull, 1ull << 32, { STR("SHA256:abc"), STR("") }
 };
 static const struct proto_session waiting_session = {
 	STR("w"), SSTATE_SLAVE_WAIT, 1, 2, 3, 1999, 0, 0, 1, {
@@ -440,6 +445,10 @@ START_TEST(test_report)
 	ck_assert_uint_eq(out.prp_messages, 99);
 	for (int i = 0; i < PROTO_DIRC_MAX; i++)
 		ck_assert_uint_eq(out.prp_dir[i], sample_report.prp_dir[i]);
+	ck_assert_mem_eq(out.prp_ev, sample_report.prp_ev,
+	    sizeof (out.prp_ev));
+	ck_assert_mem_eq(out.prp_hist, sample_report.prp_hist,
+	    sizeof (out.prp_hist));
 	ck_assert_str_eq(proto_dirc_name(PROTO_DIRC_MAX - 1), "forwards_failed");
 	ck_assert_str_eq(proto_dirc_name(PROTO_DIRC_MAX), "unknown");
 	msgpack_sbuffer_destroy(&sb);
@@ -526,6 +535,11 @@ START_TEST(test_session)
 	ck_assert_uint_eq(out.ps_msgs, a->ps_msgs);
 	ck_assert_uint_eq(out.ps_nconns, a->ps_nconns);
 	ck_assert_int_eq(out.ps_resumable, a->ps_resumable);
+	ck_assert_uint_eq(out.ps_held_ms, a->ps_held_ms);
+	ck_assert_uint_eq(out.ps_bytes_s2m, a->ps_bytes_s2m);
+	for (int i = 0; i < 2; i++)
+		ck_assert(span_is(&out.ps_fp[i], a->ps_fp[i].ps_p,
+		    a->ps_fp[i].ps_n));
 	for (uint32_t i = 0; i < a->ps_nconns; i++)
 		check_conn(&out.ps_conns[i], &a->ps_conns[i]);
 	msgpack_sbuffer_destroy(&sb);
@@ -913,6 +927,9 @@ build(msgpack_sbuffer *sb, const char *spec)
 }
 
 #define	DIRC	"A13 U1 U2 U3 U4 U5 U6 U7 U8 U9 U10 U11 U12 U13"
+#define	EVC	"A31 U1 U2 U3 U4 U5 U6 U7 U8 U9 U10 U11 U12 U13 U14 U15 U16 U17 U18 U19 U20 U21 U22 U23 U24 U25 U26 U27 U28 U29 U30 U31"
+#define	HIST	"A39 U0 U1 U2 U3 U4 U0 U1 U2 U3 U4 U0 U1 U2 U3 U4 U0 U1 U2 U3 U4 U0 U1 U2 U3 U4 U0 U1 U2 U3 U4 U0 U1 U2 U3 U4 U0 U1 U2 U3"
+#define	EVH	" " EVC " " HIST
 #define	CFG_TAIL	"U600000 U3600000 U5000 U30000 U2000 U10000 U1048576 " \
 			"U1048576 U262144 U128 U100000 U64 U300000 U604800000 " \
 			"S/etc/medusa/keys B0123456789abcdef U3600000 " \
@@ -979,17 +996,18 @@ static const struct {
 	{ PROTO_ATTACH, "A8 U3 Sr Ss U1 Bh Sp U5 U2", 0 },	/* flag 2 */
 	{ PROTO_ATTACH, "A8 U3 Sr Ss U1 Bh Sp U5 Sx", 0 },
 	{ PROTO_ATTACH, "A7 U3 Sr Ss U1 Bh Sp U5", 0 },		/* protocol 5 */
-	/* REPORT: [4 counts], conns, bytes, messages, [13 directory] */
-	{ PROTO_REPORT, "A6 U4 A4 U1 U2 U3 U4 U5 U6 U7 " DIRC, 1 },
-	{ PROTO_REPORT, "A6 U4 A3 U1 U2 U3 U5 U6 U7 " DIRC, 0 },
-	{ PROTO_REPORT, "A6 U4 A5 U1 U2 U3 U4 U5 U5 U6 U7 " DIRC, 0 },
-	{ PROTO_REPORT, "A6 U4 U1 U5 U6 U7 " DIRC, 0 },
-	{ PROTO_REPORT, "A6 U4 A4 U1 U2 S3 U4 U5 U6 U7 " DIRC, 0 },
+	/* REPORT: [4 counts], conns, bytes, messages, [13 directory], [31 events],
+	   [3 x 13 histogram slots] */
+	{ PROTO_REPORT, "A8 U4 A4 U1 U2 U3 U4 U5 U6 U7 " DIRC EVH, 1 },
+	{ PROTO_REPORT, "A8 U4 A3 U1 U2 U3 U5 U6 U7 " DIRC EVH, 0 },
+	{ PROTO_REPORT, "A8 U4 A5 U1 U2 U3 U4 U5 U5 U6 U7 " DIRC EVH, 0 },
+	{ PROTO_REPORT, "A8 U4 U1 U5 U6 U7 " DIRC EVH, 0 },
+	{ PROTO_REPORT, "A8 U4 A4 U1 U2 S3 U4 U5 U6 U7 " DIRC EVH, 0 },
 	{ PROTO_REPORT, "A5 U4 A4 U1 U2 U3 U4 U5 U6 U7", 0 },
-	{ PROTO_REPORT, "A6 U4 A4 U1 U2 U3 U4 U5 U6 U7 A12 U1 U2 U3 U4 U5 "
-	    "U6 U7 U8 U9 U10 U11 U12", 0 },
-	{ PROTO_REPORT, "A6 U4 A4 U1 U2 U3 U4 U5 U6 U7 A13 U1 U2 U3 U4 U5 "
-	    "U6 U7 U8 U9 U10 U11 U12 I-9", 0 },
+	{ PROTO_REPORT, "A8 U4 A4 U1 U2 U3 U4 U5 U6 U7 A12 U1 U2 U3 U4 U5 "
+	    "U6 U7 U8 U9 U10 U11 U12" EVH, 0 },
+	{ PROTO_REPORT, "A8 U4 A4 U1 U2 U3 U4 U5 U6 U7 A13 U1 U2 U3 U4 U5 "
+	    "U6 U7 U8 U9 U10 U11 U12 I-9" EVH, 0 },
 	{ PROTO_REPORT, "A5 U4 A4 U1 U2 U3 I-4 U5 U6 U7", 0 },
 	{ PROTO_REPORT, "A5 U4 A4 U1 U2 U3 U4 U5 U6 Sx", 0 },
 	{ PROTO_REPORT, "A5 U4 M0 U5 U6 U7", 0 },
@@ -1047,32 +1065,38 @@ static const struct {
 	{ PROTO_HANDOFF, "A2 U8 U123", 1 },
 	{ PROTO_HANDOFF, "A2 U8 I-1", 0 },
 	{ PROTO_HANDOFF, "A2 U9 U123", 0 },		/* a HANDIN */
+	{ PROTO_REPORT, "A8 U4 A4 U1 U2 U3 U4 U5 U6 U7 " DIRC " A3 U1 U2 U3 "
+	    HIST, 0 },					/* events short */
+	{ PROTO_REPORT, "A8 U4 A4 U1 U2 U3 U4 U5 U6 U7 " DIRC " " EVC " A2 U1 "
+	    "U2", 0 },					/* hist short */
+	{ PROTO_REPORT, "A7 U4 A4 U1 U2 U3 U4 U5 U6 U7 " DIRC " " EVC, 0 },
 	{ PROTO_HANDIN, "A2 U9 U123", 1 },
 	{ PROTO_HANDIN, "A3 U9 U123 U1", 0 },
-	/* SESSION: id, state, 6 numbers, [[14 fields]...], resumable */
+	/* SESSION: id, state, 6 numbers, [[14 fields]...], resumable, held_ms,
+	   bytes_s2m (<= bytes), master's and slave's fingerprints */
 #define	CONN_M	"A14 U1 Sr Sp T Bo Bi B U0 U0 U1 U0 U2 U3 T"
 #define	CONN_S	"A14 U2 Sr Sp F B B Bfr U1 U34 U1 U0 U2 U3 F"
-#define	SESS	"A11 U10 Sid U2 U1 U2 U3 U4 U5 U6 "
-	{ PROTO_SESSION, SESS "A1 " CONN_M " T", 1 },
-	{ PROTO_SESSION, SESS "A2 " CONN_M " " CONN_S " F", 1 },
-	{ PROTO_SESSION, SESS "A0 F", 0 },
-	{ PROTO_SESSION, SESS "A3 " CONN_M " " CONN_S " " CONN_S " F", 0 },
-	{ PROTO_SESSION, SESS "A2 " CONN_M " " CONN_M " F", 0 },	/* two masters */
-	{ PROTO_SESSION, "A11 U10 S U2 U1 U2 U3 U4 U5 U6 A1 " CONN_M " F", 0 },
-	{ PROTO_SESSION, "A11 U10 Sid U3 U1 U2 U3 U4 U5 U6 A1 " CONN_M " F",
-	    0 },
+#define	SESS	"A15 U10 Sid U2 U1 U2 U3 U4 U5 U6 "
+	{ PROTO_SESSION, SESS "A1 " CONN_M " T U7 U1 Sfm S", 1 },
+	{ PROTO_SESSION, SESS "A2 " CONN_M " " CONN_S " F U7 U1 Sfm S", 1 },
+	{ PROTO_SESSION, SESS "A0 F U7 U1 Sfm S", 0 },
+	{ PROTO_SESSION, SESS "A3 " CONN_M " " CONN_S " " CONN_S " F U7 U1 Sfm S", 0 },
+	{ PROTO_SESSION, SESS "A2 " CONN_M " " CONN_M " F U7 U1 Sfm S", 0 },	/* two masters */
+	{ PROTO_SESSION, "A15 U10 S U2 U1 U2 U3 U4 U5 U6 A1 " CONN_M " F U7 U1 Sfm S", 0 },
+	{ PROTO_SESSION, "A15 U10 Sid U3 U1 U2 U3 U4 U5 U6 A1 " CONN_M " F "
+	    "U7 U1 Sfm S", 0 },
 	{ PROTO_SESSION, SESS "A1 A14 U0 Sr Sp T Bo Bi B U0 U0 U1 U0 U2 U3 F "
-	    "F", 0 },					/* role 0 */
+	    "F U7 U1 Sfm S", 0 },					/* role 0 */
 	{ PROTO_SESSION, SESS "A1 A14 U1 Sr Sp T Bo Bi B U3 U0 U1 U0 U2 U3 F "
-	    "F", 0 },					/* frag op */
+	    "F U7 U1 Sfm S", 0 },					/* frag op */
 	{ PROTO_SESSION, SESS "A1 A13 U1 Sr Sp T Bo Bi B U0 U0 U1 U0 U2 U3 "
-	    "F", 0 },					/* protocol 6 conn */
+	    "F U7 U1 Sfm S", 0 },					/* protocol 6 conn */
 	{ PROTO_SESSION, SESS "A1 A14 U1 Sr Sp T So Bi B U0 U0 U1 U0 U2 U3 F "
-	    "F", 0 },					/* out str */
+	    "F U7 U1 Sfm S", 0 },					/* out str */
 	{ PROTO_SESSION, SESS "A1 A14 U1 Sr Sp T Bo Bi B U0 U0 U1 U0 U2 U3 U1 "
-	    "F", 0 },					/* resume no bool */
-	{ PROTO_SESSION, SESS "U1 F", 0 },
-	{ PROTO_SESSION, SESS "A1 " CONN_M " U1", 0 },	/* resumable no bool */
+	    "F U7 U1 Sfm S", 0 },					/* resume no bool */
+	{ PROTO_SESSION, SESS "U1 F U7 U1 Sfm S", 0 },
+	{ PROTO_SESSION, SESS "A1 " CONN_M " U1 U7 U1 Sfm S", 0 },	/* resumable no bool */
 	{ PROTO_SESSION, "A10 U10 Sid U2 U1 U2 U3 U4 U5 U6 A1 " CONN_M, 0 },
 	/* HANDOFF_END: moved; HANDOFF_DONE: moved, stayed, lost, aborted */
 	{ PROTO_HANDOFF_END, "A2 U11 U5", 1 },

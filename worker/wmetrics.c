@@ -1,0 +1,66 @@
+/*
+ * wmetrics.c: the worker's event counters and histograms, for REPORT.
+ *
+ * Each is a running total since the worker started (enum proto_evc,
+ * enum proto_hist in shared/server/proto.h); REPORT carries them every
+ * second, and the supervisor adds a departing worker's last REPORT to its
+ * shard's, so /metrics never goes back (supervisor/metrics.c).  The
+ * callers: conn.c (every refusal) and main.c (every 101) count attaches by
+ * status; wauth.c refusals by cause; wresume.c resumes and their
+ * refusals; session.c linkups, ends, bytes each way and the three
+ * histograms.
+ */
+
+#include <string.h>
+
+#include "auth.h"
+#include "proto.h"
+#include "worker.h"
+
+_Static_assert(PROTO_EVC_AUTH_LAST - PROTO_EVC_AUTH_FIRST + 1 ==
+    AUTH_NCODES - 1, "one refusal counter per auth_code but AUTH_OK");
+
+static struct {
+	uint64_t	wm_ev[PROTO_EVC_MAX];
+	uint64_t	wm_hist[PROTO_HIST_MAX][PROTO_HIST_SLOTS];
+} wm;
+
+void
+wmetrics_count(int counter, uint64_t n)
+{
+	if (counter >= 0 && counter < PROTO_EVC_MAX)
+		wm.wm_ev[counter] += n;
+}
+
+/* An attach answered with an HTTP status (101: upgraded). */
+void
+wmetrics_attach(int status)
+{
+	static const int st[] = { 101, 400, 401, 403, 404, 409, 410, 503 };
+	int i;
+
+	for (i = 0; i < (int)(sizeof (st) / sizeof (st[0])); i++) {
+		if (st[i] == status)
+			break;
+	}
+	wm.wm_ev[PROTO_EVC_ATT_101 + i]++;	/* the last: ATT_OTHER */
+}
+
+void
+wmetrics_observe(int hist, double seconds)
+{
+	if (hist < 0 || hist >= PROTO_HIST_MAX)
+		return;
+	if (seconds < 0)
+		seconds = 0;
+	wm.wm_hist[hist][proto_hist_slot(hist, seconds)]++;
+	wm.wm_hist[hist][PROTO_HIST_SLOTS - 1] += (uint64_t)(seconds * 1000.0 +
+	    0.5);
+}
+
+void
+wmetrics_report(struct proto_report *r)
+{
+	memcpy(r->prp_ev, wm.wm_ev, sizeof (r->prp_ev));
+	memcpy(r->prp_hist, wm.wm_hist, sizeof (r->prp_hist));
+}
