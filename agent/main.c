@@ -185,7 +185,10 @@ agent_usage(FILE *f)
 	    "  4  the session is over before the command exited: a resume\n"
 	    "     was refused (403, 410), or no client came back within the\n"
 	    "     grace period\n"
-	    "  128+N  ended by signal N\n", clientopt_usage);
+	    "  128+N  ended by signal N\n"
+	    "\n"
+	    "See medusa-agent(1), and mlogin(1) for the other end.\n",
+	    clientopt_usage);
 }
 
 int

@@ -148,7 +148,9 @@ ml_usage(FILE *f)
 	    "\n"
 	    "A lost connection is redialled and the session resumed when\n"
 	    "both ends can (-o Resume=no: not); -o ResumeBuffer=N[K|M] bounds\n"
-	    "the replay buffer (default 4M).\n",
+	    "the replay buffer (default 4M).\n"
+	    "\n"
+	    "See mlogin(1), and medusa-agent(1) for the other end.\n",
 	    clientopt_usage);
 }
 
