@@ -287,6 +287,15 @@ class Agent(LogProc):
         LogProc.__init__(self, argv, env=e)
 
     def stop(self):
+        # An agent whose session ended is on its way out: let it finish.
+        # Killed in the middle of LeakSanitizer's exit check, its tracer
+        # prints "Unable to get registers from thread", a false report.
+        if self.proc.poll() is None and any(
+                l.get("msg") == "session ended" for l in list(self.logs)):
+            try:
+                self.proc.wait(TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pass
         if self.proc.poll() is None:
             self.proc.kill()
         rc = self.proc.wait()
