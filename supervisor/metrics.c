@@ -21,7 +21,7 @@
  *     errors, claims, forwards, ...), the same way: gone + live, summed
  *     over the shards (medusa_directory_*_total).
  *   - The workers' event counters (attaches by status, sessions linked
- *     and ended by who closed, bytes and messages each way, credential
+ *     and ended by who closed and why, bytes and messages each way, credential
  *     refusals by cause, resumes and their refusals: enum proto_evc,
  *     named by proto_evc_desc()) and histograms (connect to linkup,
  *     session duration, handoff pause: enum proto_hist), the same way.
@@ -260,7 +260,8 @@ metrics_events(struct promtext *p)
 	}
 	for (int k = 0; k < PROTO_EVC_MAX; k++) {
 		const struct proto_evc_desc *d = proto_evc_desc(k);
-		const char *l[] = { d->ped_label, d->ped_value, NULL };
+		const char *l[] = { d->ped_label, d->ped_value,
+		    d->ped_label2, d->ped_value2, NULL };
 
 		if (strcmp(fam, d->ped_family) != 0) {
 			fam = d->ped_family;

@@ -90,7 +90,8 @@ static void session_note_peer(struct session *, const struct conn *);
 static void session_timer_cb(EV_P_ ev_timer *, int);
 static void session_claim(struct session *);
 static void session_unclaim(struct session *);
-static void session_end(struct session *, struct conn *from, uint16_t code,
+static void session_end(struct session *, struct conn *from, int evc,
+    uint16_t code,
     const uint8_t *reason, size_t reasonlen);
 
 /* --- table ------------------------------------------------------------ */
@@ -585,8 +586,9 @@ session_timer_cb(EV_P_ ev_timer *w, int revents)
 			 */
 			if (s->s_resumable)
 				wresume_tombstone(s->s_id, s->s_idlen);
-			session_end(s, NULL, s->s_resumable ?
-			    WS_CLOSE_NORMAL : WS_CLOSE_GOING_AWAY,
+			session_end(s, NULL, PROTO_EVC_END_PAIRING,
+			    s->s_resumable ? WS_CLOSE_NORMAL :
+			    WS_CLOSE_GOING_AWAY,
 			    (const uint8_t *)pair_to, sizeof (pair_to) - 1);
 			return;
 		}
@@ -604,8 +606,9 @@ session_timer_cb(EV_P_ ev_timer *w, int revents)
 		if (now >= s->s_last_activity + ss.ss_conf->wc_idle) {
 			mlog(MLOG_INFO, "session idle too long", "session=%s",
 			    s->s_id);
-			session_end(s, NULL, WS_CLOSE_GOING_AWAY,
-			    (const uint8_t *)idle_to, sizeof (idle_to) - 1);
+			session_end(s, NULL, PROTO_EVC_END_IDLE,
+			    WS_CLOSE_GOING_AWAY, (const uint8_t *)idle_to,
+			    sizeof (idle_to) - 1);
 			return;
 		}
 		break;
@@ -859,9 +862,12 @@ session_backpressure(struct conn *from)
  * that holds it; a handoff carries its start time and counts (SESSION),
  * and a side that resumes finds the same session.  closed_by: the role of
  * `from`, or "reflector" (a time-out, a shutdown, a session yielding).
+ * evc: why, as REPORT counts it (PROTO_EVC_END_*; for the _MASTER_ ones
+ * given, the role of `from` picks master or slave); end_cause in the
+ * audit line is its label.
  */
 static void
-session_end(struct session *s, struct conn *from, uint16_t code,
+session_end(struct session *s, struct conn *from, int evc, uint16_t code,
     const uint8_t *reason, size_t reasonlen)
 {
 	struct conn *c[2];
@@ -875,6 +881,12 @@ session_end(struct session *s, struct conn *from, uint16_t code,
 	session_unclaim(s);
 	session_set_state(s, SSTATE_CLOSING);
 	ev_timer_stop(ss.ss_loop, &s->s_timer);
+	if (from != NULL && conn_role(from) != ROLE_MASTER) {
+		if (evc == PROTO_EVC_END_MASTER_CLOSED)
+			evc = PROTO_EVC_END_SLAVE_CLOSED;
+		else if (evc == PROTO_EVC_END_MASTER_LOST)
+			evc = PROTO_EVC_END_SLAVE_LOST;
+	}
 	now_ms = netutil_now_ms();
 	dur_ms = now_ms > s->s_create_ms ? now_ms - s->s_create_ms : 0;
 	netutil_iso8601(s->s_create_ms, started, sizeof (started));
@@ -882,7 +894,8 @@ session_end(struct session *s, struct conn *from, uint16_t code,
 	mlog(MLOG_INFO, "session ended", "audit=%s account=%.*s session=%s "
 	    "started=%s duration_ms=%llu master_peer=%s slave_peer=%s "
 	    "master_fingerprint=%s slave_fingerprint=%s "
-	    "closed_by=%s close_code=%u reason=%.*s messages=%llu bytes=%llu "
+	    "closed_by=%s end_cause=%s close_code=%u reason=%.*s "
+	    "messages=%llu bytes=%llu "
 	    "bytes_master_to_slave=%llu bytes_slave_to_master=%llu",
 	    MLOG_BOOL(true), slash != NULL ? (int)(slash - s->s_id) : 0,
 	    s->s_id, s->s_id, started, (unsigned long long)dur_ms,
@@ -891,13 +904,11 @@ session_end(struct session *s, struct conn *from, uint16_t code,
 	    s->s_fp[0][0] != '\0' ? s->s_fp[0] : "none",
 	    s->s_fp[1][0] != '\0' ? s->s_fp[1] : "none",
 	    from != NULL ? route_role_name(conn_role(from)) : "reflector",
-	    (unsigned)code, (int)reasonlen, (const char *)reason,
+	    proto_evc_desc(evc)->ped_value2, (unsigned)code, (int)reasonlen, (const char *)reason,
 	    (unsigned long long)s->s_msgs, (unsigned long long)s->s_bytes,
 	    (unsigned long long)(s->s_bytes - s->s_bytes_s2m),
 	    (unsigned long long)s->s_bytes_s2m);
-	wmetrics_count(from == NULL ? PROTO_EVC_END_REFLECTOR :
-	    conn_role(from) == ROLE_MASTER ? PROTO_EVC_END_MASTER :
-	    PROTO_EVC_END_SLAVE, 1);
+	wmetrics_count(evc, 1);
 	wmetrics_observe(PROTO_HIST_DURATION, (double)dur_ms / 1000.0);
 	c[0] = s->s_master;
 	c[1] = s->s_slave;
@@ -971,7 +982,8 @@ session_peer_closed(struct conn *c, uint16_t code, const uint8_t *reason,
 	}
 	if (s->s_resumable && code == WS_CLOSE_NORMAL)
 		wresume_tombstone(s->s_id, s->s_idlen);
-	session_end(s, c, code, reason, reasonlen);
+	session_end(s, c, PROTO_EVC_END_MASTER_CLOSED, code, reason,
+	    reasonlen);
 }
 
 /* Connection c of s is gone (its socket is closed). */
@@ -987,8 +999,8 @@ session_conn_gone(struct session *s, struct conn *c, const char *why)
 	if (s->s_slave == c)
 		s->s_slave = NULL;
 	if (s->s_state != SSTATE_CLOSING)
-		session_end(s, c, WS_CLOSE_GOING_AWAY, (const uint8_t *)why,
-		    strlen(why));
+		session_end(s, c, PROTO_EVC_END_MASTER_LOST,
+		    WS_CLOSE_GOING_AWAY, (const uint8_t *)why, strlen(why));
 	if (s->s_master == NULL && s->s_slave == NULL)
 		session_free(s);
 }
@@ -1000,8 +1012,8 @@ session_close_all(uint16_t code, const char *reason)
 
 	for (s = ss.ss_list; s != NULL; s = next) {
 		next = s->s_next;
-		session_end(s, NULL, code, (const uint8_t *)reason,
-		    strlen(reason));
+		session_end(s, NULL, PROTO_EVC_END_SHUTDOWN, code,
+		    (const uint8_t *)reason, strlen(reason));
 	}
 }
 
@@ -1300,8 +1312,8 @@ session_thaw(const struct proto_session *m, const int *fds)
 
 		mlog(MLOG_WARN, "a session handed in is already here; the one "
 		    "here yields", "session=%s", local->s_id);
-		session_end(local, NULL, WS_CLOSE_POLICY, (const uint8_t *)why,
-		    sizeof (why) - 1);
+		session_end(local, NULL, PROTO_EVC_END_YIELD, WS_CLOSE_POLICY,
+		    (const uint8_t *)why, sizeof (why) - 1);
 	}
 	if ((s = session_new(m->ps_id.ps_p, m->ps_id.ps_n,
 	    (int)m->ps_state)) == NULL)

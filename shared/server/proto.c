@@ -1111,9 +1111,8 @@ proto_evc_desc(int counter)
 {
 #define	ATT(v)	{ "medusa_worker_attaches_total", "Attaches the workers " \
 	"answered, by HTTP status (101: upgraded)", "status", v }
-#define	END(v)	{ "medusa_sessions_ended_total", "Sessions ended, by " \
-	"who closed (reflector: a time-out, a shutdown, a yield)", \
-	"closed_by", v }
+#define	END(by, why)	{ "medusa_sessions_ended_total", "Sessions " \
+	"ended, by who closed and why", "closed_by", by, "cause", why }
 #define	AUTH(v)	{ "medusa_auth_refusals_total", "Credentials refused, " \
 	"by cause", "cause", v }
 #define	RES(v)	{ "medusa_resume_refusals_total", "Resume attaches " \
@@ -1123,7 +1122,11 @@ proto_evc_desc(int counter)
 		ATT("409"), ATT("410"), ATT("503"), ATT("other"),
 		{ "medusa_sessions_linked_total", "Sessions linked up (both "
 		    "sides joined; counted once)", NULL, NULL },
-		END("master"), END("slave"), END("reflector"),
+		END("master", "closed"), END("slave", "closed"),
+		END("master", "lost"), END("slave", "lost"),
+		END("reflector", "pairing_timeout"),
+		END("reflector", "idle_timeout"),
+		END("reflector", "shutdown"), END("reflector", "yield"),
 		{ "medusa_session_bytes_total", "Payload bytes relayed, by "
 		    "direction", "direction", "master_to_slave" },
 		{ "medusa_session_bytes_total", NULL, "direction",

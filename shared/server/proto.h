@@ -132,7 +132,7 @@
 
 #include "fdpass.h"
 
-#define	PROTO_VERSION		9
+#define	PROTO_VERSION		10
 #define	PROTO_FRAME_MAX		(16u * 1024 * 1024)
 #define	PROTO_STATUS_CHUNK	500	/* sessions per STATUS_REPLY */
 /*
@@ -229,11 +229,22 @@ enum proto_evc {
 	PROTO_EVC_ATT_410,
 	PROTO_EVC_ATT_503,
 	PROTO_EVC_ATT_OTHER,
-	/* Sessions linked up (the first linkup), ended by who closed. */
+	/*
+	 * Sessions linked up (the first linkup); ended, by who closed and
+	 * why: a side's CLOSE, a side's connection lost without one (a
+	 * reset, an EOF, the liveness bound, a protocol error), or the
+	 * reflector's pairing time-out, idle time-out, shutdown, or a
+	 * session yielding to the one a handoff brought in.
+	 */
 	PROTO_EVC_SESS_LINKED,
-	PROTO_EVC_END_MASTER,
-	PROTO_EVC_END_SLAVE,
-	PROTO_EVC_END_REFLECTOR,	/* time-out, shutdown, yielding */
+	PROTO_EVC_END_MASTER_CLOSED,
+	PROTO_EVC_END_SLAVE_CLOSED,
+	PROTO_EVC_END_MASTER_LOST,
+	PROTO_EVC_END_SLAVE_LOST,
+	PROTO_EVC_END_PAIRING,
+	PROTO_EVC_END_IDLE,
+	PROTO_EVC_END_SHUTDOWN,
+	PROTO_EVC_END_YIELD,
 	/* Relayed, each way. */
 	PROTO_EVC_BYTES_M2S,
 	PROTO_EVC_BYTES_S2M,
@@ -250,12 +261,17 @@ enum proto_evc {
 	PROTO_EVC_MAX
 };
 
-/* An event counter's metric: family, help, label name and value. */
+/*
+ * An event counter's metric: family, help, up to two label names and
+ * values.
+ */
 struct proto_evc_desc {
 	const char	*ped_family;
 	const char	*ped_help;
 	const char	*ped_label;	/* NULL: none */
 	const char	*ped_value;
+	const char	*ped_label2;	/* NULL: one label at most */
+	const char	*ped_value2;
 };
 
 /*

@@ -99,7 +99,8 @@ class TestMetrics(unittest.TestCase):
                             (("status", "101"),))], 6)
         self.assertEqual(s[("medusa_sessions_linked_total", ())], 3)
         self.assertEqual(s[("medusa_sessions_ended_total",
-                            (("closed_by", "master"),))], 3)
+                            (("cause", "closed"), ("closed_by", "master")))],
+                         3)
         self.assertEqual(s[("medusa_session_bytes_total",
                             (("direction", "master_to_slave"),))], sent)
         self.assertEqual(s[("medusa_session_bytes_total",
@@ -273,6 +274,7 @@ class TestAuditLine(unittest.TestCase):
         self.assertEqual(line["master_peer"], "127.0.0.1:%d" % mport)
         self.assertEqual(line["slave_peer"], "127.0.0.1:%d" % sport)
         self.assertEqual(line["closed_by"], "master")
+        self.assertEqual(line["end_cause"], "closed")
         self.assertEqual(int(line["close_code"]), 1000)
         self.assertEqual(int(line["bytes"]), 150)
         self.assertEqual(int(line["bytes_master_to_slave"]), 100)
@@ -289,3 +291,69 @@ class TestAuditLine(unittest.TestCase):
         ended = [l for l in m.logs if l.get("msg") == "session ended"
                  and l.get("session") == "audit1"]
         self.assertEqual(len(ended), 1, ended)
+
+
+class TestEndCauses(unittest.TestCase):
+    """medusa_sessions_ended_total{closed_by,cause} and the audit line's
+    end_cause: one session ended each way a session can end."""
+
+    def test_each_cause_counted_once(self):
+        m = Medusa(workers=1, config={"pairing_timeout_s": 0.5,
+                                      "idle_timeout_s": 1.5})
+        self.addCleanup(lambda: m.proc.poll() is None and m.stop())
+
+        async def run():
+            # closed by the slave
+            master, slave = await ws_pair(m, "c-slave")
+            await slave.close()
+            await master.wait_closed()
+            # the master's connection lost: a reset, no CLOSE
+            master, slave = await ws_pair(m, "c-lost")
+            master.transport.abort()
+            await slave.wait_closed()
+            # a master alone: the pairing time-out
+            master = await ws_connect(m, "/attach/c-pair/master")
+            await master.wait_closed()
+            # a linked pair that says nothing: the idle time-out
+            master, slave = await ws_pair(m, "c-idle")
+            await master.wait_closed()
+            await slave.wait_closed()
+        asyncio.run(run())
+        want = {("slave", "closed"): 1, ("master", "lost"): 1,
+                ("reflector", "pairing_timeout"): 1,
+                ("reflector", "idle_timeout"): 1}
+
+        def ends():
+            s = parse(scrape(m)[1])
+            return {(dict(lab)["closed_by"], dict(lab)["cause"]): v
+                    for (n, lab), v in s.items()
+                    if n == "medusa_sessions_ended_total"}
+        wait_until(lambda: sum(ends().values()) == 4,
+                   what="four ends in /metrics")
+        got = ends()
+        self.assertEqual({k: v for k, v in got.items() if v}, want)
+        # Every pair of labels is on the page, zero or not.
+        self.assertEqual(len(got), 8)
+        for sid, cause in (("c-slave", "closed"), ("c-lost", "lost"),
+                           ("c-pair", "pairing_timeout"),
+                           ("c-idle", "idle_timeout")):
+            line = m.wait_log(lambda l, sid=sid: l.get("msg") ==
+                              "session ended" and l.get("session") == sid)
+            self.assertEqual(line["end_cause"], cause, sid)
+
+    def test_shutdown_is_a_cause(self):
+        m = Medusa(workers=1)
+        self.addCleanup(lambda: m.proc.poll() is None and m.stop())
+
+        async def run():
+            master, slave = await ws_pair(m, "c-stop")
+            m.proc.send_signal(signal.SIGTERM)
+            await master.wait_closed()
+            await slave.wait_closed()
+            return master.close_code, slave.close_code
+        self.assertEqual(asyncio.run(run()), (1001, 1001))
+        self.assertEqual(m.stop(), 0)
+        line = m.wait_log(lambda l: l.get("msg") == "session ended" and
+                          l.get("session") == "c-stop")
+        self.assertEqual((line["closed_by"], line["end_cause"]),
+                         ("reflector", "shutdown"))

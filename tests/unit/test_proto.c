@@ -455,6 +455,94 @@ START_TEST(test_report)
 }
 END_TEST
 
+/*
+ * proto_evc_desc(): a table of rows, then what every entry must be: a
+ * family, help on a family's first entry, a family's entries
+ * consecutive and told apart by their labels.
+ */
+START_TEST(test_evc_desc)
+{
+	static const struct {
+		int		evc;
+		const char	*family, *label, *value, *label2, *value2;
+	} rows[] = {
+		{ PROTO_EVC_ATT_101, "medusa_worker_attaches_total", "status",
+		    "101", NULL, NULL },
+		{ PROTO_EVC_ATT_OTHER, "medusa_worker_attaches_total",
+		    "status", "other", NULL, NULL },
+		{ PROTO_EVC_SESS_LINKED, "medusa_sessions_linked_total", NULL,
+		    NULL, NULL, NULL },
+		{ PROTO_EVC_END_MASTER_CLOSED, "medusa_sessions_ended_total",
+		    "closed_by", "master", "cause", "closed" },
+		{ PROTO_EVC_END_SLAVE_CLOSED, "medusa_sessions_ended_total",
+		    "closed_by", "slave", "cause", "closed" },
+		{ PROTO_EVC_END_MASTER_LOST, "medusa_sessions_ended_total",
+		    "closed_by", "master", "cause", "lost" },
+		{ PROTO_EVC_END_SLAVE_LOST, "medusa_sessions_ended_total",
+		    "closed_by", "slave", "cause", "lost" },
+		{ PROTO_EVC_END_PAIRING, "medusa_sessions_ended_total",
+		    "closed_by", "reflector", "cause", "pairing_timeout" },
+		{ PROTO_EVC_END_IDLE, "medusa_sessions_ended_total",
+		    "closed_by", "reflector", "cause", "idle_timeout" },
+		{ PROTO_EVC_END_SHUTDOWN, "medusa_sessions_ended_total",
+		    "closed_by", "reflector", "cause", "shutdown" },
+		{ PROTO_EVC_END_YIELD, "medusa_sessions_ended_total",
+		    "closed_by", "reflector", "cause", "yield" },
+		{ PROTO_EVC_BYTES_S2M, "medusa_session_bytes_total",
+		    "direction", "slave_to_master", NULL, NULL },
+		{ PROTO_EVC_AUTH_FIRST, "medusa_auth_refusals_total", "cause",
+		    "missing", NULL, NULL },
+		{ PROTO_EVC_AUTH_LAST, "medusa_auth_refusals_total", "cause",
+		    "other_account", NULL, NULL },
+		{ PROTO_EVC_RESUME_ENDED, "medusa_resume_refusals_total",
+		    "cause", "session_ended", NULL, NULL },
+	};
+#define	STREQ_OR_NULL(a, b)	((a) == NULL ? (b) == NULL : \
+	(b) != NULL && strcmp((a), (b)) == 0)
+
+	for (size_t i = 0; i < sizeof (rows) / sizeof (rows[0]); i++) {
+		const struct proto_evc_desc *d = proto_evc_desc(rows[i].evc);
+
+		ck_assert_ptr_nonnull(d);
+		ck_assert_str_eq(d->ped_family, rows[i].family);
+		ck_assert_msg(STREQ_OR_NULL(d->ped_label, rows[i].label) &&
+		    STREQ_OR_NULL(d->ped_value, rows[i].value) &&
+		    STREQ_OR_NULL(d->ped_label2, rows[i].label2) &&
+		    STREQ_OR_NULL(d->ped_value2, rows[i].value2),
+		    "row %zu: labels", i);
+	}
+	ck_assert_ptr_null(proto_evc_desc(-1));
+	ck_assert_ptr_null(proto_evc_desc(PROTO_EVC_MAX));
+	for (int k = 0; k < PROTO_EVC_MAX; k++) {
+		const struct proto_evc_desc *d = proto_evc_desc(k);
+		const struct proto_evc_desc *p = k > 0 ?
+		    proto_evc_desc(k - 1) : NULL;
+		bool first = p == NULL ||
+		    strcmp(p->ped_family, d->ped_family) != 0;
+
+		ck_assert_msg(d->ped_family != NULL, "entry %d", k);
+		ck_assert_msg(!first || d->ped_help != NULL,
+		    "entry %d: a family's first entry has help", k);
+		ck_assert_msg(d->ped_label2 == NULL || d->ped_label != NULL,
+		    "entry %d", k);
+		for (int j = 0; j < k; j++) {
+			const struct proto_evc_desc *e = proto_evc_desc(j);
+
+			if (strcmp(e->ped_family, d->ped_family) != 0)
+				continue;
+			/* consecutive, and no two alike */
+			ck_assert_msg(j == k - 1 || strcmp(proto_evc_desc(
+			    j + 1)->ped_family, d->ped_family) == 0,
+			    "entry %d: family %s apart", k, d->ped_family);
+			ck_assert_msg(!(STREQ_OR_NULL(e->ped_value,
+			    d->ped_value) && STREQ_OR_NULL(e->ped_value2,
+			    d->ped_value2)), "entries %d and %d alike", j, k);
+		}
+	}
+#undef	STREQ_OR_NULL
+}
+END_TEST
+
 START_TEST(test_status_req_and_shutdown)
 {
 	static const uint32_t modes[] = { PROTO_SHUTDOWN_CLOSE,
@@ -927,7 +1015,7 @@ build(msgpack_sbuffer *sb, const char *spec)
 }
 
 #define	DIRC	"A13 U1 U2 U3 U4 U5 U6 U7 U8 U9 U10 U11 U12 U13"
-#define	EVC	"A31 U1 U2 U3 U4 U5 U6 U7 U8 U9 U10 U11 U12 U13 U14 U15 U16 U17 U18 U19 U20 U21 U22 U23 U24 U25 U26 U27 U28 U29 U30 U31"
+#define	EVC	"A36 U1 U2 U3 U4 U5 U6 U7 U8 U9 U10 U11 U12 U13 U14 U15 U16 U17 U18 U19 U20 U21 U22 U23 U24 U25 U26 U27 U28 U29 U30 U31 U32 U33 U34 U35 U36"
 #define	HIST	"A39 U0 U1 U2 U3 U4 U0 U1 U2 U3 U4 U0 U1 U2 U3 U4 U0 U1 U2 U3 U4 U0 U1 U2 U3 U4 U0 U1 U2 U3 U4 U0 U1 U2 U3 U4 U0 U1 U2 U3"
 #define	EVH	" " EVC " " HIST
 #define	CFG_TAIL	"U600000 U3600000 U5000 U30000 U2000 U10000 U1048576 " \
@@ -1214,6 +1302,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_attach);
 	tcase_add_loop_test(tc, test_attach_batch, 0, PROTO_BATCH_MAX + 2);
 	tcase_add_test(tc, test_report);
+	tcase_add_test(tc, test_evc_desc);
 	tcase_add_test(tc, test_status_req_and_shutdown);
 	tcase_add_loop_test(tc, test_status_reply, 0, 4);
 	tcase_add_test(tc, test_two_frames);
