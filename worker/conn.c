@@ -679,7 +679,7 @@ conn_http_refuse(struct conn *c, int status, const char *code,
 	char resp[1024];
 	size_t n;
 
-	wmetrics_attach(status);
+	wmetrics_attach(c->c_role, status);
 	n = httpresp_error(resp, sizeof (resp), status, code, message, extra);
 	conn_move(c, CONN_HTTP_ERROR);
 	conn_timer(c, cn.cn_conf->wc_close);

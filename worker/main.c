@@ -439,7 +439,7 @@ worker_attach_local(struct conn *c, const char *key, size_t keylen,
 		    "Retry-After: 1\r\n" : NULL);
 		return;
 	}
-	wmetrics_attach(101);
+	wmetrics_attach(role, 101);
 	rn = wshandshake_response(resp, sizeof (resp), accept);
 	/* The 101 and what joining sends (linkup or wait) in one write. */
 	conn_cork(c);

@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "proto.h"
+#include "route.h"
 #include "worker.h"
 
 _Static_assert(PROTO_EVC_AUTH_LAST - PROTO_EVC_AUTH_FIRST + 1 ==
@@ -32,9 +33,9 @@ wmetrics_count(int counter, uint64_t n)
 		wm.wm_ev[counter] += n;
 }
 
-/* An attach answered with an HTTP status (101: upgraded). */
+/* An attach of a role answered with an HTTP status (101: upgraded). */
 void
-wmetrics_attach(int status)
+wmetrics_attach(int role, int status)
 {
 	static const int st[] = { 101, 400, 401, 403, 404, 409, 410, 503 };
 	int i;
@@ -43,7 +44,9 @@ wmetrics_attach(int status)
 		if (st[i] == status)
 			break;
 	}
-	wm.wm_ev[PROTO_EVC_ATT_101 + i]++;	/* the last: ATT_OTHER */
+	/* i past the table: ATT_OTHER */
+	wm.wm_ev[(role == ROLE_SLAVE ? PROTO_EVC_ATT_SLAVE :
+	    PROTO_EVC_ATT_101) + i]++;
 }
 
 void

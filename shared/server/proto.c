@@ -1109,8 +1109,9 @@ proto_dirc_name(int counter)
 const struct proto_evc_desc *
 proto_evc_desc(int counter)
 {
-#define	ATT(v)	{ "medusa_worker_attaches_total", "Attaches the workers " \
-	"answered, by HTTP status (101: upgraded)", "status", v }
+#define	ATT(r, v)	{ "medusa_worker_attaches_total", "Attaches the " \
+	"workers answered, by role and HTTP status (101: upgraded)", "role", \
+	r, "status", v }
 #define	END(by, why)	{ "medusa_sessions_ended_total", "Sessions " \
 	"ended, by who closed and why", "closed_by", by, "cause", why }
 #define	AUTH(v)	{ "medusa_auth_refusals_total", "Credentials refused, " \
@@ -1118,8 +1119,14 @@ proto_evc_desc(int counter)
 #define	RES(v)	{ "medusa_resume_refusals_total", "Resume attaches " \
 	"refused, by cause", "cause", v }
 	static const struct proto_evc_desc d[PROTO_EVC_MAX] = {
-		ATT("101"), ATT("400"), ATT("401"), ATT("403"), ATT("404"),
-		ATT("409"), ATT("410"), ATT("503"), ATT("other"),
+		ATT("master", "101"), ATT("master", "400"),
+		ATT("master", "401"), ATT("master", "403"),
+		ATT("master", "404"), ATT("master", "409"),
+		ATT("master", "410"), ATT("master", "503"),
+		ATT("master", "other"),
+		ATT("slave", "101"), ATT("slave", "400"), ATT("slave", "401"),
+		ATT("slave", "403"), ATT("slave", "404"), ATT("slave", "409"),
+		ATT("slave", "410"), ATT("slave", "503"), ATT("slave", "other"),
 		{ "medusa_sessions_linked_total", "Sessions linked up (both "
 		    "sides joined; counted once)", NULL, NULL },
 		END("master", "closed"), END("slave", "closed"),

@@ -219,7 +219,10 @@ enum proto_dirc {
  * family are consecutive.
  */
 enum proto_evc {
-	/* Attaches the worker answered, by HTTP status. */
+	/*
+	 * Attaches the worker answered, by role and HTTP status: the
+	 * master's nine, then the slave's nine in the same order.
+	 */
 	PROTO_EVC_ATT_101 = 0,
 	PROTO_EVC_ATT_400,
 	PROTO_EVC_ATT_401,
@@ -229,6 +232,8 @@ enum proto_evc {
 	PROTO_EVC_ATT_410,
 	PROTO_EVC_ATT_503,
 	PROTO_EVC_ATT_OTHER,
+	PROTO_EVC_ATT_SLAVE,		/* + (the master's entry) */
+	PROTO_EVC_ATT_SLAVE_LAST = PROTO_EVC_ATT_SLAVE + PROTO_EVC_ATT_OTHER,
 	/*
 	 * Sessions linked up (the first linkup); ended, by who closed and
 	 * why: a side's CLOSE, a side's connection lost without one (a

@@ -95,8 +95,9 @@ class TestMetrics(unittest.TestCase):
                                  "medusa_sessions_ended_total") >= 3,
                    what="the ends in /metrics")
         s = parse(scrape(self.m)[1])
-        self.assertEqual(s[("medusa_worker_attaches_total",
-                            (("status", "101"),))], 6)
+        for role in ("master", "slave"):
+            self.assertEqual(s[("medusa_worker_attaches_total",
+                                (("role", role), ("status", "101")))], 3)
         self.assertEqual(s[("medusa_sessions_linked_total", ())], 3)
         self.assertEqual(s[("medusa_sessions_ended_total",
                             (("cause", "closed"), ("closed_by", "master")))],
@@ -123,7 +124,8 @@ class TestMetrics(unittest.TestCase):
             return got[:2]
         self.assertEqual(asyncio.run(dup()), (409, "SessionExists"))
         wait_until(lambda: parse(scrape(self.m)[1]).get(
-            ("medusa_worker_attaches_total", (("status", "409"),))) == 1,
+            ("medusa_worker_attaches_total",
+             (("role", "master"), ("status", "409")))) == 1,
             what="the 409 counted")
         # No account or session id in any label.
         self.assertNotIn("met0", text)

@@ -466,10 +466,17 @@ START_TEST(test_evc_desc)
 		int		evc;
 		const char	*family, *label, *value, *label2, *value2;
 	} rows[] = {
-		{ PROTO_EVC_ATT_101, "medusa_worker_attaches_total", "status",
-		    "101", NULL, NULL },
-		{ PROTO_EVC_ATT_OTHER, "medusa_worker_attaches_total",
-		    "status", "other", NULL, NULL },
+		{ PROTO_EVC_ATT_101, "medusa_worker_attaches_total", "role",
+		    "master", "status", "101" },
+		{ PROTO_EVC_ATT_OTHER, "medusa_worker_attaches_total", "role",
+		    "master", "status", "other" },
+		{ PROTO_EVC_ATT_SLAVE, "medusa_worker_attaches_total", "role",
+		    "slave", "status", "101" },
+		{ PROTO_EVC_ATT_SLAVE + PROTO_EVC_ATT_409 - PROTO_EVC_ATT_101,
+		    "medusa_worker_attaches_total", "role", "slave", "status",
+		    "409" },
+		{ PROTO_EVC_ATT_SLAVE_LAST, "medusa_worker_attaches_total",
+		    "role", "slave", "status", "other" },
 		{ PROTO_EVC_SESS_LINKED, "medusa_sessions_linked_total", NULL,
 		    NULL, NULL, NULL },
 		{ PROTO_EVC_END_MASTER_CLOSED, "medusa_sessions_ended_total",
@@ -1015,7 +1022,7 @@ build(msgpack_sbuffer *sb, const char *spec)
 }
 
 #define	DIRC	"A13 U1 U2 U3 U4 U5 U6 U7 U8 U9 U10 U11 U12 U13"
-#define	EVC	"A36 U1 U2 U3 U4 U5 U6 U7 U8 U9 U10 U11 U12 U13 U14 U15 U16 U17 U18 U19 U20 U21 U22 U23 U24 U25 U26 U27 U28 U29 U30 U31 U32 U33 U34 U35 U36"
+#define	EVC	"A45 U1 U2 U3 U4 U5 U6 U7 U8 U9 U10 U11 U12 U13 U14 U15 U16 U17 U18 U19 U20 U21 U22 U23 U24 U25 U26 U27 U28 U29 U30 U31 U32 U33 U34 U35 U36 U37 U38 U39 U40 U41 U42 U43 U44 U45"
 #define	HIST	"A39 U0 U1 U2 U3 U4 U0 U1 U2 U3 U4 U0 U1 U2 U3 U4 U0 U1 U2 U3 U4 U0 U1 U2 U3 U4 U0 U1 U2 U3 U4 U0 U1 U2 U3 U4 U0 U1 U2 U3"
 #define	EVH	" " EVC " " HIST
 #define	CFG_TAIL	"U600000 U3600000 U5000 U30000 U2000 U10000 U1048576 " \
