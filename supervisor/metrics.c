@@ -15,8 +15,10 @@
  *     carries its running totals; when a process goes, workers_free()
  *     adds its last REPORT to its shard's sh_gone_* counts, so a total is
  *     the shard's gone counts plus its live processes' last REPORTs, and
- *     never goes back over a rolling restart or a crash.  A crashed worker
- *     loses at most what it relayed after its last REPORT (one interval).
+ *     never goes back over a rolling restart or a crash.  A worker that
+ *     exits cleanly sends a final REPORT (workers_child_cb() reads it even
+ *     when the exit is seen first); a crashed worker loses at most what
+ *     it relayed after its last REPORT (one interval).
  *   - The session directory's counters (issue 16: Redis requests,
  *     errors, claims, forwards, ...), the same way: gone + live, summed
  *     over the shards (medusa_directory_*_total).

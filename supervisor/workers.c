@@ -840,6 +840,25 @@ workers_ensure(struct shard *sh, struct wproc *dead)
 	workers_replace(sh, dead);
 }
 
+/*
+ * The last frames of a worker that exited: a worker on its way out sends
+ * a final REPORT (so that its last second of counts is not lost), and its
+ * exit may be seen before its channel is read.  Only REPORTs are taken
+ * now; anything else has no one to act on it.
+ */
+static int
+workers_final_frame(void *arg, const uint8_t *b, size_t n)
+{
+	struct wproc *w = arg;
+	struct proto_report r;
+	char err[128];
+
+	if (proto_type(b, n) == PROTO_REPORT &&
+	    proto_dec_report(b, n, &r, err, sizeof (err)) == 0)
+		w->wp_report = r;
+	return (CTLCHAN_NEXT);
+}
+
 static void
 workers_child_cb(EV_P_ ev_child *c, int revents)
 {
@@ -852,6 +871,8 @@ workers_child_cb(EV_P_ ev_child *c, int revents)
 
 	(void) revents;
 	ev_child_stop(EV_A_ c);
+	if (w->wp_ctl.cc_fd >= 0)
+		(void) ctlchan_pump(&w->wp_ctl, workers_final_frame, w, 64);
 	workers_channel_down(w);
 	if (!expected || (WIFSIGNALED(st) && WTERMSIG(st) != SIGTERM &&
 	    WTERMSIG(st) != SIGKILL) || (WIFEXITED(st) && WEXITSTATUS(st) != 0))

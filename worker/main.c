@@ -100,6 +100,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -866,6 +867,33 @@ worker_report_cb(EV_P_ ev_timer *w, int revents)
 
 /* --- lifecycle --------------------------------------------------------- */
 
+/*
+ * On a clean exit (a stop, a drain, a retirement after a handoff), one
+ * last REPORT, so that the supervisor's totals lose nothing of the time
+ * since the previous one (a crash loses at most that second).  What is
+ * queued is flushed for up to WORKER_FINAL_FLUSH_MS: the supervisor may
+ * be gone, and the exit must not wait on it.
+ */
+#define	WORKER_FINAL_FLUSH_MS	1000
+
+static void
+worker_final_report(void)
+{
+	uint64_t until = netutil_now_ms() + WORKER_FINAL_FLUSH_MS;
+
+	worker_report_cb(wk.w_loop, &wk.w_report, 0);
+	while (wk.w_ctl.cc_fd >= 0) {
+		struct pollfd pfd = { .fd = wk.w_ctl.cc_fd, .events = POLLOUT };
+		uint64_t now = netutil_now_ms();
+		int r = ctlchan_flush(&wk.w_ctl);
+
+		if (r != 0 || now >= until)
+			break;
+		if (poll(&pfd, 1, (int)(until - now)) < 0 && errno != EINTR)
+			break;
+	}
+}
+
 static void
 worker_reaper_cb(EV_P_ ev_prepare *w, int revents)
 {
@@ -1044,6 +1072,7 @@ main(int argc, char **argv)
 
 	ev_run(wk.w_loop, 0);
 
+	worker_final_report();
 	wauth_fini();
 	mlog(MLOG_INFO, "worker exiting", "connections=%zu", conn_count());
 	return (0);

@@ -1326,7 +1326,11 @@ session_thaw(const struct proto_session *m, const int *fds)
 	s->s_msgs = m->ps_msgs;
 	s->s_resumable = m->ps_resumable;
 	s->s_bytes_s2m = m->ps_bytes_s2m;
-	s->s_linked = m->ps_state == SSTATE_FORWARDING;
+	/*
+	 * Counted where it first linked up: forwarding, or resumable (set
+	 * at a linkup) with a side away.
+	 */
+	s->s_linked = m->ps_state == SSTATE_FORWARDING || m->ps_resumable;
 	for (int f = 0; f < 2; f++)
 		(void) snprintf(s->s_fp[f], sizeof (s->s_fp[0]), "%.*s",
 		    (int)m->ps_fp[f].ps_n, m->ps_fp[f].ps_p);

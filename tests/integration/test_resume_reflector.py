@@ -266,6 +266,49 @@ class ResumeReflectorTest(AsyncTestCase):
         await m2.close()
         await s2.close()
 
+    async def test_a_side_away_over_a_handoff_is_linked_once(self):
+        # A reflector of its own: its counters are this test's alone.
+        from test_metrics import parse, scrape
+        mm = Medusa(workers=1, config={"secret_file": self.secret})
+        self.addCleanup(lambda: mm.proc.poll() is None and mm.stop())
+        main, self.m = self.m, mm
+        try:
+            sid = self.sid()
+            m, s, lm, ls = await self.pair(sid)
+            m.transport.abort()
+            self.assertEqual(await ws_recv(s), DETACHED)
+            # The session, its master away, moves to a new worker.
+            mark = mm.mark()
+            mm.proc.send_signal(signal.SIGHUP)
+            await asyncio.get_running_loop().run_in_executor(
+                None, lambda: mm.wait_msg("rolling restart finished",
+                                          start=mark, timeout=TIMEOUT * 3))
+            m2 = await self.ws(sid, "master", RESUME + [
+                ("X-Medusa-Resume-Token", lm["token"])])
+            linkup_of(await ws_recv(s))
+            linkup_of(await ws_recv(m2))
+            await s.send(b"moved")
+            self.assertEqual(await ws_recv(m2), b"moved")
+            await m2.close()
+            await s.wait_closed()
+        finally:
+            self.m = main
+
+        def ended():
+            return parse(scrape(mm)[1]).get(
+                ("medusa_sessions_ended_total",
+                 (("cause", "closed"), ("closed_by", "master"))))
+        await asyncio.get_running_loop().run_in_executor(
+            None, lambda: wait_until(lambda: ended() == 1,
+                                     what="the end in /metrics"))
+        samples = parse(scrape(mm)[1])
+        # One session: linked up once, though its master came back
+        # after a handoff.
+        self.assertEqual(samples[("medusa_sessions_linked_total", ())], 1)
+        self.assertEqual(
+            samples[("medusa_session_linkup_seconds_count", ())], 1)
+        self.assertEqual(samples[("medusa_resumes_total", ())], 1)
+
 
 if __name__ == "__main__":
     unittest.main()
