@@ -51,6 +51,11 @@ VALGRIND_NOISE = ("Warning: noted but unhandled ioctl",
                   "See README_MISSING_SYSCALL_OR_IOCTL")
 
 
+# LeakSanitizer's tracer, when the process it checks at exit is killed
+# under it (SIGKILL from a test's clean-up): not a finding about our code.
+KILLED_NOISE = ("Unable to get registers from thread",)
+
+
 def _is_report(line):
     """A sanitizer's or valgrind's report line (valgrind's start ==PID==)."""
     if any(m in line for m in SANITIZER_MARKS):
@@ -203,8 +208,10 @@ class LogProc:
             self.proc.stderr.close()
 
     def sanitizer_reports(self):
+        killed = getattr(self, "killed", False)
         with self.cond:
-            return [l for l in self.raw if _is_report(l)]
+            return [l for l in self.raw if _is_report(l) and not (
+                killed and any(m in l for m in KILLED_NOISE))]
 
     def check_clean(self, testcase):
         bad = self.sanitizer_reports()
@@ -297,6 +304,7 @@ class Agent(LogProc):
             except subprocess.TimeoutExpired:
                 pass
         if self.proc.poll() is None:
+            self.killed = True
             self.proc.kill()
         rc = self.proc.wait()
         self._reap()
