@@ -133,6 +133,20 @@ dir_reply_cb(redisAsyncContext *ac, void *reply, void *priv)
 		free(r);
 		return;
 	}
+	/*
+	 * A claim (or takeover) that Redis granted after its time-out: the
+	 * session was told "down" and does not hold it, so nothing would
+	 * refresh or release it; an orphan until its TTL.  Released now
+	 * (compare-and-delete: only while it is still this fence's).
+	 */
+	if (r->dr_done && rep->type == REDIS_REPLY_STATUS &&
+	    (r->dr_op == DOP_CLAIM || r->dr_op == DOP_TAKEOVER)) {
+		mlog(MLOG_DEBUG, "a claim granted after its time-out; "
+		    "releasing it", "key=%s", r->dr_key);
+		r->dr_op = DOP_RELEASE;
+		dir_issue(r);
+		return;
+	}
 	switch (r->dr_op) {
 	case DOP_CLAIM:
 		if (rep->type == REDIS_REPLY_STATUS) {

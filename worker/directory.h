@@ -1,14 +1,16 @@
 /*
  * directory.h: the worker's client of the session directory (issue 16), a
- * Redis server shared by the deployment's reflector hosts.  Not yet called
- * by the attach path (see the README's directory section for the state).
+ * Redis server shared by the deployment's reflector hosts; the session
+ * table (worker/session.c) claims, refreshes and releases through it and
+ * the attach path looks owners up (worker/forward.c).
  *
  * Keys are "medusa:s:<account>/<id>", values "<advertise> <fence>" (fence:
  * 128 random bits in hex, so a stale owner can never refresh or delete a
  * claim that is no longer its own).  Every call is asynchronous (hiredis
  * through its libev adapter, on the worker's loop); each request has a
  * time-out (DIR_TIMEOUT) after which its callback hears DIR_DOWN and the
- * late answer is dropped.  While Redis is unreachable every request
+ * late answer is dropped, but for a claim that Redis granted late: that
+ * one is released at once (no one would refresh or release it).  While Redis is unreachable every request
  * answers DIR_DOWN at once, the outage is logged once (rate-limited) and
  * counted, and the connection is retried with jittered exponential
  * back-off (0.1 s doubling to 5 s).

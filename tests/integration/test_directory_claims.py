@@ -203,6 +203,42 @@ class ClaimsTest(unittest.TestCase):
         self.assertEqual(counters(m)["claim_takeovers"], 1)
         wait_until(lambda: self.get("stale") == "", what="released")
 
+    def calls(self, command):
+        """How many times Redis ran a command (INFO commandstats)."""
+        for line in self.redis.cmd("INFO", "commandstats").splitlines():
+            if line.startswith("cmdstat_%s:" % command):
+                return int(line.split("calls=")[1].split(",")[0])
+        return 0
+
+    def test_a_claim_granted_after_its_time_out_is_released(self):
+        m = self.reflector(ttl=60, workers=1)
+        evals = self.calls("eval")
+        # Writes wait 1.5 s: the claim (SET NX) times out (0.2 s), the
+        # session is served here unclaimed, then Redis grants it.
+        self.assertEqual(self.redis.cmd("CLIENT", "PAUSE", "1500", "WRITE"),
+                         "OK")
+
+        async def run():
+            loop = asyncio.get_running_loop()
+            master = await ws_connect(m, "/attach/late/master")
+            self.assertEqual(await ws_recv(master), WAIT)
+            await loop.run_in_executor(None, lambda: wait_until(
+                lambda: counters(m).get("directory_timeouts", 0) >= 1,
+                what="the claim's time-out"))
+            # Granted late, then released (the compare-and-delete EVAL):
+            # not left to lapse in 60 s with no one to refresh it.
+            await loop.run_in_executor(None, lambda: wait_until(
+                lambda: self.calls("set") >= 1 and
+                self.calls("eval") > evals,
+                what="the late claim released"))
+            self.assertEqual(self.get("late"), "")
+            slave = await ws_connect(m, "/attach/late/slave")
+            self.assertEqual(await ws_recv(slave), LINKUP)
+            self.assertEqual(await ws_recv(master), LINKUP)
+            for ws in (master, slave):
+                await ws.close()
+        asyncio.run(run())
+
     def test_redis_outage_and_return(self):
         m = self.reflector()
         port = self.redis.port
