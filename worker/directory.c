@@ -18,6 +18,13 @@
 #define	DIR_BACKOFF_MAX	5.0
 #define	DIR_INFLIGHT_MAX 4096	/* requests waiting for Redis */
 #define	DIR_REFRESH_MAX	(DIR_INFLIGHT_MAX * 3 / 4)	/* of them refreshes */
+/*
+ * Releases waiting for room in the backlog: sessions that end together (a
+ * shutdown, a load generator gone) release their claims in a burst; those
+ * past the backlog wait here rather than lapse in the TTL.  One per
+ * session at most; past this bound they lapse.
+ */
+#define	DIR_WAIT_MAX	(1u << 18)
 
 /* Compare scripts: act only while the value is still ours. */
 static const char dir_script_refresh[] =
@@ -42,6 +49,7 @@ struct dir_req {
 	int		dr_done;	/* answered (or timed out) */
 	int		dr_claim;	/* a claim (its GET may take over) */
 	ev_timer	dr_timer;
+	struct dir_req	*dr_next;	/* waiting for room (releases) */
 	char		dr_key[512];
 };
 
@@ -56,12 +64,18 @@ static struct {
 	double			d_backoff;
 	ev_timer		d_retry;
 	unsigned		d_inflight;
+	struct dir_req		*d_wait;	/* releases waiting for room */
+	struct dir_req		**d_wait_tail;
+	unsigned		d_nwait;
+	unsigned		d_releasing;	/* releases not yet answered */
 	struct mlog_limit	d_warn;
 	struct dir_counters	d_ct;
 } dir;
 
 static void dir_connect(void);
 static void dir_issue(struct dir_req *);
+static void dir_pump_waiting(void);
+static void dir_drop_waiting(void);
 
 static void
 dir_answer(struct dir_req *r, int result, const char *addr)
@@ -70,6 +84,8 @@ dir_answer(struct dir_req *r, int result, const char *addr)
 		return;
 	r->dr_done = 1;
 	ev_timer_stop(dir.d_loop, &r->dr_timer);
+	if (r->dr_op == DOP_RELEASE)
+		dir.d_releasing--;
 	if (result == DIR_DOWN)
 		dir.d_ct.dc_errors++;
 	if (r->dr_cb != NULL)
@@ -119,7 +135,7 @@ dir_owner(const redisReply *rep, char *addr, size_t cap)
 }
 
 static void
-dir_reply_cb(redisAsyncContext *ac, void *reply, void *priv)
+dir_reply(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct dir_req *r = priv;
 	redisReply *rep = reply;
@@ -193,6 +209,15 @@ dir_reply_cb(redisAsyncContext *ac, void *reply, void *priv)
 	free(r);
 }
 
+/* A reply (NULL: the connection is gone); then room for a waiting release. */
+static void
+dir_reply_cb(redisAsyncContext *ac, void *reply, void *priv)
+{
+	dir_reply(ac, reply, priv);
+	if (dir.d_ac != NULL && dir.d_up)
+		dir_pump_waiting();
+}
+
 static void
 dir_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -243,6 +268,7 @@ dir_disconnect_cb(const redisAsyncContext *ac, int status)
 	(void) status;
 	dir.d_ac = NULL;
 	dir.d_up = 0;
+	dir_drop_waiting();
 	if (dir.d_on) {
 		dir_outage("disconnected");
 		dir_schedule_retry();
@@ -281,6 +307,17 @@ dir_issue(struct dir_req *r)
 	char val[DIR_VALUE_MAX];
 	int rv = REDIS_ERR;
 
+	if (dir.d_ac != NULL && dir.d_up && dir.d_inflight >= DIR_INFLIGHT_MAX &&
+	    r->dr_op == DOP_RELEASE && !r->dr_done &&
+	    dir.d_nwait < DIR_WAIT_MAX) {
+		/* Its time-out runs from when it is sent. */
+		ev_timer_stop(dir.d_loop, &r->dr_timer);
+		r->dr_next = NULL;
+		*dir.d_wait_tail = r;
+		dir.d_wait_tail = &r->dr_next;
+		dir.d_nwait++;
+		return;
+	}
 	if (dir.d_ac == NULL || !dir.d_up ||
 	    dir.d_inflight >= DIR_INFLIGHT_MAX) {
 		dir_outage(dir.d_ac == NULL ? "not connected" : "backlog");
@@ -333,6 +370,38 @@ dir_issue(struct dir_req *r)
 	dir.d_inflight++;
 }
 
+/* Send waiting releases while the backlog has room. */
+static void
+dir_pump_waiting(void)
+{
+	struct dir_req *r;
+
+	while ((r = dir.d_wait) != NULL && dir.d_inflight < DIR_INFLIGHT_MAX) {
+		dir.d_wait = r->dr_next;
+		if (dir.d_wait == NULL)
+			dir.d_wait_tail = &dir.d_wait;
+		dir.d_nwait--;
+		ev_timer_set(&r->dr_timer, DIR_TIMEOUT, 0);
+		ev_timer_start(dir.d_loop, &r->dr_timer);
+		dir_issue(r);
+	}
+}
+
+/* The connection is gone: waiting releases cannot be sent (they lapse). */
+static void
+dir_drop_waiting(void)
+{
+	struct dir_req *r;
+
+	while ((r = dir.d_wait) != NULL) {
+		dir.d_wait = r->dr_next;
+		dir_answer(r, DIR_DOWN, NULL);
+		free(r);
+	}
+	dir.d_wait_tail = &dir.d_wait;
+	dir.d_nwait = 0;
+}
+
 static void
 dir_start(enum dir_op op, const char *key, const char *fence, dir_cb_t *cb,
     void *arg)
@@ -358,6 +427,8 @@ dir_start(enum dir_op op, const char *key, const char *fence, dir_cb_t *cb,
 	r->dr_timer.data = r;
 	ev_timer_start(dir.d_loop, &r->dr_timer);
 	dir.d_ct.dc_requests++;
+	if (op == DOP_RELEASE)
+		dir.d_releasing++;
 	dir_issue(r);
 }
 
@@ -376,6 +447,7 @@ dir_init(struct ev_loop *loop, const char *url, const char *advertise,
 	snprintf(dir.d_advertise, sizeof (dir.d_advertise), "%s", advertise);
 	dir.d_ttl_ms = (long long)(ttl * 1000);
 	dir.d_backoff = DIR_BACKOFF_MIN;
+	dir.d_wait_tail = &dir.d_wait;
 	ev_timer_init(&dir.d_retry, dir_retry_cb, 0, 0);
 	dir.d_on = 1;
 	dir_connect();
@@ -389,6 +461,7 @@ dir_fini(void)
 		return;
 	dir.d_on = 0;
 	ev_timer_stop(dir.d_loop, &dir.d_retry);
+	dir_drop_waiting();
 	/* Pending callbacks hear DIR_DOWN (a NULL reply) and free theirs. */
 	if (dir.d_ac != NULL)
 		redisAsyncFree(dir.d_ac);
@@ -399,6 +472,13 @@ int
 dir_enabled(void)
 {
 	return (dir.d_on);
+}
+
+int
+dir_releasing(void)
+{
+	return (dir.d_on && dir.d_ac != NULL && dir.d_up &&
+	    dir.d_releasing > 0);
 }
 
 void

@@ -52,6 +52,13 @@ int dir_init(struct ev_loop *, const char *url, const char *advertise,
 void dir_fini(void);
 /* Whether a directory is configured. */
 int dir_enabled(void);
+/*
+ * Whether releases are still on their way (sent and not yet answered or
+ * timed out, or waiting for room): a worker on its way out waits for them
+ * (bounded by its shutdown time-out), so that a stopping host's claims
+ * are deleted rather than left to lapse.
+ */
+int dir_releasing(void);
 /* A fresh fence (fence[DIR_FENCE_LEN + 1]). */
 void dir_fence(char *fence);
 

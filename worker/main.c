@@ -84,7 +84,10 @@
  * limit's 503 here instead.  A claim is refreshed every claim_ttl/3 while its
  * session lives (a round spread over that interval with a cursor, the
  * backlog bounded: session_refresh_cb) and removed at its end, by compare
- * scripts that act only on the session's own fence; a stale claim of
+ * scripts that act only on the session's own fence (releases past the
+ * backlog wait for room rather than lapse; a worker on its way out waits,
+ * within its shutdown time-out, until they are answered; a claim granted
+ * after its time-out is released at once); a stale claim of
  * this host is taken over.  An attach another host forwarded
  * here carries X-Medusa-Hop (whop.c): believed (mac with the deployment's
  * secret, time window, fresh nonce), it needs no credential; otherwise it
@@ -902,7 +905,8 @@ worker_reaper_cb(EV_P_ ev_prepare *w, int revents)
 	conn_reap();
 	session_reap();
 	mlog_flush();
-	if (handoff_busy())
+	/* A stopping host deletes its claims rather than let them lapse. */
+	if (handoff_busy() || dir_releasing())
 		return;
 	if (wk.w_shutdown == PROTO_SHUTDOWN_CLOSE && conn_count() == 0)
 		ev_break(EV_A_ EVBREAK_ALL);

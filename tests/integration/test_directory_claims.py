@@ -175,10 +175,48 @@ class ClaimsTest(unittest.TestCase):
                 bench.kill()
                 bench.communicate()
         # The bench's sessions ended: their claims are gone (released;
-        # the releases of 6000 sessions ending at once overflow the
-        # backlog, and those claims lapse within the TTL).
+        # test_a_burst_of_ends_deletes_every_claim has a TTL that cannot
+        # hide a lapse).
         wait_until(lambda: self.claims()[0] == 0, timeout=TIMEOUT * 3,
                    every=0.2, what="every claim gone")
+
+    def hold(self, m, n, secs):
+        """medusa-bench holding n idle paired sessions on m; returns once
+        90% of them are claimed in Redis."""
+        bench = subprocess.Popen(
+            [BENCH, "idle", "--url", "ws://127.0.0.1:%d" % m.port, "-s",
+             str(n), "-c", "200", "-d", str(secs), "--src-addrs", "8",
+             "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        self.addCleanup(lambda: bench.poll() is None and (
+            bench.kill(), bench.communicate()))
+        wait_until(lambda: self.claims()[0] >= n * 0.9 or
+                   bench.poll() is not None, timeout=TIMEOUT * 3,
+                   every=0.2, what="%d claims in Redis" % n)
+        if bench.poll() is not None:
+            self.fail("medusa-bench ended: %s" % (bench.communicate(),))
+        return bench
+
+    @unittest.skipUnless(os.path.exists(BENCH), "bin/medusa-bench not built")
+    def test_a_burst_of_ends_deletes_every_claim(self):
+        """6000 sessions ending at once (their client killed), then 6000
+        at a stop of the reflector: each burst of releases overflows the
+        backlog (4096); the rest wait for room, and a worker on its way
+        out waits for them, so every claim is deleted, none left to lapse
+        in the TTL (120 s here: longer than the test waits)."""
+        n = 6000
+        m = self.reflector(ttl=120, workers=1, **{
+            "max_connections": 3 * n, "max_connections_per_address": 3 * n})
+        bench = self.hold(m, n, 600)
+        bench.kill()
+        bench.communicate()
+        wait_until(lambda: self.claims()[0] == 0, timeout=TIMEOUT * 2,
+                   every=0.2, what="every claim deleted after the burst")
+        self.hold(m, n, 600)
+        self.assertEqual(m.stop(), 0)
+        self.assertEqual(self.claims()[0], 0)
+        self.assertFalse([l for l in m.logs if l.get("level", 0) >= 40 and
+                          "shutdown time-out" in l.get("msg", "")])
 
     def test_stale_own_claim_taken_over(self):
         m = self.reflector()
