@@ -50,7 +50,9 @@
  * status or signal and started again after a back-off (100 ms, doubling to
  * 10 s, reset once a worker has been up for a minute).  A worker that
  * breaks the protocol is killed and restarted.  Every second each worker
- * reports its counters (REPORT); /status asks for the session lists afresh.
+ * reports its counters (REPORT), and once more as it exits cleanly (read
+ * even when its exit is seen first: workers_child_cb); /status asks for
+ * the session lists afresh.
  * The counters flow so that none goes back: a REPORT carries the worker's
  * running totals (bytes, messages), and when a process goes workers_free()
  * adds its last REPORT to its shard's sh_gone_* counts; /metrics and the

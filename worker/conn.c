@@ -874,7 +874,7 @@ conn_fail(struct conn *c, uint16_t code, const char *why)
 		snprintf(reason, sizeof (reason), "%s: %s", conn_role_name(c),
 		    why);
 		session_peer_closed(c, WS_CLOSE_GOING_AWAY, (const uint8_t *)
-		    reason, strlen(reason));
+		    reason, strlen(reason), true);
 	}
 	/* Ours, if not sent already; theirs is not waited for. */
 	if (c->c_state == CONN_OPEN)
@@ -902,7 +902,7 @@ conn_on_close(struct conn *c, const uint8_t *p, size_t n)
 	    "close_code=%u", c->c_reqid, conn_sid(c), conn_role_name(c),
 	    (unsigned)code);
 	if (c->c_sess != NULL)
-		session_peer_closed(c, code, reason, rlen);
+		session_peer_closed(c, code, reason, rlen, false);
 	/* Echo their code (RFC 6455 5.5.1), the last we send, then finish. */
 	(void) conn_close_frame(c, code, NULL, 0, true);
 	conn_finish(c, CONN_CLOSED);

@@ -24,7 +24,8 @@
  * past the backlog wait here rather than lapse in the TTL.  One per
  * session at most; past this bound they lapse.
  */
-#define	DIR_WAIT_MAX	(1u << 18)
+#define	DIR_WAIT_MAX	(1u << 16)	/* about 40 MB of requests at most */
+#define	DIR_RECLAIMS	2	/* a claim's key gone before its GET: again */
 
 /* Compare scripts: act only while the value is still ours. */
 static const char dir_script_refresh[] =
@@ -48,6 +49,7 @@ struct dir_req {
 	void		*dr_arg;
 	int		dr_done;	/* answered (or timed out) */
 	int		dr_claim;	/* a claim (its GET may take over) */
+	int		dr_reclaims;	/* times claimed again (DIR_RECLAIMS) */
 	ev_timer	dr_timer;
 	struct dir_req	*dr_next;	/* waiting for room (releases) */
 	char		dr_key[512];
@@ -67,7 +69,6 @@ static struct {
 	struct dir_req		*d_wait;	/* releases waiting for room */
 	struct dir_req		**d_wait_tail;
 	unsigned		d_nwait;
-	unsigned		d_releasing;	/* releases not yet answered */
 	struct mlog_limit	d_warn;
 	struct dir_counters	d_ct;
 } dir;
@@ -84,8 +85,6 @@ dir_answer(struct dir_req *r, int result, const char *addr)
 		return;
 	r->dr_done = 1;
 	ev_timer_stop(dir.d_loop, &r->dr_timer);
-	if (r->dr_op == DOP_RELEASE)
-		dir.d_releasing--;
 	if (result == DIR_DOWN)
 		dir.d_ct.dc_errors++;
 	if (r->dr_cb != NULL)
@@ -179,7 +178,18 @@ dir_reply(redisAsyncContext *ac, void *reply, void *priv)
 		break;
 	case DOP_GET:
 		dir_owner(rep, addr, sizeof (addr));
-		if (addr[0] == '\0')
+		if (addr[0] == '\0' && r->dr_claim && !r->dr_done &&
+		    r->dr_reclaims < DIR_RECLAIMS) {
+			/*
+			 * Taken when we claimed, gone when we asked whose:
+			 * released meanwhile (by its owner, or by us: an
+			 * earlier claim of this session granted late).
+			 */
+			r->dr_reclaims++;
+			r->dr_op = DOP_CLAIM;
+			dir_issue(r);
+			return;
+		} else if (addr[0] == '\0')
 			dir_answer(r, DIR_NONE, NULL);
 		else if (strcmp(addr, dir.d_advertise) == 0 &&
 		    r->dr_claim && !r->dr_done) {
@@ -307,8 +317,8 @@ dir_issue(struct dir_req *r)
 	char val[DIR_VALUE_MAX];
 	int rv = REDIS_ERR;
 
-	if (dir.d_ac != NULL && dir.d_up && dir.d_inflight >= DIR_INFLIGHT_MAX &&
-	    r->dr_op == DOP_RELEASE && !r->dr_done &&
+	if (dir.d_ac != NULL && dir.d_up && r->dr_op == DOP_RELEASE &&
+	    dir.d_inflight >= DIR_INFLIGHT_MAX && !r->dr_done &&
 	    dir.d_nwait < DIR_WAIT_MAX) {
 		/* Its time-out runs from when it is sent. */
 		ev_timer_stop(dir.d_loop, &r->dr_timer);
@@ -427,8 +437,6 @@ dir_start(enum dir_op op, const char *key, const char *fence, dir_cb_t *cb,
 	r->dr_timer.data = r;
 	ev_timer_start(dir.d_loop, &r->dr_timer);
 	dir.d_ct.dc_requests++;
-	if (op == DOP_RELEASE)
-		dir.d_releasing++;
 	dir_issue(r);
 }
 
@@ -475,10 +483,10 @@ dir_enabled(void)
 }
 
 int
-dir_releasing(void)
+dir_busy(void)
 {
 	return (dir.d_on && dir.d_ac != NULL && dir.d_up &&
-	    dir.d_releasing > 0);
+	    (dir.d_inflight > 0 || dir.d_nwait > 0));
 }
 
 void

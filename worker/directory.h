@@ -10,10 +10,10 @@
  * through its libev adapter, on the worker's loop); each request has a
  * time-out (DIR_TIMEOUT) after which its callback hears DIR_DOWN and the
  * late answer is dropped, but for a claim that Redis granted late: that
- * one is released at once (no one would refresh or release it).  While Redis is unreachable every request
- * answers DIR_DOWN at once, the outage is logged once (rate-limited) and
- * counted, and the connection is retried with jittered exponential
- * back-off (0.1 s doubling to 5 s).
+ * one is released at once (no one would refresh or release it).  While
+ * Redis is unreachable every request answers DIR_DOWN at once, the outage
+ * is logged once (rate-limited) and counted, and the connection is
+ * retried with jittered exponential back-off (0.1 s doubling to 5 s).
  */
 #ifndef MEDUSA_DIRECTORY_H
 #define MEDUSA_DIRECTORY_H
@@ -53,12 +53,12 @@ void dir_fini(void);
 /* Whether a directory is configured. */
 int dir_enabled(void);
 /*
- * Whether releases are still on their way (sent and not yet answered or
- * timed out, or waiting for room): a worker on its way out waits for them
- * (bounded by its shutdown time-out), so that a stopping host's claims
- * are deleted rather than left to lapse.
+ * Whether requests are still on their way to a connected Redis (sent and
+ * not answered, or releases waiting for room): a worker on its way out
+ * waits for them, for a bounded time (worker/main.c), so that a stopping
+ * host's claims are deleted rather than left to lapse.
  */
-int dir_releasing(void);
+int dir_busy(void);
 /* A fresh fence (fence[DIR_FENCE_LEN + 1]). */
 void dir_fence(char *fence);
 

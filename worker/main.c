@@ -17,7 +17,7 @@
  * the worker answers READY and from then on receives ATTACH messages, each
  * with one socket (or an ATTACH_BATCH of several, each handled as an
  * ATTACH in turn), and STATUS_REQ / SHUTDOWN; it sends a REPORT every
- * second (its running totals since it started: session counts, bytes,
+ * second and a last one as it exits cleanly (its running totals since it started: session counts, bytes,
  * the directory's counters, and wmetrics.c's event counters and
  * histograms; the supervisor carries them over the worker's replacement,
  * metrics.c there), and answers each STATUS_REQ in chunks paced to the
@@ -85,9 +85,9 @@
  * session lives (a round spread over that interval with a cursor, the
  * backlog bounded: session_refresh_cb) and removed at its end, by compare
  * scripts that act only on the session's own fence (releases past the
- * backlog wait for room rather than lapse; a worker on its way out waits,
- * within its shutdown time-out, until they are answered; a claim granted
- * after its time-out is released at once); a stale claim of
+ * backlog wait for room rather than lapse; a worker on its way out waits
+ * up to WORKER_DIR_WAIT for its requests to Redis to be answered; a claim
+ * granted after its time-out is released at once); a stale claim of
  * this host is taken over.  An attach another host forwarded
  * here carries X-Medusa-Hop (whop.c): believed (mac with the deployment's
  * secret, time window, fresh nonce), it needs no credential; otherwise it
@@ -151,6 +151,8 @@ static struct worker {
 	ev_timer	w_report;
 	ev_timer	w_shutdown_timer;
 	ev_timer	w_drain_timer;
+	ev_timer	w_dir_timer;	/* the wait for the directory at exit */
+	bool		w_dir_waited;	/* ... is over */
 	ev_prepare	w_reaper;
 	ev_signal	w_sigterm;
 	ev_signal	w_sigint;
@@ -897,6 +899,39 @@ worker_final_report(void)
 	}
 }
 
+/*
+ * A worker with nothing left to serve waits, up to WORKER_DIR_WAIT s, for
+ * the directory's requests on their way (the releases of its sessions'
+ * claims, a claim whose grant must be released), so that a stopping host
+ * deletes its claims rather than leave them to lapse; a Redis that does
+ * not answer in that time cannot hold the exit.
+ */
+#define	WORKER_DIR_WAIT	2.0
+
+static void
+worker_dir_timer_cb(EV_P_ ev_timer *w, int revents)
+{
+	(void) EV_A;
+	(void) w;
+	(void) revents;
+	mlog(MLOG_WARN, "the session directory did not answer in time; "
+	    "exiting (claims not released lapse in claim_ttl_s)",
+	    "waited_s=%.1f", WORKER_DIR_WAIT);
+	wk.w_dir_waited = true;
+}
+
+static bool
+worker_dir_wait(void)
+{
+	if (wk.w_dir_waited || !dir_busy())
+		return (false);
+	if (!ev_is_active(&wk.w_dir_timer)) {
+		ev_timer_set(&wk.w_dir_timer, WORKER_DIR_WAIT, 0);
+		ev_timer_start(wk.w_loop, &wk.w_dir_timer);
+	}
+	return (true);
+}
+
 static void
 worker_reaper_cb(EV_P_ ev_prepare *w, int revents)
 {
@@ -905,13 +940,11 @@ worker_reaper_cb(EV_P_ ev_prepare *w, int revents)
 	conn_reap();
 	session_reap();
 	mlog_flush();
-	/* A stopping host deletes its claims rather than let them lapse. */
-	if (handoff_busy() || dir_releasing())
+	if (handoff_busy())
 		return;
-	if (wk.w_shutdown == PROTO_SHUTDOWN_CLOSE && conn_count() == 0)
-		ev_break(EV_A_ EVBREAK_ALL);
-	if (wk.w_shutdown == PROTO_SHUTDOWN_DRAIN && conn_count() == 0 &&
-	    !session_any())
+	if (((wk.w_shutdown == PROTO_SHUTDOWN_CLOSE && conn_count() == 0) ||
+	    (wk.w_shutdown == PROTO_SHUTDOWN_DRAIN && conn_count() == 0 &&
+	    !session_any())) && !worker_dir_wait())
 		ev_break(EV_A_ EVBREAK_ALL);
 }
 
@@ -1066,6 +1099,7 @@ main(int argc, char **argv)
 	ev_timer_start(wk.w_loop, &wk.w_report);
 	ev_init(&wk.w_shutdown_timer, worker_shutdown_timer_cb);
 	ev_init(&wk.w_drain_timer, worker_drain_timer_cb);
+	ev_init(&wk.w_dir_timer, worker_dir_timer_cb);
 	handoff_init(wk.w_loop, &wk.w_conf);
 	ev_prepare_init(&wk.w_reaper, worker_reaper_cb);
 	ev_prepare_start(wk.w_loop, &wk.w_reaper);

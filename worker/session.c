@@ -904,7 +904,8 @@ session_end(struct session *s, struct conn *from, int evc, uint16_t code,
 	    s->s_fp[0][0] != '\0' ? s->s_fp[0] : "none",
 	    s->s_fp[1][0] != '\0' ? s->s_fp[1] : "none",
 	    from != NULL ? route_role_name(conn_role(from)) : "reflector",
-	    proto_evc_desc(evc)->ped_value2, (unsigned)code, (int)reasonlen, (const char *)reason,
+	    proto_evc_desc(evc)->ped_value2, (unsigned)code, (int)reasonlen,
+	    (const char *)reason,
 	    (unsigned long long)s->s_msgs, (unsigned long long)s->s_bytes,
 	    (unsigned long long)(s->s_bytes - s->s_bytes_s2m),
 	    (unsigned long long)s->s_bytes_s2m);
@@ -968,7 +969,7 @@ session_resumes(const struct session *s, uint16_t code)
 
 void
 session_peer_closed(struct conn *c, uint16_t code, const uint8_t *reason,
-    size_t reasonlen)
+    size_t reasonlen, bool failed)
 {
 	struct session *s = conn_session(c);
 	char why[96];
@@ -982,8 +983,8 @@ session_peer_closed(struct conn *c, uint16_t code, const uint8_t *reason,
 	}
 	if (s->s_resumable && code == WS_CLOSE_NORMAL)
 		wresume_tombstone(s->s_id, s->s_idlen);
-	session_end(s, c, PROTO_EVC_END_MASTER_CLOSED, code, reason,
-	    reasonlen);
+	session_end(s, c, failed ? PROTO_EVC_END_MASTER_LOST :
+	    PROTO_EVC_END_MASTER_CLOSED, code, reason, reasonlen);
 }
 
 /* Connection c of s is gone (its socket is closed). */

@@ -157,8 +157,9 @@ int session_attach(struct conn *, const char *id, size_t idlen, int role);
 void session_message(struct conn *from, uint8_t opcode, uint8_t *p,
     size_t n);
 void session_activity(struct session *);
+/* A side's CLOSE (failed: ours, for its bad input: counted as lost). */
 void session_peer_closed(struct conn *, uint16_t code, const uint8_t *reason,
-    size_t reasonlen);
+    size_t reasonlen, bool failed);
 void session_conn_gone(struct session *, struct conn *, const char *why);
 struct conn *session_peer(const struct conn *);
 void session_backpressure(struct conn *from);

@@ -17,8 +17,8 @@ import tempfile
 import unittest
 import urllib.request
 
-from harness import (TIMEOUT, Medusa, http_get, wait_until, ws_connect,
-                     ws_pair)
+from harness import (TIMEOUT, Medusa, frame, http_get, wait_until,
+                     ws_connect, ws_pair)
 from test_auth import refusal
 
 PROMTOOL = shutil.which("promtool")
@@ -300,8 +300,8 @@ class TestEndCauses(unittest.TestCase):
     end_cause: one session ended each way a session can end."""
 
     def test_each_cause_counted_once(self):
-        m = Medusa(workers=1, config={"pairing_timeout_s": 0.5,
-                                      "idle_timeout_s": 1.5})
+        m = Medusa(workers=1, config={"pairing_timeout_s": 2,
+                                      "idle_timeout_s": 3})
         self.addCleanup(lambda: m.proc.poll() is None and m.stop())
 
         async def run():
@@ -313,6 +313,13 @@ class TestEndCauses(unittest.TestCase):
             master, slave = await ws_pair(m, "c-lost")
             master.transport.abort()
             await slave.wait_closed()
+            # the slave's bad input (an unmasked frame): ours, a CLOSE
+            # 1002 to it, and the session counts it lost, not closed
+            master, slave = await ws_pair(m, "c-bad")
+            slave.transport.write(frame(2, b"x", mask=None))
+            await slave.wait_closed()
+            await master.wait_closed()
+            self.assertEqual(slave.close_code, 1002)
             # a master alone: the pairing time-out
             master = await ws_connect(m, "/attach/c-pair/master")
             await master.wait_closed()
@@ -322,6 +329,7 @@ class TestEndCauses(unittest.TestCase):
             await slave.wait_closed()
         asyncio.run(run())
         want = {("slave", "closed"): 1, ("master", "lost"): 1,
+                ("slave", "lost"): 1,
                 ("reflector", "pairing_timeout"): 1,
                 ("reflector", "idle_timeout"): 1}
 
@@ -330,13 +338,14 @@ class TestEndCauses(unittest.TestCase):
             return {(dict(lab)["closed_by"], dict(lab)["cause"]): v
                     for (n, lab), v in s.items()
                     if n == "medusa_sessions_ended_total"}
-        wait_until(lambda: sum(ends().values()) == 4,
-                   what="four ends in /metrics")
+        wait_until(lambda: sum(ends().values()) == 5,
+                   what="five ends in /metrics")
         got = ends()
         self.assertEqual({k: v for k, v in got.items() if v}, want)
         # Every pair of labels is on the page, zero or not.
         self.assertEqual(len(got), 8)
         for sid, cause in (("c-slave", "closed"), ("c-lost", "lost"),
+                           ("c-bad", "lost"),
                            ("c-pair", "pairing_timeout"),
                            ("c-idle", "idle_timeout")):
             line = m.wait_log(lambda l, sid=sid: l.get("msg") ==
