@@ -216,6 +216,7 @@ main(int argc, char **argv)
 	ev_signal sigw[3];
 	struct ev_loop *loop;
 
+	wsc_process_init();
 	clientopt_init(&co);
 	while ((ch = getopt_long(argc, argv, "f:l:hV" CLIENTOPT_SHORT, opts,
 	    NULL)) != -1) {

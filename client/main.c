@@ -265,6 +265,7 @@ main(int argc, char **argv)
 	long long lifetime = ML_MINT_DEFAULT;
 	int ch, r, tty_flag = 0, mint = 0;	/* -t 1, -T -1 */
 
+	wsc_process_init();
 	memset(&ml, 0, sizeof (ml));
 	clientopt_init(&co);
 	ml.m_escapes = true;
