@@ -194,8 +194,10 @@ resume_received(struct resume *r, size_t n)
 bool
 resume_ack_due(const struct resume *r, uint64_t now_ms)
 {
-	size_t every = r->peer_window != 0 ? r->peer_window / 4 :
-	    RESUME_ACK_BYTES;
+	size_t every = r->peer_window / RESUME_ACK_PART;
+
+	if (every < RESUME_ACK_BYTES)
+		every = RESUME_ACK_BYTES;
 
 	if (r->phase != RESUME_LIVE)
 		return (false);

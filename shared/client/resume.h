@@ -30,12 +30,15 @@
  * Acks are what the peer waits for once its window is full, and each
  * one is a message through the reflector (a write, a wake-up of three
  * processes): one per data message halved the throughput.  So an end
- * acks after a quarter of the *peer's* window (or RESUME_MAX_MSGS / 4
- * messages), and at least every RESUME_ACK_MS; the peer's window is
- * learnt from its first ack, which each end sends at once after the
- * first sequenced linkup (an "ack" of 0: "window" announced).  Until it
- * is known (a peer without "window"), RESUME_ACK_BYTES, a quarter of the
- * smallest window a peer may have.
+ * acks after a sixteenth of the *peer's* window (RESUME_ACK_PART: what
+ * is in flight on a fast path is megabytes, and the peer must not wait
+ * for our ack with its window full of it), or RESUME_MAX_MSGS / 4
+ * messages, and at least every RESUME_ACK_MS; never more often than
+ * every RESUME_ACK_BYTES.  The peer's window is learnt from its first
+ * ack, which each end sends at once after the first sequenced linkup
+ * (an "ack" of 0: "window" announced).  Until it is known (a peer
+ * without "window"), RESUME_ACK_BYTES, a quarter of the smallest window
+ * a peer may have.
  *
  * On a linkup after the first, an end sends "resume" first, discards the
  * peer's messages until the peer's "resume" arrives, then replays what
@@ -58,11 +61,13 @@
  * Ack after this many bytes received while the peer's window is unknown:
  * a quarter of the smallest window a peer may have, so that a peer whose
  * window is smaller than ours never waits for our 2 s tick.  Once known,
- * a quarter of the peer's window.
+ * a RESUME_ACK_PART of the peer's window (256 KiB of the default 4 MiB),
+ * RESUME_ACK_BYTES at least.
  */
 #define	RESUME_MIN_WINDOW	(64u * 1024)	/* ResumeBuffer's bounds */
 #define	RESUME_MAX_WINDOW	(1024u << 20)
 #define	RESUME_ACK_BYTES	(RESUME_MIN_WINDOW / 4)
+#define	RESUME_ACK_PART		16
 
 enum resume_phase {
 	RESUME_OFF = 0,		/* not sequenced (no linkup resume:true yet) */
@@ -136,8 +141,9 @@ bool resume_received(struct resume *r, size_t n);
 
 /*
  * Should we send an ack now?  After the first sequenced linkup (to tell
- * our window), a quarter of the peer's window received, RESUME_MAX_MSGS
- * / 4 messages, or RESUME_ACK_MS since the last while any is unacked.
+ * our window), a RESUME_ACK_PART of the peer's window received (at least
+ * RESUME_ACK_BYTES), RESUME_MAX_MSGS / 4 messages, or RESUME_ACK_MS since
+ * the last while any is unacked.
  */
 bool resume_ack_due(const struct resume *r, uint64_t now_ms);
 /* "mlogin:{...}" for our ack / resume; records it.  malloc'd or NULL. */

@@ -170,12 +170,13 @@ void wsc_free(struct wsc *);
  * 128 KiB or more was an mmap and a munmap each time, a smaller one a
  * heap trimmed and grown again, each page faulted in anew: 80,000
  * faults and 3 times the CPU of the agent for 256 MiB through cat.
- * Buffers up to WSC_MMAP_BELOW come from the heap, and up to
- * WSC_TRIM_ABOVE of free heap is kept: bounded by the buffers' own
- * bounds, once.
+ * Buffers up to WSC_MMAP_BELOW come from the heap (the agent's queue to
+ * its command may hold 256 KiB and a replay window, 4 MiB, in a buffer
+ * of 8), and up to WSC_TRIM_ABOVE of free heap is kept: bounded by the
+ * buffers' own bounds, once.
  */
-#define	WSC_MMAP_BELOW		(2u << 20)
-#define	WSC_TRIM_ABOVE		(16u << 20)
+#define	WSC_MMAP_BELOW		(16u << 20)
+#define	WSC_TRIM_ABOVE		(32u << 20)
 void wsc_process_init(void);
 
 #endif

@@ -226,9 +226,10 @@ START_TEST(test_await_drops)
 END_TEST
 
 /*
- * When is an ack due: a quarter of the peer's window received (16K while
- * it is unknown), or 2 s.  One ack per 16K message, whatever the windows,
- * halved the throughput: with the peer's 4 MiB known, 1 MiB.
+ * When is an ack due: a sixteenth of the peer's window received (16K
+ * while it is unknown, and at least), or 2 s.  One ack per 16K message,
+ * whatever the windows, halved the throughput: with the peer's 4 MiB
+ * known, 256K.
  */
 static const struct {
 	size_t		peer_window;	/* told in its ack; 0: never */
@@ -245,11 +246,16 @@ static const struct {
 	{ 0, { 16384 }, 0, true },		/* unknown: the smallest */
 	{ 65536, { 16383 }, 0, false },
 	{ 65536, { 16384 }, 0, true },
-	{ 4u << 20, { 16384 }, 0, false },	/* known: a quarter of it */
+	{ 4u << 20, { 16384 }, 0, false },	/* known: a 16th of it */
+	{ 4u << 20, { 65536, 65536, 65535 }, 1999, false },
 	{ 4u << 20, { 65536, 65536, 65536 }, 1999, false },
-	{ 4u << 20, { 1u << 19, (1u << 19) - 1 }, 0, false },
-	{ 4u << 20, { 1u << 19, 1u << 19 }, 0, true },
+	{ 4u << 20, { 1u << 17, (1u << 17) - 1 }, 0, false },
+	{ 4u << 20, { 1u << 17, 1u << 17 }, 0, true },
 	{ 4u << 20, { 100 }, 2000, true },
+	{ 1u << 20, { 65535 }, 0, false },
+	{ 1u << 20, { 65536 }, 0, true },
+	{ 131072, { 16383 }, 0, false },	/* 16K at least */
+	{ 131072, { 16384 }, 0, true },
 };
 
 START_TEST(test_ack_due)
