@@ -71,7 +71,16 @@
  * agent_comes_back), and the command keeps running for --grace seconds
  * while no client is attached ("detached", or our own connection gone);
  * at the grace's end it is hung up and we close 1000 (exit 4).  The
- * command's exit or a signal close with 1000: the session is over.
+ * command's exit or a signal close with 1000: the session is over.  Our
+ * first ack goes at once after the first sequenced linkup (it tells the
+ * client our window), then one per sixteenth of the client's window
+ * received (resume.h), unless held as above.
+ *
+ * Memory: main() first calls wsc_process_init (wsclient.h), so that the
+ * buffers that are freed when empty and allocated again for about every
+ * message (the connection's queues, the queue to the command, which may
+ * hold megabytes while our replay is full) stay in the C library's heap
+ * instead of being faulted in anew.
  *
  * Exit status: 0 when a client came and the session ended, 1 (and one log
  * line) when the connection failed, was refused or was lost, 2 for bad
@@ -216,6 +225,7 @@ main(int argc, char **argv)
 	ev_signal sigw[3];
 	struct ev_loop *loop;
 
+	wsc_process_init();
 	clientopt_init(&co);
 	while ((ch = getopt_long(argc, argv, "f:l:hV" CLIENTOPT_SHORT, opts,
 	    NULL)) != -1) {

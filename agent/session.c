@@ -362,11 +362,12 @@ agent_unresumable(struct agent *a, const char *why)
 
 /* ack or resume from the client. */
 static void
-agent_resume_ctl(struct agent *a, enum resume_ctl ctl, uint64_t n)
+agent_resume_ctl(struct agent *a, enum resume_ctl ctl, uint64_t n,
+    size_t window)
 {
 	char err[300];
 
-	if (resume_on_ctl(&a->a_rs, ctl, n, err, sizeof (err)) != 0) {
+	if (resume_on_ctl(&a->a_rs, ctl, n, window, err, sizeof (err)) != 0) {
 		agent_unresumable(a, err);
 		return;
 	}
@@ -486,6 +487,7 @@ agent_reflector_msg(struct agent *a, const char *json, size_t jn)
 		if (a->a_rs.phase != RESUME_OFF &&
 		    !ev_is_active(&a->a_acktick))
 			ev_timer_start(a->a_loop, &a->a_acktick);
+		agent_ack_if_due(a);	/* the first: our window, at once */
 	}
 	json_decref(o);
 }
@@ -525,6 +527,7 @@ agent_on_message(struct wsc *c, uint8_t op, uint8_t *p, size_t n)
 	char err[200];
 	size_t jn;
 	uint64_t rn = 0;
+	size_t rw = 0;
 	enum resume_ctl ctl;
 	json_t *o;
 
@@ -559,9 +562,9 @@ agent_on_message(struct wsc *c, uint8_t op, uint8_t *p, size_t n)
 			return;
 		}
 		ctl = a->a_rs.phase != RESUME_OFF ?
-		    resume_classify(o, type, &rn) : RESUME_CTL_NONE;
+		    resume_classify(o, type, &rn, &rw) : RESUME_CTL_NONE;
 		if (ctl != RESUME_CTL_NONE)
-			agent_resume_ctl(a, ctl, rn);
+			agent_resume_ctl(a, ctl, rn, rw);
 		else if (resume_received(&a->a_rs, n)) {
 			agent_ack_if_due(a);
 			agent_peer_message(a, o, type);

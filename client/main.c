@@ -66,7 +66,14 @@
  * re-signs, presents its token, resumes and replays, then nudges the size
  * so full-screen programs repaint; the state stays where it was (session.c:
  * ml_comes_back).  ~., the command's exit and a signal close with 1000; a
- * refused resume exits 254.
+ * refused resume exits 254.  Acks are our own messages, not counted: the
+ * first at once after the first sequenced linkup (it tells the agent our
+ * window), then one per sixteenth of the agent's window received
+ * (resume.h), not one per message.
+ *
+ * Memory: main() first calls wsc_process_init (wsclient.h), so that the
+ * buffers that are freed when empty and allocated again for about every
+ * message stay in the C library's heap instead of being faulted in anew.
  *
  * The house:
  *
@@ -265,6 +272,7 @@ main(int argc, char **argv)
 	long long lifetime = ML_MINT_DEFAULT;
 	int ch, r, tty_flag = 0, mint = 0;	/* -t 1, -T -1 */
 
+	wsc_process_init();
 	memset(&ml, 0, sizeof (ml));
 	clientopt_init(&co);
 	ml.m_escapes = true;

@@ -379,6 +379,7 @@ ml_relinkup(struct mlogin *m, const char *json, size_t n)
 		if (m->m_rs.phase != RESUME_OFF &&
 		    !ev_is_active(&m->m_acktick))
 			ev_timer_start(m->m_loop, &m->m_acktick);
+		ml_ack_if_due(m);	/* the first: our window, at once */
 	}
 	json_decref(o);
 	return (handled);
@@ -437,11 +438,12 @@ ml_unresumable(struct mlogin *m, const char *why)
 
 /* ack or resume from the agent. */
 static void
-ml_resume_ctl(struct mlogin *m, enum resume_ctl ctl, uint64_t n)
+ml_resume_ctl(struct mlogin *m, enum resume_ctl ctl, uint64_t n,
+    size_t window)
 {
 	char err[300];
 
-	if (resume_on_ctl(&m->m_rs, ctl, n, err, sizeof (err)) != 0) {
+	if (resume_on_ctl(&m->m_rs, ctl, n, window, err, sizeof (err)) != 0) {
 		ml_unresumable(m, err);
 		return;
 	}
@@ -478,6 +480,7 @@ ml_agent_msg(struct mlogin *m, const char *json, size_t n, size_t wire)
 	uint8_t *data;
 	size_t dn;
 	uint64_t rn = 0;
+	size_t rw = 0;
 	enum resume_ctl ctl;
 
 	if (o == NULL) {
@@ -485,10 +488,10 @@ ml_agent_msg(struct mlogin *m, const char *json, size_t n, size_t wire)
 			ml_ack_if_due(m);
 		return;		/* not for us */
 	}
-	ctl = m->m_rs.phase != RESUME_OFF ? resume_classify(o, type, &rn) :
-	    RESUME_CTL_NONE;
+	ctl = m->m_rs.phase != RESUME_OFF ? resume_classify(o, type, &rn,
+	    &rw) : RESUME_CTL_NONE;
 	if (ctl != RESUME_CTL_NONE) {
-		ml_resume_ctl(m, ctl, rn);
+		ml_resume_ctl(m, ctl, rn, rw);
 		json_decref(o);
 		return;
 	}

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "clientopt.h"
+#include "resume.h"
 
 const char clientopt_usage[] =
     "      --cacert FILE     trust the CA certificates in FILE (PEM)\n"
@@ -120,8 +121,8 @@ clientopt_resume_buffer(struct clientopt *co, const char *v)
 		mul = 1024, end++;
 	else if (*end == 'M' || *end == 'm')
 		mul = 1024 * 1024, end++;
-	if (errno != 0 || *end != '\0' || n > (1ull << 30) / mul ||
-	    n * mul < 64 * 1024)
+	if (errno != 0 || *end != '\0' || n > RESUME_MAX_WINDOW / mul ||
+	    n * mul < RESUME_MIN_WINDOW)
 		return (-1);
 	co->co_resume_buffer = (size_t)(n * mul);
 	return (0);

@@ -130,8 +130,10 @@ int
 resume_linkup(struct resume *r, bool resume)
 {
 	if (r->phase == RESUME_OFF) {
-		if (resume)
+		if (resume) {
 			r->phase = RESUME_LIVE;
+			r->announce = true;
+		}
 		return (0);
 	}
 	r->phase = RESUME_AWAIT;
@@ -192,20 +194,31 @@ resume_received(struct resume *r, size_t n)
 bool
 resume_ack_due(const struct resume *r, uint64_t now_ms)
 {
-	if (r->phase != RESUME_LIVE || r->recv == r->acked)
+	size_t every = r->peer_window / RESUME_ACK_PART;
+
+	if (every < RESUME_ACK_BYTES)
+		every = RESUME_ACK_BYTES;
+
+	if (r->phase != RESUME_LIVE)
 		return (false);
-	return (r->recv_bytes >= RESUME_ACK_BYTES ||
+	if (r->announce)
+		return (true);
+	if (r->recv == r->acked)
+		return (false);
+	return (r->recv_bytes >= every ||
+	    r->recv - r->acked >= RESUME_MAX_MSGS / 4 ||
 	    now_ms >= r->ack_at + RESUME_ACK_MS);
 }
 
 static char *
 resume_msg(struct resume *r, const char *type, uint64_t now_ms)
 {
-	json_t *o = json_pack("{s:s,s:I}", "type", type, "recv",
-	    (json_int_t)r->recv);
+	json_t *o = json_pack("{s:s,s:I,s:I}", "type", type, "recv",
+	    (json_int_t)r->recv, "window", (json_int_t)r->window);
 
 	if (o == NULL)
 		return (NULL);
+	r->announce = false;
 	r->acked = r->recv;
 	r->recv_bytes = 0;
 	r->ack_at = now_ms;
@@ -225,10 +238,12 @@ resume_resume_msg(struct resume *r, uint64_t now_ms)
 }
 
 enum resume_ctl
-resume_classify(const json_t *o, const char *type, uint64_t *n)
+resume_classify(const json_t *o, const char *type, uint64_t *n,
+    size_t *window)
 {
 	enum resume_ctl c;
 	json_t *v;
+	json_int_t w;
 
 	if (strcmp(type, "ack") == 0)
 		c = RESUME_CTL_ACK;
@@ -240,6 +255,11 @@ resume_classify(const json_t *o, const char *type, uint64_t *n)
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
 		return (RESUME_CTL_BAD);
 	*n = (uint64_t)json_integer_value(v);
+	/* Optional (main's peers send none); out of bounds: as none. */
+	v = json_object_get(o, "window");
+	w = json_is_integer(v) ? json_integer_value(v) : 0;
+	*window = w >= RESUME_MIN_WINDOW && w <= RESUME_MAX_WINDOW ?
+	    (size_t)w : 0;
 	return (c);
 }
 
@@ -278,9 +298,11 @@ resume_on_resume(struct resume *r, uint64_t n, char *err, size_t errlen)
 }
 
 int
-resume_on_ctl(struct resume *r, enum resume_ctl ctl, uint64_t n, char *err,
-    size_t errlen)
+resume_on_ctl(struct resume *r, enum resume_ctl ctl, uint64_t n,
+    size_t window, char *err, size_t errlen)
 {
+	if (window != 0 && (ctl == RESUME_CTL_ACK || ctl == RESUME_CTL_RESUME))
+		r->peer_window = window;
 	switch (ctl) {
 	case RESUME_CTL_ACK:
 		return (resume_on_ack(r, n, err, errlen));

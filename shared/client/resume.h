@@ -18,9 +18,27 @@
  * page faults that halved the throughput); it grows only when a message
  * beyond the window does not fit.  The layer's messages:
  *
- *	mlogin:{"type":"ack","recv":N}		I hold 1..N of yours
- *	mlogin:{"type":"resume","recv":N}	after a new linkup: I hold
- *						1..N; replay N+1.. to me
+ *	mlogin:{"type":"ack","recv":N,"window":W}
+ *				I hold 1..N of yours; my replay buffer
+ *				holds W bytes ("window", ours since issue
+ *				14's throughput work: main's peers send
+ *				none, and ignore it)
+ *	mlogin:{"type":"resume","recv":N,"window":W}
+ *				after a new linkup: I hold 1..N; replay
+ *				N+1.. to me
+ *
+ * Acks are what the peer waits for once its window is full, and each
+ * one is a message through the reflector (a write, a wake-up of three
+ * processes): one per data message halved the throughput.  So an end
+ * acks after a sixteenth of the *peer's* window (RESUME_ACK_PART: what
+ * is in flight on a fast path is megabytes, and the peer must not wait
+ * for our ack with its window full of it), or RESUME_MAX_MSGS / 4
+ * messages, and at least every RESUME_ACK_MS; never more often than
+ * every RESUME_ACK_BYTES.  The peer's window is learnt from its first
+ * ack, which each end sends at once after the first sequenced linkup
+ * (an "ack" of 0: "window" announced).  Until it is known (a peer
+ * without "window"), RESUME_ACK_BYTES, a quarter of the smallest window
+ * a peer may have.
  *
  * On a linkup after the first, an end sends "resume" first, discards the
  * peer's messages until the peer's "resume" arrives, then replays what
@@ -40,11 +58,16 @@
 #define	RESUME_DEFAULT_WINDOW	(4u << 20)	/* replay buffer, bytes */
 #define	RESUME_ACK_MS		2000		/* ack at least this often */
 /*
- * Ack after this many bytes received: a quarter of the smallest window a
- * peer may have (ResumeBuffer >= 64K), so that a peer whose window is
- * smaller than ours never waits for our 2 s tick.
+ * Ack after this many bytes received while the peer's window is unknown:
+ * a quarter of the smallest window a peer may have, so that a peer whose
+ * window is smaller than ours never waits for our 2 s tick.  Once known,
+ * a RESUME_ACK_PART of the peer's window (256 KiB of the default 4 MiB),
+ * RESUME_ACK_BYTES at least.
  */
-#define	RESUME_ACK_BYTES	(16u * 1024)
+#define	RESUME_MIN_WINDOW	(64u * 1024)	/* ResumeBuffer's bounds */
+#define	RESUME_MAX_WINDOW	(1024u << 20)
+#define	RESUME_ACK_BYTES	(RESUME_MIN_WINDOW / 4)
+#define	RESUME_ACK_PART		16
 
 enum resume_phase {
 	RESUME_OFF = 0,		/* not sequenced (no linkup resume:true yet) */
@@ -70,6 +93,8 @@ struct resume {
 	uint64_t		trimmed;	/* peer acked 1..trimmed */
 	size_t			recv_bytes;	/* received since our ack */
 	uint64_t		ack_at;		/* ms of our last ack */
+	size_t			peer_window;	/* its replay bound; 0: unknown */
+	bool			announce;	/* our window not yet told */
 	size_t			bytes;		/* in the replay buffer */
 	uint8_t			*ring;		/* the replay bytes */
 	size_t			rcap;
@@ -114,17 +139,23 @@ int resume_sent(struct resume *r, bool text, const uint8_t *p, size_t n,
  */
 bool resume_received(struct resume *r, size_t n);
 
-/* Should we send an ack now? */
+/*
+ * Should we send an ack now?  After the first sequenced linkup (to tell
+ * our window), a RESUME_ACK_PART of the peer's window received (at least
+ * RESUME_ACK_BYTES), RESUME_MAX_MSGS / 4 messages, or RESUME_ACK_MS since
+ * the last while any is unacked.
+ */
 bool resume_ack_due(const struct resume *r, uint64_t now_ms);
 /* "mlogin:{...}" for our ack / resume; records it.  malloc'd or NULL. */
 char *resume_ack_msg(struct resume *r, uint64_t now_ms);
 char *resume_resume_msg(struct resume *r, uint64_t now_ms);
 
 /*
- * Classify a parsed "mlogin:" object: ack/resume and their N in *n.
+ * Classify a parsed "mlogin:" object: ack/resume and their N in *n, the
+ * peer's "window" in *window (0: none, or out of ResumeBuffer's bounds).
  */
 enum resume_ctl resume_classify(const json_t *o, const char *type,
-    uint64_t *n);
+    uint64_t *n, size_t *window);
 
 /* The peer's ack of 1..n: trim.  0, or -1 with err (n never sent). */
 int resume_on_ack(struct resume *r, uint64_t n, char *err, size_t errlen);
@@ -136,13 +167,13 @@ int resume_on_ack(struct resume *r, uint64_t n, char *err, size_t errlen);
 int resume_on_resume(struct resume *r, uint64_t n, char *err,
     size_t errlen);
 /*
- * An ack or resume from the peer (resume_classify's ctl and n), applied:
- * resume_on_ack or resume_on_resume; RESUME_CTL_BAD fails.  0 (after a
- * RESUME_CTL_RESUME the caller replays), or -1 with err: the session
- * cannot resume.
+ * An ack or resume from the peer (resume_classify's ctl, n and window),
+ * applied: the peer's window noted (when not 0), then resume_on_ack or
+ * resume_on_resume; RESUME_CTL_BAD fails.  0 (after a RESUME_CTL_RESUME
+ * the caller replays), or -1 with err: the session cannot resume.
  */
 int resume_on_ctl(struct resume *r, enum resume_ctl ctl, uint64_t n,
-    char *err, size_t errlen);
+    size_t window, char *err, size_t errlen);
 /*
  * The buffered messages to replay, oldest first: start with *k = 0 and
  * call until NULL; each call gives a message's bytes (len, text, and its

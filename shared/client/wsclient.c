@@ -2,6 +2,7 @@
  * wsclient.c: client WebSocket endpoint; see wsclient.h.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -734,4 +735,13 @@ wsc_free(struct wsc *c)
 	buf_free(&c->wc_in);
 	buf_free(&c->wc_out);
 	buf_free(&c->wc_frag);
+}
+
+void
+wsc_process_init(void)
+{
+#if defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+	(void) mallopt(M_MMAP_THRESHOLD, (int)WSC_MMAP_BELOW);
+	(void) mallopt(M_TRIM_THRESHOLD, (int)WSC_TRIM_ABOVE);
+#endif
 }

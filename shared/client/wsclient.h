@@ -160,4 +160,23 @@ static inline bool wsc_is_open(const struct wsc *c) { return (c->wc_state == WSC
 const char *wsc_end_name(enum wsc_end);
 void wsc_free(struct wsc *);
 
+/*
+ * Once per process that streams over a wsc (mlogin, the agent), before
+ * the loop: keep the C library from giving memory back to the kernel per
+ * message.  An empty buf is freed (buf.h: what keeps a reflector's idle
+ * sessions small), so a connection's queues, and the agent's queue to
+ * its command, are freed and allocated again for about every message;
+ * with glibc's default thresholds (adjusted as it goes) a buffer of
+ * 128 KiB or more was an mmap and a munmap each time, a smaller one a
+ * heap trimmed and grown again, each page faulted in anew: 80,000
+ * faults and 3 times the CPU of the agent for 256 MiB through cat.
+ * Buffers up to WSC_MMAP_BELOW come from the heap (the agent's queue to
+ * its command may hold 256 KiB and a replay window, 4 MiB, in a buffer
+ * of 8), and up to WSC_TRIM_ABOVE of free heap is kept: bounded by the
+ * buffers' own bounds, once.
+ */
+#define	WSC_MMAP_BELOW		(16u << 20)
+#define	WSC_TRIM_ABOVE		(32u << 20)
+void wsc_process_init(void);
+
 #endif

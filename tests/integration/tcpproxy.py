@@ -67,6 +67,11 @@ class TcpProxy:
             except OSError:
                 c.close()
                 continue
+            # As the reflector and our ends: no Nagle (a small write
+            # after a small write would wait for a delayed ACK, 40 ms,
+            # which bench/resume.py's resume time once measured).
+            for so in (c, u):
+                so.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             pair = {"socks": (c, u), "dead": False}
             with self.lock:
                 self.pairs.append(pair)

@@ -105,14 +105,19 @@ static const struct {
 	int		ok;
 	const char	*why;
 	uint64_t	first;		/* first left to replay, 0: none */
+	size_t		window;		/* the peer's, told */
+	size_t		peer_window;	/* then noted */
 } ctls[] = {
-	{ RESUME_CTL_ACK, 2, 0, NULL, 3 },
-	{ RESUME_CTL_ACK, 6, -1, "only 5 were sent", 1 },
-	{ RESUME_CTL_RESUME, 3, 0, NULL, 4 },
-	{ RESUME_CTL_RESUME, 5, 0, NULL, 0 },
-	{ RESUME_CTL_RESUME, 7, -1, "only 5 were sent", 1 },
-	{ RESUME_CTL_BAD, 1, -1, "malformed", 1 },
-	{ RESUME_CTL_NONE, 1, -1, "malformed", 1 },
+	{ RESUME_CTL_ACK, 2, 0, NULL, 3, 0, 0 },
+	{ RESUME_CTL_ACK, 6, -1, "only 5 were sent", 1, 0, 0 },
+	{ RESUME_CTL_RESUME, 3, 0, NULL, 4, 0, 0 },
+	{ RESUME_CTL_RESUME, 5, 0, NULL, 0, 0, 0 },
+	{ RESUME_CTL_RESUME, 7, -1, "only 5 were sent", 1, 0, 0 },
+	{ RESUME_CTL_BAD, 1, -1, "malformed", 1, 0, 0 },
+	{ RESUME_CTL_NONE, 1, -1, "malformed", 1, 0, 0 },
+	{ RESUME_CTL_ACK, 0, 0, NULL, 1, 1u << 20, 1u << 20 },
+	{ RESUME_CTL_RESUME, 2, 0, NULL, 3, 65536, 65536 },
+	{ RESUME_CTL_BAD, 1, -1, "malformed", 1, 65536, 0 },
 };
 
 START_TEST(test_on_ctl)
@@ -124,11 +129,13 @@ START_TEST(test_on_ctl)
 	resume_init(&r, 1000);
 	resume_linkup(&r, true);
 	send_n(&r, 5);
-	rc = resume_on_ctl(&r, ctls[_i].ctl, ctls[_i].n, err, sizeof (err));
+	rc = resume_on_ctl(&r, ctls[_i].ctl, ctls[_i].n, ctls[_i].window,
+	    err, sizeof (err));
 	ck_assert_int_eq(rc, ctls[_i].ok);
 	if (ctls[_i].why != NULL)
 		ck_assert_msg(strstr(err, ctls[_i].why) != NULL, "%s", err);
 	ck_assert_uint_eq(first_seq(&r), ctls[_i].first);
+	ck_assert_uint_eq(r.peer_window, ctls[_i].peer_window);
 	resume_fini(&r);
 }
 END_TEST
@@ -206,7 +213,8 @@ START_TEST(test_await_drops)
 	ck_assert(resume_received(&r, 10));
 	ck_assert_int_eq(resume_linkup(&r, true), 1);
 	m = resume_resume_msg(&r, 0);
-	ck_assert_str_eq(m, "mlogin:{\"type\":\"resume\",\"recv\":2}");
+	ck_assert_str_eq(m, "mlogin:{\"type\":\"resume\",\"recv\":2,"
+	    "\"window\":1000}");
 	free(m);
 	ck_assert(!resume_received(&r, 10));
 	ck_assert_uint_eq(r.recv, 2);
@@ -217,32 +225,58 @@ START_TEST(test_await_drops)
 }
 END_TEST
 
-/* When is an ack due: RESUME_ACK_BYTES (16K) whatever the window, or 2 s. */
+/*
+ * When is an ack due: a sixteenth of the peer's window received (16K
+ * while it is unknown, and at least), or 2 s.  One ack per 16K message,
+ * whatever the windows, halved the throughput: with the peer's 4 MiB
+ * known, 256K.
+ */
 static const struct {
-	size_t		window;
+	size_t		peer_window;	/* told in its ack; 0: never */
 	size_t		got[3];		/* message sizes received */
 	uint64_t	now;
 	bool		due;
 } dues[] = {
-	{ 65536, { 0 }, 5000, false },		/* nothing to ack */
-	{ 65536, { 100 }, 100, false },
-	{ 65536, { 100 }, 1999, false },
-	{ 65536, { 100 }, 2000, true },
-	{ 65536, { 8192, 8191, 0 }, 0, false },
-	{ 65536, { 8192, 8191, 1 }, 0, true },
+	{ 0, { 0 }, 5000, false },		/* nothing to ack */
+	{ 0, { 100 }, 100, false },
+	{ 0, { 100 }, 1999, false },
+	{ 0, { 100 }, 2000, true },
+	{ 0, { 8192, 8191, 0 }, 0, false },
+	{ 0, { 8192, 8191, 1 }, 0, true },
+	{ 0, { 16384 }, 0, true },		/* unknown: the smallest */
+	{ 65536, { 16383 }, 0, false },
 	{ 65536, { 16384 }, 0, true },
-	/* a big window acks as often: the peer's may be 64K */
-	{ 4u << 20, { 16383 }, 0, false },
-	{ 4u << 20, { 16384 }, 0, true },
+	{ 4u << 20, { 16384 }, 0, false },	/* known: a 16th of it */
+	{ 4u << 20, { 65536, 65536, 65535 }, 1999, false },
+	{ 4u << 20, { 65536, 65536, 65536 }, 1999, false },
+	{ 4u << 20, { 1u << 17, (1u << 17) - 1 }, 0, false },
+	{ 4u << 20, { 1u << 17, 1u << 17 }, 0, true },
+	{ 4u << 20, { 100 }, 2000, true },
+	{ 1u << 20, { 65535 }, 0, false },
+	{ 1u << 20, { 65536 }, 0, true },
+	{ 131072, { 16383 }, 0, false },	/* 16K at least */
+	{ 131072, { 16384 }, 0, true },
 };
 
 START_TEST(test_ack_due)
 {
 	struct resume r;
-	char *m;
+	char err[100], *m, want[100];
 
-	resume_init(&r, dues[_i].window);
+	resume_init(&r, 0);
+	ck_assert(!resume_ack_due(&r, 0));	/* off */
 	resume_linkup(&r, true);
+	/* At once after the first sequenced linkup: our window, told. */
+	ck_assert(resume_ack_due(&r, 0));
+	m = resume_ack_msg(&r, 0);
+	snprintf(want, sizeof (want), "mlogin:{\"type\":\"ack\",\"recv\":0,"
+	    "\"window\":%u}", RESUME_DEFAULT_WINDOW);
+	ck_assert_str_eq(m, want);
+	free(m);
+	ck_assert(!resume_ack_due(&r, 0));
+	if (dues[_i].peer_window != 0)
+		ck_assert_int_eq(resume_on_ctl(&r, RESUME_CTL_ACK, 0,
+		    dues[_i].peer_window, err, sizeof (err)), 0);
 	for (int k = 0; k < 3 && dues[_i].got[k] != 0; k++)
 		resume_received(&r, dues[_i].got[k]);
 	ck_assert_int_eq(resume_ack_due(&r, dues[_i].now), dues[_i].due);
@@ -252,6 +286,30 @@ START_TEST(test_ack_due)
 		free(m);
 		ck_assert(!resume_ack_due(&r, dues[_i].now + 5000));
 	}
+	resume_fini(&r);
+}
+END_TEST
+
+/*
+ * Small messages (keystrokes) fill the peer's buffer by count first
+ * (RESUME_MAX_MSGS): an ack after a quarter of that, whatever the bytes.
+ */
+START_TEST(test_ack_due_by_count)
+{
+	struct resume r;
+	char err[100];
+
+	resume_init(&r, 0);
+	resume_linkup(&r, true);
+	free(resume_ack_msg(&r, 0));
+	ck_assert_int_eq(resume_on_ctl(&r, RESUME_CTL_ACK, 0, 4u << 20, err,
+	    sizeof (err)), 0);
+	for (unsigned i = 1; i < RESUME_MAX_MSGS / 4; i++) {
+		resume_received(&r, 1);
+		ck_assert(!resume_ack_due(&r, 0));
+	}
+	resume_received(&r, 1);
+	ck_assert(resume_ack_due(&r, 0));
 	resume_fini(&r);
 }
 END_TEST
@@ -363,15 +421,32 @@ static const struct {
 	const char	*json;
 	enum resume_ctl	ctl;
 	uint64_t	n;
+	size_t		window;
 } classes[] = {
-	{ "{\"type\":\"ack\",\"recv\":7}", RESUME_CTL_ACK, 7 },
-	{ "{\"type\":\"resume\",\"recv\":0}", RESUME_CTL_RESUME, 0 },
-	{ "{\"type\":\"ack\"}", RESUME_CTL_BAD, 0 },
-	{ "{\"type\":\"ack\",\"recv\":-1}", RESUME_CTL_BAD, 0 },
-	{ "{\"type\":\"resume\",\"recv\":\"3\"}", RESUME_CTL_BAD, 0 },
-	{ "{\"type\":\"resume\",\"recv\":1.5}", RESUME_CTL_BAD, 0 },
-	{ "{\"type\":\"start\"}", RESUME_CTL_NONE, 0 },
-	{ "{\"type\":\"resize\",\"recv\":3}", RESUME_CTL_NONE, 0 },
+	{ "{\"type\":\"ack\",\"recv\":7}", RESUME_CTL_ACK, 7, 0 },
+	{ "{\"type\":\"resume\",\"recv\":0}", RESUME_CTL_RESUME, 0, 0 },
+	{ "{\"type\":\"ack\"}", RESUME_CTL_BAD, 0, 0 },
+	{ "{\"type\":\"ack\",\"recv\":-1}", RESUME_CTL_BAD, 0, 0 },
+	{ "{\"type\":\"resume\",\"recv\":\"3\"}", RESUME_CTL_BAD, 0, 0 },
+	{ "{\"type\":\"resume\",\"recv\":1.5}", RESUME_CTL_BAD, 0, 0 },
+	{ "{\"type\":\"start\"}", RESUME_CTL_NONE, 0, 0 },
+	{ "{\"type\":\"resize\",\"recv\":3}", RESUME_CTL_NONE, 0, 0 },
+	/* "window": optional; out of ResumeBuffer's bounds, as none */
+	{ "{\"type\":\"ack\",\"recv\":7,\"window\":4194304}",
+	    RESUME_CTL_ACK, 7, 4194304 },
+	{ "{\"type\":\"resume\",\"recv\":2,\"window\":65536}",
+	    RESUME_CTL_RESUME, 2, 65536 },
+	{ "{\"type\":\"ack\",\"recv\":7,\"window\":1073741824}",
+	    RESUME_CTL_ACK, 7, 1073741824 },
+	{ "{\"type\":\"ack\",\"recv\":7,\"window\":65535}",
+	    RESUME_CTL_ACK, 7, 0 },
+	{ "{\"type\":\"ack\",\"recv\":7,\"window\":1073741825}",
+	    RESUME_CTL_ACK, 7, 0 },
+	{ "{\"type\":\"ack\",\"recv\":7,\"window\":-1}", RESUME_CTL_ACK,
+	    7, 0 },
+	{ "{\"type\":\"ack\",\"recv\":7,\"window\":\"4M\"}",
+	    RESUME_CTL_ACK, 7, 0 },
+	{ "{\"type\":\"ack\",\"window\":65536}", RESUME_CTL_BAD, 0, 0 },
 };
 
 START_TEST(test_classify)
@@ -379,14 +454,17 @@ START_TEST(test_classify)
 	const char *type;
 	char err[100];
 	uint64_t n = 0;
+	size_t w = 99;
 	json_t *o = mlproto_parse(classes[_i].json, strlen(classes[_i].json),
 	    &type, err, sizeof (err));
 
 	ck_assert_ptr_nonnull(o);
-	ck_assert_int_eq(resume_classify(o, type, &n), classes[_i].ctl);
+	ck_assert_int_eq(resume_classify(o, type, &n, &w), classes[_i].ctl);
 	if (classes[_i].ctl == RESUME_CTL_ACK ||
-	    classes[_i].ctl == RESUME_CTL_RESUME)
+	    classes[_i].ctl == RESUME_CTL_RESUME) {
 		ck_assert_uint_eq(n, classes[_i].n);
+		ck_assert_uint_eq(w, classes[_i].window);
+	}
 	json_decref(o);
 }
 END_TEST
@@ -456,6 +534,7 @@ resume_suite(void)
 	tcase_add_loop_test(tc, test_on_ctl, 0, NELEM(ctls));
 	tcase_add_test(tc, test_await_drops);
 	tcase_add_loop_test(tc, test_ack_due, 0, NELEM(dues));
+	tcase_add_test(tc, test_ack_due_by_count);
 	tcase_add_test(tc, test_full);
 	tcase_add_loop_test(tc, test_ring, 0, NELEM(rings));
 	tcase_add_test(tc, test_full_of_messages);

@@ -5,7 +5,8 @@
  * code we must answer), a table of answers to the upgrade (a 101, the
  * reflector's refusals with their JSON, a wrong accept key, garbage, a
  * close), liveness (a silent peer is lost within the bound, an answering
- * one is not) and the close handshake.
+ * one is not) and the close handshake; wsc_process_init keeps the
+ * buffers that come and go per message from faulting their pages in anew.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "httphead.h"
@@ -553,6 +555,70 @@ START_TEST(test_close_handshake)
 }
 END_TEST
 
+static long
+minor_faults(void)
+{
+	struct rusage ru;
+
+	ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
+	return (ru.ru_minflt);
+}
+
+/*
+ * The buffers of a streaming agent, as they come and go (an empty buf is
+ * freed): its command's input queue filled with up to 5 messages of 64K
+ * and drained in the pipe's bites, the connection's read buffer holding
+ * one message, its write queue one frame.  300 times over: with glibc's
+ * own thresholds, about 10,000 page faults (every queue faulted in anew);
+ * after wsc_process_init, about 200.  Then a queue of megabytes.
+ */
+START_TEST(test_process_init_keeps_pages)
+{
+	static uint8_t chunk[65536];
+	struct buf q = { 0 }, in = { 0 }, out = { 0 };
+	long f0;
+
+	wsc_process_init();
+	memset(chunk, 7, sizeof (chunk));
+	f0 = minor_faults();
+	for (int i = 0; i < 300; i++) {
+		for (int k = 0; k < 1 + i % 5; k++)
+			ck_assert_int_eq(buf_append(&q, chunk, sizeof (chunk)),
+			    0);
+		while (q.b_len > 0)
+			buf_consume(&q, q.b_len > 50000 ? 50000 : q.b_len);
+		ck_assert_int_eq(buf_append(&in, chunk, sizeof (chunk)), 0);
+		ck_assert_int_eq(buf_append(&in, chunk, 100), 0);
+		buf_consume(&in, in.b_len);
+		ck_assert_int_eq(buf_append(&out, chunk, 16384 + 14), 0);
+		buf_consume(&out, out.b_len);
+	}
+#ifndef __SANITIZE_ADDRESS__	/* ASan's allocator has its own ways */
+	ck_assert_int_lt(minor_faults() - f0, 1500);
+#endif
+	/*
+	 * The queue to a command that is slow while the agent's replay is
+	 * full: 256 KiB and a window of 4 MiB, in a buffer of 8 MiB.  The
+	 * first time faults it in; after it, 2,048 faults each time under a
+	 * threshold of 2 MiB, none now.
+	 */
+	for (int i = 0; i < 6; i++) {
+		if (i == 1)
+			f0 = minor_faults();
+		for (int k = 0; k < 68; k++)
+			ck_assert_int_eq(buf_append(&q, chunk, sizeof (chunk)),
+			    0);
+		while (q.b_len > 0)
+			buf_consume(&q, q.b_len > 65536 ? 65536 : q.b_len);
+	}
+#ifndef __SANITIZE_ADDRESS__
+	ck_assert_int_lt(minor_faults() - f0, 500);
+#else
+	(void) f0;
+#endif
+}
+END_TEST
+
 Suite *
 wsclient_suite(void)
 {
@@ -566,6 +632,7 @@ wsclient_suite(void)
 	tcase_add_test(tc, test_ping_to_a_gone_peer_ends_and_stops);
 	tcase_add_test(tc, test_answering_peer_stays);
 	tcase_add_test(tc, test_close_handshake);
+	tcase_add_test(tc, test_process_init_keeps_pages);
 	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
 	return (s);
