@@ -108,8 +108,11 @@ def raise_nofile():
 class Server:
     """One server under test, started afresh for every run."""
 
-    def __init__(self, name, bindir, workdir, log_level):
+    def __init__(self, name, bindir, workdir, log_level, nworkers=0,
+                 config=None):
         self.name = name
+        self.nworkers = nworkers    # medusa: else from the name
+        self.config = config or {}
         self.bindir = bindir
         self.workdir = workdir
         self.log_level = log_level
@@ -129,7 +132,8 @@ class Server:
         return None
 
     def workers(self):
-        return {'medusa-1w': 1, 'medusa-2w': 2}.get(self.name, 0)
+        return self.nworkers or {'medusa-1w': 1, 'medusa-2w': 2}.get(
+            self.name, 0)
 
     def url(self):
         if self.name == 'bare':
@@ -180,6 +184,7 @@ class Server:
             }
             if keys_dir:
                 cfg['keys_dir'] = keys_dir
+            cfg.update(self.config)
             cfgpath = os.path.join(self.workdir, 'medusa-%s.json' % self.name)
             with open(cfgpath, 'w') as f:
                 json.dump(cfg, f)
