@@ -145,6 +145,7 @@ static struct worker {
 	ev_io		w_ctl_rio;
 	ev_io		w_ctl_wio;
 	ev_timer	w_report;
+	int		w_epfd;		/* libev's epoll set: -2 unknown, -1 none */
 	ev_timer	w_shutdown_timer;
 	ev_timer	w_drain_timer;
 	ev_prepare	w_reaper;
@@ -204,6 +205,26 @@ worker_ctl_room(size_t n)
 
 	return (wk.w_ctl.cc_fd >= 0 && (q == 0 || q + n +
 	    wk.w_ctl.cc_qmax / WORKER_CTL_RESERVE <= wk.w_ctl.cc_qmax));
+}
+
+/*
+ * Close a socket the loop watches or watched.  Its file may outlive our
+ * close() (the supervisor closes its copy after the sendmsg() that passed
+ * it, a race a loaded machine loses now and then), and a stray event of
+ * it would make libev rebuild its epoll set, one epoll_ctl() for every
+ * connection held: so it leaves the set first (netutil_epoll_forget()).
+ * libev does not say which descriptor its set is: looked for once, and
+ * again if it moved (libev recreates its set after a stray).
+ */
+void
+worker_close_sock(int fd)
+{
+	if (wk.w_epfd != -1 && ev_backend(wk.w_loop) == EVBACKEND_EPOLL &&
+	    netutil_epoll_forget(wk.w_epfd, fd) != 0) {
+		wk.w_epfd = netutil_epoll_find();
+		(void) netutil_epoll_forget(wk.w_epfd, fd);
+	}
+	(void) close(fd);
 }
 
 static void
@@ -1019,6 +1040,7 @@ main(int argc, char **argv)
 		    (size_t)rl.rlim_cur / 4;
 	}
 	wk.w_loop = EV_DEFAULT;
+	wk.w_epfd = -2;
 	if (conn_init(wk.w_loop, &wk.w_conf) != 0) {
 		mlog(MLOG_FATAL, "out of memory", "");
 		return (1);
