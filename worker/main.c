@@ -57,7 +57,14 @@
  * moment it is received until conn_destroy() closes it.  Structs are freed
  * only by the reaper, an ev_prepare watcher, after the callback that ended
  * them has returned.  Sessions and connections are plain data (worker.h),
- * so that a handoff can move them into another process.
+ * so that a handoff can move them into another process.  A socket is
+ * closed through worker_close_sock(), which first takes it out of libev's
+ * epoll set: the supervisor may still hold its copy of a socket it just
+ * passed, and a stray event of it would make libev rebuild its whole set,
+ * a cost that grows with every connection held (issue 16).  Nothing else
+ * here costs in proportion to the sessions held: the table grows by
+ * doubling, each session has one timer (a heap), and REPORT carries
+ * counters kept as they change.
  *
  * Handoff (handoff.c).  In a rolling restart this worker either hands its
  * live sessions to a successor (HANDOFF) or takes them over from a
@@ -145,7 +152,7 @@ static struct worker {
 	ev_io		w_ctl_rio;
 	ev_io		w_ctl_wio;
 	ev_timer	w_report;
-	int		w_epfd;		/* libev's epoll set: -2 unknown, -1 none */
+	int		w_epfd;		/* libev's epoll set, or -1 */
 	ev_timer	w_shutdown_timer;
 	ev_timer	w_drain_timer;
 	ev_prepare	w_reaper;
@@ -213,14 +220,13 @@ worker_ctl_room(size_t n)
  * it, a race a loaded machine loses now and then), and a stray event of
  * it would make libev rebuild its epoll set, one epoll_ctl() for every
  * connection held: so it leaves the set first (netutil_epoll_forget()).
- * libev does not say which descriptor its set is: looked for once, and
- * again if it moved (libev recreates its set after a stray).
+ * libev does not say which descriptor its set is: looked for at the
+ * start, and again if it moved (libev recreates its set after a stray).
  */
 void
 worker_close_sock(int fd)
 {
-	if (wk.w_epfd != -1 && ev_backend(wk.w_loop) == EVBACKEND_EPOLL &&
-	    netutil_epoll_forget(wk.w_epfd, fd) != 0) {
+	if (wk.w_epfd >= 0 && netutil_epoll_forget(wk.w_epfd, fd) != 0) {
 		wk.w_epfd = netutil_epoll_find();
 		(void) netutil_epoll_forget(wk.w_epfd, fd);
 	}
@@ -1040,7 +1046,9 @@ main(int argc, char **argv)
 		    (size_t)rl.rlim_cur / 4;
 	}
 	wk.w_loop = EV_DEFAULT;
-	wk.w_epfd = -2;
+	/* Looked for now, while the process holds few descriptors. */
+	wk.w_epfd = ev_backend(wk.w_loop) == EVBACKEND_EPOLL ?
+	    netutil_epoll_find() : -1;
 	if (conn_init(wk.w_loop, &wk.w_conf) != 0) {
 		mlog(MLOG_FATAL, "out of memory", "");
 		return (1);
