@@ -30,7 +30,8 @@ Scale with the environment (defaults in brackets):
                       BENCH_HOSTS_SETUP [5000], BENCH_HOSTS_RTT [2000];
                       onehost: setup rate and round-trip p99 with
                       BENCH_ONEHOST [50000] idle paired sessions held vs
-                      empty, its own table: bench/onehost.py)
+                      empty, BENCH_ONEHOST_ROUNDS [3] rounds, medians,
+                      its own table: bench/onehost.py)
   BENCH_SETUP [20000]  BENCH_SETUP_CONC [50]      setup: sessions, at once
   BENCH_LAT_SESSIONS [50]  BENCH_LAT_RATE [20]  BENCH_LAT_BYTES [64]
   BENCH_DURATION [5]  seconds of each latency and throughput run
