@@ -55,7 +55,11 @@
  *   (--pid, --pidfile, --proc-tree: the supervisor and its workers) is read
  *   and compared with what it was before the first connection: bytes per
  *   paired session.  Then one message each way in every session proves
- *   they all still relay, and the memory is read once more.
+ *   they all still relay, and the memory is read once more.  With --hold
+ *   (one process), the settle is not D seconds: once all are linked it
+ *   prints {"linked": S} and holds them, doing nothing, until SIGUSR1, so
+ *   that a driver can measure the reflector while they are held (onehost)
+ *   without this process's checks landing in the measurement.
  *
  * Many sockets.  The descriptor limit is raised as far as allowed (the hard
  * limit too as root).  With a loopback target, connections are bound to
@@ -94,6 +98,7 @@ static struct {
 	int		tree;
 	const char	*pidfile;
 	bool		quiet;
+	bool		hold;		/* idle: settle until SIGUSR1 */
 	int		procs;
 } O;
 
@@ -110,6 +115,8 @@ static uint64_t skipped, waits, nmsgs, stop_bytes;
 static long rss_base = -1, rss_idle = -1, rss_after = -1;
 static ev_prepare kick;
 static ev_timer phase_timer, deadline;
+static ev_signal go_on;		/* idle --hold: SIGUSR1 ends the settle */
+static bool go_on_early;	/* ... which came before the last linkup */
 
 /* idle with --procs: a child's pipes to and from the parent. */
 static int child_up = -1, child_down = -1;
@@ -278,11 +285,30 @@ all_linked(void)
 	}
 	if (B.b_sc == SC_IDLE) {
 		phase = PH_SETTLE;
+		if (O.hold) {
+			/* Held, and idle, until told (SIGUSR1). */
+			printf("{\"linked\": %u}\n", total);
+			fflush(stdout);
+			if (go_on_early)
+				ev_feed_event(B.b_loop, &phase_timer, EV_TIMER);
+			return;
+		}
 		ev_timer_set(&phase_timer, O.dur, 0.);
 		ev_timer_start(B.b_loop, &phase_timer);
 		return;
 	}
 	begin_run();
+}
+
+static void
+go_on_cb(EV_P_ ev_signal *w, int revents)
+{
+	(void) w;
+	(void) revents;
+	if (phase == PH_SETTLE)
+		ev_feed_event(EV_A_ &phase_timer, EV_TIMER);
+	else if (phase == PH_OPEN)
+		go_on_early = true;
 }
 
 static bool
@@ -689,6 +715,8 @@ usage(int status)
 "  --account NAME    the account the key belongs to (with --key)\n"
 "  --procs K         idle: K processes share the sessions (default: as many\n"
 "                    as the descriptor limit requires)\n"
+"  --hold            idle: once all are linked, print {\"linked\": S} and\n"
+"                    hold them, idle, until SIGUSR1 (instead of -d)\n"
 "  -q                no line for people on standard error\n", MSG_MAX);
 	exit(status);
 }
@@ -809,6 +837,7 @@ main(int argc, char **argv)
 		{ "key", required_argument, NULL, 'K' },
 		{ "account", required_argument, NULL, 'a' },
 		{ "procs", required_argument, NULL, 'j' },
+		{ "hold", no_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -907,6 +936,9 @@ main(int argc, char **argv)
 		case 'j':
 			O.procs = (int)num(optarg, "--procs", 1, 64);
 			break;
+		case 'H':
+			O.hold = true;
+			break;
 		case 'q':
 			O.quiet = true;
 			break;
@@ -966,6 +998,8 @@ main(int argc, char **argv)
 		if (O.procs > 1)
 			nslots = total / (uint32_t)O.procs + 1;
 	}
+	if (O.hold && (B.b_sc != SC_IDLE || O.procs > 1))
+		bench_fail("--hold: idle in one process only");
 	if ((SS = calloc(nslots, sizeof (*SS))) == NULL ||
 	    (freeslots = calloc(nslots, sizeof (uint32_t))) == NULL)
 		bench_fail("out of memory for %u sessions", nslots);
@@ -982,6 +1016,10 @@ main(int argc, char **argv)
 	ev_prepare_init(&kick, kick_cb);
 	ev_prepare_start(B.b_loop, &kick);
 	ev_init(&phase_timer, phase_timer_cb);
+	if (O.hold) {
+		ev_signal_init(&go_on, go_on_cb, SIGUSR1);
+		ev_signal_start(B.b_loop, &go_on);
+	}
 	ev_timer_init(&deadline, deadline_cb, O.timeout, 0.);
 	ev_timer_start(B.b_loop, &deadline);
 	if (child_down >= 0) {

@@ -30,7 +30,8 @@ Scale with the environment (defaults in brackets):
                       BENCH_HOSTS_SETUP [5000], BENCH_HOSTS_RTT [2000];
                       onehost: setup rate and round-trip p99 with
                       BENCH_ONEHOST [50000] idle paired sessions held vs
-                      empty, its own table: bench/onehost.py)
+                      empty, BENCH_ONEHOST_ROUNDS [3] rounds, medians,
+                      its own table: bench/onehost.py)
   BENCH_SETUP [20000]  BENCH_SETUP_CONC [50]      setup: sessions, at once
   BENCH_LAT_SESSIONS [50]  BENCH_LAT_RATE [20]  BENCH_LAT_BYTES [64]
   BENCH_DURATION [5]  seconds of each latency and throughput run
@@ -108,8 +109,11 @@ def raise_nofile():
 class Server:
     """One server under test, started afresh for every run."""
 
-    def __init__(self, name, bindir, workdir, log_level):
+    def __init__(self, name, bindir, workdir, log_level, nworkers=0,
+                 config=None):
         self.name = name
+        self.nworkers = nworkers    # medusa: else from the name
+        self.config = config or {}
         self.bindir = bindir
         self.workdir = workdir
         self.log_level = log_level
@@ -129,7 +133,8 @@ class Server:
         return None
 
     def workers(self):
-        return {'medusa-1w': 1, 'medusa-2w': 2}.get(self.name, 0)
+        return self.nworkers or {'medusa-1w': 1, 'medusa-2w': 2}.get(
+            self.name, 0)
 
     def url(self):
         if self.name == 'bare':
@@ -180,6 +185,7 @@ class Server:
             }
             if keys_dir:
                 cfg['keys_dir'] = keys_dir
+            cfg.update(self.config)
             cfgpath = os.path.join(self.workdir, 'medusa-%s.json' % self.name)
             with open(cfgpath, 'w') as f:
                 json.dump(cfg, f)

@@ -1224,7 +1224,7 @@ conn_timer_cb(EV_P_ ev_timer *w, int revents)
 static void
 conn_bury(struct conn *c)
 {
-	(void) close(c->c_fd);
+	worker_close_sock(c->c_fd);
 	c->c_fd = -1;
 	conn_move(c, CONN_DEAD);
 	if (c->c_prev != NULL)

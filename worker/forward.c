@@ -84,7 +84,7 @@ fwd_free(struct fwd *f)
 		ev_io_stop(fw.fw_loop, &f->f_r[i]);
 		ev_io_stop(fw.fw_loop, &f->f_w[i]);
 		if (f->f_fd[i] >= 0)
-			(void) close(f->f_fd[i]);
+			worker_close_sock(f->f_fd[i]);
 		free(f->f_buf[i]);
 	}
 	free(f);

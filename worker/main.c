@@ -57,7 +57,14 @@
  * moment it is received until conn_destroy() closes it.  Structs are freed
  * only by the reaper, an ev_prepare watcher, after the callback that ended
  * them has returned.  Sessions and connections are plain data (worker.h),
- * so that a handoff can move them into another process.
+ * so that a handoff can move them into another process.  A socket is
+ * closed through worker_close_sock(), which first takes it out of libev's
+ * epoll set: the supervisor may still hold its copy of a socket it just
+ * passed, and a stray event of it would make libev rebuild its whole set,
+ * a cost that grows with every connection held (issue 16).  Nothing else
+ * here costs in proportion to the sessions held: the table grows by
+ * doubling, each session has one timer (a heap), and REPORT carries
+ * counters kept as they change.
  *
  * Handoff (handoff.c).  In a rolling restart this worker either hands its
  * live sessions to a successor (HANDOFF) or takes them over from a
@@ -149,6 +156,7 @@ static struct worker {
 	ev_io		w_ctl_rio;
 	ev_io		w_ctl_wio;
 	ev_timer	w_report;
+	int		w_epfd;		/* libev's epoll set, or -1 */
 	ev_timer	w_shutdown_timer;
 	ev_timer	w_drain_timer;
 	ev_timer	w_dir_timer;	/* the wait for the directory at exit */
@@ -210,6 +218,25 @@ worker_ctl_room(size_t n)
 
 	return (wk.w_ctl.cc_fd >= 0 && (q == 0 || q + n +
 	    wk.w_ctl.cc_qmax / WORKER_CTL_RESERVE <= wk.w_ctl.cc_qmax));
+}
+
+/*
+ * Close a socket the loop watches or watched.  Its file may outlive our
+ * close() (the supervisor closes its copy after the sendmsg() that passed
+ * it, a race a loaded machine loses now and then), and a stray event of
+ * it would make libev rebuild its epoll set, one epoll_ctl() for every
+ * connection held: so it leaves the set first (netutil_epoll_forget()).
+ * libev does not say which descriptor its set is: looked for at the
+ * start, and again if it moved (libev recreates its set after a stray).
+ */
+void
+worker_close_sock(int fd)
+{
+	if (wk.w_epfd >= 0 && netutil_epoll_forget(wk.w_epfd, fd) != 0) {
+		wk.w_epfd = netutil_epoll_find();
+		(void) netutil_epoll_forget(wk.w_epfd, fd);
+	}
+	(void) close(fd);
 }
 
 static void
@@ -1084,6 +1111,9 @@ main(int argc, char **argv)
 		    (size_t)rl.rlim_cur / 4;
 	}
 	wk.w_loop = EV_DEFAULT;
+	/* Looked for now, while the process holds few descriptors. */
+	wk.w_epfd = ev_backend(wk.w_loop) == EVBACKEND_EPOLL ?
+	    netutil_epoll_find() : -1;
 	if (conn_init(wk.w_loop, &wk.w_conf) != 0) {
 		mlog(MLOG_FATAL, "out of memory", "");
 		return (1);

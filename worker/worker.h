@@ -129,6 +129,7 @@ void conn_reap(void);
 /* main.c: the control channel to the supervisor */
 int worker_ctl_send(msgpack_sbuffer *);
 bool worker_ctl_room(size_t);
+void worker_close_sock(int fd);
 
 /* status.c: STATUS_REQ, answered in paced chunks */
 void status_request(uint64_t qid);

@@ -1,14 +1,18 @@
 /*
  * netutil.c: socket and time helpers; see netutil.h.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/time.h>
 
 #include "netutil.h"
@@ -88,4 +92,63 @@ netutil_peer_str(int fd, char *out, size_t cap)
 		return;
 	}
 	netutil_addr_str((struct sockaddr *)&ss, out, cap);
+}
+
+/*
+ * close() takes a descriptor out of an epoll set only when it drops the
+ * last reference to the file.  A socket another process passed us and has
+ * not closed yet (the supervisor's copy, between its sendmsg() and its
+ * close(), or a worker's during a handoff) stays in the set after our
+ * close(): its events keep coming under a number that may already be
+ * another socket's, and libev's epoll backend answers such a stray event
+ * (a generation it does not know, or an EPOLL_CTL_DEL that fails) by
+ * rebuilding its whole set, an epoll_ctl() for every descriptor it
+ * watches, so a loop holding many connections pays for each stray in
+ * proportion to all of them.  EPOLL_CTL_DEL before the close() removes
+ * the entry whatever else holds the file.  libev copes with the entry
+ * gone (its next EPOLL_CTL_MOD for that number fails with ENOENT and it
+ * adds instead).
+ */
+int
+netutil_epoll_forget(int epfd, int fd)
+{
+	if (epfd < 0 || fd < 0)
+		return (epfd < 0 ? -1 : 0);
+	if (epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL) != 0 &&
+	    (errno == EBADF || errno == EINVAL) && fcntl(fd, F_GETFD) >= 0)
+		return (-1);	/* epfd is not an epoll set (fd is open) */
+	return (0);
+}
+
+/*
+ * libev does not say which descriptor its epoll set is: look for it in
+ * /proc/self/fd ("anon_inode:[eventpoll]").
+ */
+int
+netutil_epoll_find(void)
+{
+	DIR *d;
+	struct dirent *e;
+	int best = -1;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return (-1);
+	while ((e = readdir(d)) != NULL) {
+		char path[64], link[64];
+		ssize_t n;
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd == dirfd(d))
+			continue;
+		snprintf(path, sizeof (path), "/proc/self/fd/%d", fd);
+		n = readlink(path, link, sizeof (link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		if (strcmp(link, "anon_inode:[eventpoll]") == 0 &&
+		    (best < 0 || fd < best))
+			best = fd;
+	}
+	(void) closedir(d);
+	return (best);
 }

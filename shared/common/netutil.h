@@ -19,5 +19,13 @@ void netutil_tune_tcp(int fd);
 void netutil_addr_str(const struct sockaddr *sa, char *out, size_t cap);
 /* The peer's address of a connected socket. */
 void netutil_peer_str(int fd, char *out, size_t cap);
+/*
+ * Take fd out of the epoll set epfd before closing a descriptor whose file
+ * another process may still hold (see netutil.c).  0 (also when fd was
+ * not in it), or -1 when epfd is no epoll set.
+ */
+int netutil_epoll_forget(int epfd, int fd);
+/* The lowest descriptor of this process that is an epoll set, or -1. */
+int netutil_epoll_find(void);
 
 #endif

@@ -4,6 +4,7 @@
  * an accepted socket, and the clock.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,8 +13,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+
+#include <ev.h>
 
 #include "netutil.h"
 #include "suites.h"
@@ -248,6 +252,169 @@ START_TEST(test_now_ms)
 }
 END_TEST
 
+/*
+ * netutil_epoll_forget() then close(): a watched socket whose file another
+ * reference keeps open (another process's copy: a dup() here) must leave
+ * the epoll set, so that no event of it comes after the close.  The rows
+ * without it document why: close() alone leaves such a socket in the set.
+ */
+static const struct {
+	bool	cw_forget;	/* netutil_epoll_forget() before close() */
+	bool	cw_other;	/* another reference to the file lives on */
+	int	cw_events;	/* events from the set after the close */
+} cw_cases[] = {
+	{ true, true, 0 },
+	{ true, false, 0 },
+	{ false, true, 1 },	/* the stray libev would rebuild its set for */
+	{ false, false, 0 },
+};
+
+START_TEST(test_close_watched)
+{
+	struct epoll_event ev, got[4];
+	int sv[2], ep, other = -1;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_ge(ep = epoll_create1(EPOLL_CLOEXEC), 0);
+	memset(&ev, 0, sizeof (ev));
+	ev.events = EPOLLIN;
+	ev.data.fd = sv[0];
+	ck_assert_int_eq(epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev), 0);
+	if (cw_cases[_i].cw_other)
+		ck_assert_int_ge(other = dup(sv[0]), 0);
+	if (cw_cases[_i].cw_forget)
+		ck_assert_int_eq(netutil_epoll_forget(ep, sv[0]), 0);
+	ck_assert_int_eq(close(sv[0]), 0);
+	/* The file readable, where it lives on (else EPIPE). */
+	(void) send(sv[1], "x", 1, MSG_NOSIGNAL);
+	ck_assert_int_eq(epoll_wait(ep, got, 4, 0), cw_cases[_i].cw_events);
+	if (other >= 0)
+		(void) close(other);
+	(void) close(sv[1]);
+	(void) close(ep);
+}
+END_TEST
+
+static void
+cw_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void) revents;
+	*(int *)w->data += 1;
+	ev_io_stop(loop, w);
+}
+
+/*
+ * libev copes with an entry taken out behind its back: a new socket that
+ * gets the same number and a watcher is watched (its EPOLL_CTL_MOD fails
+ * with ENOENT and it adds instead), the old file's events never reach it,
+ * and libev keeps its set (without the EPOLL_CTL_DEL, the old file's
+ * event makes it throw the set away and build another: what costs a
+ * worker holding many connections an epoll_ctl() for each).
+ */
+START_TEST(test_close_watched_libev)
+{
+	struct ev_loop *loop = ev_loop_new(EVBACKEND_EPOLL);
+	ev_io w;
+	struct epoll_event ev;
+	int a[2], b[2], c[2], other, fired = 0, ep, first;
+
+	ck_assert_ptr_nonnull(loop);
+	ck_assert_int_ge(ep = netutil_epoll_find(), 0);	/* libev's */
+	ck_assert_int_ge(first = dup(ep), 0);	/* its set, even if replaced */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
+	ck_assert_int_ge(other = dup(a[0]), 0);
+	ev_io_init(&w, cw_read_cb, a[0], EV_READ);
+	w.data = &fired;
+	ev_io_start(loop, &w);
+	ck_assert_int_eq(write(a[1], "1", 1), 1);
+	ev_run(loop, EVRUN_ONCE);
+	ck_assert_int_eq(fired, 1);
+	ck_assert_int_eq(netutil_epoll_forget(ep, a[0]), 0);
+	ck_assert_int_eq(close(a[0]), 0);
+	/* The lowest free number: the one just closed. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, b), 0);
+	ck_assert_int_eq(b[0], a[0]);
+	ck_assert_int_eq(write(a[1], "2", 1), 1);	/* the old file */
+	ev_io_init(&w, cw_read_cb, b[0], EV_READ);
+	ev_io_start(loop, &w);
+	ev_run(loop, EVRUN_NOWAIT);
+	ck_assert_int_eq(fired, 1);		/* nothing for the new one */
+	ck_assert_int_eq(write(b[1], "3", 1), 1);
+	ev_run(loop, EVRUN_ONCE);
+	ck_assert_int_eq(fired, 2);
+	/* A socket watched now goes into the set libev began with. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, c), 0);
+	ck_assert_int_eq(write(c[1], "4", 1), 1);
+	ev_io_init(&w, cw_read_cb, c[0], EV_READ);
+	ev_io_start(loop, &w);
+	ev_run(loop, EVRUN_ONCE);
+	ck_assert_int_eq(fired, 3);
+	memset(&ev, 0, sizeof (ev));
+	ev.events = EPOLLIN;
+	ck_assert_int_eq(epoll_ctl(first, EPOLL_CTL_ADD, c[0], &ev), -1);
+	ck_assert_int_eq(errno, EEXIST);
+	(void) close(first);
+	(void) close(c[0]);
+	(void) close(c[1]);
+	ev_loop_destroy(loop);
+	ck_assert_int_eq(netutil_epoll_find(), -1);
+	(void) close(other);
+	(void) close(a[1]);
+	(void) close(b[0]);
+	(void) close(b[1]);
+}
+END_TEST
+
+/* netutil_epoll_forget()'s answers: -1 only when epfd is no epoll set. */
+static const struct {
+	int	ef_epfd;	/* 0 an epoll set, 1 a socket, 2 closed, -1 */
+	int	ef_fd;		/* 0 in the set, 1 not in it */
+	int	ef_want;
+} ef_cases[] = {
+	{ 0, 0, 0 },
+	{ 0, 1, 0 },		/* ENOENT: nothing to take out */
+	{ 1, 0, -1 },		/* EINVAL */
+	{ 2, 0, -1 },		/* EBADF */
+	{ -1, 0, -1 },
+};
+
+START_TEST(test_epoll_forget_args)
+{
+	struct epoll_event ev;
+	int sv[2], ep, bad, epfd;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_ge(ep = epoll_create1(EPOLL_CLOEXEC), 0);
+	ck_assert_int_ge(bad = dup(sv[1]), 0);
+	memset(&ev, 0, sizeof (ev));
+	ev.events = EPOLLIN;
+	if (ef_cases[_i].ef_fd == 0)
+		ck_assert_int_eq(epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev), 0);
+	switch (ef_cases[_i].ef_epfd) {
+	case 0:
+		epfd = ep;
+		break;
+	case 1:
+		epfd = bad;
+		break;
+	case 2:
+		(void) close(bad);
+		epfd = bad;
+		bad = -1;
+		break;
+	default:
+		epfd = -1;
+	}
+	ck_assert_int_eq(netutil_epoll_forget(epfd, sv[0]),
+	    ef_cases[_i].ef_want);
+	if (bad >= 0)
+		(void) close(bad);
+	(void) close(ep);
+	(void) close(sv[0]);
+	(void) close(sv[1]);
+}
+END_TEST
+
 Suite *
 netutil_suite(void)
 {
@@ -260,6 +427,11 @@ netutil_suite(void)
 	tcase_add_test(tc, test_nonblock);
 	tcase_add_test(tc, test_tune_tcp);
 	tcase_add_test(tc, test_now_ms);
+	tcase_add_loop_test(tc, test_close_watched, 0,
+	    sizeof (cw_cases) / sizeof (cw_cases[0]));
+	tcase_add_test(tc, test_close_watched_libev);
+	tcase_add_loop_test(tc, test_epoll_forget_args, 0,
+	    sizeof (ef_cases) / sizeof (ef_cases[0]));
 	suite_add_tcase(s, tc);
 	return (s);
 }
