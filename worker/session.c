@@ -77,8 +77,6 @@ static struct sessions {
 	struct session	*ss_dead;	/* ended, to free (the reaper) */
 	struct session	*ss_walk;	/* the status walk's next, on ss_list */
 	uint64_t	ss_nstate[SSTATE_MAX];
-	uint64_t	ss_bytes;	/* payload bytes relayed */
-	uint64_t	ss_msgs;	/* messages relayed */
 	ev_timer	ss_refresh;	/* directory claims' refresh tick */
 	struct session	*ss_rnext;	/* the refresh round's next, on ss_list */
 	unsigned	ss_rticks;	/* ticks into this round */
@@ -209,8 +207,6 @@ session_counts(struct proto_report *r)
 {
 	for (int i = 0; i < PROTO_REPORT_STATES; i++)
 		r->prp_sessions[i] = ss.ss_nstate[i];
-	r->prp_bytes = ss.ss_bytes;
-	r->prp_messages = ss.ss_msgs;
 	if (dir_enabled()) {
 		const struct dir_counters *d = dir_counters();
 
@@ -802,16 +798,9 @@ session_message(struct conn *from, uint8_t opcode, uint8_t *p, size_t n)
 		return;
 	s->s_msgs++;
 	s->s_bytes += n;
-	ss.ss_msgs++;
-	ss.ss_bytes += n;
-	if (conn_role(from) == ROLE_MASTER) {
-		wmetrics_count(PROTO_EVC_BYTES_M2S, n);
-		wmetrics_count(PROTO_EVC_MSGS_M2S, 1);
-	} else {
+	if (conn_role(from) != ROLE_MASTER)
 		s->s_bytes_s2m += n;
-		wmetrics_count(PROTO_EVC_BYTES_S2M, n);
-		wmetrics_count(PROTO_EVC_MSGS_S2M, 1);
-	}
+	wmetrics_relayed(conn_role(from), n);
 	session_backpressure(from);
 }
 

@@ -33,6 +33,19 @@ wmetrics_count(int counter, uint64_t n)
 		wm.wm_ev[counter] += n;
 }
 
+/* A message of n bytes relayed from a side of role `from`. */
+void
+wmetrics_relayed(int from, size_t n)
+{
+	if (from == ROLE_MASTER) {
+		wm.wm_ev[PROTO_EVC_BYTES_M2S] += n;
+		wm.wm_ev[PROTO_EVC_MSGS_M2S]++;
+	} else {
+		wm.wm_ev[PROTO_EVC_BYTES_S2M] += n;
+		wm.wm_ev[PROTO_EVC_MSGS_S2M]++;
+	}
+}
+
 /* An attach of a role answered with an HTTP status (101: upgraded). */
 void
 wmetrics_attach(int role, int status)
@@ -65,5 +78,10 @@ void
 wmetrics_report(struct proto_report *r)
 {
 	memcpy(r->prp_ev, wm.wm_ev, sizeof (r->prp_ev));
+	/* REPORT's totals (the per-shard medusa_relayed_*): both ways. */
+	r->prp_bytes = wm.wm_ev[PROTO_EVC_BYTES_M2S] +
+	    wm.wm_ev[PROTO_EVC_BYTES_S2M];
+	r->prp_messages = wm.wm_ev[PROTO_EVC_MSGS_M2S] +
+	    wm.wm_ev[PROTO_EVC_MSGS_S2M];
 	memcpy(r->prp_hist, wm.wm_hist, sizeof (r->prp_hist));
 }

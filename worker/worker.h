@@ -110,6 +110,7 @@ void conn_set_fingerprint(struct conn *, const char *);
 /* wmetrics.c: REPORT's event counters and histograms. */
 struct proto_report;
 void wmetrics_count(int, uint64_t);
+void wmetrics_relayed(int, size_t);
 void wmetrics_attach(int, int);
 void wmetrics_observe(int, double);
 void wmetrics_report(struct proto_report *);
