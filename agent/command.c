@@ -71,12 +71,17 @@ command_out_cb(EV_P_ ev_io *w, int revents)
 {
 	struct command *c = w->data;
 	int i = w == &c->cm_out[COMMAND_ERR].co_io ? COMMAND_ERR : COMMAND_OUT;
+	uint8_t *to = NULL;
 	ssize_t n;
 
 	(void) EV_A;
 	(void) revents;
+	if (i == COMMAND_OUT && c->cm_out_buffer != NULL)
+		to = c->cm_out_buffer(c, COMMAND_READ);
+	if (to == NULL)
+		to = c->cm_rbuf;
 	do {
-		n = read(w->fd, c->cm_rbuf, COMMAND_READ);
+		n = read(w->fd, to, COMMAND_READ);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
@@ -90,7 +95,7 @@ command_out_cb(EV_P_ ev_io *w, int revents)
 	}
 	if (c->cm_exited)
 		command_drain_arm(c);	/* still draining: the clock restarts */
-	c->cm_on_output(c, (enum command_stream)i, c->cm_rbuf, (size_t)n);
+	c->cm_on_output(c, (enum command_stream)i, to, (size_t)n);
 }
 
 static void

@@ -2,15 +2,16 @@
  * command.h: the command the agent runs for the client, and its terminal
  * or pipes.
  *
- * command_spawn() starts it on a new pseudo-terminal (its own session,
- * the terminal its controlling one) or on pipes: standard input, output,
- * and error apart (cs_stderr_apart) or together with output.  What it
- * writes goes to on_output as it is read (up to 64 KiB a read), tagged
- * with its stream; command_pause_output() stops reading (the socket is
- * full), so a flood of output stops the command, not our memory.  Input
- * from the client is queued (bounded by the caller: command_input() says
- * when the queue is full, on_input_room when it has fallen below half)
- * and written as the command takes it.
+ * command_spawn() starts it on a new pseudo-terminal (its own session, the
+ * terminal its controlling one) or on pipes: standard input, output, and
+ * error apart (cs_stderr_apart) or together with output.  What it writes
+ * goes to on_output as it is read (up to 64 KiB a read), tagged with its
+ * stream (standard output read into cm_out_buffer's answer when there is
+ * one: the agent's replay ring); command_pause_output() stops reading (the
+ * socket is full), so a flood of output stops the command, not our
+ * memory.  Input from the client is queued (bounded by the caller:
+ * command_input() says when the queue is full, on_input_room when it has
+ * fallen below half) and written as the command takes it.
  *
  * End of input: on pipes, command_eof() closes the command's standard
  * input once every queued byte is written (never before: a command that
@@ -46,6 +47,8 @@ typedef void command_output_f(struct command *, enum command_stream,
     const uint8_t *, size_t);
 typedef void command_event_f(struct command *);
 typedef void command_done_f(struct command *, int status);
+/* Where to read up to max bytes of output (NULL: cm_rbuf). */
+typedef uint8_t *command_buffer_f(struct command *, size_t max);
 
 struct command_spec {
 	const char	*cs_path;
@@ -84,6 +87,7 @@ struct command {
 	size_t		cm_input_max;
 	uint8_t		*cm_rbuf;
 	command_output_f *cm_on_output;
+	command_buffer_f *cm_out_buffer; /* optional: standard output's */
 	command_event_f	*cm_on_input_room;
 	command_done_f	*cm_on_done;
 	void		*cm_arg;

@@ -62,19 +62,21 @@
  * (wsclient.h), the command is hung up on and the agent exits 1.
  *
  * Resume (issue 14; docs/PROTOCOL.md section 9): the agent announces
- * X-Medusa-Resume: 1 (unless --no-resume).  Who holds what: the agent
- * holds the command, its latest token, and through shared/client/resume.c
- * the count of messages sent and received and a replay buffer of what the
- * client has not acked (bounded; the command's output waits while it is
- * full).  The reflector holds nothing the session needs.  A lost
+ * X-Medusa-Resume: 1 (unless --no-resume).  Who holds what: the agent holds
+ * the command, its latest token, and through shared/client/resume.c the
+ * count of messages sent and received and a replay buffer of what the
+ * client has not acked (bounded, 2 MiB by default; the command's output
+ * waits while it is full, and is read straight into that buffer: command.h
+ * cm_out_buffer).  The reflector holds nothing the session needs.  A lost
  * connection (or a CLOSE other than 1000) is redialled (session.c:
  * agent_comes_back), and the command keeps running for --grace seconds
- * while no client is attached ("detached", or our own connection gone);
- * at the grace's end it is hung up and we close 1000 (exit 4).  The
- * command's exit or a signal close with 1000: the session is over.  Our
- * first ack goes at once after the first sequenced linkup (it tells the
- * client our window), then one per sixteenth of the client's window
- * received (resume.h), unless held as above.
+ * while no client is attached ("detached", or our own connection gone); at
+ * the grace's end it is hung up and we close 1000 (exit 4).  The command's
+ * exit or a signal close with 1000: the session is over.  Our first ack
+ * goes at once after the first sequenced linkup (it tells the client our
+ * window), then one per sixteenth of the client's window received
+ * (resume.h), unless held as above, each carried by the write of
+ * our next message (wsc_send_text_later) or on the loop's next turn.
  *
  * Memory: main() first calls wsc_process_init (wsclient.h), so that the
  * buffers that are freed when empty and allocated again for about every

@@ -84,16 +84,20 @@ agent_room(const struct agent *a)
  * (the command blocked writing its output, so not reading its input),
  * neither would ever move.  So while the replay is full the socket is
  * read on (agent_cmd_output resumes it), the acks we hold
- * (agent_ack_if_due) bounding what the client sends to its window; past
- * AGENT_INPUT_MAX plus our own window (at least the default 4 MiB) it is
- * paused even so (a client that ignores the window, or whose
- * ResumeBuffer is larger than ours).
+ * (agent_ack_if_due) bounding what the client sends to its window.  Past
+ * AGENT_INPUT_MAX plus the larger of our window and the client's (as it
+ * announced it; a client that announced none held RESUME_UNANNOUNCED by
+ * default) it is paused even so: a client that ignores its window.  (The
+ * client's window must count: a client whose window is larger than ours,
+ * stopped at ours, would never see our acks, nor we its own.)
  */
 static size_t
 agent_input_cap(const struct agent *a)
 {
-	return (AGENT_INPUT_MAX + (a->a_rs.window > RESUME_DEFAULT_WINDOW ?
-	    a->a_rs.window : RESUME_DEFAULT_WINDOW));
+	size_t w = a->a_rs.peer_window != 0 ? a->a_rs.peer_window :
+	    RESUME_UNANNOUNCED;
+
+	return (AGENT_INPUT_MAX + (a->a_rs.window > w ? a->a_rs.window : w));
 }
 
 static bool
@@ -184,6 +188,15 @@ agent_cmd_output(struct command *cm, enum command_stream s, const uint8_t *p,
 
 static void agent_ack_if_due(struct agent *);
 
+/* The command's output goes straight into the replay ring (agent_out). */
+static uint8_t *
+agent_cmd_buffer(struct command *cm, size_t max)
+{
+	struct agent *a = cm->cm_arg;
+
+	return (resume_reserve(&a->a_rs, max));
+}
+
 static void
 agent_cmd_input_room(struct command *cm)
 {
@@ -261,6 +274,7 @@ agent_start(struct agent *a, const json_t *o)
 	    MLOG_BOOL(cs.cs_pty), MLOG_BOOL(cs.cs_stderr_apart));
 	agent_to(a, AGENT_RUNNING);
 	a->a_cmd.cm_on_output = agent_cmd_output;
+	a->a_cmd.cm_out_buffer = agent_cmd_buffer;
 	a->a_cmd.cm_on_input_room = agent_cmd_input_room;
 	a->a_cmd.cm_on_done = agent_cmd_done;
 	a->a_cmd.cm_arg = a;
@@ -334,7 +348,7 @@ agent_ack_if_due(struct agent *a)
 		    (uint64_t)(ev_now(a->a_loop) * 1000));
 
 		if (m != NULL)
-			(void) wsc_send_text(&a->a_ws, m);
+			(void) wsc_send_text_later(&a->a_ws, m);
 		free(m);
 	}
 }
@@ -542,8 +556,18 @@ agent_on_message(struct wsc *c, uint8_t op, uint8_t *p, size_t n)
 			a->a_said_early = true;
 			return;
 		}
-		if (command_input(&a->a_cmd, p, n) && agent_input_stop(a))
+		if (command_input(&a->a_cmd, p, n) && agent_input_stop(a)) {
 			wsc_pause(c);	/* the command is not reading */
+			if (a->a_rs.phase == RESUME_LIVE &&
+			    resume_full(&a->a_rs) && !a->a_said_cap) {
+				/* Only past its window: its acks may hang. */
+				mlog(MLOG_WARN, "the client sends past its "
+				    "window: its input paused", "queued=%zu "
+				    "window=%zu", command_queued(&a->a_cmd),
+				    a->a_rs.peer_window);
+				a->a_said_cap = true;
+			}
+		}
 		return;
 	}
 	switch (mlproto_kind(p, n, &json, &jn)) {

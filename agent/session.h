@@ -46,6 +46,7 @@ struct agent {
 	struct command	a_cmd;
 	bool		a_stderr_apart;	/* the extension is on */
 	bool		a_said_early;	/* "input before start" logged */
+	bool		a_said_cap;	/* "sends past its window" logged */
 	ev_timer	a_close_wait;
 	int		a_signal;
 	int		a_rc;

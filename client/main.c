@@ -59,8 +59,10 @@
  * X-Medusa-Resume: 1 (unless -o Resume=no).  Who holds what: mlogin holds
  * its latest token and, through shared/client/resume.c, the count of
  * messages sent and received and a replay buffer of what the agent has not
- * acked (bounded by -o ResumeBuffer; standard input waits while it is
- * full); the agent holds the command; the reflector holds nothing the
+ * acked (bounded by -o ResumeBuffer, 2 MiB by default; standard input
+ * waits while it is full, and is read straight into that buffer when no
+ * escapes are watched: session.c ml_stdin_read); the agent holds the
+ * command; the reflector holds nothing the
  * session needs.  In a resumable session the loss above does not end it:
  * mlogin says "reconnecting...", redials (at once, then jittered back-off),
  * re-signs, presents its token, resumes and replays, then nudges the size
@@ -69,7 +71,8 @@
  * refused resume exits 254.  Acks are our own messages, not counted: the
  * first at once after the first sequenced linkup (it tells the agent our
  * window), then one per sixteenth of the agent's window received
- * (resume.h), not one per message.
+ * (resume.h), not one per message, each carried by the write of our next
+ * message (wsc_send_text_later) or on the loop's next turn.
  *
  * Memory: main() first calls wsc_process_init (wsclient.h), so that the
  * buffers that are freed when empty and allocated again for about every
@@ -155,7 +158,7 @@ ml_usage(FILE *f)
 	    "\n"
 	    "A lost connection is redialled and the session resumed when\n"
 	    "both ends can (-o Resume=no: not); -o ResumeBuffer=N[K|M] bounds\n"
-	    "the replay buffer (default 4M).\n"
+	    "the replay buffer (default 2M).\n"
 	    "\n"
 	    "See mlogin(1), and medusa-agent(1) for the other end.\n",
 	    clientopt_usage);

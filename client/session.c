@@ -198,10 +198,19 @@ ml_stdin_eof(struct mlogin *m)
 static void
 ml_stdin_read(struct mlogin *m)
 {
+	uint8_t *to = NULL;
 	ssize_t n;
 
+	/*
+	 * Input sent as it is read (no escapes to filter) goes straight into
+	 * the replay ring when the stream is sequenced: ml_out keeps it there.
+	 */
+	if (!m->m_escapes && m->m_state == ML_RUNNING)
+		to = resume_reserve(&m->m_rs, sizeof (m->m_rbuf));
+	if (to == NULL)
+		to = m->m_rbuf;
 	do {
-		n = read(STDIN_FILENO, m->m_rbuf, sizeof (m->m_rbuf));
+		n = read(STDIN_FILENO, to, sizeof (m->m_rbuf));
 	} while (n < 0 && errno == EINTR);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
@@ -209,7 +218,7 @@ ml_stdin_read(struct mlogin *m)
 		ml_stdin_eof(m);
 		return;
 	}
-	ml_keys(m, m->m_rbuf, (size_t)n);
+	ml_keys(m, to, (size_t)n);
 	if (m->m_state == ML_RUNNING && !ml_room(m)) {
 		ev_io_stop(m->m_loop, &m->m_stdin);
 		ev_idle_stop(m->m_loop, &m->m_stdin_idle);
@@ -309,7 +318,7 @@ ml_ack_if_due(struct mlogin *m)
 
 	if (wsc_is_open(&m->m_ws) && resume_ack_due(&m->m_rs, now)) {
 		if ((a = resume_ack_msg(&m->m_rs, now)) != NULL)
-			(void) wsc_send_text(&m->m_ws, a);
+			(void) wsc_send_text_later(&m->m_ws, a);
 		free(a);
 	}
 }

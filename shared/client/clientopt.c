@@ -25,7 +25,7 @@ const char clientopt_usage[] =
     "                        Resume=yes|no (default yes: a lost connection\n"
     "                        is redialled and the session resumed),\n"
     "                        ResumeBuffer=N[K|M] (replay buffer, bytes;\n"
-    "                        default 4M)\n";
+    "                        default 2M)\n";
 
 void
 clientopt_init(struct clientopt *co)

@@ -19,7 +19,7 @@
  *	    ConnectTimeout=N	to connect, do TLS and upgrade; default 30
  *	    Resume=yes|no	announce X-Medusa-Resume (resume.h); default
  *				yes
- *	    ResumeBuffer=N[K|M]	the replay buffer's bound; default 4M
+ *	    ResumeBuffer=N[K|M]	the replay buffer's bound; default 2M
  *
  * N may have a fraction ("0.5").  Pure: no I/O, no globals; a new -o key
  * is one row of clientopt.c's table.
@@ -35,7 +35,7 @@
 #define	CLIENTOPT_ALIVE_INTERVAL	15.0
 #define	CLIENTOPT_ALIVE_COUNT		3
 #define	CLIENTOPT_CONNECT_TIMEOUT	30.0
-#define	CLIENTOPT_RESUME_BUFFER		(4u << 20)
+#define	CLIENTOPT_RESUME_BUFFER		(2u << 20)
 
 /* getopt_long's value for --cacert (no short form). */
 #define	CLIENTOPT_CACERT	0x100

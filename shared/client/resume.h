@@ -1,8 +1,9 @@
 /*
  * resume.h: the sequenced end-to-end stream of a resumable session
  * (issue 14, PROTOCOL.md "Sequencing"), written once for mlogin and the
- * agent.  Pure: no I/O, no clock of its own (the caller passes "now" in
- * milliseconds), no logging; errors go to the caller's buffer.
+ * agent.  No sockets or files (its one system call is the ring's own
+ * mapping: mmap, madvise), no clock of its own (the caller passes "now"
+ * in milliseconds), no logging; errors go to the caller's buffer.
  *
  * Who holds what: each end holds a struct resume.  After the first
  * linkup with "resume":true both ends count the end-to-end messages
@@ -11,12 +12,19 @@
  * the peer has not acknowledged stays in its replay buffer, bounded in
  * bytes (and in messages): resume_full() tells the caller to stop
  * reading its source until an ack trims it.  The buffer is one ring of
- * bytes per end, allocated at the first message (the window and half
+ * bytes per end, mapped at the first message (the window and half
  * again), each message kept whole (it starts over at the ring's front
  * rather than wrap), with a ring of (offset, length, kind) beside it: no
  * allocation per message (a malloc and a free per 64 KiB message cost
- * page faults that halved the throughput); it grows only when a message
- * beyond the window does not fit.  The layer's messages:
+ * page faults that halved the throughput); it grows only when a message,
+ * or a reservation (16 KiB from mlogin, 64 KiB from the agent), beyond
+ * the window does not fit (so a small window's ring may be larger than
+ * 1.5 times it: 192 KiB for the agent at 64 KiB).  Its pages are made a
+ * RESUME_POPULATE at a time as the write point first reaches them (one
+ * madvise, not a page fault per 4 KiB), and the ends read their input
+ * straight into it (resume_reserve: no copy into the ring, whose cold
+ * pages cost the ends as much CPU again as the faults); a page that
+ * cannot be touched follows it.  The layer's messages:
  *
  *	mlogin:{"type":"ack","recv":N,"window":W}
  *				I hold 1..N of yours; my replay buffer
@@ -55,13 +63,25 @@
 
 #include <jansson.h>
 
-#define	RESUME_DEFAULT_WINDOW	(4u << 20)	/* replay buffer, bytes */
+/*
+ * The replay buffer's default bound (-o ResumeBuffer).  It bounds what is
+ * in flight between the ends, so a stream's throughput is at most the
+ * window per round trip (2 MiB per 50 ms: 40 MB/s); and a stream touches
+ * the ring, the agent's queue to its command and the socket buffers to
+ * about that much.  4 MiB measured 0.73-0.93x the throughput without
+ * resume for 64 MiB through cat on loopback (memory touched for the
+ * first time costs microseconds a page on a virtual machine: 18 ms for
+ * 6 MiB on ours); 2 MiB 0.96-1.02x (bench/resume.py, session 23).
+ */
+#define	RESUME_DEFAULT_WINDOW	(2u << 20)	/* replay buffer, bytes */
+/* The window of a peer that announces none: main's default before 2 MiB. */
+#define	RESUME_UNANNOUNCED	(4u << 20)
 #define	RESUME_ACK_MS		2000		/* ack at least this often */
 /*
  * Ack after this many bytes received while the peer's window is unknown:
  * a quarter of the smallest window a peer may have, so that a peer whose
  * window is smaller than ours never waits for our 2 s tick.  Once known,
- * a RESUME_ACK_PART of the peer's window (256 KiB of the default 4 MiB),
+ * a RESUME_ACK_PART of the peer's window (128 KiB of the default 2 MiB),
  * RESUME_ACK_BYTES at least.
  */
 #define	RESUME_MIN_WINDOW	(64u * 1024)	/* ResumeBuffer's bounds */
@@ -74,6 +94,9 @@ enum resume_phase {
 	RESUME_LIVE,		/* sequenced, carrying on */
 	RESUME_AWAIT		/* our resume sent; waiting for the peer's */
 };
+
+/* Ring pages made (MADV_POPULATE_WRITE) this many bytes at a time. */
+#define	RESUME_POPULATE		(1u << 20)
 
 /* Full at this many messages, too (keystrokes: one byte each). */
 #define	RESUME_MAX_MSGS		65536u
@@ -98,7 +121,10 @@ struct resume {
 	size_t			bytes;		/* in the replay buffer */
 	uint8_t			*ring;		/* the replay bytes */
 	size_t			rcap;
+	size_t			made;		/* ring[0, made) populated */
 	size_t			wr;		/* where the next one goes */
+	bool			rsv;		/* a resume_reserve() pending: */
+	size_t			rsv_off, rsv_max; /* where, how much */
 	struct resume_ent	*ents;		/* the messages, oldest at */
 	size_t			ecap, efirst, ecount;	/* ... efirst */
 };
@@ -128,10 +154,21 @@ bool resume_holding(const struct resume *r);
 
 /*
  * We send a counted message: keep a copy for replay (when sequenced).
- * 0, or -1 with err (out of memory).
+ * 0, or -1 with err (out of memory).  A message read straight into the
+ * ring (p as resume_reserve() gave it, n at most its max) is kept where
+ * it is, without a copy.
  */
 int resume_sent(struct resume *r, bool text, const uint8_t *p, size_t n,
     char *err, size_t errlen);
+/*
+ * Where to read up to max bytes of the next counted message straight into
+ * the replay ring (then resume_sent() with that pointer): NULL when not
+ * sequenced or out of memory (read into your own buffer).  Valid until
+ * the next call on r; a reservation not followed by its resume_sent()
+ * keeps nothing.  resume_sent() with any other pointer into the ring
+ * aborts (a caller's bug: the copy could regrow the ring under it).
+ */
+uint8_t *resume_reserve(struct resume *r, size_t max);
 
 /*
  * A counted message arrived.  Returns true if the caller must deliver

@@ -326,8 +326,10 @@ wsc_flush(struct wsc *c)
 	return (0);
 }
 
+/* Queue one frame; written at once (flush) or with the next. */
 static int
-wsc_frame(struct wsc *c, uint8_t opcode, const void *p, size_t n)
+wsc_frame_queue(struct wsc *c, uint8_t opcode, const void *p, size_t n,
+    bool flush)
 {
 	uint8_t hdr[WSFRAME_MAX_HEADER], mask[4];
 	size_t hl, start;
@@ -345,7 +347,17 @@ wsc_frame(struct wsc *c, uint8_t opcode, const void *p, size_t n)
 	wsframe_mask(buf_head(&c->wc_out) + start, n, mask, 0);
 	if (!wsframe_is_control(opcode))
 		c->wc_tx_bytes += n;
+	if (!flush) {
+		wsc_want(c);	/* the writer's turn, if nothing comes first */
+		return (0);
+	}
 	return (wsc_flush(c));
+}
+
+static int
+wsc_frame(struct wsc *c, uint8_t opcode, const void *p, size_t n)
+{
+	return (wsc_frame_queue(c, opcode, p, n, true));
 }
 
 int
@@ -360,6 +372,14 @@ int
 wsc_send_text(struct wsc *c, const char *s)
 {
 	return (wsc_send(c, WS_OP_TEXT, s, strlen(s)));
+}
+
+int
+wsc_send_text_later(struct wsc *c, const char *s)
+{
+	if (c->wc_state != WSC_OPEN)
+		return (-1);
+	return (wsc_frame_queue(c, WS_OP_TEXT, s, strlen(s), false));
 }
 
 /* Our CLOSE, once; then CLOSING. */

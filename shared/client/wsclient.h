@@ -149,6 +149,12 @@ void wsc_adopt(struct wsc *, struct ev_loop *, int fd,
 /* Send one message; -1 unless the connection is open. */
 int wsc_send(struct wsc *, uint8_t opcode, const void *p, size_t n);
 int wsc_send_text(struct wsc *, const char *s);
+/*
+ * Queue a text message to go out in the same write as the next message
+ * sent, or on the loop's next turn if none comes first (the ends' acks:
+ * a write and a relay of their own each cost a tenth of the throughput).
+ */
+int wsc_send_text_later(struct wsc *, const char *s);
 /* Begin the close handshake (or abandon the dial); on_end follows. */
 void wsc_close(struct wsc *, uint16_t code, const char *reason);
 /* Stop or restart reading (the caller cannot take more messages). */
@@ -166,14 +172,14 @@ void wsc_free(struct wsc *);
  * message.  An empty buf is freed (buf.h: what keeps a reflector's idle
  * sessions small), so a connection's queues, and the agent's queue to
  * its command, are freed and allocated again for about every message;
- * with glibc's default thresholds (adjusted as it goes) a buffer of
- * 128 KiB or more was an mmap and a munmap each time, a smaller one a
- * heap trimmed and grown again, each page faulted in anew: 80,000
- * faults and 3 times the CPU of the agent for 256 MiB through cat.
- * Buffers up to WSC_MMAP_BELOW come from the heap (the agent's queue to
- * its command may hold 256 KiB and a replay window, 4 MiB, in a buffer
- * of 8), and up to WSC_TRIM_ABOVE of free heap is kept: bounded by the
- * buffers' own bounds, once.
+ * with glibc's default thresholds (adjusted as it goes) a buffer of 128 KiB
+ * or more was an mmap and a munmap each time, a smaller one a heap trimmed
+ * and grown again, each page faulted in anew: 80,000 faults and 3 times the
+ * CPU of the agent for 256 MiB through cat.  Buffers up to WSC_MMAP_BELOW
+ * come from the heap (the agent's queue to its command may hold 256 KiB and
+ * a replay window, 2 MiB by default, in a buffer of 4), and up to
+ * WSC_TRIM_ABOVE of free heap is kept: bounded by the buffers' own bounds,
+ * once.
  */
 #define	WSC_MMAP_BELOW		(16u << 20)
 #define	WSC_TRIM_ABOVE		(32u << 20)

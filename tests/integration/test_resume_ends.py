@@ -131,6 +131,47 @@ class ResumeEndsTest(unittest.TestCase):
             self.assertGreaterEqual(breaks[id(proxy)], 6)
             self.assertGreaterEqual(proxy.accepted, breaks[id(proxy)])
 
+    def stream_through_cat(self, mlogin_args, agent_args, size):
+        """size random bytes through mlogin, the agent's cat and back:
+        all of them, in order, well within the time-out (a stall is a
+        deadlock: mlogin is killed and the test fails)."""
+        data = os.urandom(size)
+        a = self.agent(agent_args)
+        with tempfile.TemporaryFile() as src, tempfile.TemporaryFile() as out:
+            src.write(data)
+            src.seek(0)
+            p = subprocess.Popen([os.path.join(BIN, "mlogin")] + ALIVE +
+                                 mlogin_args + ["-q", "-c", "cat",
+                                                self.murl()],
+                                 stdin=src, stdout=out,
+                                 stderr=subprocess.PIPE)
+            try:
+                _, err = p.communicate(timeout=BIG_TIMEOUT / 3)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.communicate()
+                self.fail("the stream stalled: %d of %d bytes back" %
+                          (out.tell(), size))
+            self.assertEqual(p.returncode, 0, err)
+            out.seek(0)
+            self.assertEqual(hashlib.sha256(out.read()).hexdigest(),
+                             hashlib.sha256(data).hexdigest())
+        self.assertEqual(a.wait_exit(BIG_TIMEOUT), 0, "\n".join(a.raw[-8:]))
+        # Read on as long as the client keeps to its window: never paused
+        # while its own replay is full (the stall, 10 times slower, that
+        # only the acks' 2 s tick undid).
+        self.assertFalse([l for l in a.raw if "sends past its window" in l])
+
+    def test_a_client_window_larger_than_the_agents(self):
+        # The agent reads its socket on while its own replay is full (the
+        # client's acks are behind the client's data) up to the larger
+        # window of the two: at its own, a client with 8 MiB in flight
+        # hid its acks behind data the agent would not read.
+        self.stream_through_cat(["-o", "ResumeBuffer=8M"], [], 40 << 20)
+
+    def test_an_agent_window_larger_than_the_clients(self):
+        self.stream_through_cat([], ["-o", "ResumeBuffer=8M"], 40 << 20)
+
     def test_shell_survives_breaks_and_tilde_dot_while_reconnecting(self):
         a = self.agent()
         t = Pty([os.path.join(BIN, "mlogin")] + ALIVE + [self.murl()])

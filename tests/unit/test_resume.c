@@ -3,8 +3,11 @@
  * acks, trimming, replay from N, bad N, a full buffer, tables of good and
  * bad.
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
 
 #include "mlproto.h"
 #include "resume.h"
@@ -355,30 +358,49 @@ static const struct {
 	{ 50, { 20, 20, 20, 20 }, 8, 0, 20 },	/* unacked past the window */
 };
 
+/*
+ * Each row twice: _i >= NELEM(rings) writes every message straight into
+ * the ring (resume_reserve, with room for 7 bytes more than it uses), as
+ * the ends read their input: the same replay, and no copy.
+ */
 START_TEST(test_ring)
 {
+	int row = _i % (int)NELEM(rings);
+	bool direct = _i >= (int)NELEM(rings);
 	struct resume r;
 	char err[100];
-	uint8_t msg[1100];
+	uint8_t buf[1100], *msg;
 	unsigned sends = 0;
 
-	resume_init(&r, rings[_i].window);
+	resume_init(&r, rings[row].window);
 	resume_linkup(&r, true);
-	for (unsigned round = 0; round < rings[_i].rounds; round++) {
+	for (unsigned round = 0; round < rings[row].rounds; round++) {
 		for (int j = 0; j < 4; j++) {
-			size_t n = rings[_i].sizes[j], k = 0, dn;
+			size_t n = rings[row].sizes[j], k = 0, dn;
 			uint64_t want, seq;
 			const uint8_t *d;
 			bool text;
 
+			msg = direct ? resume_reserve(&r, n + 7) : buf;
+			ck_assert_ptr_nonnull(msg);
+			/* A read may fill its reservation: junk past n. */
+			if (direct)
+				memset(msg, 0xee, n + 7);
 			/* Each byte says which message it is part of. */
 			memset(msg, (int)((r.sent + 1) & 0xff), n);
 			ck_assert_int_eq(resume_sent(&r, n % 2 == 0, msg, n,
 			    err, sizeof (err)), 0);
-			if (++sends % rings[_i].ack_every == 0 &&
-			    r.sent > rings[_i].keep)
+			if (direct && n > 0) {
+				/* Kept where it was read. */
+				size_t last = r.ecount - 1;
+
+				ck_assert_ptr_eq(r.ring + r.ents[(r.efirst +
+				    last) % r.ecap].off, msg);
+			}
+			if (++sends % rings[row].ack_every == 0 &&
+			    r.sent > rings[row].keep)
 				ck_assert_int_eq(resume_on_ack(&r, r.sent -
-				    rings[_i].keep, err, sizeof (err)), 0);
+				    rings[row].keep, err, sizeof (err)), 0);
 			want = r.trimmed + 1;
 			while ((d = resume_replay_next(&r, &k, &text, &dn,
 			    &seq)) != NULL) {
@@ -391,9 +413,192 @@ START_TEST(test_ring)
 			ck_assert_uint_eq(want, r.sent + 1);
 		}
 	}
-	ck_assert_uint_eq(r.sent, 4 * rings[_i].rounds);
+	ck_assert_uint_eq(r.sent, 4 * rings[row].rounds);
+	ck_assert_uint_le(r.made, r.rcap);
 	resume_fini(&r);
 	ck_assert_ptr_null(r.ring);
+}
+END_TEST
+
+/*
+ * resume_reserve's edges: what a reservation keeps (only what its
+ * resume_sent names), and what makes it void.
+ */
+enum rsv_case {
+	RSV_OFF,		/* not sequenced: NULL, nothing kept */
+	RSV_ABANDONED,		/* reserved, never sent: nothing kept */
+	RSV_OTHER_BUFFER,	/* sent from elsewhere: copied, kept */
+	RSV_SHORT,		/* 3 of 100 bytes used: 3 kept */
+	RSV_GROWS,		/* reserved beyond the ring: it grows, the
+				   unacked messages kept in order */
+	RSV_AWAIT		/* holding (our resume sent): kept, too */
+};
+
+static const struct {
+	enum rsv_case	c;
+	bool		ptr;		/* a pointer given */
+	uint64_t	sent;		/* after */
+	size_t		bytes;
+} rsvs[] = {
+	{ RSV_OFF, false, 0, 0 },
+	{ RSV_ABANDONED, true, 0, 0 },
+	{ RSV_OTHER_BUFFER, true, 1, 5 },
+	{ RSV_SHORT, true, 1, 3 },
+	{ RSV_GROWS, true, 3, 2 * 90 + 1000 },
+	{ RSV_AWAIT, true, 2, 10 + 4 },
+};
+
+START_TEST(test_reserve)
+{
+	struct resume r;
+	char err[100];
+	uint8_t *p;
+	size_t k = 0, n;
+	const uint8_t *d;
+	bool text;
+
+	resume_init(&r, RESUME_MIN_WINDOW);
+	if (rsvs[_i].c != RSV_OFF)
+		resume_linkup(&r, true);
+	if (rsvs[_i].c == RSV_GROWS) {
+		/* Two of 90 unacked; then one larger than the ring. */
+		send_n(&r, 0);
+		for (int i = 0; i < 2; i++) {
+			uint8_t b[90];
+
+			memset(b, 'a' + i, sizeof (b));
+			ck_assert_int_eq(resume_sent(&r, false, b, sizeof (b),
+			    err, sizeof (err)), 0);
+		}
+	}
+	if (rsvs[_i].c == RSV_AWAIT) {
+		send_n(&r, 1);
+		ck_assert_int_eq(resume_linkup(&r, true), 1);
+		ck_assert(resume_holding(&r));
+	}
+	p = resume_reserve(&r, rsvs[_i].c == RSV_GROWS ? r.rcap + 1000 : 100);
+	ck_assert_int_eq(p != NULL, rsvs[_i].ptr);
+	switch (rsvs[_i].c) {
+	case RSV_OTHER_BUFFER:
+		ck_assert_int_eq(resume_sent(&r, true,
+		    (const uint8_t *)"hello", 5, err, sizeof (err)), 0);
+		/* The reservation is void: the next one may be anywhere. */
+		ck_assert(!r.rsv);
+		break;
+	case RSV_SHORT:
+		memcpy(p, "abc", 3);
+		ck_assert_int_eq(resume_sent(&r, false, p, 3, err,
+		    sizeof (err)), 0);
+		break;
+	case RSV_GROWS:
+		memset(p, 'z', 1000);
+		ck_assert_int_eq(resume_sent(&r, false, p, 1000, err,
+		    sizeof (err)), 0);
+		break;
+	case RSV_AWAIT:
+		memcpy(p, "held", 4);
+		ck_assert_int_eq(resume_sent(&r, false, p, 4, err,
+		    sizeof (err)), 0);
+		break;
+	default:
+		break;
+	}
+	ck_assert_uint_eq(r.sent, rsvs[_i].sent);
+	ck_assert_uint_eq(r.bytes, rsvs[_i].bytes);
+	/* What is kept reads back as written, oldest first. */
+	while ((d = resume_replay_next(&r, &k, &text, &n, NULL)) != NULL) {
+		if (rsvs[_i].c == RSV_OTHER_BUFFER)
+			ck_assert_mem_eq(d, "hello", 5);
+		if (rsvs[_i].c == RSV_SHORT)
+			ck_assert_mem_eq(d, "abc", 3);
+		if (rsvs[_i].c == RSV_GROWS)
+			ck_assert_int_eq(d[0], k == 1 ? 'a' : k == 2 ? 'b' :
+			    'z');
+		if (rsvs[_i].c == RSV_AWAIT && k == 2)
+			ck_assert_mem_eq(d, "held", 4);
+	}
+	resume_fini(&r);
+}
+END_TEST
+
+/* How many of the pages of [p, p + n) are resident. */
+static size_t
+resident_pages(const uint8_t *p, size_t n)
+{
+	size_t pg = (size_t)getpagesize(), np = (n + pg - 1) / pg, k = 0;
+	unsigned char *v = calloc(np, 1);
+
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(mincore((void *)p, n, v), 0);
+	for (size_t i = 0; i < np; i++)
+		k += v[i] & 1;
+	free(v);
+	return (k);
+}
+
+/*
+ * The ring's pages are made a RESUME_POPULATE at a time, as the write
+ * point first reaches them (resident before anything is written to
+ * them): an interactive session (its messages acked as they go) holds
+ * one chunk; a stream through the whole ring, all.
+ */
+START_TEST(test_populate)
+{
+	struct resume r;
+	char err[100];
+	uint8_t *p;
+
+	resume_init(&r, 0);
+	resume_linkup(&r, true);
+	for (int i = 0; i < 1000; i++) {
+		send_n(&r, 1);
+		ck_assert_int_eq(resume_on_ack(&r, r.sent, err, sizeof (err)),
+		    0);
+	}
+	ck_assert_uint_eq(r.made, RESUME_POPULATE);
+	ck_assert_uint_ge(r.rcap, RESUME_DEFAULT_WINDOW);
+	/* (A transparent huge page, where they are "always", makes 2 MiB.) */
+	ck_assert_uint_ge(resident_pages(r.ring, r.rcap),
+	    RESUME_POPULATE / (size_t)getpagesize());
+	ck_assert_uint_le(resident_pages(r.ring, r.rcap),
+	    (2u << 20) / (size_t)getpagesize());
+	while (r.sent < 2000 + 3 * r.rcap / 16384) {
+		ck_assert_ptr_nonnull(p = resume_reserve(&r, 16384));
+		ck_assert_uint_le(r.rsv_off + 16384, r.made);
+		ck_assert_uint_eq(resident_pages(p, 16384), 16384 /
+		    (size_t)getpagesize());
+		memset(p, 7, 16384);
+		ck_assert_int_eq(resume_sent(&r, false, p, 16384, err,
+		    sizeof (err)), 0);
+		if (r.bytes >= r.window / 2)
+			ck_assert_int_eq(resume_on_ack(&r, r.sent - 8, err,
+			    sizeof (err)), 0);
+	}
+	ck_assert_uint_eq(r.made, r.rcap);
+	resume_fini(&r);
+	ck_assert_uint_eq(r.made, 0);
+}
+END_TEST
+
+/*
+ * A pointer into the ring that is not the reservation (made void by
+ * another message, here) is a caller's bug: abort, not a copy that could
+ * regrow the ring under it.
+ */
+START_TEST(test_stray_ring_pointer_aborts)
+{
+	struct resume r;
+	char err[100];
+	uint8_t *p;
+
+	resume_init(&r, 0);
+	resume_linkup(&r, true);
+	ck_assert_ptr_nonnull(p = resume_reserve(&r, 100));
+	memset(p, 'x', 10);
+	ck_assert_int_eq(resume_sent(&r, true, (const uint8_t *)"other", 5,
+	    err, sizeof (err)), 0);
+	(void) resume_sent(&r, false, p, 10, err, sizeof (err));
+	ck_abort_msg("a stray pointer was taken");
 }
 END_TEST
 
@@ -536,7 +741,11 @@ resume_suite(void)
 	tcase_add_loop_test(tc, test_ack_due, 0, NELEM(dues));
 	tcase_add_test(tc, test_ack_due_by_count);
 	tcase_add_test(tc, test_full);
-	tcase_add_loop_test(tc, test_ring, 0, NELEM(rings));
+	tcase_add_loop_test(tc, test_ring, 0, 2 * NELEM(rings));
+	tcase_add_loop_test(tc, test_reserve, 0, NELEM(rsvs));
+	tcase_add_test(tc, test_populate);
+	tcase_add_test_raise_signal(tc, test_stray_ring_pointer_aborts,
+	    SIGABRT);
 	tcase_add_test(tc, test_full_of_messages);
 	tcase_add_loop_test(tc, test_classify, 0, NELEM(classes));
 	tcase_add_loop_test(tc, test_headers, 0, NELEM(headers));

@@ -555,6 +555,49 @@ START_TEST(test_close_handshake)
 }
 END_TEST
 
+/*
+ * A message sent "later" (the ends' acks) goes out in the same write as
+ * the next message, or on the loop's next turn when none comes; never
+ * once the connection is closing.
+ */
+START_TEST(test_send_later)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct wsc_opts o;
+	struct wsc c;
+	struct rec r;
+	uint8_t ops[8];
+	int sv[2];
+
+	memset(&o, 0, sizeof (o));
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	wsc_setup(&c, &r);
+	wsc_adopt(&c, loop, sv[0], &o);
+	/* Queued: nothing written yet ... */
+	ck_assert_int_eq(wsc_send_text_later(&c, "ack"), 0);
+	ck_assert_uint_gt(wsc_queued(&c), 0);
+	ck_assert_int_eq(peer_frames(sv[1], ops, NULL, 8), 0);
+	/* ... until the next message: both, in order, in one write. */
+	ck_assert_int_eq(wsc_send(&c, WS_OP_BINARY, "data", 4), 0);
+	ck_assert_uint_eq(wsc_queued(&c), 0);
+	ck_assert_int_eq(peer_frames(sv[1], ops, NULL, 8), 2);
+	ck_assert_int_eq(ops[0], WS_OP_TEXT);
+	ck_assert_int_eq(ops[1], WS_OP_BINARY);
+	/* Nothing after it: the loop's next turn writes it. */
+	ck_assert_int_eq(wsc_send_text_later(&c, "ack 2"), 0);
+	ck_assert_int_eq(peer_frames(sv[1], ops, NULL, 8), 0);
+	ev_run(loop, EVRUN_ONCE);
+	ck_assert_uint_eq(wsc_queued(&c), 0);
+	ck_assert_int_eq(peer_frames(sv[1], ops, NULL, 8), 1);
+	ck_assert_int_eq(ops[0], WS_OP_TEXT);
+	wsc_close(&c, 1000, "done");
+	ck_assert_int_eq(wsc_send_text_later(&c, "late"), -1);
+	wsc_free(&c);
+	(void) close(sv[1]);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
 static long
 minor_faults(void)
 {
@@ -632,6 +675,7 @@ wsclient_suite(void)
 	tcase_add_test(tc, test_ping_to_a_gone_peer_ends_and_stops);
 	tcase_add_test(tc, test_answering_peer_stays);
 	tcase_add_test(tc, test_close_handshake);
+	tcase_add_test(tc, test_send_later);
 	tcase_add_test(tc, test_process_init_keeps_pages);
 	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
