@@ -184,9 +184,9 @@ resume_place(struct resume *r, size_t n, size_t *off)
 			return (0);
 		}
 	}
-	/* First use, or no room: the window and half again, or more. */
+	/* First use, or no room: the window and its slack, or more. */
 	{
-		size_t cap = r->window + r->window / 2;
+		size_t cap = r->window + RESUME_RING_SLACK;
 
 		if (cap < r->rcap * 2)
 			cap = r->rcap * 2;

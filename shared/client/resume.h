@@ -12,14 +12,14 @@
  * the peer has not acknowledged stays in its replay buffer, bounded in
  * bytes (and in messages): resume_full() tells the caller to stop
  * reading its source until an ack trims it.  The buffer is one ring of
- * bytes per end, mapped at the first message (the window and half
- * again), each message kept whole (it starts over at the ring's front
+ * bytes per end, mapped at the first message (the window and
+ * RESUME_RING_SLACK more: all of it is touched as a stream goes round),
+ * each message kept whole (it starts over at the ring's front
  * rather than wrap), with a ring of (offset, length, kind) beside it: no
  * allocation per message (a malloc and a free per 64 KiB message cost
  * page faults that halved the throughput); it grows only when a message,
  * or a reservation (16 KiB from mlogin, 64 KiB from the agent), beyond
- * the window does not fit (so a small window's ring may be larger than
- * 1.5 times it: 192 KiB for the agent at 64 KiB).  Its pages are made a
+ * the window does not fit.  Its pages are made a
  * RESUME_POPULATE at a time as the write point first reaches them (one
  * madvise, not a page fault per 4 KiB), and the ends read their input
  * straight into it (resume_reserve: no copy into the ring, whose cold
@@ -94,6 +94,15 @@ enum resume_phase {
 	RESUME_LIVE,		/* sequenced, carrying on */
 	RESUME_AWAIT		/* our resume sent; waiting for the peer's */
 };
+
+/*
+ * The ring's room beyond the window: what is kept may pass the window by a
+ * message or two (a reservation of 64 KiB, the agent's stderr as base64
+ * JSON, 88 KiB), and a message that does not fit at the ring's end leaves
+ * that much unused there.  (It was half the window: 1 MiB more of memory
+ * touched per end and stream at the default.)
+ */
+#define	RESUME_RING_SLACK	(256u << 10)
 
 /* Ring pages made (MADV_POPULATE_WRITE) this many bytes at a time. */
 #define	RESUME_POPULATE		(1u << 20)

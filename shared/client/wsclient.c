@@ -72,6 +72,7 @@ wsc_init(struct wsc *c, struct ev_loop *loop, const struct wsc_opts *o)
 	c->wc_alive_count = o->wo_alive_count;
 	c->wc_started = ev_now(loop);
 	c->wc_opened = 0;
+	c->wc_keys_left = 0;
 	c->wc_rx_bytes = c->wc_tx_bytes = 0;
 	ev_init(&c->wc_rio, wsc_read_cb);
 	ev_init(&c->wc_wio, wsc_write_cb);
@@ -326,6 +327,25 @@ wsc_flush(struct wsc *c)
 	return (0);
 }
 
+/*
+ * A frame's masking key (RFC 6455 5.3: unpredictable, from a strong
+ * source): from OpenSSL's generator, 64 keys a call, since each call
+ * makes a getpid() (its fork check): a system call per message.
+ */
+static void
+wsc_mask_key(struct wsc *c, uint8_t mask[4])
+{
+	if (c->wc_keys_left < 4) {
+		if (RAND_bytes(c->wc_keys, sizeof (c->wc_keys)) != 1) {
+			memset(mask, 0x5a, 4);
+			return;
+		}
+		c->wc_keys_left = sizeof (c->wc_keys);
+	}
+	c->wc_keys_left -= 4;
+	memcpy(mask, c->wc_keys + c->wc_keys_left, 4);
+}
+
 /* Queue one frame; written at once (flush) or with the next. */
 static int
 wsc_frame_queue(struct wsc *c, uint8_t opcode, const void *p, size_t n,
@@ -336,8 +356,7 @@ wsc_frame_queue(struct wsc *c, uint8_t opcode, const void *p, size_t n,
 
 	if (c->wc_state != WSC_OPEN && c->wc_state != WSC_CLOSING)
 		return (-1);
-	if (RAND_bytes(mask, sizeof (mask)) != 1)
-		memset(mask, 0x5a, sizeof (mask));
+	wsc_mask_key(c, mask);
 	hl = wsframe_header(hdr, true, opcode, n, mask);
 	if (buf_append(&c->wc_out, hdr, hl) != 0)
 		return (-1);

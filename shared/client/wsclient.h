@@ -123,6 +123,8 @@ struct wsc {
 	unsigned	wc_alive_count;
 	double		wc_started;	/* ev_now() at wsc_open */
 	double		wc_opened;	/* ev_now() at on_open */
+	uint8_t		wc_keys[256];	/* masking keys, drawn 64 at a time */
+	size_t		wc_keys_left;
 	uint64_t	wc_rx_bytes;	/* payload bytes, both ways */
 	uint64_t	wc_tx_bytes;
 	wsc_event_f	*wc_on_open;

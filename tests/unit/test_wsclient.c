@@ -598,6 +598,54 @@ START_TEST(test_send_later)
 }
 END_TEST
 
+/*
+ * Masking keys come from a pool drawn from OpenSSL 64 at a time: every
+ * frame still has its own (200 frames: no two alike, none the fallback
+ * 0x5a5a5a5a), across refills of the pool.
+ */
+START_TEST(test_mask_keys_differ)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	static uint8_t buf[200 * 16];
+	uint32_t keys[200];
+	struct wsc_opts o;
+	struct wsc c;
+	struct rec r;
+	size_t len = 0, off = 0;
+	ssize_t n;
+	int sv[2], k = 0;
+
+	memset(&o, 0, sizeof (o));
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	wsc_setup(&c, &r);
+	wsc_adopt(&c, loop, sv[0], &o);
+	for (int i = 0; i < 200; i++)
+		ck_assert_int_eq(wsc_send(&c, WS_OP_BINARY, "k", 1), 0);
+	ck_assert_uint_eq(wsc_queued(&c), 0);
+	while (len < sizeof (buf) && (n = recv(sv[1], buf + len,
+	    sizeof (buf) - len, MSG_DONTWAIT)) > 0)
+		len += (size_t)n;
+	while (off < len && k < 200) {
+		struct wsframe_hdr h;
+
+		ck_assert_int_gt(wsframe_parse(buf + off, len - off,
+		    WSFRAME_F_MASKED, &h), 0);
+		ck_assert(h.fh_masked);
+		memcpy(&keys[k++], h.fh_mask, 4);
+		off += h.fh_hdrlen + (size_t)h.fh_len;
+	}
+	ck_assert_int_eq(k, 200);
+	for (int i = 0; i < k; i++) {
+		ck_assert_uint_ne(keys[i], 0x5a5a5a5au);
+		for (int j = 0; j < i; j++)
+			ck_assert_uint_ne(keys[i], keys[j]);
+	}
+	wsc_free(&c);
+	(void) close(sv[1]);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
 static long
 minor_faults(void)
 {
@@ -676,6 +724,7 @@ wsclient_suite(void)
 	tcase_add_test(tc, test_answering_peer_stays);
 	tcase_add_test(tc, test_close_handshake);
 	tcase_add_test(tc, test_send_later);
+	tcase_add_test(tc, test_mask_keys_differ);
 	tcase_add_test(tc, test_process_init_keeps_pages);
 	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
