@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import tempfile
+import threading
 import unittest
 
 from harness import (Agent, BIN, Medusa, Pty, TIMEOUT, wait_until,
@@ -69,46 +70,64 @@ class ResumeEndsTest(unittest.TestCase):
         proxy.restore()
 
     def test_pipe_50MB_each_way_with_20_breaks(self):
+        # mlogin's standard input is fed in 20 parts, one per break, and
+        # each break comes once a megabyte of its part is in: always
+        # mid-stream (fed from a file, the 50 MB were through after 11
+        # breaks at times: 20 ms between polls is 6 MB at full speed).
         data = os.urandom(50 * 1000 * 1000)
         want = hashlib.sha256(data).hexdigest()
+        nparts, part = 20, len(data) // 20
         a = self.agent()
-        with tempfile.TemporaryFile() as src, tempfile.TemporaryFile() as out:
-            src.write(data)
-            src.seek(0)
+        with tempfile.TemporaryFile() as out:
             p = subprocess.Popen([os.path.join(BIN, "mlogin")] + ALIVE +
                                  ["-q", "-c", "cat", self.murl()],
-                                 stdin=src, stdout=out,
+                                 stdin=subprocess.PIPE, stdout=out,
                                  stderr=subprocess.PIPE)
+            fed = [0]
+            go = threading.Semaphore(0)
+
+            def feed():
+                try:
+                    for k in range(nparts):
+                        go.acquire()
+                        end = len(data) if k == nparts - 1 else \
+                            (k + 1) * part
+                        for o in range(k * part, end, 1 << 18):
+                            b = data[o:min(o + (1 << 18), end)]
+                            p.stdin.write(b)
+                            fed[0] += len(b)
+                    p.stdin.close()
+                except (BrokenPipeError, ValueError):
+                    pass        # mlogin ended: the checks below say why
+            feeder = threading.Thread(target=feed, daemon=True)
+            feeder.start()
             breaks = {id(self.pm): 0, id(self.pa): 0}
             try:
-                for i in range(20):
+                for i in range(nparts):
                     proxy = self.pm if i % 2 == 0 else self.pa
-                    # Wait for the stream to move on, then break it.
-                    # At full speed the 50 MB may be through before the
-                    # 20th break (sockets hold some MB): then at least
-                    # 12 breaks, and the checks below.
-                    goal = proxy.down + 500000
-                    wait_until(lambda: proxy.down >= goal or
+                    goal = fed[0] + (1 << 20)
+                    go.release()
+                    wait_until(lambda: fed[0] >= goal or
                                p.poll() is not None or
                                a.proc.poll() is not None, BIG_TIMEOUT,
-                               "the stream to move on")
-                    if p.poll() is None and a.proc.poll() is not None:
-                        self.fail("the agent ended (%d) after %d breaks:\n"
-                                  "%s" % (a.proc.returncode, i,
-                                          "\n".join(a.raw[-15:])))
-                    if p.poll() is not None:
-                        self.assertGreaterEqual(i, 12, "mlogin ended "
-                                                "(%d) after %d breaks: %s" %
-                                                (p.returncode, i,
-                                                 p.stderr.read()))
-                        break
-                    self.brk(proxy, "reset" if i % 4 < 2 else "blackhole",
-                             lambda: p.poll() is not None)
+                               "a megabyte more of the stream")
+                    if p.poll() is not None or a.proc.poll() is not None:
+                        self.fail("the session ended mid-stream after %d "
+                                  "breaks: mlogin %s (%s), agent %s:\n%s" %
+                                  (i, p.poll(), p.stderr.read() if
+                                   p.poll() is not None else "",
+                                   a.proc.poll(), "\n".join(a.raw[-15:])))
+                    self.brk(proxy, "reset" if i % 4 < 2 else "blackhole")
                     breaks[id(proxy)] += 1
-                _, err = p.communicate(timeout=BIG_TIMEOUT)
+                feeder.join(BIG_TIMEOUT)
+                self.assertFalse(feeder.is_alive(), "stdin not all taken")
+                rc = p.wait(BIG_TIMEOUT)
+                err = p.stderr.read()
             finally:
                 p.kill()
-            self.assertEqual(p.returncode, 0, err)
+                p.wait()
+                p.stderr.close()
+            self.assertEqual(rc, 0, err)
             out.seek(0)
             h = hashlib.sha256()
             n = 0
@@ -120,16 +139,11 @@ class ResumeEndsTest(unittest.TestCase):
                 h.update(b)
             self.assertEqual(n, len(data))
             self.assertEqual(h.hexdigest(), want)
-        # 0, even when a break cut the agent off after its "exit" left
-        # and mlogin, which got it, ended the session meanwhile (the
-        # agent's redial is then refused: the session is gone).
         self.assertEqual(a.wait_exit(BIG_TIMEOUT), 0, "\n".join(a.raw[-8:]))
-        # Each break but perhaps the last (the stream may have been
-        # through by then) made its side dial again; at full speed the
-        # loop may stop after 12 breaks (6 a side), so count those made.
+        # 10 breaks a side, each mid-stream: each made its side dial again.
         for proxy in (self.pm, self.pa):
-            self.assertGreaterEqual(breaks[id(proxy)], 6)
-            self.assertGreaterEqual(proxy.accepted, breaks[id(proxy)])
+            self.assertEqual(breaks[id(proxy)], 10)
+            self.assertGreaterEqual(proxy.accepted, 11)
 
     def stream_through_cat(self, mlogin_args, agent_args, size):
         """size random bytes through mlogin, the agent's cat and back:
