@@ -23,9 +23,9 @@
  *     errors, claims, forwards, ...), the same way: gone + live, summed
  *     over the shards (medusa_directory_*_total).
  *   - The workers' event counters (attaches by status, sessions linked
- *     and ended by who closed and why, bytes and messages each way, credential
- *     refusals by cause, resumes and their refusals: enum proto_evc,
- *     named by proto_evc_desc()) and histograms (connect to linkup,
+ *     and ended by who closed and why, bytes and messages each way,
+ *     credential refusals by cause, resumes and their refusals: enum
+ *     proto_evc, named by proto_evc_desc()) and histograms (connect to linkup,
  *     session duration, handoff pause: enum proto_hist), the same way.
  *   - Gauges from the live processes' last REPORTs: sessions by state,
  *     connections; and workers by state.

@@ -17,18 +17,18 @@
  * the worker answers READY and from then on receives ATTACH messages, each
  * with one socket (or an ATTACH_BATCH of several, each handled as an
  * ATTACH in turn), and STATUS_REQ / SHUTDOWN; it sends a REPORT every
- * second and a last one as it exits cleanly (its running totals since it started: session counts, bytes,
- * the directory's counters, and wmetrics.c's event counters and
- * histograms; the supervisor carries them over the worker's replacement,
- * metrics.c there), and answers each STATUS_REQ in chunks paced to the
- * room in its
- * bounded queue (status.c), so that none is lost.  Reading is
- * ctlchan_pump(), as for every control channel.  Every message is decoded in full before it is acted on, and one
- * dispatch table (worker_dispatch[]) maps type to handler; anything
- * unexpected from the supervisor is fatal, since the channel can no longer
- * be trusted, and the supervisor starts a new worker.  If the channel
- * closes, the supervisor is gone: the worker closes its sessions (1001)
- * and exits.
+ * second and a last one as it exits cleanly (its running totals since it
+ * started: session counts, bytes, the directory's counters, and
+ * wmetrics.c's event counters and histograms; the supervisor carries them
+ * over the worker's replacement, metrics.c there), and answers each
+ * STATUS_REQ in chunks paced to the room in its bounded queue
+ * (status.c), so that none is lost.  Reading is ctlchan_pump(), as for
+ * every control channel.  Every message is decoded in full before it is
+ * acted on, and one dispatch table (worker_dispatch[]) maps type to
+ * handler; anything unexpected from the supervisor is fatal, since the
+ * channel can no longer be trusted, and the supervisor starts a new
+ * worker.  If the channel closes, the supervisor is gone: the worker
+ * closes its sessions (1001) and exits.
  *
  * Attaching.  An ATTACH carries the request head the supervisor read, and
  * any bytes after it.  The worker checks the upgrade (wshandshake.c) and

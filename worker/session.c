@@ -89,8 +89,7 @@ static void session_timer_cb(EV_P_ ev_timer *, int);
 static void session_claim(struct session *);
 static void session_unclaim(struct session *);
 static void session_end(struct session *, struct conn *from, int evc,
-    uint16_t code,
-    const uint8_t *reason, size_t reasonlen);
+    uint16_t code, const uint8_t *reason, size_t reasonlen);
 
 /* --- table ------------------------------------------------------------ */
 

@@ -257,7 +257,8 @@ resume_reserve(struct resume *r, size_t max)
 	size_t off;
 
 	r->rsv = false;
-	if (r->phase == RESUME_OFF || max == 0 || resume_room(r, max, &off) != 0)
+	if (r->phase == RESUME_OFF || max == 0 ||
+	    resume_room(r, max, &off) != 0)
 		return (NULL);
 	r->rsv = true;
 	r->rsv_off = off;
