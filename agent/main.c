@@ -72,7 +72,10 @@
  * agent_comes_back), and the command keeps running for --grace seconds
  * while no client is attached ("detached", or our own connection gone); at
  * the grace's end it is hung up and we close 1000 (exit 4).  The command's
- * exit or a signal close with 1000: the session is over.  Our first ack
+ * exit or a signal close with 1000: the session is over.  Each linkup
+ * after the first makes us send "resume" naming its link, and only the
+ * client's resume of that link, once, is answered with a replay (resume.h:
+ * two linkups seen in quick succession must not replay twice).  Our first ack
  * goes at once after the first sequenced linkup (it tells the client our
  * window), then one per sixteenth of the client's window received
  * (resume.h), unless held as above, each carried by the write of

@@ -377,12 +377,20 @@ agent_unresumable(struct agent *a, const char *why)
 /* ack or resume from the client. */
 static void
 agent_resume_ctl(struct agent *a, enum resume_ctl ctl, uint64_t n,
-    size_t window)
+    size_t window, const char *link)
 {
 	char err[300];
+	int rc = resume_on_ctl(&a->a_rs, ctl, n, window, link, err,
+	    sizeof (err));
 
-	if (resume_on_ctl(&a->a_rs, ctl, n, window, err, sizeof (err)) != 0) {
+	if (rc < 0) {
 		agent_unresumable(a, err);
+		return;
+	}
+	if (rc == 1) {
+		/* Its resume of a link we never saw, or a second: no replay. */
+		mlog(MLOG_DEBUG, "a resume not of our latest link ignored",
+		    "client_has=%llu", (unsigned long long)n);
 		return;
 	}
 	if (ctl == RESUME_CTL_RESUME) {
@@ -462,7 +470,7 @@ agent_redial_cb(EV_P_ ev_timer *w, int revents)
 static void
 agent_reflector_msg(struct agent *a, const char *json, size_t jn)
 {
-	const char *type, *tok;
+	const char *type, *tok, *link;
 	char err[200];
 	json_t *o = mlproto_parse(json, jn, &type, err, sizeof (err));
 	bool resume;
@@ -478,6 +486,7 @@ agent_reflector_msg(struct agent *a, const char *json, size_t jn)
 		a->a_client_away = false;
 		resume = json_is_true(json_object_get(o, "resume"));
 		tok = json_string_value(json_object_get(o, "token"));
+		link = json_string_value(json_object_get(o, "link"));
 		if (tok != NULL && strlen(tok) < sizeof (a->a_token))
 			snprintf(a->a_token, sizeof (a->a_token), "%s", tok);
 		ev_timer_stop(a->a_loop, &a->a_grace_timer);
@@ -490,7 +499,7 @@ agent_reflector_msg(struct agent *a, const char *json, size_t jn)
 			mlog(MLOG_INFO, "linked again; resuming", "recv=%llu",
 			    (unsigned long long)a->a_rs.recv);
 		}
-		if (resume_linkup(&a->a_rs, resume) == 1) {
+		if (resume_linkup(&a->a_rs, resume, link) == 1) {
 			char *m = resume_resume_msg(&a->a_rs,
 			    (uint64_t)(ev_now(a->a_loop) * 1000));
 
@@ -542,6 +551,7 @@ agent_on_message(struct wsc *c, uint8_t op, uint8_t *p, size_t n)
 	size_t jn;
 	uint64_t rn = 0;
 	size_t rw = 0;
+	const char *rl = NULL;
 	enum resume_ctl ctl;
 	json_t *o;
 
@@ -586,9 +596,9 @@ agent_on_message(struct wsc *c, uint8_t op, uint8_t *p, size_t n)
 			return;
 		}
 		ctl = a->a_rs.phase != RESUME_OFF ?
-		    resume_classify(o, type, &rn, &rw) : RESUME_CTL_NONE;
+		    resume_classify(o, type, &rn, &rw, &rl) : RESUME_CTL_NONE;
 		if (ctl != RESUME_CTL_NONE)
-			agent_resume_ctl(a, ctl, rn, rw);
+			agent_resume_ctl(a, ctl, rn, rw, rl);
 		else if (resume_received(&a->a_rs, n)) {
 			agent_ack_if_due(a);
 			agent_peer_message(a, o, type);

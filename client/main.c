@@ -67,7 +67,9 @@
  * mlogin says "reconnecting...", redials (at once, then jittered back-off),
  * re-signs, presents its token, resumes and replays, then nudges the size
  * so full-screen programs repaint; the state stays where it was (session.c:
- * ml_comes_back).  ~., the command's exit and a signal close with 1000; a
+ * ml_comes_back); only the agent's resume of our latest link, once, is
+ * answered with a replay (resume.h).  ~., the command's exit and a signal
+ * close with 1000; a
  * refused resume exits 254.  Acks are our own messages, not counted: the
  * first at once after the first sequenced linkup (it tells the agent our
  * window), then one per sixteenth of the agent's window received

@@ -339,7 +339,7 @@ ml_acktick_cb(EV_P_ ev_timer *w, int revents)
 static bool
 ml_relinkup(struct mlogin *m, const char *json, size_t n)
 {
-	const char *type, *tok;
+	const char *type, *tok, *link;
 	char err[200], *r;
 	json_t *o = mlproto_parse(json, n, &type, err, sizeof (err));
 	bool resume, handled = false;
@@ -355,10 +355,11 @@ ml_relinkup(struct mlogin *m, const char *json, size_t n)
 	} else if (strcmp(type, "linkup") == 0) {
 		resume = json_is_true(json_object_get(o, "resume"));
 		tok = json_string_value(json_object_get(o, "token"));
+		link = json_string_value(json_object_get(o, "link"));
 		if (tok != NULL && strlen(tok) < sizeof (m->m_token))
 			snprintf(m->m_token, sizeof (m->m_token), "%s", tok);
 		m->m_attempt = 0;
-		if (resume_linkup(&m->m_rs, resume) == 1) {
+		if (resume_linkup(&m->m_rs, resume, link) == 1) {
 			/* A linkup after the first: resume. */
 			if (!m->m_quiet && (m->m_away || m->m_said_detached))
 				term_say(&m->m_term, " * reconnected");
@@ -448,14 +449,18 @@ ml_unresumable(struct mlogin *m, const char *why)
 /* ack or resume from the agent. */
 static void
 ml_resume_ctl(struct mlogin *m, enum resume_ctl ctl, uint64_t n,
-    size_t window)
+    size_t window, const char *link)
 {
 	char err[300];
+	int rc = resume_on_ctl(&m->m_rs, ctl, n, window, link, err,
+	    sizeof (err));
 
-	if (resume_on_ctl(&m->m_rs, ctl, n, window, err, sizeof (err)) != 0) {
+	if (rc < 0) {
 		ml_unresumable(m, err);
 		return;
 	}
+	if (rc == 1)
+		return;	/* its resume of a link we never saw, or a second */
 	if (ctl == RESUME_CTL_RESUME) {
 		const uint8_t *d;
 		size_t k = 0, dn;
@@ -490,6 +495,7 @@ ml_agent_msg(struct mlogin *m, const char *json, size_t n, size_t wire)
 	size_t dn;
 	uint64_t rn = 0;
 	size_t rw = 0;
+	const char *rl = NULL;
 	enum resume_ctl ctl;
 
 	if (o == NULL) {
@@ -498,9 +504,9 @@ ml_agent_msg(struct mlogin *m, const char *json, size_t n, size_t wire)
 		return;		/* not for us */
 	}
 	ctl = m->m_rs.phase != RESUME_OFF ? resume_classify(o, type, &rn,
-	    &rw) : RESUME_CTL_NONE;
+	    &rw, &rl) : RESUME_CTL_NONE;
 	if (ctl != RESUME_CTL_NONE) {
-		ml_resume_ctl(m, ctl, rn, rw);
+		ml_resume_ctl(m, ctl, rn, rw, rl);
 		json_decref(o);
 		return;
 	}

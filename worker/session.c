@@ -26,6 +26,8 @@
 #include "worker.h"
 #include "wsframe.h"
 
+#include <openssl/rand.h>
+
 #define	MSG_WAIT	"medusa:{\"type\":\"wait\"}"
 #define	MSG_LINKUP	"medusa:{\"type\":\"linkup\"}"
 #define	MSG_DETACHED	"medusa:{\"type\":\"detached\"}"
@@ -52,6 +54,7 @@ struct session {
 	char		s_fp[2][80];
 	bool		s_linked;	/* linked up once (counted) */
 	bool		s_resumable;	/* both sides can resume (at linkup) */
+	char		s_link[17];	/* this linkup's id: 16 hex, random */
 	bool		s_freed;	/* on the reaper's list */
 	bool		s_nomove;	/* a handoff could not move it */
 	bool		s_claimed;	/* the directory says it is ours */
@@ -651,11 +654,30 @@ session_admit(const char *id, size_t idlen, int role, bool replace,
 	return (0);
 }
 
-/* linkup, with resume and token to a side that can resume. */
+/*
+ * A new id for this linkup, named in it and in each end's resume: an end
+ * takes only the resume of its latest link (shared/client/resume.h), so
+ * that two linkups seen in quick succession (both sides broken within
+ * milliseconds) cannot make it replay twice.  Unique, not secret.
+ */
+static void
+session_new_link(struct session *s)
+{
+	uint8_t b[8];
+
+	if (RAND_bytes(b, sizeof (b)) != 1) {
+		for (size_t i = 0; i < sizeof (b); i++)
+			b[i] = (uint8_t)random();
+	}
+	for (size_t i = 0; i < sizeof (b); i++)
+		(void) snprintf(s->s_link + 2 * i, 3, "%02x", b[i]);
+}
+
+/* linkup, with resume, token and link id to a side that can resume. */
 static void
 session_send_linkup(struct session *s, struct conn *c)
 {
-	char msg[160], tok[TOKEN_MAX];
+	char msg[200], tok[TOKEN_MAX];
 
 	if (!conn_resumes(c)) {
 		(void) conn_send_text(c, MSG_LINKUP);
@@ -668,7 +690,8 @@ session_send_linkup(struct session *s, struct conn *c)
 		return;
 	}
 	snprintf(msg, sizeof (msg), "medusa:{\"type\":\"linkup\","
-	    "\"resume\":true,\"token\":\"%s\"}", tok);
+	    "\"resume\":true,\"token\":\"%s\",\"link\":\"%s\"}", tok,
+	    s->s_link);
 	(void) conn_send_text(c, msg);
 }
 
@@ -695,6 +718,7 @@ session_link(struct session *s)
 	 */
 	s->s_resumable = conn_resumes(s->s_master) &&
 	    conn_resumes(s->s_slave);
+	session_new_link(s);
 	/*
 	 * The slave's linkup goes first: the client sends "start" the moment
 	 * it sees its own, and that must reach the agent after the linkup.

@@ -7,7 +7,10 @@
  *
  *  - A side announces that it can resume with "X-Medusa-Resume: 1".  At a
  *    linkup where both sides did, each gets a token (token.h) in its
- *    linkup: proof, later, that it is the same party.
+ *    linkup: proof, later, that it is the same party; and the link's id,
+ *    random and new at every linkup (session.c session_new_link), which
+ *    each end names in its resume: an end takes only the resume of its
+ *    latest link (shared/client/resume.h).
  *  - A side that comes back shows its token ("X-Medusa-Resume-Token"),
  *    with a credential of the account as any attach.  The token must be
  *    for this account, session and role, unexpired; then the side may take

@@ -200,8 +200,13 @@ resume_place(struct resume *r, size_t n, size_t *off)
 }
 
 int
-resume_linkup(struct resume *r, bool resume)
+resume_linkup(struct resume *r, bool resume, const char *link)
 {
+	if (link != NULL && strlen(link) <= RESUME_LINK_MAX)
+		(void) snprintf(r->link, sizeof (r->link), "%s", link);
+	else
+		r->link[0] = '\0';
+	r->link_resumed = false;
 	if (r->phase == RESUME_OFF) {
 		if (resume) {
 			r->phase = RESUME_LIVE;
@@ -338,6 +343,12 @@ resume_msg(struct resume *r, const char *type, uint64_t now_ms)
 
 	if (o == NULL)
 		return (NULL);
+	/* A resume names the link it answers (an ack needs none). */
+	if (strcmp(type, "resume") == 0 && r->link[0] != '\0' &&
+	    json_object_set_new(o, "link", json_string(r->link)) != 0) {
+		json_decref(o);
+		return (NULL);
+	}
 	r->announce = false;
 	r->acked = r->recv;
 	r->recv_bytes = 0;
@@ -359,12 +370,13 @@ resume_resume_msg(struct resume *r, uint64_t now_ms)
 
 enum resume_ctl
 resume_classify(const json_t *o, const char *type, uint64_t *n,
-    size_t *window)
+    size_t *window, const char **link)
 {
 	enum resume_ctl c;
 	json_t *v;
 	json_int_t w;
 
+	*link = NULL;
 	if (strcmp(type, "ack") == 0)
 		c = RESUME_CTL_ACK;
 	else if (strcmp(type, "resume") == 0)
@@ -380,6 +392,8 @@ resume_classify(const json_t *o, const char *type, uint64_t *n,
 	w = json_is_integer(v) ? json_integer_value(v) : 0;
 	*window = w >= RESUME_MIN_WINDOW && w <= RESUME_MAX_WINDOW ?
 	    (size_t)w : 0;
+	/* Optional too (a peer before session 24 names none). */
+	*link = json_string_value(json_object_get(o, "link"));
 	return (c);
 }
 
@@ -397,8 +411,19 @@ resume_on_ack(struct resume *r, uint64_t n, char *err, size_t errlen)
 }
 
 int
-resume_on_resume(struct resume *r, uint64_t n, char *err, size_t errlen)
+resume_on_resume(struct resume *r, uint64_t n, const char *link,
+    char *err, size_t errlen)
 {
+	/*
+	 * Only the answer to our latest linkup, once: the peer sends one
+	 * resume per linkup it sees, and may have seen one more than we did
+	 * (a link whose other side was already gone).  Its resume of that
+	 * link, or a second of ours, would replay again what this one
+	 * replays.  Either side naming no link: as before links were named.
+	 */
+	if (link != NULL && r->link[0] != '\0' &&
+	    (strcmp(link, r->link) != 0 || r->link_resumed))
+		return (1);
 	if (n < r->trimmed) {
 		snprintf(err, errlen, "the session cannot resume: the peer "
 		    "asks for message %llu, already acknowledged and "
@@ -414,12 +439,13 @@ resume_on_resume(struct resume *r, uint64_t n, char *err, size_t errlen)
 	}
 	resume_trim(r, n);
 	r->phase = RESUME_LIVE;
+	r->link_resumed = true;
 	return (0);
 }
 
 int
 resume_on_ctl(struct resume *r, enum resume_ctl ctl, uint64_t n,
-    size_t window, char *err, size_t errlen)
+    size_t window, const char *link, char *err, size_t errlen)
 {
 	if (window != 0 && (ctl == RESUME_CTL_ACK || ctl == RESUME_CTL_RESUME))
 		r->peer_window = window;
@@ -427,7 +453,7 @@ resume_on_ctl(struct resume *r, enum resume_ctl ctl, uint64_t n,
 	case RESUME_CTL_ACK:
 		return (resume_on_ack(r, n, err, errlen));
 	case RESUME_CTL_RESUME:
-		return (resume_on_resume(r, n, err, errlen));
+		return (resume_on_resume(r, n, link, err, errlen));
 	default:
 		snprintf(err, errlen, "the peer sent a malformed ack or resume");
 		return (-1);

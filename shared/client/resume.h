@@ -31,9 +31,9 @@
  *				holds W bytes ("window", ours since issue
  *				14's throughput work: main's peers send
  *				none, and ignore it)
- *	mlogin:{"type":"resume","recv":N,"window":W}
- *				after a new linkup: I hold 1..N; replay
- *				N+1.. to me
+ *	mlogin:{"type":"resume","recv":N,"window":W,"link":L}
+ *				after the new linkup of link L: I hold
+ *				1..N; replay N+1.. to me
  *
  * Acks are what the peer waits for once its window is full, and each
  * one is a message through the reflector (a write, a wake-up of three
@@ -50,7 +50,16 @@
  *
  * On a linkup after the first, an end sends "resume" first, discards the
  * peer's messages until the peer's "resume" arrives, then replays what
- * the peer lacks (resume_replay) and carries on.  A peer asking for a
+ * the peer lacks (resume_replay) and carries on.  Each linkup names its
+ * link ("link", the reflector's random id for this pairing), and a
+ * resume names the link it answers: an end takes only the peer's resume
+ * of its own latest link, once.  When both sides break within
+ * milliseconds, an end can see two linkups on one connection (the first
+ * with a peer connection already dead) and send two resumes, both of
+ * which reach the peer's new connection: without the link's name the
+ * second was taken as a new request and the replay sent twice (whole
+ * messages repeated, then lost: the counts no longer matched).  A peer or
+ * reflector that names no link is served as before.  A peer asking for a
  * message already trimmed, or for one never sent, cannot be served: the
  * session ends with a clear error, never a silent loss.
  */
@@ -107,6 +116,9 @@ enum resume_phase {
 /* Ring pages made (MADV_POPULATE_WRITE) this many bytes at a time. */
 #define	RESUME_POPULATE		(1u << 20)
 
+/* A link's id: up to this many bytes (the reflector's are 16 hex). */
+#define	RESUME_LINK_MAX		32
+
 /* Full at this many messages, too (keystrokes: one byte each). */
 #define	RESUME_MAX_MSGS		65536u
 
@@ -125,6 +137,9 @@ struct resume {
 	uint64_t		trimmed;	/* peer acked 1..trimmed */
 	size_t			recv_bytes;	/* received since our ack */
 	uint64_t		ack_at;		/* ms of our last ack */
+	char			link[RESUME_LINK_MAX + 1]; /* the latest linkup's
+						   id; "": none named */
+	bool			link_resumed;	/* its resume taken */
 	size_t			peer_window;	/* its replay bound; 0: unknown */
 	bool			announce;	/* our window not yet told */
 	size_t			bytes;		/* in the replay buffer */
@@ -150,11 +165,13 @@ void resume_init(struct resume *r, size_t window);
 void resume_fini(struct resume *r);
 
 /*
- * A linkup from the reflector.  Returns 1 if the caller must now send
- * resume_resume_msg() (a linkup after the first), else 0.  A linkup
- * without resume:true leaves a session that was never sequenced alone.
+ * A linkup from the reflector, of the link named link (its "link"; NULL
+ * or "" when it names none; one longer than RESUME_LINK_MAX is taken as
+ * none).  Returns 1 if the caller must now send resume_resume_msg() (a
+ * linkup after the first), else 0.  A linkup without resume:true leaves a
+ * session that was never sequenced alone.
  */
-int resume_linkup(struct resume *r, bool resume);
+int resume_linkup(struct resume *r, bool resume, const char *link);
 
 /* True while the replay buffer is full: stop reading the source. */
 bool resume_full(const struct resume *r);
@@ -192,34 +209,43 @@ bool resume_received(struct resume *r, size_t n);
  * the last while any is unacked.
  */
 bool resume_ack_due(const struct resume *r, uint64_t now_ms);
-/* "mlogin:{...}" for our ack / resume; records it.  malloc'd or NULL. */
+/*
+ * "mlogin:{...}" for our ack / resume (naming our latest link, if any);
+ * records it.  malloc'd or NULL.
+ */
 char *resume_ack_msg(struct resume *r, uint64_t now_ms);
 char *resume_resume_msg(struct resume *r, uint64_t now_ms);
 
 /*
  * Classify a parsed "mlogin:" object: ack/resume and their N in *n, the
- * peer's "window" in *window (0: none, or out of ResumeBuffer's bounds).
+ * peer's "window" in *window (0: none, or out of ResumeBuffer's bounds),
+ * a resume's "link" in *link (a string of o's, or NULL: none named).
  */
 enum resume_ctl resume_classify(const json_t *o, const char *type,
-    uint64_t *n, size_t *window);
+    uint64_t *n, size_t *window, const char **link);
 
 /* The peer's ack of 1..n: trim.  0, or -1 with err (n never sent). */
 int resume_on_ack(struct resume *r, uint64_t n, char *err, size_t errlen);
 /*
- * The peer's resume from n: trim 1..n, leave AWAIT; the caller then
- * sends every message resume_replay() yields.  0, or -1 with err (n
- * already trimmed or never sent: the session cannot resume).
+ * The peer's resume from n, answering the link named link (NULL: none
+ * named): trim 1..n, leave AWAIT; the caller then sends every message
+ * resume_replay() yields.  0; 1 if it is not the answer to our latest
+ * linkup (another link's, or a second one for ours: nothing done, the
+ * caller ignores it); or -1 with err (n already trimmed or never sent:
+ * the session cannot resume).
  */
-int resume_on_resume(struct resume *r, uint64_t n, char *err,
-    size_t errlen);
+int resume_on_resume(struct resume *r, uint64_t n, const char *link,
+    char *err, size_t errlen);
 /*
- * An ack or resume from the peer (resume_classify's ctl, n and window),
- * applied: the peer's window noted (when not 0), then resume_on_ack or
- * resume_on_resume; RESUME_CTL_BAD fails.  0 (after a RESUME_CTL_RESUME
- * the caller replays), or -1 with err: the session cannot resume.
+ * An ack or resume from the peer (resume_classify's ctl, n, window and
+ * link), applied: the peer's window noted (when not 0), then
+ * resume_on_ack or resume_on_resume; RESUME_CTL_BAD fails.  0 (after a
+ * RESUME_CTL_RESUME the caller replays), 1 (a resume ignored: not the
+ * answer to our latest linkup), or -1 with err: the session cannot
+ * resume.
  */
 int resume_on_ctl(struct resume *r, enum resume_ctl ctl, uint64_t n,
-    size_t window, char *err, size_t errlen);
+    size_t window, const char *link, char *err, size_t errlen);
 /*
  * The buffered messages to replay, oldest first: start with *k = 0 and
  * call until NULL; each call gives a message's bytes (len, text, and its

@@ -86,6 +86,9 @@ class ResumeReflectorTest(AsyncTestCase):
         self.assertTrue(lm["resume"])
         self.assertTrue(ls["resume"])
         self.assertNotEqual(lm["token"], ls["token"])
+        # One link, named alike to both: 16 hex digits, random.
+        self.assertRegex(lm["link"], r"^[0-9a-f]{16}$")
+        self.assertEqual(lm["link"], ls["link"])
         # Our own computation of the token agrees (the role is bound).
         exp = int(lm["token"].split(".")[1])
         self.assertEqual(lm["token"], make_token("", sid, 1, exp))
@@ -115,6 +118,9 @@ class ResumeReflectorTest(AsyncTestCase):
         l2s = linkup_of(await ws_recv(s))
         l2m = linkup_of(await ws_recv(m2))
         self.assertTrue(l2m["resume"] and l2s["resume"])
+        # A new link, named alike to both.
+        self.assertEqual(l2m["link"], l2s["link"])
+        self.assertNotEqual(l2m["link"], lm["link"])
         await s.send(b"after")
         self.assertEqual(await ws_recv(m2), b"after")
         await m2.send("back")

@@ -52,9 +52,9 @@ START_TEST(test_off_until_linkup)
 	ck_assert_uint_eq(r.recv, 0);
 	ck_assert(!resume_ack_due(&r, 99999));
 	/* A linkup without resume: an original peer, still off. */
-	ck_assert_int_eq(resume_linkup(&r, false), 0);
+	ck_assert_int_eq(resume_linkup(&r, false, NULL), 0);
 	ck_assert_int_eq(r.phase, RESUME_OFF);
-	ck_assert_int_eq(resume_linkup(&r, true), 0);
+	ck_assert_int_eq(resume_linkup(&r, true, NULL), 0);
 	ck_assert_int_eq(r.phase, RESUME_LIVE);
 	send_n(&r, 3);
 	ck_assert_uint_eq(r.sent, 3);
@@ -88,7 +88,7 @@ START_TEST(test_ack)
 	int rc = 0;
 
 	resume_init(&r, 1000);
-	resume_linkup(&r, true);
+	resume_linkup(&r, true, NULL);
 	send_n(&r, acks[_i].sent);
 	for (int k = 0; k < 3 && acks[_i].ack[k] != 0; k++)
 		rc = resume_on_ack(&r, acks[_i].ack[k], err, sizeof (err));
@@ -130,10 +130,10 @@ START_TEST(test_on_ctl)
 	int rc;
 
 	resume_init(&r, 1000);
-	resume_linkup(&r, true);
+	resume_linkup(&r, true, NULL);
 	send_n(&r, 5);
 	rc = resume_on_ctl(&r, ctls[_i].ctl, ctls[_i].n, ctls[_i].window,
-	    err, sizeof (err));
+	    NULL, err, sizeof (err));
 	ck_assert_int_eq(rc, ctls[_i].ok);
 	if (ctls[_i].why != NULL)
 		ck_assert_msg(strstr(err, ctls[_i].why) != NULL, "%s", err);
@@ -173,14 +173,14 @@ START_TEST(test_resume_from)
 	bool text;
 
 	resume_init(&r, 1000);
-	ck_assert_int_eq(resume_linkup(&r, true), 0);
+	ck_assert_int_eq(resume_linkup(&r, true, NULL), 0);
 	send_n(&r, resumes[_i].sent);
 	if (resumes[_i].acked != 0)
 		ck_assert_int_eq(resume_on_ack(&r, resumes[_i].acked, err,
 		    sizeof (err)), 0);
-	ck_assert_int_eq(resume_linkup(&r, true), 1);
+	ck_assert_int_eq(resume_linkup(&r, true, NULL), 1);
 	ck_assert(resume_holding(&r));
-	ck_assert_int_eq(resume_on_resume(&r, resumes[_i].n, err,
+	ck_assert_int_eq(resume_on_resume(&r, resumes[_i].n, NULL, err,
 	    sizeof (err)), resumes[_i].ok);
 	if (resumes[_i].ok != 0) {
 		ck_assert(strstr(err, "cannot resume") != NULL);
@@ -211,19 +211,117 @@ START_TEST(test_await_drops)
 	char err[100], *m;
 
 	resume_init(&r, 1000);
-	resume_linkup(&r, true);
+	resume_linkup(&r, true, NULL);
 	ck_assert(resume_received(&r, 10));
 	ck_assert(resume_received(&r, 10));
-	ck_assert_int_eq(resume_linkup(&r, true), 1);
+	ck_assert_int_eq(resume_linkup(&r, true, NULL), 1);
 	m = resume_resume_msg(&r, 0);
 	ck_assert_str_eq(m, "mlogin:{\"type\":\"resume\",\"recv\":2,"
 	    "\"window\":1000}");
 	free(m);
 	ck_assert(!resume_received(&r, 10));
 	ck_assert_uint_eq(r.recv, 2);
-	ck_assert_int_eq(resume_on_resume(&r, 0, err, sizeof (err)), 0);
+	ck_assert_int_eq(resume_on_resume(&r, 0, NULL, err, sizeof (err)),
+	    0);
 	ck_assert(resume_received(&r, 10));
 	ck_assert_uint_eq(r.recv, 3);
+	resume_fini(&r);
+}
+END_TEST
+
+/*
+ * Links named: after the first linkup and 10 messages sent, our linkups
+ * (one or two) and the peer's resumes in turn; each resume taken (0: the
+ * caller replays) or ignored (1), and all that would be replayed.  Row 4
+ * is the race of session 23: both sides broken within milliseconds, the
+ * peer saw a linkup whose other side was already dead, and both of its
+ * resumes reached us on the next link; row 3, two resumes for one link.
+ * A resume taken twice replayed twice: whole messages repeated, then
+ * lost (the counts no longer matched).
+ */
+#define	LINK33	"0123456789abcdef0123456789abcdef0"
+static const struct {
+	const char	*links[2];	/* our linkups' ids; "-": none */
+	struct {
+		const char	*link;	/* the resume's link, NULL: none */
+		uint64_t	n;
+		int		rc;
+	}		res[3];
+	int		nres;
+	int		replayed;	/* over all the resumes taken */
+	bool		holding;	/* still awaiting a resume, after */
+	const char	*msg;		/* our resume message */
+} links[] = {
+	{ { "a", "-" }, { { "a", 4, 0 } }, 1, 6, false,
+	    "\"window\":1000,\"link\":\"a\"}" },
+	{ { "a", "-" }, { { "b", 4, 1 }, { "a", 4, 0 } }, 2, 6, false, NULL },
+	{ { "a", "-" }, { { "a", 4, 0 }, { "a", 4, 1 } }, 2, 6, false, NULL },
+	{ { "a", "b" }, { { "a", 2, 1 }, { "b", 4, 0 } }, 2, 6, false,
+	    "\"link\":\"b\"}" },
+	{ { "a", "b" }, { { "b", 7, 0 }, { "a", 2, 1 }, { "b", 2, 1 } }, 3,
+	    3, false, NULL },
+	{ { "a", "-" }, { { "b", 4, 1 } }, 1, 0, true, NULL },
+	/* ignored: not even checked (never sent, or trimmed) */
+	{ { "a", "-" }, { { "b", 11, 1 }, { "a", 10, 0 } }, 2, 0, false,
+	    NULL },
+	/* a peer naming none: taken, each time, as before links */
+	{ { "a", "-" }, { { NULL, 4, 0 }, { NULL, 4, 0 } }, 2, 12, false,
+	    NULL },
+	/* a reflector naming none (or too long a name): the same */
+	{ { "-", "-" }, { { "a", 4, 0 }, { "b", 4, 0 } }, 2, 12, false,
+	    "\"window\":1000}" },
+	{ { LINK33, "-" }, { { "a", 4, 0 } }, 1, 6, false,
+	    "\"window\":1000}" },
+	{ { "-", "a" }, { { NULL, 4, 0 } }, 1, 6, false, NULL },
+	/* a resume of an old link first, then a bad one of ours: refused */
+	{ { "a", "-" }, { { "c", 4, 1 }, { "a", 11, -1 } }, 2, 0, true,
+	    NULL },
+};
+
+START_TEST(test_links)
+{
+	struct resume r;
+	char err[200], *m = NULL;
+	int replayed = 0;
+
+	resume_init(&r, 1000);
+	ck_assert_int_eq(resume_linkup(&r, true, "first"), 0);
+	send_n(&r, 10);
+	for (int l = 0; l < 2; l++) {
+		if (l > 0 && strcmp(links[_i].links[l], "-") == 0)
+			break;
+		ck_assert_int_eq(resume_linkup(&r, true,
+		    strcmp(links[_i].links[l], "-") == 0 ? NULL :
+		    links[_i].links[l]), 1);
+		free(m);
+		m = resume_resume_msg(&r, 0);
+		ck_assert_ptr_nonnull(m);
+	}
+	if (links[_i].msg != NULL) {
+		size_t ml = strlen(m), el = strlen(links[_i].msg);
+
+		ck_assert_msg(ml >= el && strcmp(m + ml - el,
+		    links[_i].msg) == 0, "%s", m);
+	}
+	free(m);
+	/* An ack names no link. */
+	m = resume_ack_msg(&r, 0);
+	ck_assert(strstr(m, "link") == NULL);
+	free(m);
+	for (int k = 0; k < links[_i].nres; k++) {
+		int rc = resume_on_resume(&r, links[_i].res[k].n,
+		    links[_i].res[k].link, err, sizeof (err));
+		size_t it = 0, dn;
+		bool text;
+
+		ck_assert_int_eq(rc, links[_i].res[k].rc);
+		if (rc != 0)
+			continue;
+		while (resume_replay_next(&r, &it, &text, &dn, NULL) != NULL)
+			replayed++;
+	}
+	ck_assert_int_eq(replayed, links[_i].replayed);
+	ck_assert_int_eq(resume_holding(&r), links[_i].holding);
 	resume_fini(&r);
 }
 END_TEST
@@ -268,7 +366,7 @@ START_TEST(test_ack_due)
 
 	resume_init(&r, 0);
 	ck_assert(!resume_ack_due(&r, 0));	/* off */
-	resume_linkup(&r, true);
+	resume_linkup(&r, true, NULL);
 	/* At once after the first sequenced linkup: our window, told. */
 	ck_assert(resume_ack_due(&r, 0));
 	m = resume_ack_msg(&r, 0);
@@ -279,7 +377,7 @@ START_TEST(test_ack_due)
 	ck_assert(!resume_ack_due(&r, 0));
 	if (dues[_i].peer_window != 0)
 		ck_assert_int_eq(resume_on_ctl(&r, RESUME_CTL_ACK, 0,
-		    dues[_i].peer_window, err, sizeof (err)), 0);
+		    dues[_i].peer_window, NULL, err, sizeof (err)), 0);
 	for (int k = 0; k < 3 && dues[_i].got[k] != 0; k++)
 		resume_received(&r, dues[_i].got[k]);
 	ck_assert_int_eq(resume_ack_due(&r, dues[_i].now), dues[_i].due);
@@ -303,10 +401,10 @@ START_TEST(test_ack_due_by_count)
 	char err[100];
 
 	resume_init(&r, 0);
-	resume_linkup(&r, true);
+	resume_linkup(&r, true, NULL);
 	free(resume_ack_msg(&r, 0));
-	ck_assert_int_eq(resume_on_ctl(&r, RESUME_CTL_ACK, 0, 4u << 20, err,
-	    sizeof (err)), 0);
+	ck_assert_int_eq(resume_on_ctl(&r, RESUME_CTL_ACK, 0, 4u << 20, NULL,
+	    err, sizeof (err)), 0);
 	for (unsigned i = 1; i < RESUME_MAX_MSGS / 4; i++) {
 		resume_received(&r, 1);
 		ck_assert(!resume_ack_due(&r, 0));
@@ -325,7 +423,7 @@ START_TEST(test_full)
 
 	resume_init(&r, 35);
 	ck_assert(!resume_full(&r));		/* off: never */
-	resume_linkup(&r, true);
+	resume_linkup(&r, true, NULL);
 	send_n(&r, 3);
 	ck_assert(!resume_full(&r));
 	send_n(&r, 1);
@@ -373,7 +471,7 @@ START_TEST(test_ring)
 	unsigned sends = 0;
 
 	resume_init(&r, rings[row].window);
-	resume_linkup(&r, true);
+	resume_linkup(&r, true, NULL);
 	for (unsigned round = 0; round < rings[row].rounds; round++) {
 		for (int j = 0; j < 4; j++) {
 			size_t n = rings[row].sizes[j], k = 0, dn;
@@ -459,7 +557,7 @@ START_TEST(test_reserve)
 
 	resume_init(&r, RESUME_MIN_WINDOW);
 	if (rsvs[_i].c != RSV_OFF)
-		resume_linkup(&r, true);
+		resume_linkup(&r, true, NULL);
 	if (rsvs[_i].c == RSV_GROWS) {
 		/* Two of 90 unacked; then one larger than the ring. */
 		send_n(&r, 0);
@@ -473,7 +571,7 @@ START_TEST(test_reserve)
 	}
 	if (rsvs[_i].c == RSV_AWAIT) {
 		send_n(&r, 1);
-		ck_assert_int_eq(resume_linkup(&r, true), 1);
+		ck_assert_int_eq(resume_linkup(&r, true, NULL), 1);
 		ck_assert(resume_holding(&r));
 	}
 	p = resume_reserve(&r, rsvs[_i].c == RSV_GROWS ? r.rcap + 1000 : 100);
@@ -549,7 +647,7 @@ START_TEST(test_populate)
 	uint8_t *p;
 
 	resume_init(&r, 0);
-	resume_linkup(&r, true);
+	resume_linkup(&r, true, NULL);
 	for (int i = 0; i < 1000; i++) {
 		send_n(&r, 1);
 		ck_assert_int_eq(resume_on_ack(&r, r.sent, err, sizeof (err)),
@@ -592,7 +690,7 @@ START_TEST(test_stray_ring_pointer_aborts)
 	uint8_t *p;
 
 	resume_init(&r, 0);
-	resume_linkup(&r, true);
+	resume_linkup(&r, true, NULL);
 	ck_assert_ptr_nonnull(p = resume_reserve(&r, 100));
 	memset(p, 'x', 10);
 	ck_assert_int_eq(resume_sent(&r, true, (const uint8_t *)"other", 5,
@@ -609,7 +707,7 @@ START_TEST(test_full_of_messages)
 	char err[100];
 
 	resume_init(&r, 0);
-	resume_linkup(&r, true);
+	resume_linkup(&r, true, NULL);
 	for (unsigned i = 0; i < RESUME_MAX_MSGS; i++) {
 		ck_assert(!resume_full(&r));
 		ck_assert_int_eq(resume_sent(&r, false, (const uint8_t *)"k",
@@ -627,6 +725,7 @@ static const struct {
 	enum resume_ctl	ctl;
 	uint64_t	n;
 	size_t		window;
+	const char	*link;		/* the resume's, NULL: none */
 } classes[] = {
 	{ "{\"type\":\"ack\",\"recv\":7}", RESUME_CTL_ACK, 7, 0 },
 	{ "{\"type\":\"resume\",\"recv\":0}", RESUME_CTL_RESUME, 0, 0 },
@@ -652,6 +751,15 @@ static const struct {
 	{ "{\"type\":\"ack\",\"recv\":7,\"window\":\"4M\"}",
 	    RESUME_CTL_ACK, 7, 0 },
 	{ "{\"type\":\"ack\",\"window\":65536}", RESUME_CTL_BAD, 0, 0 },
+	/* "link": optional; not a string, as none */
+	{ "{\"type\":\"resume\",\"recv\":2,\"link\":\"0a1b\"}",
+	    RESUME_CTL_RESUME, 2, 0, "0a1b" },
+	{ "{\"type\":\"resume\",\"recv\":2,\"link\":7}",
+	    RESUME_CTL_RESUME, 2, 0, NULL },
+	{ "{\"type\":\"resume\",\"recv\":2,\"link\":\"\"}",
+	    RESUME_CTL_RESUME, 2, 0, "" },
+	{ "{\"type\":\"resume\",\"link\":\"0a1b\"}", RESUME_CTL_BAD,
+	    0, 0, NULL },
 };
 
 START_TEST(test_classify)
@@ -660,15 +768,21 @@ START_TEST(test_classify)
 	char err[100];
 	uint64_t n = 0;
 	size_t w = 99;
+	const char *link = "x";
 	json_t *o = mlproto_parse(classes[_i].json, strlen(classes[_i].json),
 	    &type, err, sizeof (err));
 
 	ck_assert_ptr_nonnull(o);
-	ck_assert_int_eq(resume_classify(o, type, &n, &w), classes[_i].ctl);
+	ck_assert_int_eq(resume_classify(o, type, &n, &w, &link),
+	    classes[_i].ctl);
 	if (classes[_i].ctl == RESUME_CTL_ACK ||
 	    classes[_i].ctl == RESUME_CTL_RESUME) {
 		ck_assert_uint_eq(n, classes[_i].n);
 		ck_assert_uint_eq(w, classes[_i].window);
+		if (classes[_i].link == NULL)
+			ck_assert_ptr_null(link);
+		else
+			ck_assert_str_eq(link, classes[_i].link);
 	}
 	json_decref(o);
 }
@@ -738,6 +852,7 @@ resume_suite(void)
 	tcase_add_loop_test(tc, test_resume_from, 0, NELEM(resumes));
 	tcase_add_loop_test(tc, test_on_ctl, 0, NELEM(ctls));
 	tcase_add_test(tc, test_await_drops);
+	tcase_add_loop_test(tc, test_links, 0, NELEM(links));
 	tcase_add_loop_test(tc, test_ack_due, 0, NELEM(dues));
 	tcase_add_test(tc, test_ack_due_by_count);
 	tcase_add_test(tc, test_full);
