@@ -392,8 +392,10 @@ resume_classify(const json_t *o, const char *type, uint64_t *n,
 	w = json_is_integer(v) ? json_integer_value(v) : 0;
 	*window = w >= RESUME_MIN_WINDOW && w <= RESUME_MAX_WINDOW ?
 	    (size_t)w : 0;
-	/* Optional too (a peer before session 24 names none). */
+	/* Optional too (a peer before session 24 names none; "": none). */
 	*link = json_string_value(json_object_get(o, "link"));
+	if (*link != NULL && (*link)[0] == '\0')
+		*link = NULL;
 	return (c);
 }
 

@@ -219,7 +219,8 @@ char *resume_resume_msg(struct resume *r, uint64_t now_ms);
 /*
  * Classify a parsed "mlogin:" object: ack/resume and their N in *n, the
  * peer's "window" in *window (0: none, or out of ResumeBuffer's bounds),
- * a resume's "link" in *link (a string of o's, or NULL: none named).
+ * a resume's "link" in *link (a string of o's, or NULL: none named, or
+ * "").
  */
 enum resume_ctl resume_classify(const json_t *o, const char *type,
     uint64_t *n, size_t *window, const char **link);

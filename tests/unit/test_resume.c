@@ -230,51 +230,64 @@ START_TEST(test_await_drops)
 END_TEST
 
 /*
- * Links named: after the first linkup and 10 messages sent, our linkups
- * (one or two) and the peer's resumes in turn; each resume taken (0: the
- * caller replays) or ignored (1), and all that would be replayed.  Row 4
- * is the race of session 23: both sides broken within milliseconds, the
- * peer saw a linkup whose other side was already dead, and both of its
- * resumes reached us on the next link; row 3, two resumes for one link.
- * A resume taken twice replayed twice: whole messages repeated, then
- * lost (the counts no longer matched).
+ * Links named: after the first linkup and 10 messages sent, a run of our
+ * linkups ('L', of a link or of none) and the peer's resumes ('R', naming
+ * a link or none, from n), each resume taken (0: the caller replays),
+ * ignored (1) or refused (-1); then all that would have been replayed.
+ * Rows 4 and 5 are the race of session 23: both sides broken within
+ * milliseconds, the peer saw a linkup whose other side was already dead,
+ * and both of its resumes reached us on the next link; row 3, two resumes
+ * for one link.  A resume taken twice replayed twice: whole messages
+ * repeated, then lost (the counts no longer matched).
  */
 #define	LINK33	"0123456789abcdef0123456789abcdef0"
+struct link_step {
+	char		op;		/* 'L', 'R'; 0 ends */
+	const char	*link;		/* NULL: none named */
+	uint64_t	n;		/* R: the peer holds 1..n */
+	int		rc;		/* R: resume_on_resume's */
+};
 static const struct {
-	const char	*links[2];	/* our linkups' ids; "-": none */
-	struct {
-		const char	*link;	/* the resume's link, NULL: none */
-		uint64_t	n;
-		int		rc;
-	}		res[3];
-	int		nres;
+	struct link_step steps[6];
 	int		replayed;	/* over all the resumes taken */
 	bool		holding;	/* still awaiting a resume, after */
-	const char	*msg;		/* our resume message */
+	const char	*msg;		/* the end of our last resume */
 } links[] = {
-	{ { "a", "-" }, { { "a", 4, 0 } }, 1, 6, false,
+	{ { { 'L', "a" }, { 'R', "a", 4, 0 } }, 6, false,
 	    "\"window\":1000,\"link\":\"a\"}" },
-	{ { "a", "-" }, { { "b", 4, 1 }, { "a", 4, 0 } }, 2, 6, false, NULL },
-	{ { "a", "-" }, { { "a", 4, 0 }, { "a", 4, 1 } }, 2, 6, false, NULL },
-	{ { "a", "b" }, { { "a", 2, 1 }, { "b", 4, 0 } }, 2, 6, false,
-	    "\"link\":\"b\"}" },
-	{ { "a", "b" }, { { "b", 7, 0 }, { "a", 2, 1 }, { "b", 2, 1 } }, 3,
-	    3, false, NULL },
-	{ { "a", "-" }, { { "b", 4, 1 } }, 1, 0, true, NULL },
+	{ { { 'L', "a" }, { 'R', "b", 4, 1 }, { 'R', "a", 4, 0 } }, 6, false,
+	    NULL },
+	{ { { 'L', "a" }, { 'R', "a", 4, 0 }, { 'R', "a", 4, 1 } }, 6, false,
+	    NULL },
+	{ { { 'L', "a" }, { 'L', "b" }, { 'R', "a", 2, 1 },
+	    { 'R', "b", 4, 0 } }, 6, false, "\"link\":\"b\"}" },
+	{ { { 'L', "a" }, { 'L', "b" }, { 'R', "b", 7, 0 },
+	    { 'R', "a", 2, 1 }, { 'R', "b", 2, 1 } }, 3, false, NULL },
+	{ { { 'L', "a" }, { 'R', "b", 4, 1 } }, 0, true, NULL },
 	/* ignored: not even checked (never sent, or trimmed) */
-	{ { "a", "-" }, { { "b", 11, 1 }, { "a", 10, 0 } }, 2, 0, false,
-	    NULL },
-	/* a peer naming none: taken, each time, as before links */
-	{ { "a", "-" }, { { NULL, 4, 0 }, { NULL, 4, 0 } }, 2, 12, false,
-	    NULL },
-	/* a reflector naming none (or too long a name): the same */
-	{ { "-", "-" }, { { "a", 4, 0 }, { "b", 4, 0 } }, 2, 12, false,
+	{ { { 'L', "a" }, { 'R', "b", 11, 1 }, { 'R', "a", 10, 0 } }, 0,
+	    false, NULL },
+	{ { { 'L', "a" }, { 'R', "a", 6, 0 }, { 'R', "b", 2, 1 } }, 4,
+	    false, NULL },
+	/* each linkup takes its own resume: a, then b (or a again) */
+	{ { { 'L', "a" }, { 'R', "a", 4, 0 }, { 'L', "b" },
+	    { 'R', "b", 4, 0 } }, 12, false, NULL },
+	{ { { 'L', "a" }, { 'R', "a", 4, 0 }, { 'L', "a" },
+	    { 'R', "a", 7, 0 }, { 'R', "a", 7, 1 } }, 9, false, NULL },
+	/* a peer naming none (or ""): taken, each time, as before links */
+	{ { { 'L', "a" }, { 'R', NULL, 4, 0 }, { 'R', NULL, 4, 0 } }, 12,
+	    false, NULL },
+	/* a reflector naming none (or "", or too long a name): the same */
+	{ { { 'L', NULL }, { 'R', "a", 4, 0 }, { 'R', "b", 4, 0 } }, 12,
+	    false, "\"window\":1000}" },
+	{ { { 'L', "" }, { 'R', "a", 4, 0 } }, 6, false,
 	    "\"window\":1000}" },
-	{ { LINK33, "-" }, { { "a", 4, 0 } }, 1, 6, false,
+	{ { { 'L', LINK33 }, { 'R', "a", 4, 0 } }, 6, false,
 	    "\"window\":1000}" },
-	{ { "-", "a" }, { { NULL, 4, 0 } }, 1, 6, false, NULL },
+	{ { { 'L', NULL }, { 'L', "a" }, { 'R', NULL, 4, 0 } }, 6, false,
+	    "\"link\":\"a\"}" },
 	/* a resume of an old link first, then a bad one of ours: refused */
-	{ { "a", "-" }, { { "c", 4, 1 }, { "a", 11, -1 } }, 2, 0, true,
+	{ { { 'L', "a" }, { 'R', "c", 4, 1 }, { 'R', "a", 11, -1 } }, 0, true,
 	    NULL },
 };
 
@@ -287,15 +300,24 @@ START_TEST(test_links)
 	resume_init(&r, 1000);
 	ck_assert_int_eq(resume_linkup(&r, true, "first"), 0);
 	send_n(&r, 10);
-	for (int l = 0; l < 2; l++) {
-		if (l > 0 && strcmp(links[_i].links[l], "-") == 0)
-			break;
-		ck_assert_int_eq(resume_linkup(&r, true,
-		    strcmp(links[_i].links[l], "-") == 0 ? NULL :
-		    links[_i].links[l]), 1);
-		free(m);
-		m = resume_resume_msg(&r, 0);
-		ck_assert_ptr_nonnull(m);
+	for (const struct link_step *st = links[_i].steps; st->op != 0;
+	    st++) {
+		size_t it = 0, dn;
+		bool text;
+
+		if (st->op == 'L') {
+			ck_assert_int_eq(resume_linkup(&r, true, st->link), 1);
+			free(m);
+			m = resume_resume_msg(&r, 0);
+			ck_assert_ptr_nonnull(m);
+			continue;
+		}
+		ck_assert_int_eq(resume_on_resume(&r, st->n, st->link, err,
+		    sizeof (err)), st->rc);
+		if (st->rc != 0)
+			continue;
+		while (resume_replay_next(&r, &it, &text, &dn, NULL) != NULL)
+			replayed++;
 	}
 	if (links[_i].msg != NULL) {
 		size_t ml = strlen(m), el = strlen(links[_i].msg);
@@ -308,18 +330,6 @@ START_TEST(test_links)
 	m = resume_ack_msg(&r, 0);
 	ck_assert(strstr(m, "link") == NULL);
 	free(m);
-	for (int k = 0; k < links[_i].nres; k++) {
-		int rc = resume_on_resume(&r, links[_i].res[k].n,
-		    links[_i].res[k].link, err, sizeof (err));
-		size_t it = 0, dn;
-		bool text;
-
-		ck_assert_int_eq(rc, links[_i].res[k].rc);
-		if (rc != 0)
-			continue;
-		while (resume_replay_next(&r, &it, &text, &dn, NULL) != NULL)
-			replayed++;
-	}
 	ck_assert_int_eq(replayed, links[_i].replayed);
 	ck_assert_int_eq(resume_holding(&r), links[_i].holding);
 	resume_fini(&r);
@@ -757,7 +767,7 @@ static const struct {
 	{ "{\"type\":\"resume\",\"recv\":2,\"link\":7}",
 	    RESUME_CTL_RESUME, 2, 0, NULL },
 	{ "{\"type\":\"resume\",\"recv\":2,\"link\":\"\"}",
-	    RESUME_CTL_RESUME, 2, 0, "" },
+	    RESUME_CTL_RESUME, 2, 0, NULL },
 	{ "{\"type\":\"resume\",\"link\":\"0a1b\"}", RESUME_CTL_BAD,
 	    0, 0, NULL },
 };
