@@ -75,19 +75,29 @@ class ResumeEndsTest(OneWorkerTest):
     def murl(self):
         return "ws://127.0.0.1:%d/attach/%s/master" % (self.pm.port, self.sid)
 
+    @staticmethod
+    def proxies(proxy):
+        return proxy if isinstance(proxy, list) else [proxy]
+
     def brk(self, proxy, how, ended=lambda: False):
-        """Break the proxy's connection: reset, or a black hole until the
-        end behind it has noticed and dialled again (or, ended() true, the
-        session is over: all of it was through before the black hole)."""
+        """Break the proxy's connection (or each of a list of proxies', at
+        the same moment): reset, or a black hole until the end behind it
+        has noticed and dialled again (or, ended() true, the session is
+        over: all of it was through before the black hole)."""
+        proxies = self.proxies(proxy)
         if how == "reset":
-            proxy.reset()
+            for p in proxies:
+                p.reset()
             return
-        n = proxy.accepted
-        proxy.blackhole()
-        wait_until(lambda: proxy.accepted > n or ended(), BIG_TIMEOUT,
+        ns = [p.accepted for p in proxies]
+        for p in proxies:
+            p.blackhole()
+        wait_until(lambda: all(p.accepted > n for p, n in
+                               zip(proxies, ns)) or ended(), BIG_TIMEOUT,
                    "a redial through the black-holed proxy")
-        proxy.reset()   # the old, held connections: gone for good
-        proxy.restore()
+        for p in proxies:
+            p.reset()   # the old, held connections: gone for good
+            p.restore()
 
     def test_pipe_50MB_each_way_with_20_breaks(self):
         self.pipe_with_breaks(spaced=True)
@@ -95,16 +105,25 @@ class ResumeEndsTest(OneWorkerTest):
     def test_pipe_50MB_with_breaks_of_both_sides_at_once(self):
         self.pipe_with_breaks(spaced=False)
 
-    def pipe_with_breaks(self, spaced):
+    def test_pipe_50MB_with_both_sides_broken_together(self):
+        # Both connections reset, or black-holed, at the same moment, 10
+        # times: the worker may notice either first, or neither before
+        # both ends are back (the session made afresh, or each old
+        # connection replaced).
+        self.pipe_with_breaks(spaced=False, together=True)
+
+    def pipe_with_breaks(self, spaced, together=False):
         # mlogin's standard input is fed in 20 parts, one per break, and
         # each break comes once a megabyte of its part is in: always
         # mid-stream (fed from a file, the 50 MB were through after 11
         # breaks at times: 20 ms between polls is 6 MB at full speed).
         # spaced: a break waits until the side broken before has dialled
         # again.
+        # together: both sides broken at each of 10 breaks.
         data = os.urandom(50 * 1000 * 1000)
         want = hashlib.sha256(data).hexdigest()
-        nparts, part = 20, len(data) // 20
+        nparts = 10 if together else 20
+        part = len(data) // nparts
         a = self.agent()
         with tempfile.TemporaryFile() as out:
             p = subprocess.Popen([os.path.join(BIN, "mlogin")] + ALIVE +
@@ -132,7 +151,8 @@ class ResumeEndsTest(OneWorkerTest):
             breaks = {id(self.pm): 0, id(self.pa): 0}
             try:
                 for i in range(nparts):
-                    proxy = self.pm if i % 2 == 0 else self.pa
+                    proxy = [self.pm, self.pa] if together else \
+                        self.pm if i % 2 == 0 else self.pa
                     goal = fed[0] + (1 << 20)
                     go.release()
                     wait_until(lambda: fed[0] >= goal or
@@ -145,11 +165,12 @@ class ResumeEndsTest(OneWorkerTest):
                                   (i, p.poll(), p.stderr.read() if
                                    p.poll() is not None else "",
                                    a.proc.poll(), "\n".join(a.raw[-15:])))
-                    n = proxy.accepted
+                    n = [x.accepted for x in self.proxies(proxy)]
                     self.brk(proxy, "reset" if i % 4 < 2 else "blackhole")
-                    breaks[id(proxy)] += 1
+                    for x in self.proxies(proxy):
+                        breaks[id(x)] += 1
                     if spaced:
-                        wait_until(lambda: proxy.accepted > n or
+                        wait_until(lambda: proxy.accepted > n[0] or
                                    p.poll() is not None, BIG_TIMEOUT,
                                    "the broken side to dial again")
                 feeder.join(BIG_TIMEOUT)
