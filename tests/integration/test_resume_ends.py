@@ -405,7 +405,10 @@ class ResumeReflectorLossTest(unittest.TestCase):
                     bad.append("rc %d, %d of %d bytes, prefix ok %s, %s" %
                                (rc, len(data), len(h1 + h2),
                                 (h1 + h2).startswith(data), err[-300:]))
-                self.assertEqual(a.wait_exit(), 0)
+                self.assertEqual(a.wait_exit(), 0, "mlogin: rc %d, %s, %s\n"
+                                 "agent:\n%s" % (rc, data == h1 + h2,
+                                                  err[-300:],
+                                                  "\n".join(a.raw[-20:])))
             self.assertEqual(exact, 200, "\n".join(bad))
         finally:
             for a, p, _ in pairs:
