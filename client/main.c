@@ -69,9 +69,10 @@
  * so full-screen programs repaint; the state stays where it was (session.c:
  * ml_comes_back); only the agent's resume of our latest link, once, is
  * answered with a replay (resume.h).  ~., the command's exit and a signal
- * close with 1000; a refused resume exits 254.  Acks are our own messages, not counted: the
- * first at once after the first sequenced linkup (it tells the agent our
- * window), then one per sixteenth of the agent's window received
+ * close with 1000; a refused resume exits 254.  Acks are our own
+ * messages, not counted: the first at once after the first sequenced
+ * linkup (it tells the agent our window), then one per sixteenth of the
+ * agent's window received
  * (resume.h), not one per message, each carried by the write of our next
  * message (wsc_send_text_later) or on the loop's next turn.
  *

@@ -8,9 +8,9 @@
  *     worker saw them, by HTTP status (front_error() calls
  *     metrics_refusal()); attaches it routed to a worker, by role
  *     (metrics_routed()); sessions at a rolling restart's handoff, by
- *     outcome (restart.c calls metrics_handoff()); worker starts and crashes per shard
- *     (workers.c counts them in struct shard, which lives as long as the
- *     supervisor).
+ *     outcome (restart.c calls metrics_handoff()); worker starts and
+ *     crashes per shard (workers.c counts them in struct shard, which
+ *     lives as long as the supervisor).
  *   - Bytes and messages relayed: each worker's REPORT (every second)
  *     carries its running totals; when a process goes, workers_free()
  *     adds its last REPORT to its shard's sh_gone_* counts, so a total is

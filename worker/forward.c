@@ -282,8 +282,7 @@ forward_attach(int cfd, const char *reqid, const char *peer,
 		fwd_fail(f, 0, EIO);
 		return;
 	}
-	for (size_t i = 0; i < sizeof (rb); i++)
-		(void) snprintf(nonce + 2 * i, 3, "%02x", rb[i]);
+	netutil_hex(rb, sizeof (rb), nonce);
 	vn = -1;
 	if (h->hh_method.s_n < sizeof (method) &&
 	    h->hh_target.s_n < sizeof (path)) {

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "directory.h"
 #include "mlog.h"
 #include "netutil.h"
@@ -25,8 +27,6 @@
 #include "token.h"
 #include "worker.h"
 #include "wsframe.h"
-
-#include <openssl/rand.h>
 
 #define	MSG_WAIT	"medusa:{\"type\":\"wait\"}"
 #define	MSG_LINKUP	"medusa:{\"type\":\"linkup\"}"
@@ -669,8 +669,7 @@ session_new_link(struct session *s)
 		for (size_t i = 0; i < sizeof (b); i++)
 			b[i] = (uint8_t)random();
 	}
-	for (size_t i = 0; i < sizeof (b); i++)
-		(void) snprintf(s->s_link + 2 * i, 3, "%02x", b[i]);
+	netutil_hex(b, sizeof (b), s->s_link);
 }
 
 /* linkup, with resume, token and link id to a side that can resume. */
@@ -718,7 +717,8 @@ session_link(struct session *s)
 	 */
 	s->s_resumable = conn_resumes(s->s_master) &&
 	    conn_resumes(s->s_slave);
-	session_new_link(s);
+	if (s->s_resumable)
+		session_new_link(s);	/* named only to sides that resume */
 	/*
 	 * The slave's linkup goes first: the client sends "start" the moment
 	 * it sees its own, and that must reach the agent after the linkup.

@@ -152,3 +152,15 @@ netutil_epoll_find(void)
 	(void) closedir(d);
 	return (best);
 }
+
+void
+netutil_hex(const uint8_t *p, size_t n, char *out)
+{
+	static const char digit[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digit[p[i] >> 4];
+		out[2 * i + 1] = digit[p[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}

@@ -13,6 +13,8 @@ uint64_t netutil_now_ms(void);
 /* ISO 8601 UTC with milliseconds into out[32]. */
 void netutil_iso8601(uint64_t ms, char *out, size_t cap);
 int netutil_nonblock(int fd);
+/* p[0, n) as lower-case hex into out, which holds 2n + 1 (NUL-ended). */
+void netutil_hex(const uint8_t *p, size_t n, char *out);
 /* TCP_NODELAY and keep-alive on an accepted TCP socket; errors ignored. */
 void netutil_tune_tcp(int fd);
 /* "addr:port" ("[v6]:port") of a socket address into out. */

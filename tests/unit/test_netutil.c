@@ -50,6 +50,31 @@ START_TEST(test_iso8601)
 }
 END_TEST
 
+/* Bytes as hex: link ids, nonces. */
+static const struct {
+	const char	*in;
+	size_t		n;
+	const char	*want;
+} hexes[] = {
+	{ "", 0, "" },
+	{ "\x00", 1, "00" },
+	{ "\xff", 1, "ff" },
+	{ "\x0a\xb0", 2, "0ab0" },
+	{ "\x01\x23\x45\x67\x89\xab\xcd\xef", 8, "0123456789abcdef" },
+	{ "\x00\x00", 2, "0000" },	/* a NUL is a byte like another */
+};
+
+START_TEST(test_hex)
+{
+	char out[20];
+
+	memset(out, 'x', sizeof (out));
+	netutil_hex((const uint8_t *)hexes[_i].in, hexes[_i].n, out);
+	ck_assert_str_eq(out, hexes[_i].want);
+	ck_assert_int_eq(out[2 * hexes[_i].n + 1], 'x');	/* no more */
+}
+END_TEST
+
 /* Socket addresses as the logs and request ids show them. */
 START_TEST(test_addr_str)
 {
@@ -422,6 +447,8 @@ netutil_suite(void)
 	TCase *tc = tcase_create("netutil");
 
 	tcase_add_loop_test(tc, test_iso8601, 0, 10);
+	tcase_add_loop_test(tc, test_hex, 0,
+	    sizeof (hexes) / sizeof (hexes[0]));
 	tcase_add_loop_test(tc, test_addr_str, 0, 13);
 	tcase_add_loop_test(tc, test_peer_str, 0, 5);
 	tcase_add_test(tc, test_nonblock);
